@@ -1,0 +1,23 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", "dist/", ".floodgate/", "bench-results/", "coverage/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: "readonly", console: "readonly", require: "readonly", module: "writable", __dirname: "readonly" } },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      "no-restricted-properties": [
+        "error",
+        { object: "process", property: "env", message: "Read the environment only in the config modules." },
+      ],
+    },
+  },
+  {
+    // The modules allowed to read process.env: service config, the stack and test harness, bootstrap.
+    files: ["services/src/platform/config.ts", "scripts/**", "test/**", "jest.config.js", "**/*.test.ts"],
+    rules: { "no-restricted-properties": "off", "@typescript-eslint/no-require-imports": "off" },
+  },
+);

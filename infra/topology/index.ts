@@ -1,0 +1,7 @@
+/** The one typed description of the system; every target renders its configs from it. */
+export * from "./schema";
+export * from "./parse";
+export * from "./addresses";
+export * from "./service-env";
+export { secret, isSecretSchema } from "./secret";
+export * from "./ports";

@@ -1,0 +1,139 @@
+import { z } from "zod";
+import { hostPort, type Addresses, type HostPort } from "./addresses";
+import { ApiSchema, MysqlSchema, RabbitmqSchema, type Topology } from "./schema";
+import { secret } from "./secret";
+
+/** The environment variables a service process reads: the only interface between a target and the code. */
+export const SERVICE_ENV_VARS = [
+  "INSTANCE_ID",
+  "HTTP_PORT",
+  "LOG_LEVEL",
+  "JWT_SECRET",
+  "MYSQL_PRIMARY",
+  "MYSQL_REPLICAS",
+  "MYSQL_DATABASE",
+  "MYSQL_USER",
+  "MYSQL_PASSWORD",
+  "REDIS_NODES",
+  "REDIS_USER",
+  "REDIS_PASSWORD",
+  "RABBITMQ_ADDRESS",
+  "RABBITMQ_VHOST",
+  "RABBITMQ_USER",
+  "RABBITMQ_PASSWORD",
+] as const;
+
+/** One service variable's name. */
+export type ServiceEnvVar = (typeof SERVICE_ENV_VARS)[number];
+/** A complete service environment. */
+export type ServiceEnv = Record<ServiceEnvVar, string>;
+
+const HostPortSchema = z.string().transform((value, ctx): HostPort => {
+  const match = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port < 1 || port > 65535) {
+    ctx.addIssue({ code: "custom", input: value, message: "expected host:port" });
+    return z.NEVER;
+  }
+  return { host: match[1], port };
+});
+const HostPortListSchema = z
+  .string()
+  .transform((v) => (v === "" ? [] : v.split(",")))
+  .pipe(z.array(HostPortSchema));
+
+/** What a service knows about its world, parsed from its environment. */
+export const ServiceConfigSchema = z.object({
+  INSTANCE_ID: z.string().regex(/^[a-z0-9-]{1,64}$/),
+  HTTP_PORT: z.coerce.number().int().min(1).max(65535),
+  LOG_LEVEL: ApiSchema.shape.logLevel.unwrap(),
+  JWT_SECRET: secret(),
+  MYSQL_PRIMARY: HostPortSchema,
+  MYSQL_REPLICAS: HostPortListSchema,
+  MYSQL_DATABASE: MysqlSchema.shape.database.unwrap(),
+  MYSQL_USER: z.string().min(1),
+  MYSQL_PASSWORD: secret(),
+  REDIS_NODES: HostPortListSchema.refine((nodes) => nodes.length > 0, { error: "at least one Redis node" }),
+  REDIS_USER: z.string().min(1),
+  REDIS_PASSWORD: secret(),
+  RABBITMQ_ADDRESS: HostPortSchema,
+  RABBITMQ_VHOST: RabbitmqSchema.shape.vhost.unwrap(),
+  RABBITMQ_USER: z.string().min(1),
+  RABBITMQ_PASSWORD: secret(),
+});
+
+/** A service's parsed configuration. */
+export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
+
+/** A service environment that failed validation; names each variable (secret values hidden). */
+export class ServiceEnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid service environment:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ServiceEnvError";
+  }
+}
+
+/** Parse a process environment into a ServiceConfig; throws ServiceEnvError naming each bad variable. */
+export function parseServiceEnv(env: Record<string, string | undefined>): ServiceConfig {
+  const picked = Object.fromEntries(SERVICE_ENV_VARS.map((k) => [k, env[k]]));
+  const result = ServiceConfigSchema.safeParse(picked);
+  if (result.success) return result.data;
+  throw new ServiceEnvError(
+    result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "(env)");
+      const raw = picked[name];
+      const shown = raw === undefined ? "unset" : /PASSWORD|SECRET/.test(name) ? "<secret>" : JSON.stringify(raw);
+      return `${name} (${shown}): ${issue.message}`;
+    }),
+  );
+}
+
+/** The one process the environment is for: its id and the port it listens on. */
+export interface ServiceInstance {
+  id: string;
+  port: number;
+}
+
+/** Map the topology, a target's addresses and one instance to that process's environment. */
+export function serviceEnv(t: Topology, addrs: Addresses, instance: ServiceInstance): ServiceEnv {
+  return {
+    INSTANCE_ID: instance.id,
+    HTTP_PORT: String(instance.port),
+    LOG_LEVEL: t.api.logLevel,
+    JWT_SECRET: t.api.jwtSecret,
+    MYSQL_PRIMARY: hostPort(addrs.mysqlPrimary),
+    MYSQL_REPLICAS: addrs.mysqlReplicas.map(hostPort).join(","),
+    MYSQL_DATABASE: t.mysql.database,
+    MYSQL_USER: t.mysql.users.app.name,
+    MYSQL_PASSWORD: t.mysql.users.app.password,
+    REDIS_NODES: addrs.redis.map(hostPort).join(","),
+    REDIS_USER: "app",
+    REDIS_PASSWORD: t.redis.users.app.password,
+    RABBITMQ_ADDRESS: hostPort(addrs.rabbitmq),
+    RABBITMQ_VHOST: t.rabbitmq.vhost,
+    RABBITMQ_USER: t.rabbitmq.users.app.name,
+    RABBITMQ_PASSWORD: t.rabbitmq.users.app.password,
+  };
+}
+
+/** The inverse of parseServiceEnv: a parsed configuration back to its environment. */
+export function serviceConfigToEnv(c: ServiceConfig): ServiceEnv {
+  return {
+    INSTANCE_ID: c.INSTANCE_ID,
+    HTTP_PORT: String(c.HTTP_PORT),
+    LOG_LEVEL: c.LOG_LEVEL,
+    JWT_SECRET: c.JWT_SECRET,
+    MYSQL_PRIMARY: hostPort(c.MYSQL_PRIMARY),
+    MYSQL_REPLICAS: c.MYSQL_REPLICAS.map(hostPort).join(","),
+    MYSQL_DATABASE: c.MYSQL_DATABASE,
+    MYSQL_USER: c.MYSQL_USER,
+    MYSQL_PASSWORD: c.MYSQL_PASSWORD,
+    REDIS_NODES: c.REDIS_NODES.map(hostPort).join(","),
+    REDIS_USER: c.REDIS_USER,
+    REDIS_PASSWORD: c.REDIS_PASSWORD,
+    RABBITMQ_ADDRESS: hostPort(c.RABBITMQ_ADDRESS),
+    RABBITMQ_VHOST: c.RABBITMQ_VHOST,
+    RABBITMQ_USER: c.RABBITMQ_USER,
+    RABBITMQ_PASSWORD: c.RABBITMQ_PASSWORD,
+  };
+}

@@ -1,0 +1,24 @@
+// Two projects: unit tests run alone; integration tests share one test stack that
+// globalSetup starts on its own ports and globalTeardown stops.
+const transform = { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] };
+const common = { testEnvironment: "node", transform, moduleFileExtensions: ["ts", "js", "json"] };
+
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: "unit",
+      testMatch: ["<rootDir>/{infra,services,scripts,runbooks,monitoring}/**/*.test.ts"],
+      testPathIgnorePatterns: ["\\.int\\.test\\.ts$"],
+    },
+    {
+      ...common,
+      displayName: "integration",
+      testMatch: ["<rootDir>/**/*.int.test.ts"],
+      testPathIgnorePatterns: ["/node_modules/", "/.floodgate/"],
+      globalSetup: "<rootDir>/test/stack/global-setup.ts",
+      globalTeardown: "<rootDir>/test/stack/global-teardown.ts",
+      testTimeout: 120000,
+    },
+  ],
+};
