@@ -1,9 +1,10 @@
 // Two projects: unit tests run alone; integration tests share one test stack that
 // globalSetup starts on its own ports and globalTeardown stops.
-const transform = { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] };
+const transform = { "^.+\\.ts$": "ts-jest" };
 const common = { testEnvironment: "node", transform, moduleFileExtensions: ["ts", "js", "json"] };
 
 module.exports = {
+  testTimeout: 120000,
   projects: [
     {
       ...common,
@@ -18,7 +19,6 @@ module.exports = {
       testPathIgnorePatterns: ["/node_modules/", "/.floodgate/"],
       globalSetup: "<rootDir>/test/stack/global-setup.ts",
       globalTeardown: "<rootDir>/test/stack/global-teardown.ts",
-      testTimeout: 120000,
     },
   ],
 };

@@ -6,6 +6,7 @@ import { secret } from "./secret";
 /** The environment variables a service process reads: the only interface between a target and the code. */
 export const SERVICE_ENV_VARS = [
   "INSTANCE_ID",
+  "HTTP_HOST",
   "HTTP_PORT",
   "LOG_LEVEL",
   "JWT_SECRET",
@@ -45,6 +46,7 @@ const HostPortListSchema = z
 /** What a service knows about its world, parsed from its environment. */
 export const ServiceConfigSchema = z.object({
   INSTANCE_ID: z.string().regex(/^[a-z0-9-]{1,64}$/),
+  HTTP_HOST: z.string().min(1),
   HTTP_PORT: z.coerce.number().int().min(1).max(65535),
   LOG_LEVEL: ApiSchema.shape.logLevel.unwrap(),
   JWT_SECRET: secret(),
@@ -91,6 +93,8 @@ export function parseServiceEnv(env: Record<string, string | undefined>): Servic
 /** The one process the environment is for: its id and the port it listens on. */
 export interface ServiceInstance {
   id: string;
+  /** Address the process binds: 127.0.0.1 locally, 0.0.0.0 in a container. */
+  host: string;
   port: number;
 }
 
@@ -98,6 +102,7 @@ export interface ServiceInstance {
 export function serviceEnv(t: Topology, addrs: Addresses, instance: ServiceInstance): ServiceEnv {
   return {
     INSTANCE_ID: instance.id,
+    HTTP_HOST: instance.host,
     HTTP_PORT: String(instance.port),
     LOG_LEVEL: t.api.logLevel,
     JWT_SECRET: t.api.jwtSecret,
@@ -120,6 +125,7 @@ export function serviceEnv(t: Topology, addrs: Addresses, instance: ServiceInsta
 export function serviceConfigToEnv(c: ServiceConfig): ServiceEnv {
   return {
     INSTANCE_ID: c.INSTANCE_ID,
+    HTTP_HOST: c.HTTP_HOST,
     HTTP_PORT: String(c.HTTP_PORT),
     LOG_LEVEL: c.LOG_LEVEL,
     JWT_SECRET: c.JWT_SECRET,

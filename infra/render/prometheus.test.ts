@@ -1,0 +1,117 @@
+import { parse } from "yaml";
+import { hostPort, localAddresses, parseTopology, type Addresses, type TopologyInput } from "../topology";
+import { renderPrometheusYml } from "./prometheus";
+
+interface ScrapeConfig {
+  job_name: string;
+  metrics_path?: string;
+  static_configs: Array<{ targets: string[]; labels?: Record<string, string> }>;
+  relabel_configs?: Array<Record<string, unknown>>;
+}
+
+const buildTopology = (input: TopologyInput = {}) => parseTopology(input);
+
+function render(input: TopologyInput = {}, addresses?: (a: Addresses) => Addresses) {
+  const t = buildTopology(input);
+  const local = localAddresses(t, "10.1.2.3");
+  const a = addresses ? addresses(local) : local;
+  const config = parse(renderPrometheusYml(t, a, { ruleFiles: ["/etc/floodgate/rules/stack.yml"] }));
+  const job = (name: string): ScrapeConfig => {
+    const found = (config.scrape_configs as ScrapeConfig[]).find((j) => j.job_name === name);
+    if (!found) throw new Error(`no job ${name}`);
+    return found;
+  };
+  return { t, a, config, job };
+}
+
+describe("renderPrometheusYml", () => {
+  it("scrapes every component once", () => {
+    const { config } = render();
+
+    expect((config.scrape_configs as ScrapeConfig[]).map((j) => j.job_name)).toEqual([
+      "prometheus",
+      "alertmanager",
+      "api",
+      "nginx",
+      "node",
+      "mysqld",
+      "redis",
+      "redis-exporter",
+      "rabbitmq",
+    ]);
+  });
+
+  it.each([
+    [1, 5],
+    [5, 1],
+  ])("takes the scrape interval (%is) and evaluation interval (%is) from the topology", (scrape, evaluation) => {
+    const { config } = render({ monitoring: { scrapeIntervalSeconds: scrape, evaluationIntervalSeconds: evaluation } });
+
+    expect(config.global).toEqual({ scrape_interval: `${scrape}s`, evaluation_interval: `${evaluation}s` });
+  });
+
+  it("loads the rule files it is given and sends alerts to the Alertmanager's address", () => {
+    const { a, config } = render();
+
+    expect(config.rule_files).toEqual(["/etc/floodgate/rules/stack.yml"]);
+    expect(config.alerting.alertmanagers).toEqual([{ static_configs: [{ targets: [hostPort(a.alertmanager)] }] }]);
+  });
+
+  it.each([2, 5])("scrapes each of %i API replicas with a replica label", (replicas) => {
+    const { a, job } = render({ api: { replicas } });
+
+    expect(job("api").static_configs).toEqual(
+      a.api.map((s, i) => ({ targets: [hostPort(s)], labels: { replica: `api-${i + 1}` } })),
+    );
+    expect(job("api").static_configs).toHaveLength(replicas);
+  });
+
+  it.each([
+    [3, 1, 6],
+    [4, 1, 8],
+    [3, 0, 3],
+  ])(
+    "asks the redis exporter to scrape all nodes of %i masters × %i replicas (%i nodes)",
+    (masters, replicasPerMaster, nodes) => {
+      const { a, job } = render({ redis: { masters, replicasPerMaster } });
+      const redis = job("redis");
+
+      expect(redis.metrics_path).toBe("/scrape");
+      expect(redis.static_configs).toEqual([{ targets: a.redis.map((n) => `redis://${hostPort(n)}`) }]);
+      expect(redis.static_configs[0].targets).toHaveLength(nodes);
+      expect(redis.relabel_configs).toEqual([
+        { source_labels: ["__address__"], target_label: "__param_target" },
+        { source_labels: ["__param_target"], target_label: "instance" },
+        { target_label: "__address__", replacement: hostPort(a.redisExporter) },
+      ]);
+      expect(job("redis-exporter").static_configs).toEqual([{ targets: [hostPort(a.redisExporter)] }]);
+    },
+  );
+
+  it("labels the primary's and each replica's mysqld exporter by role", () => {
+    const { a, job } = render({ mysql: { replicas: 2 } });
+
+    expect(job("mysqld").static_configs).toEqual([
+      { targets: [hostPort(a.mysqldExporters[0])], labels: { role: "primary", mysql_instance: "mysql-primary" } },
+      { targets: [hostPort(a.mysqldExporters[1])], labels: { role: "replica", mysql_instance: "mysql-replica-1" } },
+      { targets: [hostPort(a.mysqldExporters[2])], labels: { role: "replica", mysql_instance: "mysql-replica-2" } },
+    ]);
+  });
+
+  it.each<[string, keyof Addresses]>([
+    ["prometheus", "prometheus"],
+    ["alertmanager", "alertmanager"],
+    ["nginx", "nginxExporter"],
+    ["node", "nodeExporter"],
+    ["rabbitmq", "rabbitmqPrometheus"],
+  ])("points the %s job at the %s address", (name, key) => {
+    const { a, job } = render({}, (local) => ({ ...local, [key]: { host: `${name}-host`, port: 23456 } }));
+
+    expect(job(name).static_configs).toEqual([{ targets: [`${name}-host:23456`] }]);
+    expect(hostPort(a[key] as { host: string; port: number })).toBe(`${name}-host:23456`);
+  });
+
+  it("reads RabbitMQ's metrics from the prometheus plugin's /metrics", () => {
+    expect(render().job("rabbitmq").metrics_path).toBe("/metrics");
+  });
+});

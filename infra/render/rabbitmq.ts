@@ -1,0 +1,115 @@
+import { createHash } from "node:crypto";
+import type { Topology } from "../topology";
+
+/** Where the RabbitMQ node listens and where the target put the definitions file. */
+export interface RabbitmqOptions {
+  bindHost: string;
+  amqpPort: number;
+  managementPort: number;
+  prometheusPort: number;
+  definitionsFile: string;
+}
+
+/** rabbitmq.conf (sysctl format) for RabbitMQ 3.10. */
+export function renderRabbitmqConf(_t: Topology, opts: RabbitmqOptions): string {
+  return [
+    `listeners.tcp.default = ${opts.bindHost}:${opts.amqpPort}`,
+    `management.tcp.ip = ${opts.bindHost}`,
+    `management.tcp.port = ${opts.managementPort}`,
+    `prometheus.tcp.ip = ${opts.bindHost}`,
+    `prometheus.tcp.port = ${opts.prometheusPort}`,
+    // Imported on every boot, so users, permissions and queues converge on the topology.
+    "definitions.import_backend = local_filesystem",
+    `definitions.local.path = ${opts.definitionsFile}`,
+    // Definitions never create guest; this keeps it loopback-only should anyone add it by hand.
+    "loopback_users.guest = true",
+    // Alarms block publishers before the node runs out; the API times out and says so.
+    "disk_free_limit.absolute = 256MB",
+    "vm_memory_high_watermark.relative = 0.4",
+    "log.console = true",
+    "log.console.level = info",
+    "log.file = false",
+    "",
+  ].join("\n");
+}
+
+/** rabbit_password_hashing_sha256: base64(salt ++ sha256(salt ++ utf8(password))). */
+export function rabbitmqPasswordHash(password: string, salt: Buffer): string {
+  const digest = createHash("sha256").update(salt).update(password, "utf8").digest();
+  return Buffer.concat([salt, digest]).toString("base64");
+}
+
+/** A salt derived from the user name, so re-rendering gives byte-identical definitions. */
+function stableSalt(userName: string): Buffer {
+  return createHash("sha256").update(userName, "utf8").digest().subarray(0, 4);
+}
+
+function user(name: string, password: string, tags: string[]) {
+  return {
+    name,
+    password_hash: rabbitmqPasswordHash(password, stableSalt(name)),
+    hashing_algorithm: "rabbit_password_hashing_sha256",
+    tags,
+  };
+}
+
+const dlqName = (queue: string) => `${queue}.dlq`;
+
+/** Definitions JSON: one vhost, app and admin users (no guest), queues with their dead-letter queues. */
+export function renderRabbitmqDefinitions(t: Topology): string {
+  const { vhost, users, queues, deadLetterExchange } = t.rabbitmq;
+  const queue = (name: string, args: Record<string, string | number>) => ({
+    name,
+    vhost,
+    durable: true,
+    auto_delete: false,
+    arguments: args,
+  });
+  const definitions = {
+    users: [
+      user(users.app.name, users.app.password, []),
+      user(users.admin.name, users.admin.password, ["administrator"]),
+    ],
+    vhosts: [{ name: vhost }],
+    permissions: [
+      // Queues come from these definitions and the app only checks them passively: no configure.
+      { user: users.app.name, vhost, configure: "^$", write: ".*", read: ".*" },
+      { user: users.admin.name, vhost, configure: ".*", write: ".*", read: ".*" },
+    ],
+    exchanges: [
+      {
+        name: deadLetterExchange,
+        vhost,
+        type: "direct",
+        durable: true,
+        auto_delete: false,
+        internal: false,
+        arguments: {},
+      },
+    ],
+    queues: queues.flatMap((q) => [
+      queue(q.name, {
+        "x-queue-type": q.type,
+        "x-dead-letter-exchange": deadLetterExchange,
+        "x-dead-letter-routing-key": dlqName(q.name),
+        // Poison messages go to the DLQ after this many deliveries; only quorum queues count them.
+        ...(q.type === "quorum" ? { "x-delivery-limit": q.deliveryLimit } : {}),
+      }),
+      queue(dlqName(q.name), { "x-queue-type": "quorum" }),
+    ]),
+    bindings: queues.map((q) => ({
+      source: deadLetterExchange,
+      vhost,
+      destination: dlqName(q.name),
+      destination_type: "queue",
+      routing_key: dlqName(q.name),
+      arguments: {},
+    })),
+  };
+  return JSON.stringify(definitions, null, 2) + "\n";
+}
+
+/** enabled_plugins: the management API (runbooks, rabbitmqadmin) and the Prometheus endpoint. */
+export function renderEnabledPlugins(): string {
+  return "[rabbitmq_management,rabbitmq_prometheus].\n";
+}

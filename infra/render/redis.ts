@@ -1,0 +1,92 @@
+import { createHash } from "node:crypto";
+import { hostPort, type HostPort, type Topology } from "../topology";
+
+/** Where one Redis node keeps its files: its own dir, since nodes.conf and the AOF are per node. */
+export interface RedisNodePaths {
+  dir: string;
+  pidFile: string;
+  logFile: string;
+}
+
+/** One Redis Cluster node: where it listens and, behind NAT or in a container, the IP it announces. */
+export interface RedisNodeOptions {
+  port: number;
+  bindHost: string;
+  announceHost?: string;
+  paths: RedisNodePaths;
+}
+
+/** The ACL password form Redis stores: `#` and the SHA-256 hex, so the plaintext is never rendered. */
+function passwordHash(password: string): string {
+  return `#${createHash("sha256").update(password, "utf8").digest("hex")}`;
+}
+
+/** A double-quoted redis.conf argument, so spaces, quotes and `#` survive the config parser. */
+function redisString(value: string): string {
+  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n").replace(/\r/g, "\\r")}"`;
+}
+
+/** The commands oliver006/redis_exporter's README lists for a dedicated exporter user. */
+const EXPORTER_COMMANDS =
+  "+client +ping +info +config|get +cluster|info +slowlog +latency +memory +select +get +scan +xinfo +type " +
+  "+pfcount +strlen +llen +scard +zcard +hlen +xlen +eval";
+
+/** The ACL users; `default` is off so every client must name who it is. */
+function aclLines(t: Topology): string[] {
+  const { app, replication, admin, exporter } = t.redis.users;
+  return [
+    "user default off",
+    // Everything an ioredis cluster client needs (Lua, pub/sub, slot discovery) but no admin or dangerous command.
+    `user app on ${passwordHash(app.password)} ~* &* +@all -@admin -@dangerous ` +
+      "+info +cluster|slots +cluster|shards +cluster|nodes +cluster|info",
+    `user replication on ${passwordHash(replication.password)} +psync +replconf +ping`,
+    `user admin on ${passwordHash(admin.password)} ~* &* +@all`,
+    `user exporter on ${passwordHash(exporter.password)} ~* ${EXPORTER_COMMANDS}`,
+  ];
+}
+
+/** redis.conf for one cluster node, ACL users inline. */
+export function renderRedisConf(t: Topology, opts: RedisNodeOptions): string {
+  const lines = [
+    `port ${opts.port}`,
+    `bind ${opts.bindHost}`,
+    "protected-mode yes",
+    // The supervisor (local stack, Docker, Kubernetes) owns the process.
+    "daemonize no",
+    `dir ${opts.paths.dir}`,
+    `pidfile ${opts.paths.pidFile}`,
+    `logfile ${opts.paths.logFile}`,
+    "cluster-enabled yes",
+    // Relative to `dir`: each node keeps its own view of the cluster.
+    "cluster-config-file nodes.conf",
+    `cluster-node-timeout ${t.redis.clusterNodeTimeoutMs}`,
+  ];
+  if (opts.announceHost !== undefined) lines.push(`cluster-announce-ip ${opts.announceHost}`);
+  lines.push(
+    // Loses at most about a second of writes on a crash; MySQL stays the source of truth.
+    "appendonly yes",
+    "appendfsync everysec",
+    // A new or failed-over replica syncs at once instead of waiting the default 5 s for company.
+    "repl-diskless-sync-delay 0",
+    `maxmemory ${t.redis.maxMemoryMb}mb`,
+    // Stock counters and reservations must never be evicted: refuse writes instead when full.
+    "maxmemory-policy noeviction",
+    ...aclLines(t),
+    "masteruser replication",
+    // A replica authenticates to its master with this; the only plaintext secret in the file.
+    `masterauth ${redisString(t.redis.users.replication.password)}`,
+  );
+  return lines.join("\n") + "\n";
+}
+
+/** redis-cli arguments that form a cluster from `nodes`; the first nodes become the masters. */
+export function redisClusterCreateArgs(nodes: HostPort[], replicasPerMaster: number): string[] {
+  return [
+    "--cluster",
+    "create",
+    ...nodes.map(hostPort),
+    "--cluster-replicas",
+    String(replicasPerMaster),
+    "--cluster-yes",
+  ];
+}

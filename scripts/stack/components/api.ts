@@ -1,0 +1,47 @@
+import http from "node:http";
+import path from "node:path";
+import { hostPort, serviceEnv, type HostPort } from "../../../infra/topology";
+import { exitedMessage, type StackContext } from "../context";
+import { waitFor } from "../wait";
+
+/** GET a URL on loopback and return status and body; no keep-alive, so no socket outlives the probe. */
+export function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer from ${url} in ${timeoutMs} ms`)));
+    req.on("error", reject);
+  });
+}
+
+/** Start one API replica (a stateless process: restarted if it dies) and wait for a healthy answer. */
+export async function startApiReplica(ctx: StackContext, index: number, address: HostPort): Promise<void> {
+  const name = `api-${index + 1}`;
+  ctx.supervisor.start({
+    name,
+    command: process.execPath,
+    args: ["--import", "tsx", path.join("services", "src", "main", "api.ts")],
+    cwd: ctx.repoRoot,
+    env: serviceEnv(ctx.topology, ctx.addresses, { id: name, host: ctx.bindHost, port: address.port }),
+    logFile: ctx.layout.log(name),
+    address: hostPort(address),
+    restart: true,
+    stopTimeoutMs: 15_000,
+  });
+  const ms = await waitFor(name, async () => (await httpGet(`http://${hostPort(address)}/api/v1/health`)).status === 200, {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+    gone: exitedMessage(ctx, name),
+  });
+  ctx.progress(`${name} healthy in ${ms} ms`);
+}
+
+/** Start every API replica in parallel. */
+export async function startApi(ctx: StackContext): Promise<void> {
+  await Promise.all(ctx.addresses.api.map((address, i) => startApiReplica(ctx, i, address)));
+}

@@ -1,0 +1,121 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createHash } from "node:crypto";
+import type { HostPort } from "../../../infra/topology";
+import { renderBootstrapSql, renderMariadbCnf, renderReplicaSetupSql } from "../../../infra/render";
+import { exitedMessage, run, writeConfig, type StackContext } from "../context";
+import { waitFor } from "../wait";
+
+interface MariadbServer {
+  name: string;
+  role: "primary" | "replica";
+  serverId: number;
+  address: HostPort;
+  dir: string;
+  socket: string;
+  cnf: string;
+}
+
+// Unix socket paths are limited to 107 bytes; a deep checkout falls back to a short temp path.
+function socketPath(dir: string): string {
+  const preferred = path.join(dir, "mysqld.sock");
+  if (preferred.length < 100) return preferred;
+  const short = path.join(os.tmpdir(), `floodgate-${createHash("sha1").update(dir).digest("hex").slice(0, 12)}`);
+  fs.mkdirSync(short, { recursive: true, mode: 0o700 });
+  return path.join(short, "mysqld.sock");
+}
+
+function servers(ctx: StackContext): MariadbServer[] {
+  const { addresses: a, layout } = ctx;
+  const all = [
+    { name: "mysql-primary", role: "primary" as const, address: a.mysqlPrimary },
+    ...a.mysqlReplicas.map((address, i) => ({ name: `mysql-replica-${i + 1}`, role: "replica" as const, address })),
+  ];
+  return all.map((s, i) => {
+    const dir = layout.dir(s.name);
+    return { ...s, serverId: i + 1, dir, socket: socketPath(dir), cnf: path.join(dir, "my.cnf") };
+  });
+}
+
+/** Run SQL as the local root account over the server's socket (socket authentication: no password). */
+export function rootSql(socket: string, sql: string): Promise<string> {
+  return run("mariadb", ["--no-defaults", "--protocol=socket", `--socket=${socket}`, "-uroot", "--batch", "--skip-column-names"], {
+    input: sql,
+  });
+}
+
+/** `SHOW SLAVE STATUS` of a server as a field → value map (empty when it is not a replica). */
+export async function replicaStatus(socket: string): Promise<Record<string, string>> {
+  const out = await run("mariadb", ["--no-defaults", "--protocol=socket", `--socket=${socket}`, "-uroot", "--vertical"], {
+    input: "SHOW SLAVE STATUS",
+  });
+  const pairs = out.split("\n").flatMap((line) => {
+    const m = /^\s*(\w+): ?(.*)$/.exec(line);
+    return m ? [[m[1], m[2]] as const] : [];
+  });
+  return Object.fromEntries(pairs);
+}
+
+// Every stack process runs as the invoking user; as root that needs MariaDB's explicit --user=root,
+// which also spares a checkout under /root from needing to be readable by the mysql account.
+const userArgs = () => (process.getuid?.() === 0 ? ["--user=root"] : []);
+
+async function startServer(ctx: StackContext, s: MariadbServer): Promise<void> {
+  const datadir = path.join(s.dir, "data");
+  const tmpdir = path.join(s.dir, "tmp");
+  fs.mkdirSync(tmpdir, { recursive: true });
+  const cnf = renderMariadbCnf(ctx.topology, {
+    role: s.role,
+    serverId: s.serverId,
+    port: s.address.port,
+    bindHost: ctx.bindHost,
+    paths: { datadir, socket: s.socket, pidFile: path.join(s.dir, "mariadbd.pid"), errorLog: ctx.layout.log(s.name), tmpdir },
+  });
+  writeConfig(s.cnf, cnf);
+  if (!fs.existsSync(path.join(datadir, "mysql"))) {
+    ctx.progress(`${s.name}: initialising a new data directory`);
+    await run("mariadb-install-db", [`--defaults-file=${s.cnf}`, ...userArgs(), "--auth-root-authentication-method=socket", "--skip-test-db"]);
+  }
+  ctx.supervisor.start({
+    name: s.name,
+    command: "mariadbd",
+    args: [`--defaults-file=${s.cnf}`, ...userArgs()],
+    logFile: ctx.layout.log(`${s.name}.stdout`),
+    address: `${s.address.host}:${s.address.port}`,
+    stopTimeoutMs: 30_000,
+  });
+  const ms = await waitFor(s.name, async () => (await rootSql(s.socket, "SELECT 1")).trim() === "1", {
+    timeoutMs: 30_000,
+    gone: exitedMessage(ctx, s.name),
+  });
+  ctx.progress(`${s.name} ready in ${ms} ms`);
+}
+
+/** Start the primary, create the database and users, then start each replica and attach it with GTID. */
+export async function startMysql(ctx: StackContext): Promise<void> {
+  const [primary, ...replicas] = servers(ctx);
+  await startServer(ctx, primary);
+  await rootSql(primary.socket, renderBootstrapSql(ctx.topology, { clientHost: ctx.bindHost }));
+  const appUser = ctx.topology.mysql.users.app.name;
+  await Promise.all(
+    replicas.map(async (replica) => {
+      await startServer(ctx, replica);
+      if (Object.keys(await replicaStatus(replica.socket)).length === 0) {
+        await rootSql(replica.socket, renderReplicaSetupSql(ctx.topology, { primary: ctx.addresses.mysqlPrimary }));
+      }
+      // The users reach the replica through replication, so seeing them proves it streams.
+      const ms = await waitFor(
+        `${replica.name} replication`,
+        async () => (await rootSql(replica.socket, `SELECT COUNT(*) FROM mysql.user WHERE user = '${appUser}'`)).trim() !== "0",
+        { timeoutMs: 30_000, gone: exitedMessage(ctx, replica.name) },
+      );
+      ctx.progress(`${replica.name} replicating from mysql-primary (caught up in ${ms} ms)`);
+    }),
+  );
+}
+
+/** Sockets of the stack's MariaDB servers, for tests and runbooks that need root access. */
+export function mysqlSockets(ctx: Pick<StackContext, "addresses" | "layout">): Record<string, string> {
+  return Object.fromEntries(servers(ctx as StackContext).map((s) => [s.name, s.socket]));
+}

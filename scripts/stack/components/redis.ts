@@ -1,0 +1,78 @@
+import path from "node:path";
+import { hostPort, type HostPort } from "../../../infra/topology";
+import { redisClusterCreateArgs, renderRedisConf } from "../../../infra/render";
+import { exitedMessage, run, writeConfig, type StackContext } from "../context";
+import { waitFor } from "../wait";
+
+/** redis-cli as the admin ACL user; the password travels in REDISCLI_AUTH, never in arguments. */
+export function redisAdmin(ctx: Pick<StackContext, "topology">, node: HostPort, args: string[]): Promise<string> {
+  return run("redis-cli", ["-h", node.host, "-p", String(node.port), "--user", "admin", "--no-auth-warning", ...args], {
+    env: { REDISCLI_AUTH: ctx.topology.redis.users.admin.password },
+  });
+}
+
+/** Parse `CLUSTER INFO` output into a map. */
+export function parseClusterInfo(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split(/\r?\n/)
+      .filter((line) => line.includes(":"))
+      .map((line) => line.trim().split(":") as [string, string]),
+  );
+}
+
+const nodeName = (i: number) => `redis-${i + 1}`;
+
+/** Start every cluster node, form the cluster if it is new, and wait until every node says cluster_state:ok. */
+export async function startRedis(ctx: StackContext): Promise<void> {
+  const nodes = ctx.addresses.redis;
+  await Promise.all(
+    nodes.map(async (node, i) => {
+      const name = nodeName(i);
+      const dir = ctx.layout.dir(name);
+      const conf = writeConfig(
+        path.join(dir, "redis.conf"),
+        renderRedisConf(ctx.topology, {
+          port: node.port,
+          bindHost: ctx.bindHost,
+          paths: { dir, pidFile: path.join(dir, "redis.pid"), logFile: ctx.layout.log(name) },
+        }),
+      );
+      ctx.supervisor.start({
+        name,
+        command: "redis-server",
+        args: [conf],
+        logFile: ctx.layout.log(`${name}.stdout`),
+        address: hostPort(node),
+      });
+      await waitFor(name, async () => (await redisAdmin(ctx, node, ["PING"])).trim() === "PONG", {
+        timeoutMs: 15_000,
+        gone: exitedMessage(ctx, name),
+      });
+    }),
+  );
+  ctx.progress(`redis: ${nodes.length} nodes answer PING`);
+
+  const known = await Promise.all(nodes.map(async (n) => parseClusterInfo(await redisAdmin(ctx, n, ["CLUSTER", "INFO"]))));
+  if (known.every((info) => info.cluster_known_nodes === "1")) {
+    ctx.progress("redis: forming a new cluster");
+    await redisAdmin(ctx, nodes[0], redisClusterCreateArgs(nodes, ctx.topology.redis.replicasPerMaster));
+  }
+  const ms = await waitFor("redis cluster", async () => (await clusterHealth(ctx)).ok, { timeoutMs: 30_000, intervalMs: 250 });
+  ctx.progress(`redis cluster ok (${ctx.topology.redis.masters} masters) in ${ms} ms`);
+}
+
+/** Whether every node reports cluster_state:ok and the expected number of masters, each with its replicas linked. */
+export async function clusterHealth(ctx: Pick<StackContext, "topology" | "addresses">): Promise<{ ok: boolean; detail: string }> {
+  const { masters, replicasPerMaster } = ctx.topology.redis;
+  const nodes = ctx.addresses.redis;
+  const infos = await Promise.all(nodes.map(async (n) => parseClusterInfo(await redisAdmin(ctx, n, ["CLUSTER", "INFO"]))));
+  const notOk = infos.findIndex((i) => i.cluster_state !== "ok");
+  if (notOk >= 0) return { ok: false, detail: `${hostPort(nodes[notOk])} cluster_state=${infos[notOk].cluster_state}` };
+  const replications = await Promise.all(nodes.map((n) => redisAdmin(ctx, n, ["INFO", "replication"])));
+  const roles = replications.map((r) => /role:(\w+)/.exec(r)?.[1]);
+  const linked = replications.filter((r) => /master_link_status:up/.test(r)).length;
+  const masterCount = roles.filter((r) => r === "master").length;
+  const ok = masterCount === masters && linked === masters * replicasPerMaster;
+  return { ok, detail: `${masterCount} masters, ${linked} replicas linked` };
+}

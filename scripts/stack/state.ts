@@ -1,0 +1,25 @@
+import fs from "node:fs";
+
+/** What a running stack records so `status`, `stop` and `logs` work from another terminal. */
+export interface StackState {
+  ownerPid: number;
+  root: string;
+  startedAt: string;
+  epmdPort: number;
+  processes: Array<{ name: string; pid: number; address: string; logFile: string }>;
+}
+
+/** Read the state file, or null when there is none. */
+export function readState(file: string): StackState | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as StackState;
+  } catch {
+    return null;
+  }
+}
+
+/** Write the state file atomically. */
+export function writeState(file: string, state: StackState): void {
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2));
+  fs.renameSync(`${file}.tmp`, file);
+}

@@ -1,0 +1,36 @@
+import mysql from "mysql2/promise";
+import type { HostPort } from "../../infra/topology";
+import { testAddresses, testTopology } from "./test-stack";
+
+type MysqlRole = "app" | "migrator";
+
+/** A MySQL connection to one server of the test stack as one of the topology's users. */
+export function mysqlAs(role: MysqlRole, server: HostPort): Promise<mysql.Connection> {
+  const t = testTopology();
+  const { name, password } = t.mysql.users[role];
+  return mysql.createConnection({ host: server.host, port: server.port, user: name, password, database: t.mysql.database });
+}
+
+/** Poll until `probe` returns a value, or fail after `timeoutMs` with the last error. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = "no value";
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms: ${last instanceof Error ? last.message : String(last)}`);
+}
+
+/** GET JSON from a test-stack URL. */
+export async function getJson<T = unknown>(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+export { testAddresses, testTopology };

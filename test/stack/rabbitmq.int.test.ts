@@ -1,0 +1,83 @@
+import { randomUUID } from "node:crypto";
+import amqp from "amqplib";
+import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
+import { eventually, getJson, testAddresses, testTopology } from "./clients";
+
+describe("RabbitMQ with the rendered definitions", () => {
+  const t = testTopology();
+  const a = testAddresses();
+  const ctx = { topology: t, addresses: a };
+  const admin = t.rabbitmq.users.admin;
+  const auth = { authorization: `Basic ${Buffer.from(`${admin.name}:${admin.password}`).toString("base64")}` };
+  const api = (p: string) => `http://${a.rabbitmqManagement.host}:${a.rabbitmqManagement.port}/api${p}`;
+  const vhost = encodeURIComponent(t.rabbitmq.vhost);
+
+  it("declares every queue from the definitions as a durable quorum queue with its dead-letter exchange", async () => {
+    for (const queue of t.rabbitmq.queues) {
+      const { status, body } = await getJson<{ durable: boolean; arguments: Record<string, unknown> }>(
+        api(`/queues/${vhost}/${encodeURIComponent(queue.name)}`),
+        auth,
+      );
+      expect(status).toBe(200);
+      expect(body.durable).toBe(true);
+      expect(body.arguments).toMatchObject({
+        "x-queue-type": queue.type,
+        "x-dead-letter-exchange": t.rabbitmq.deadLetterExchange,
+      });
+    }
+    const dlx = await getJson<{ durable: boolean }>(api(`/exchanges/${vhost}/${encodeURIComponent(t.rabbitmq.deadLetterExchange)}`), auth);
+    expect(dlx.status).toBe(200);
+  });
+
+  it("consumes a message published with publisher confirms", async () => {
+    const connection = await amqp.connect(amqpUrl(ctx, "app"));
+    try {
+      const channel = await connection.createConfirmChannel();
+      const queue = t.rabbitmq.queues[1].name;
+      const id = randomUUID();
+      channel.sendToQueue(queue, Buffer.from(JSON.stringify({ id })), { persistent: true, messageId: id });
+      await channel.waitForConfirms();
+
+      const seen = await eventually(async () => {
+        const message = await channel.get(queue, { noAck: false });
+        if (!message) return undefined;
+        channel.ack(message);
+        return message.properties.messageId === id ? (JSON.parse(message.content.toString()) as { id: string }) : undefined;
+      });
+      expect(seen.id).toBe(id);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it("dead-letters a rejected message to the queue's dead-letter queue", async () => {
+    const connection = await amqp.connect(amqpUrl(ctx, "app"));
+    try {
+      const channel = await connection.createConfirmChannel();
+      const queue = t.rabbitmq.queues[0].name;
+      const id = randomUUID();
+      channel.sendToQueue(queue, Buffer.from("{}"), { persistent: true, messageId: id });
+      await channel.waitForConfirms();
+      await eventually(async () => {
+        const message = await channel.get(queue, { noAck: false });
+        if (!message) return undefined;
+        channel.nack(message, false, false);
+        return message.properties.messageId === id ? true : undefined;
+      });
+      const dead = await eventually(async () => {
+        const message = await channel.get(`${queue}.dlq`, { noAck: false });
+        if (!message) return undefined;
+        channel.ack(message);
+        return message.properties.messageId === id ? message : undefined;
+      });
+      expect(dead.properties.messageId).toBe(id);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it("refuses the guest account", async () => {
+    const url = `amqp://guest:guest@${a.rabbitmq.host}:${a.rabbitmq.port}/`;
+    await expect(amqp.connect(url)).rejects.toThrow(/ACCESS_REFUSED|403/);
+  });
+});
