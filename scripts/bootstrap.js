@@ -64,7 +64,8 @@ function ensureNodeModules() {
   const lock = path.join(root, "package-lock.json");
   const stamp = path.join(root, "node_modules", ".package-lock.json");
   const node24 = path.join(root, "node_modules", ".bin", "node");
-  const fresh = fs.existsSync(stamp) && fs.existsSync(node24) && fs.statSync(stamp).mtimeMs >= fs.statSync(lock).mtimeMs;
+  const fresh =
+    fs.existsSync(stamp) && fs.existsSync(node24) && fs.statSync(stamp).mtimeMs >= fs.statSync(lock).mtimeMs;
   if (fresh) return;
   say("installing npm dependencies (npm ci)");
   runOrFail("npm", ["ci", "--no-audit", "--no-fund"]);

@@ -29,7 +29,8 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   const field = issue.path.map(String).join(".") || "(root)";
   const value = "input" in issue && issue.input !== undefined ? issue.input : valueAt(input, issue.path);
   if (value === undefined) return `${field}: ${issue.message}`;
-  const shown = isSecretPath(field) && typeof value === "string" && value.length > 0 ? "<secret>" : JSON.stringify(value);
+  const shown =
+    isSecretPath(field) && typeof value === "string" && value.length > 0 ? "<secret>" : JSON.stringify(value);
   return `${field} = ${shown}: ${issue.message}`;
 }
 

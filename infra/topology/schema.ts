@@ -48,12 +48,21 @@ export const WorkersSchema = z
 
 const MysqlUserSchema = (name: string, password: string) =>
   z
-    .object({ name: z.string().regex(/^[a-z_][a-z0-9_]{0,31}$/).default(name), password: secret().default(password) })
+    .object({
+      name: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,31}$/)
+        .default(name),
+      password: secret().default(password),
+    })
     .prefault({});
 
 /** MariaDB primary with GTID replicas; one least-privilege user per role. */
 export const MysqlSchema = z.object({
-  database: z.string().regex(/^[a-z_][a-z0-9_]{0,63}$/).default("floodgate"),
+  database: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,63}$/)
+    .default("floodgate"),
   primaryPort: port.default(13306),
   replicas: count(1, 8).default(1),
   replicaBasePort: port.default(13307),
@@ -102,14 +111,20 @@ export const RabbitmqSchema = z.object({
   prometheusPort: port.default(15693),
   distPort: port.default(25682),
   epmdPort: port.default(14369),
-  vhost: z.string().regex(/^[a-z][a-z0-9_-]*$/).default("floodgate"),
+  vhost: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]*$/)
+    .default("floodgate"),
   users: z
     .object({
       app: z
         .object({ name: z.string().default("floodgate_app"), password: secret().default("local-rabbit-app-password") })
         .prefault({}),
       admin: z
-        .object({ name: z.string().default("floodgate_admin"), password: secret().default("local-rabbit-admin-password") })
+        .object({
+          name: z.string().default("floodgate_admin"),
+          password: secret().default("local-rabbit-admin-password"),
+        })
         .prefault({}),
     })
     .prefault({}),
@@ -120,7 +135,10 @@ export const RabbitmqSchema = z.object({
       { name: "orders", type: "quorum", deliveryLimit: 5 },
       { name: "tracking", type: "quorum", deliveryLimit: 3 },
     ]),
-  deadLetterExchange: z.string().regex(/^[a-z][a-z0-9._-]*$/).default("floodgate.dlx"),
+  deadLetterExchange: z
+    .string()
+    .regex(/^[a-z][a-z0-9._-]*$/)
+    .default("floodgate.dlx"),
 });
 
 /** Static bucket: content-hashed files served by nginx (the CDN edge) under /static/. */
@@ -131,7 +149,10 @@ export const StaticSchema = z.object({
 
 /** Backups: schedule (cron) and retention. */
 export const BackupsSchema = z.object({
-  schedule: z.string().regex(/^(\S+\s+){4}\S+$/, { error: "a five-field cron expression" }).default("15 */6 * * *"),
+  schedule: z
+    .string()
+    .regex(/^(\S+\s+){4}\S+$/, { error: "a five-field cron expression" })
+    .default("15 */6 * * *"),
   retentionDays: count(1, 3650).default(7),
   keepLast: count(1, 1000).default(8),
 });
@@ -165,7 +186,10 @@ export const AutoscalingSchema = z.object({
 });
 
 const BaseTopologySchema = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/).default("floodgate"),
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,30}$/)
+    .default("floodgate"),
   nginx: NginxSchema.prefault({}),
   api: ApiSchema.prefault({}),
   workers: WorkersSchema,
@@ -212,7 +236,12 @@ export const TopologySchema = BaseTopologySchema.superRefine((t, ctx) => {
   const queueNames = t.rabbitmq.queues.map((q) => q.name);
   queueNames.forEach((name, i) => {
     if (queueNames.indexOf(name) !== i) {
-      ctx.addIssue({ code: "custom", path: ["rabbitmq", "queues", i, "name"], input: name, message: `duplicate queue ${name}` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["rabbitmq", "queues", i, "name"],
+        input: name,
+        message: `duplicate queue ${name}`,
+      });
     }
   });
 });

@@ -28,13 +28,21 @@ options:
 
 const repoRoot = path.resolve(__dirname, "..", "..");
 const started = Date.now();
-const say = (message: string) => process.stdout.write(`[stack +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
+const say = (message: string) =>
+  process.stdout.write(`[stack +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
 
 async function up(topologyFile: string | undefined, layout: StackLayout): Promise<void> {
   const topology = loadTopologyFile(topologyFile); // a bad topology stops here, before any process starts
-  say(`starting ${topology.api.replicas} API replicas, ${topology.mysql.replicas} MySQL replica(s), ${topology.redis.masters}×${1 + topology.redis.replicasPerMaster} Redis nodes`);
+  say(
+    `starting ${topology.api.replicas} API replicas, ${topology.mysql.replicas} MySQL replica(s), ${topology.redis.masters}×${1 + topology.redis.replicasPerMaster} Redis nodes`,
+  );
   const stack = await startStack(topology, { root: layout.root, repoRoot, progress: say });
-  const rows = [...stack.supervisor.processes.values()].map((m) => [m.spec.name, String(m.pid), m.spec.address ?? "", "healthy"]);
+  const rows = [...stack.supervisor.processes.values()].map((m) => [
+    m.spec.name,
+    String(m.pid),
+    m.spec.address ?? "",
+    "healthy",
+  ]);
   process.stdout.write(`\n${formatTable(["component", "pid", "address", "status"], rows)}\n\n`);
   say(`floodgate is up: http://${hostPort(stack.addresses.nginx)}/api/v1/health — Ctrl-C stops everything`);
   let stopping = false;
@@ -58,7 +66,9 @@ function status(layout: StackLayout): number {
     return 3;
   }
   const owner = isAlive(state.ownerPid) ? "running" : "owner gone (run: npm run stack -- stop)";
-  process.stdout.write(`stack in ${layout.root}, started ${state.startedAt}, supervisor pid ${state.ownerPid}: ${owner}\n\n`);
+  process.stdout.write(
+    `stack in ${layout.root}, started ${state.startedAt}, supervisor pid ${state.ownerPid}: ${owner}\n\n`,
+  );
   const rows = state.processes.map((p) => [p.name, String(p.pid), p.address, isAlive(p.pid) ? "running" : "exited"]);
   process.stdout.write(`${formatTable(["component", "pid", "address", "status"], rows)}\n`);
   return rows.every((r) => r[3] === "running") ? 0 : 1;
@@ -83,10 +93,14 @@ function logs(layout: StackLayout, component: string | undefined, follow: boolea
   const dir = path.join(layout.root, "logs");
   const available = fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => f.replace(/\.log$/, "")) : [];
   if (!component || !available.includes(component)) {
-    process.stderr.write(`usage: npm run stack -- logs COMPONENT [-f]; components: ${available.join(", ") || "(none yet)"}\n`);
+    process.stderr.write(
+      `usage: npm run stack -- logs COMPONENT [-f]; components: ${available.join(", ") || "(none yet)"}\n`,
+    );
     return Promise.resolve(2);
   }
-  const tail = spawn("tail", ["-n", "200", ...(follow ? ["-F"] : []), path.join(dir, `${component}.log`)], { stdio: "inherit" });
+  const tail = spawn("tail", ["-n", "200", ...(follow ? ["-F"] : []), path.join(dir, `${component}.log`)], {
+    stdio: "inherit",
+  });
   return new Promise((resolve) => tail.on("exit", (code) => resolve(code ?? 0)));
 }
 

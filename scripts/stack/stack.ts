@@ -56,7 +56,9 @@ export async function stopStale(layout: StackLayout): Promise<void> {
   const state = readState(layout.stateFile);
   if (!state) return;
   if (state.ownerPid !== process.pid && isAlive(state.ownerPid)) {
-    throw new Error(`a stack is already running in ${layout.root} (pid ${state.ownerPid}); stop it with: npm run stack -- stop`);
+    throw new Error(
+      `a stack is already running in ${layout.root} (pid ${state.ownerPid}); stop it with: npm run stack -- stop`,
+    );
   }
   for (const p of [...state.processes].reverse()) await stopProcessGroup(p.pid, "SIGTERM", 10_000);
   await stopEpmd(state.epmdPort);
@@ -89,7 +91,15 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
     });
   // Every start rewrites the state file, so a killed owner still leaves a way to clean up.
   const supervisor = new Supervisor((message) => progress(`! ${message}`), saveState);
-  const ctx: StackContext = { topology, addresses, layout, supervisor, repoRoot: opts.repoRoot, bindHost: "127.0.0.1", progress };
+  const ctx: StackContext = {
+    topology,
+    addresses,
+    layout,
+    supervisor,
+    repoRoot: opts.repoRoot,
+    bindHost: "127.0.0.1",
+    progress,
+  };
   const stop = async () => {
     await supervisor.stopAll();
     await stopEpmd(topology.rabbitmq.epmdPort);

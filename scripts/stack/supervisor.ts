@@ -59,7 +59,14 @@ export class Supervisor {
     fs.closeSync(log);
     if (child.pid === undefined) throw new Error(`could not start ${spec.name}: ${spec.command}`);
     const previous = this.processes.get(spec.name);
-    const managed: Managed = { spec, child, pid: child.pid, exited: false, exitCode: null, restarts: previous?.restarts ?? 0 };
+    const managed: Managed = {
+      spec,
+      child,
+      pid: child.pid,
+      exited: false,
+      exitCode: null,
+      restarts: previous?.restarts ?? 0,
+    };
     this.processes.set(spec.name, managed);
     this.onStart();
     child.on("error", (err) => this.onEvent(`${spec.name}: ${err.message}`));

@@ -8,11 +8,21 @@ type MysqlRole = "app" | "migrator";
 export function mysqlAs(role: MysqlRole, server: HostPort): Promise<mysql.Connection> {
   const t = testTopology();
   const { name, password } = t.mysql.users[role];
-  return mysql.createConnection({ host: server.host, port: server.port, user: name, password, database: t.mysql.database });
+  return mysql.createConnection({
+    host: server.host,
+    port: server.port,
+    user: name,
+    password,
+    database: t.mysql.database,
+  });
 }
 
 /** Poll until `probe` returns a value, or fail after `timeoutMs` with the last error. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000, intervalMs = 200): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = "no value";
   while (Date.now() < deadline) {
@@ -28,7 +38,10 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
 }
 
 /** GET JSON from a test-stack URL. */
-export async function getJson<T = unknown>(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+export async function getJson<T = unknown>(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T }> {
   const res = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
   return { status: res.status, body: (await res.json()) as T };
 }

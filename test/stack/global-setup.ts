@@ -8,7 +8,8 @@ declare global {
 /** Start a fresh test stack once for all integration tests. */
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
-  const log = (m: string) => process.stdout.write(`  [test-stack +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}\n`);
+  const log = (m: string) =>
+    process.stdout.write(`  [test-stack +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}\n`);
   process.stdout.write("\n");
   globalThis.floodgateTestStack = await startStack(testTopology(), {
     root: testLayout().root,

@@ -10,25 +10,47 @@ describe("Prometheus and Alertmanager", () => {
 
   it("scrapes every component and exporter, all up", async () => {
     const expected = 2 + a.api.length + 1 + 1 + a.mysqldExporters.length + a.redis.length + 1 + 1; // prom, am, api, nginx, node, mysqld, redis nodes, redis-exporter, rabbitmq
-    const targets = await eventually(async () => {
-      const { body } = await getJson<Targets>(`${prometheus}/api/v1/targets`);
-      const active = body.data.activeTargets;
-      return active.length === expected && active.every((t) => t.health === "up") ? active : undefined;
-    }, 60_000, 1000);
+    const targets = await eventually(
+      async () => {
+        const { body } = await getJson<Targets>(`${prometheus}/api/v1/targets`);
+        const active = body.data.activeTargets;
+        return active.length === expected && active.every((t) => t.health === "up") ? active : undefined;
+      },
+      60_000,
+      1000,
+    );
     const jobs = new Set(targets.map((t) => t.labels.job));
-    expect([...jobs].sort()).toEqual(["alertmanager", "api", "mysqld", "nginx", "node", "prometheus", "rabbitmq", "redis", "redis-exporter"]);
+    expect([...jobs].sort()).toEqual([
+      "alertmanager",
+      "api",
+      "mysqld",
+      "nginx",
+      "node",
+      "prometheus",
+      "rabbitmq",
+      "redis",
+      "redis-exporter",
+    ]);
   });
 
   it("loads the monitoring rules and fires the Watchdog", async () => {
-    const firing = await eventually(async () => {
-      const { body } = await getJson<{ data: { alerts: Array<{ labels: Record<string, string>; state: string }> } }>(`${prometheus}/api/v1/alerts`);
-      return body.data.alerts.find((x) => x.labels.alertname === "Watchdog" && x.state === "firing");
-    }, 60_000, 1000);
+    const firing = await eventually(
+      async () => {
+        const { body } = await getJson<{ data: { alerts: Array<{ labels: Record<string, string>; state: string }> } }>(
+          `${prometheus}/api/v1/alerts`,
+        );
+        return body.data.alerts.find((x) => x.labels.alertname === "Watchdog" && x.state === "firing");
+      },
+      60_000,
+      1000,
+    );
     expect(firing.labels.alertname).toBe("Watchdog");
   });
 
   it("runs Alertmanager with the rendered configuration", async () => {
-    const { status, body } = await getJson<{ config: { original: string } }>(`http://${a.alertmanager.host}:${a.alertmanager.port}/api/v2/status`);
+    const { status, body } = await getJson<{ config: { original: string } }>(
+      `http://${a.alertmanager.host}:${a.alertmanager.port}/api/v2/status`,
+    );
     expect(status).toBe(200);
     expect(body.config.original).toMatch(/receiver: oncall/);
     expect(body.config.original).toMatch(/severity="critical"|severity = critical|severity=critical/);

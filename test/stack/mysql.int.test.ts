@@ -1,3 +1,4 @@
+import type { RowDataPacket } from "mysql2";
 import { randomUUID } from "node:crypto";
 import { mysqlSockets, replicaStatus } from "../../scripts/stack/components/mysql";
 import { eventually, mysqlAs, testAddresses } from "./clients";
@@ -15,7 +16,7 @@ describe("MariaDB primary and replica", () => {
       await primary.query("INSERT INTO replication_probe (id, note) VALUES (?, 'written on the primary')", [id]);
 
       const note = await eventually(async () => {
-        const [rows] = await replica.query<import("mysql2").RowDataPacket[]>("SELECT note FROM replication_probe WHERE id = ?", [id]);
+        const [rows] = await replica.query<RowDataPacket[]>("SELECT note FROM replication_probe WHERE id = ?", [id]);
         return rows[0]?.note as string | undefined;
       });
       expect(note).toBe("written on the primary");
@@ -28,7 +29,9 @@ describe("MariaDB primary and replica", () => {
     const replica = await mysqlAs("app", a.mysqlReplicas[0]);
     try {
       await eventually(async () => (await replica.query("SELECT 1 FROM replication_probe LIMIT 1"), true));
-      await expect(replica.query("INSERT INTO replication_probe (id, note) VALUES (UUID(), 'sneaky')")).rejects.toMatchObject({
+      await expect(
+        replica.query("INSERT INTO replication_probe (id, note) VALUES (UUID(), 'sneaky')"),
+      ).rejects.toMatchObject({
         code: "ER_OPTION_PREVENTS_STATEMENT",
       });
     } finally {
@@ -39,7 +42,9 @@ describe("MariaDB primary and replica", () => {
   it("gives the app user no schema privileges on the primary", async () => {
     const primary = await mysqlAs("app", a.mysqlPrimary);
     try {
-      await expect(primary.query("CREATE TABLE app_may_not (id INT)")).rejects.toMatchObject({ code: "ER_TABLEACCESS_DENIED_ERROR" });
+      await expect(primary.query("CREATE TABLE app_may_not (id INT)")).rejects.toMatchObject({
+        code: "ER_TABLEACCESS_DENIED_ERROR",
+      });
     } finally {
       await primary.end();
     }

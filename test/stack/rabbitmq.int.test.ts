@@ -25,7 +25,10 @@ describe("RabbitMQ with the rendered definitions", () => {
         "x-dead-letter-exchange": t.rabbitmq.deadLetterExchange,
       });
     }
-    const dlx = await getJson<{ durable: boolean }>(api(`/exchanges/${vhost}/${encodeURIComponent(t.rabbitmq.deadLetterExchange)}`), auth);
+    const dlx = await getJson<{ durable: boolean }>(
+      api(`/exchanges/${vhost}/${encodeURIComponent(t.rabbitmq.deadLetterExchange)}`),
+      auth,
+    );
     expect(dlx.status).toBe(200);
   });
 
@@ -42,7 +45,9 @@ describe("RabbitMQ with the rendered definitions", () => {
         const message = await channel.get(queue, { noAck: false });
         if (!message) return undefined;
         channel.ack(message);
-        return message.properties.messageId === id ? (JSON.parse(message.content.toString()) as { id: string }) : undefined;
+        return message.properties.messageId === id
+          ? (JSON.parse(message.content.toString()) as { id: string })
+          : undefined;
       });
       expect(seen.id).toBe(id);
     } finally {

@@ -12,7 +12,10 @@ describe("Redis Cluster", () => {
     expect(info.cluster_size).toBe("3");
     expect(info.cluster_known_nodes).toBe("6");
 
-    const nodes = (await redisAdmin({ topology: t }, a.redis[0], ["CLUSTER", "NODES"])).trim().split("\n").map((l) => l.split(" "));
+    const nodes = (await redisAdmin({ topology: t }, a.redis[0], ["CLUSTER", "NODES"]))
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" "));
     const masters = nodes.filter((n) => n[2].includes("master"));
     expect(masters).toHaveLength(3);
     for (const master of masters) {
@@ -34,7 +37,12 @@ describe("Redis Cluster", () => {
   });
 
   it("disables the default user", async () => {
-    const anonymous = new Redis({ ...a.redis[0], lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const anonymous = new Redis({
+      ...a.redis[0],
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     anonymous.on("error", () => undefined); // the refusal is asserted on the command below
     try {
       await expect(anonymous.ping()).rejects.toThrow(/NOAUTH|WRONGPASS|disabled/i);

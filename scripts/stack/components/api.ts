@@ -33,11 +33,15 @@ export async function startApiReplica(ctx: StackContext, index: number, address:
     restart: true,
     stopTimeoutMs: 15_000,
   });
-  const ms = await waitFor(name, async () => (await httpGet(`http://${hostPort(address)}/api/v1/health`)).status === 200, {
-    timeoutMs: 60_000,
-    intervalMs: 200,
-    gone: exitedMessage(ctx, name),
-  });
+  const ms = await waitFor(
+    name,
+    async () => (await httpGet(`http://${hostPort(address)}/api/v1/health`)).status === 200,
+    {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      gone: exitedMessage(ctx, name),
+    },
+  );
   ctx.progress(`${name} healthy in ${ms} ms`);
 }
 

@@ -58,14 +58,21 @@ export async function startMonitoring(ctx: StackContext): Promise<void> {
     {
       name: "nginx-exporter",
       command: "prometheus-nginx-exporter",
-      args: [`-nginx.scrape-uri=http://${hostPort(a.nginxStatus)}/stub_status`, `-web.listen-address=${listen(a.nginxExporter)}`],
+      args: [
+        `-nginx.scrape-uri=http://${hostPort(a.nginxStatus)}/stub_status`,
+        `-web.listen-address=${listen(a.nginxExporter)}`,
+      ],
       address: a.nginxExporter,
       readyPath: "/metrics",
     },
     {
       name: "redis-exporter",
       command: "prometheus-redis-exporter",
-      args: [`-redis.addr=redis://${hostPort(a.redis[0])}`, "-redis.user=exporter", `-web.listen-address=${listen(a.redisExporter)}`],
+      args: [
+        `-redis.addr=redis://${hostPort(a.redis[0])}`,
+        "-redis.user=exporter",
+        `-web.listen-address=${listen(a.redisExporter)}`,
+      ],
       env: { REDIS_PASSWORD: t.redis.users.exporter.password },
       address: a.redisExporter,
       readyPath: "/metrics",

@@ -40,16 +40,24 @@ function servers(ctx: StackContext): MariadbServer[] {
 
 /** Run SQL as the local root account over the server's socket (socket authentication: no password). */
 export function rootSql(socket: string, sql: string): Promise<string> {
-  return run("mariadb", ["--no-defaults", "--protocol=socket", `--socket=${socket}`, "-uroot", "--batch", "--skip-column-names"], {
-    input: sql,
-  });
+  return run(
+    "mariadb",
+    ["--no-defaults", "--protocol=socket", `--socket=${socket}`, "-uroot", "--batch", "--skip-column-names"],
+    {
+      input: sql,
+    },
+  );
 }
 
 /** `SHOW SLAVE STATUS` of a server as a field → value map (empty when it is not a replica). */
 export async function replicaStatus(socket: string): Promise<Record<string, string>> {
-  const out = await run("mariadb", ["--no-defaults", "--protocol=socket", `--socket=${socket}`, "-uroot", "--vertical"], {
-    input: "SHOW SLAVE STATUS",
-  });
+  const out = await run(
+    "mariadb",
+    ["--no-defaults", "--protocol=socket", `--socket=${socket}`, "-uroot", "--vertical"],
+    {
+      input: "SHOW SLAVE STATUS",
+    },
+  );
   const pairs = out.split("\n").flatMap((line) => {
     const m = /^\s*(\w+): ?(.*)$/.exec(line);
     return m ? [[m[1], m[2]] as const] : [];
@@ -70,12 +78,23 @@ async function startServer(ctx: StackContext, s: MariadbServer): Promise<void> {
     serverId: s.serverId,
     port: s.address.port,
     bindHost: ctx.bindHost,
-    paths: { datadir, socket: s.socket, pidFile: path.join(s.dir, "mariadbd.pid"), errorLog: ctx.layout.log(s.name), tmpdir },
+    paths: {
+      datadir,
+      socket: s.socket,
+      pidFile: path.join(s.dir, "mariadbd.pid"),
+      errorLog: ctx.layout.log(s.name),
+      tmpdir,
+    },
   });
   writeConfig(s.cnf, cnf);
   if (!fs.existsSync(path.join(datadir, "mysql"))) {
     ctx.progress(`${s.name}: initialising a new data directory`);
-    await run("mariadb-install-db", [`--defaults-file=${s.cnf}`, ...userArgs(), "--auth-root-authentication-method=socket", "--skip-test-db"]);
+    await run("mariadb-install-db", [
+      `--defaults-file=${s.cnf}`,
+      ...userArgs(),
+      "--auth-root-authentication-method=socket",
+      "--skip-test-db",
+    ]);
   }
   ctx.supervisor.start({
     name: s.name,
@@ -107,7 +126,8 @@ export async function startMysql(ctx: StackContext): Promise<void> {
       // The users reach the replica through replication, so seeing them proves it streams.
       const ms = await waitFor(
         `${replica.name} replication`,
-        async () => (await rootSql(replica.socket, `SELECT COUNT(*) FROM mysql.user WHERE user = '${appUser}'`)).trim() !== "0",
+        async () =>
+          (await rootSql(replica.socket, `SELECT COUNT(*) FROM mysql.user WHERE user = '${appUser}'`)).trim() !== "0",
         { timeoutMs: 30_000, gone: exitedMessage(ctx, replica.name) },
       );
       ctx.progress(`${replica.name} replicating from mysql-primary (caught up in ${ms} ms)`);

@@ -53,20 +53,29 @@ export async function startRedis(ctx: StackContext): Promise<void> {
   );
   ctx.progress(`redis: ${nodes.length} nodes answer PING`);
 
-  const known = await Promise.all(nodes.map(async (n) => parseClusterInfo(await redisAdmin(ctx, n, ["CLUSTER", "INFO"]))));
+  const known = await Promise.all(
+    nodes.map(async (n) => parseClusterInfo(await redisAdmin(ctx, n, ["CLUSTER", "INFO"]))),
+  );
   if (known.every((info) => info.cluster_known_nodes === "1")) {
     ctx.progress("redis: forming a new cluster");
     await redisAdmin(ctx, nodes[0], redisClusterCreateArgs(nodes, ctx.topology.redis.replicasPerMaster));
   }
-  const ms = await waitFor("redis cluster", async () => (await clusterHealth(ctx)).ok, { timeoutMs: 30_000, intervalMs: 250 });
+  const ms = await waitFor("redis cluster", async () => (await clusterHealth(ctx)).ok, {
+    timeoutMs: 30_000,
+    intervalMs: 250,
+  });
   ctx.progress(`redis cluster ok (${ctx.topology.redis.masters} masters) in ${ms} ms`);
 }
 
 /** Whether every node reports cluster_state:ok and the expected number of masters, each with its replicas linked. */
-export async function clusterHealth(ctx: Pick<StackContext, "topology" | "addresses">): Promise<{ ok: boolean; detail: string }> {
+export async function clusterHealth(
+  ctx: Pick<StackContext, "topology" | "addresses">,
+): Promise<{ ok: boolean; detail: string }> {
   const { masters, replicasPerMaster } = ctx.topology.redis;
   const nodes = ctx.addresses.redis;
-  const infos = await Promise.all(nodes.map(async (n) => parseClusterInfo(await redisAdmin(ctx, n, ["CLUSTER", "INFO"]))));
+  const infos = await Promise.all(
+    nodes.map(async (n) => parseClusterInfo(await redisAdmin(ctx, n, ["CLUSTER", "INFO"]))),
+  );
   const notOk = infos.findIndex((i) => i.cluster_state !== "ok");
   if (notOk >= 0) return { ok: false, detail: `${hostPort(nodes[notOk])} cluster_state=${infos[notOk].cluster_state}` };
   const replications = await Promise.all(nodes.map((n) => redisAdmin(ctx, n, ["INFO", "replication"])));

@@ -53,7 +53,10 @@ async function redisClusterOk(redis: Cluster): Promise<void> {
 export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
   const probes: Array<[string, () => Promise<unknown>]> = [
     ["mysqlPrimary", () => deps.db.writer.query("SELECT 1")],
-    ...deps.db.readers.map((r, i): [string, () => Promise<unknown>] => [`mysqlReplica${i + 1}`, () => r.query("SELECT 1")]),
+    ...deps.db.readers.map((r, i): [string, () => Promise<unknown>] => [
+      `mysqlReplica${i + 1}`,
+      () => r.query("SELECT 1"),
+    ]),
     ["redis", () => redisClusterOk(deps.redis)],
     [
       "rabbitmq",
