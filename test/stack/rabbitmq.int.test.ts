@@ -3,6 +3,17 @@ import amqp from "amqplib";
 import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
 import { eventually, getJson, testAddresses, testTopology } from "./clients";
 
+/** Take messages from a queue until the one with `messageId` appears; settle each (ack, or nack without requeue). */
+function takeMessage(channel: amqp.Channel, queue: string, messageId: string, settle: "ack" | "reject") {
+  return eventually(async () => {
+    const message = await channel.get(queue, { noAck: false });
+    if (!message) return undefined;
+    if (settle === "ack") channel.ack(message);
+    else channel.nack(message, false, false);
+    return message.properties.messageId === messageId ? message : undefined;
+  });
+}
+
 describe("RabbitMQ with the rendered definitions", () => {
   const t = testTopology();
   const a = testAddresses();
@@ -63,18 +74,8 @@ describe("RabbitMQ with the rendered definitions", () => {
       const id = randomUUID();
       channel.sendToQueue(queue, Buffer.from("{}"), { persistent: true, messageId: id });
       await channel.waitForConfirms();
-      await eventually(async () => {
-        const message = await channel.get(queue, { noAck: false });
-        if (!message) return undefined;
-        channel.nack(message, false, false);
-        return message.properties.messageId === id ? true : undefined;
-      });
-      const dead = await eventually(async () => {
-        const message = await channel.get(`${queue}.dlq`, { noAck: false });
-        if (!message) return undefined;
-        channel.ack(message);
-        return message.properties.messageId === id ? message : undefined;
-      });
+      await takeMessage(channel, queue, id, "reject");
+      const dead = await takeMessage(channel, `${queue}.dlq`, id, "ack");
       expect(dead.properties.messageId).toBe(id);
     } finally {
       await connection.close();
