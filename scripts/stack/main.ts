@@ -33,6 +33,11 @@ const say = (message: string) =>
 
 async function up(topologyFile: string | undefined, layout: StackLayout): Promise<void> {
   const topology = loadTopologyFile(topologyFile); // a bad topology stops here, before any process starts
+  // A bug must not orphan the stack: stop everything the state file lists, then exit.
+  process.on("uncaughtException", (err) => {
+    process.stderr.write(`unexpected error: ${err.stack ?? err.message}\nstopping the stack\n`);
+    void stopStale(layout).finally(() => process.exit(1));
+  });
   say(
     `starting ${topology.api.replicas} API replicas, ${topology.mysql.replicas} MySQL replica(s), ${topology.redis.masters}×${1 + topology.redis.replicasPerMaster} Redis nodes`,
   );

@@ -55,7 +55,8 @@ function findCommand(command: string): boolean {
 export async function stopStale(layout: StackLayout): Promise<void> {
   const state = readState(layout.stateFile);
   if (!state) return;
-  if (state.ownerPid !== process.pid && isAlive(state.ownerPid)) {
+  const ownedByUs = state.ownerPid === process.pid;
+  if (!ownedByUs && isAlive(state.ownerPid)) {
     throw new Error(
       `a stack is already running in ${layout.root} (pid ${state.ownerPid}); stop it with: npm run stack -- stop`,
     );
