@@ -11,6 +11,7 @@ export interface Addresses {
   nginx: HostPort;
   nginxStatus: HostPort;
   api: HostPort[];
+  tracker: HostPort;
   mysqlPrimary: HostPort;
   mysqlReplicas: HostPort[];
   /** Cluster nodes; the first `masters` are the initial masters. */
@@ -41,6 +42,7 @@ export function localAddresses(t: Topology, host = "127.0.0.1"): Addresses {
     nginx: at(t.nginx.port),
     nginxStatus: at(t.nginx.statusPort),
     api: range(t.api.replicas, t.api.basePort).map(at),
+    tracker: at(t.tracker.port),
     mysqlPrimary: at(t.mysql.primaryPort),
     mysqlReplicas: range(t.mysql.replicas, t.mysql.replicaBasePort).map(at),
     redis: range(redisNodeCount(t), t.redis.basePort).map(at),

@@ -10,6 +10,7 @@ export function withPortOffset(t: Topology, delta: number): Topology {
     ...t,
     nginx: { ...t.nginx, port: shift(t.nginx.port), statusPort: shift(t.nginx.statusPort) },
     api: { ...t.api, basePort: shift(t.api.basePort) },
+    tracker: { port: shift(t.tracker.port) },
     mysql: { ...t.mysql, primaryPort: shift(t.mysql.primaryPort), replicaBasePort: shift(t.mysql.replicaBasePort) },
     redis: { ...t.redis, basePort: shift(t.redis.basePort) },
     rabbitmq: {

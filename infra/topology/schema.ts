@@ -24,8 +24,39 @@ export const NginxSchema = z.object({
 export const ApiSchema = z.object({
   replicas: count(1, 64).default(2),
   basePort: port.default(8101),
-  jwtSecret: secret().default("local-jwt-secret-change-me-0123456789abcdef"),
+  jwtSecret: secret(32).default("local-jwt-secret-change-me-0123456789abcdef"),
+  tokenTtlSeconds: count(60, 86_400).default(900),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+  /** The one administrator the stack seeds (idempotently) after migrations. */
+  admin: z
+    .object({
+      username: z
+        .string()
+        .regex(/^[a-z0-9_]{3,32}$/)
+        .default("admin"),
+      password: secret().default("local-admin-password"),
+    })
+    .prefault({}),
+  cache: z
+    .object({
+      l1TtlMs: count(100, 600_000).default(2000),
+      l1MaxEntries: count(100, 10_000_000).default(50_000),
+      l2TtlSeconds: count(1, 86_400).default(60),
+      negativeTtlSeconds: count(1, 3600).default(5),
+    })
+    .prefault({}),
+  rateLimits: z
+    .object({
+      perIpPerSecond: count(1, 1_000_000).default(2000),
+      perUserPerSecond: count(1, 1_000_000).default(50),
+      loginsPerMinutePerIp: count(1, 100_000).default(30),
+    })
+    .prefault({}),
+});
+
+/** The behaviour-tracking service: its own process, fed over RabbitMQ. */
+export const TrackerSchema = z.object({
+  port: port.default(8201),
 });
 
 const QueueWorkersSchema = z.object({
@@ -192,6 +223,7 @@ const BaseTopologySchema = z.object({
     .default("floodgate"),
   nginx: NginxSchema.prefault({}),
   api: ApiSchema.prefault({}),
+  tracker: TrackerSchema.prefault({}),
   workers: WorkersSchema,
   mysql: MysqlSchema.prefault({}),
   redis: RedisSchema.prefault({}),
@@ -256,6 +288,7 @@ export function listPorts(t: z.infer<typeof BaseTopologySchema>): Array<[string,
   const ports: Array<[string, number]> = [
     ["nginx.port", t.nginx.port],
     ["nginx.statusPort", t.nginx.statusPort],
+    ["tracker.port", t.tracker.port],
     ["mysql.primaryPort", t.mysql.primaryPort],
     ["rabbitmq.port", t.rabbitmq.port],
     ["rabbitmq.managementPort", t.rabbitmq.managementPort],

@@ -22,6 +22,16 @@ export const SERVICE_ENV_VARS = [
   "RABBITMQ_VHOST",
   "RABBITMQ_USER",
   "RABBITMQ_PASSWORD",
+  "TOKEN_TTL_SECONDS",
+  "CACHE_L1_TTL_MS",
+  "CACHE_L1_MAX_ENTRIES",
+  "CACHE_L2_TTL_SECONDS",
+  "CACHE_NEGATIVE_TTL_SECONDS",
+  "RATE_LIMIT_PER_IP_PER_SECOND",
+  "RATE_LIMIT_PER_USER_PER_SECOND",
+  "LOGINS_PER_MINUTE_PER_IP",
+  "STATIC_DIR",
+  "STATIC_BASE_URL",
 ] as const;
 
 /** One service variable's name. */
@@ -62,6 +72,18 @@ export const ServiceConfigSchema = z.object({
   RABBITMQ_VHOST: RabbitmqSchema.shape.vhost.unwrap(),
   RABBITMQ_USER: z.string().min(1),
   RABBITMQ_PASSWORD: secret(),
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60),
+  CACHE_L1_TTL_MS: z.coerce.number().int().min(0),
+  CACHE_L1_MAX_ENTRIES: z.coerce.number().int().min(1),
+  CACHE_L2_TTL_SECONDS: z.coerce.number().int().min(1),
+  CACHE_NEGATIVE_TTL_SECONDS: z.coerce.number().int().min(1),
+  RATE_LIMIT_PER_IP_PER_SECOND: z.coerce.number().int().min(1),
+  RATE_LIMIT_PER_USER_PER_SECOND: z.coerce.number().int().min(1),
+  LOGINS_PER_MINUTE_PER_IP: z.coerce.number().int().min(1),
+  /** Where the static bucket's files are written (locally a directory nginx serves). */
+  STATIC_DIR: z.string().min(1),
+  /** The public URL prefix of the static bucket. */
+  STATIC_BASE_URL: z.string().regex(/^(https?:\/\/[^/]+)?\/.*\/$/, { error: "a URL or path ending in /" }),
 });
 
 /** A service's parsed configuration. */
@@ -98,8 +120,14 @@ export interface ServiceInstance {
   port: number;
 }
 
-/** Map the topology, a target's addresses and one instance to that process's environment. */
-export function serviceEnv(t: Topology, addrs: Addresses, instance: ServiceInstance): ServiceEnv {
+/** Where a target keeps what the services write (the static bucket, locally a directory). */
+export interface ServicePaths {
+  staticDir: string;
+  staticBaseUrl: string;
+}
+
+/** Map the topology, a target's addresses and paths, and one instance to that process's environment. */
+export function serviceEnv(t: Topology, addrs: Addresses, instance: ServiceInstance, paths: ServicePaths): ServiceEnv {
   return {
     INSTANCE_ID: instance.id,
     HTTP_HOST: instance.host,
@@ -118,6 +146,16 @@ export function serviceEnv(t: Topology, addrs: Addresses, instance: ServiceInsta
     RABBITMQ_VHOST: t.rabbitmq.vhost,
     RABBITMQ_USER: t.rabbitmq.users.app.name,
     RABBITMQ_PASSWORD: t.rabbitmq.users.app.password,
+    TOKEN_TTL_SECONDS: String(t.api.tokenTtlSeconds),
+    CACHE_L1_TTL_MS: String(t.api.cache.l1TtlMs),
+    CACHE_L1_MAX_ENTRIES: String(t.api.cache.l1MaxEntries),
+    CACHE_L2_TTL_SECONDS: String(t.api.cache.l2TtlSeconds),
+    CACHE_NEGATIVE_TTL_SECONDS: String(t.api.cache.negativeTtlSeconds),
+    RATE_LIMIT_PER_IP_PER_SECOND: String(t.api.rateLimits.perIpPerSecond),
+    RATE_LIMIT_PER_USER_PER_SECOND: String(t.api.rateLimits.perUserPerSecond),
+    LOGINS_PER_MINUTE_PER_IP: String(t.api.rateLimits.loginsPerMinutePerIp),
+    STATIC_DIR: paths.staticDir,
+    STATIC_BASE_URL: paths.staticBaseUrl,
   };
 }
 
@@ -141,5 +179,15 @@ export function serviceConfigToEnv(c: ServiceConfig): ServiceEnv {
     RABBITMQ_VHOST: c.RABBITMQ_VHOST,
     RABBITMQ_USER: c.RABBITMQ_USER,
     RABBITMQ_PASSWORD: c.RABBITMQ_PASSWORD,
+    TOKEN_TTL_SECONDS: String(c.TOKEN_TTL_SECONDS),
+    CACHE_L1_TTL_MS: String(c.CACHE_L1_TTL_MS),
+    CACHE_L1_MAX_ENTRIES: String(c.CACHE_L1_MAX_ENTRIES),
+    CACHE_L2_TTL_SECONDS: String(c.CACHE_L2_TTL_SECONDS),
+    CACHE_NEGATIVE_TTL_SECONDS: String(c.CACHE_NEGATIVE_TTL_SECONDS),
+    RATE_LIMIT_PER_IP_PER_SECOND: String(c.RATE_LIMIT_PER_IP_PER_SECOND),
+    RATE_LIMIT_PER_USER_PER_SECOND: String(c.RATE_LIMIT_PER_USER_PER_SECOND),
+    LOGINS_PER_MINUTE_PER_IP: String(c.LOGINS_PER_MINUTE_PER_IP),
+    STATIC_DIR: c.STATIC_DIR,
+    STATIC_BASE_URL: c.STATIC_BASE_URL,
   };
 }

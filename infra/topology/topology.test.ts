@@ -95,7 +95,12 @@ describe("withPortOffset", () => {
 describe("service environment mapping", () => {
   const t = parseTopology({ api: { replicas: 3 }, mysql: { replicas: 2 } });
   const a = localAddresses(t);
-  const env = serviceEnv(t, a, { id: "api-3", host: "127.0.0.1", port: a.api[2].port });
+  const env = serviceEnv(
+    t,
+    a,
+    { id: "api-3", host: "127.0.0.1", port: a.api[2].port },
+    { staticDir: "/srv/static", staticBaseUrl: "/static/" },
+  );
 
   it("round-trips: environment → config → environment is the identity", () => {
     expect(serviceConfigToEnv(parseServiceEnv(env))).toEqual(env);
@@ -144,6 +149,7 @@ describe("secret fields", () => {
     expect(secrets.sort()).toEqual(
       [
         "api.jwtSecret",
+        "api.admin.password",
         ...["app", "migrator", "replication", "backup", "exporter"].map((u) => `mysql.users.${u}.password`),
         ...["app", "replication", "admin", "exporter"].map((u) => `redis.users.${u}.password`),
         ...["app", "admin"].map((u) => `rabbitmq.users.${u}.password`),

@@ -52,13 +52,13 @@ export function writeConfig(file: string, contents: string): string {
 export function run(
   command: string,
   args: string[],
-  opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { input?: string; env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       command,
       args,
-      { env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: opts.cwd, env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`${command} ${args.slice(0, 3).join(" ")}: ${stderr.trim() || err.message}`));
         else resolve(stdout);

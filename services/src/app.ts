@@ -1,33 +1,53 @@
-import Koa from "koa";
+import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
-import { collectDefaultMetrics, register } from "prom-client";
-import { healthRouter } from "./modules/health/router";
-import type { HealthDeps } from "./modules/health/service";
-import type { Logger } from "./platform/log";
+import Koa from "koa";
+import { modules } from "./modules";
+import { ApiRouter } from "./platform/api-router";
+import { errorHandler, NotFoundError } from "./platform/errors";
+import { httpMetrics, metricsHandler } from "./platform/metrics";
+import type { Platform } from "./platform/platform";
+import { requestContext } from "./platform/request-context";
 
-/** Everything the API app needs, built once per process. */
-export interface AppDeps extends HealthDeps {
-  log: Logger;
-}
+/** Build the Koa application: request context, metrics, errors, rate limits, every module's routes. */
+export function createApp(p: Platform): { app: Koa; api: ApiRouter } {
+  const app = new Koa({ proxy: true, maxIpsCount: 1 }); // nginx overwrites X-Forwarded-For with $remote_addr
+  const api = new ApiRouter();
+  for (const register of modules) register(api, p);
+  api.route(
+    {
+      method: "get",
+      path: "/openapi.json",
+      summary: "This document",
+      tag: "meta",
+      auth: "none",
+      responses: { 200: { description: "the OpenAPI 3.1 document of every route" } },
+    },
+    function openapi(ctx) {
+      ctx.body = api.document({ title: "floodgate API", version: "1" });
+    },
+  );
 
-/** Build the Koa application: routes, metrics and a JSON 404 for everything else. */
-export function createApp(deps: AppDeps): Koa {
-  collectDefaultMetrics({ labels: { instance_id: deps.instance } });
-  const app = new Koa();
-  app.proxy = true; // nginx sets X-Forwarded-For from $remote_addr; clients cannot forge it.
+  const internal = new Router();
+  internal.get("/metrics", metricsHandler); // scraped on the replica's own port; nginx does not expose it
 
-  const metrics = new Router();
-  metrics.get("/metrics", async function metrics(ctx) {
-    ctx.type = register.contentType;
-    ctx.body = await register.metrics();
+  app.use(requestContext(p.log));
+  app.use(httpMetrics());
+  app.use(errorHandler(p.log));
+  app.use(internal.routes());
+  app.use(async function limitPerIp(ctx, next) {
+    // Health checks come from load balancers and probes, which must never be rate-limited.
+    if (ctx.path.startsWith("/api/v1/health")) return next();
+    return p.limits.perIp(ctx, next);
   });
-
-  const health = healthRouter(deps);
-  app.use(health.routes()).use(health.allowedMethods());
-  app.use(metrics.routes());
+  app.use(bodyParser({ enableTypes: ["json"], jsonLimit: "64kb", encoding: "utf-8" }));
+  app.use(api.router.routes());
+  app.use(api.router.allowedMethods({ throw: false }));
   app.use(function notFound(ctx) {
-    ctx.status = 404;
-    ctx.body = { error: "not_found", message: `no route for ${ctx.method} ${ctx.path}` };
+    if (ctx.status === 405) {
+      ctx.body = { error: "method_not_allowed", message: `${ctx.method} is not allowed on ${ctx.path}` };
+      return;
+    }
+    throw NotFoundError(`no route for ${ctx.method} ${ctx.path}`);
   });
-  return app;
+  return { app, api };
 }

@@ -1,7 +1,7 @@
 import http from "node:http";
 import path from "node:path";
-import { hostPort, serviceEnv, type HostPort } from "../../../infra/topology";
-import { exitedMessage, type StackContext } from "../context";
+import { hostPort, serviceEnv, type HostPort, type ServicePaths } from "../../../infra/topology";
+import { exitedMessage, run, type StackContext } from "../context";
 import { waitFor } from "../wait";
 
 /** GET a URL on loopback and return status and body; no keep-alive, so no socket outlives the probe. */
@@ -19,6 +19,11 @@ export function httpGet(url: string, timeoutMs = 2000): Promise<{ status: number
   });
 }
 
+/** The local stack's static bucket: a directory that nginx serves under /static/. */
+export function servicePaths(ctx: StackContext): ServicePaths {
+  return { staticDir: ctx.layout.staticRoot, staticBaseUrl: "/static/" };
+}
+
 /** Start one API replica (a stateless process: restarted if it dies) and wait for a healthy answer. */
 export async function startApiReplica(ctx: StackContext, index: number, address: HostPort): Promise<void> {
   const name = `api-${index + 1}`;
@@ -27,7 +32,7 @@ export async function startApiReplica(ctx: StackContext, index: number, address:
     command: process.execPath,
     args: ["--import", "tsx", path.join("services", "src", "main", "api.ts")],
     cwd: ctx.repoRoot,
-    env: serviceEnv(ctx.topology, ctx.addresses, { id: name, host: ctx.bindHost, port: address.port }),
+    env: serviceEnv(ctx.topology, ctx.addresses, { id: name, host: ctx.bindHost, port: address.port }, servicePaths(ctx)),
     logFile: ctx.layout.log(name),
     address: hostPort(address),
     restart: true,
@@ -45,7 +50,27 @@ export async function startApiReplica(ctx: StackContext, index: number, address:
   ctx.progress(`${name} healthy in ${ms} ms`);
 }
 
-/** Start every API replica in parallel. */
+/** Apply database migrations and seed the administrator, as the migrator user, once before the API serves. */
+export async function runMigrations(ctx: StackContext): Promise<void> {
+  const t = ctx.topology;
+  const env = {
+    ...serviceEnv(t, ctx.addresses, { id: "migrate", host: ctx.bindHost, port: t.api.basePort }, servicePaths(ctx)),
+    MYSQL_USER: t.mysql.users.migrator.name,
+    MYSQL_PASSWORD: t.mysql.users.migrator.password,
+    ADMIN_USERNAME: t.api.admin.username,
+    ADMIN_PASSWORD: t.api.admin.password,
+  };
+  const started = Date.now();
+  await run(process.execPath, ["--import", "tsx", path.join("services", "src", "main", "migrate.ts")], {
+    env,
+    cwd: ctx.repoRoot,
+    timeoutMs: 60_000,
+  });
+  ctx.progress(`migrations applied and administrator "${t.api.admin.username}" seeded in ${Date.now() - started} ms`);
+}
+
+/** Start every API replica in parallel (after migrations). */
 export async function startApi(ctx: StackContext): Promise<void> {
+  await runMigrations(ctx);
   await Promise.all(ctx.addresses.api.map((address, i) => startApiReplica(ctx, i, address)));
 }

@@ -1,18 +1,22 @@
 import { Cluster } from "ioredis";
 import type { ServiceConfig } from "./config";
 
-/** An ioredis Cluster client authenticated as the app ACL user. */
+/** An ioredis Cluster client authenticated as the app ACL user; fails fast while Redis is unreachable. */
 export function createRedis(config: ServiceConfig): Cluster {
   return new Cluster(config.REDIS_NODES, {
     redisOptions: {
       username: config.REDIS_USER,
       password: config.REDIS_PASSWORD,
-      connectTimeout: 2000,
-      maxRetriesPerRequest: 2,
+      connectTimeout: 1000,
+      // A stopped (SIGSTOP) node must cost a request a bounded wait, not a hang.
+      commandTimeout: 1000,
+      maxRetriesPerRequest: 1,
     },
-    // Fail fast while the cluster is unreachable instead of queueing requests without bound.
+    // Queueing while the cluster is down would turn an outage into unbounded latency: fail fast and
+    // let callers degrade (cache → database).
     enableOfflineQueue: false,
     clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
-    slotsRefreshTimeout: 2000,
+    slotsRefreshTimeout: 1000,
+    retryDelayOnFailover: 100,
   });
 }

@@ -1,17 +1,45 @@
-import Router from "@koa/router";
-import { checkHealth, type HealthDeps } from "./service";
+import { z } from "zod";
+import type { ApiRouter } from "../../platform/api-router";
+import type { Platform } from "../../platform/platform";
+import { checkHealth } from "./service";
 
-/** `/api/v1/health` (every dependency; 503 unless all are up) and `/api/v1/health/live` (the process). */
-export function healthRouter(deps: HealthDeps): Router {
-  const router = new Router({ prefix: "/api/v1/health" });
-  router.get("/", async function health(ctx) {
-    const report = await checkHealth(deps);
-    ctx.status = report.status === "ok" ? 200 : 503;
-    ctx.set("Cache-Control", "no-store");
-    ctx.body = report;
-  });
-  router.get("/live", function live(ctx) {
-    ctx.body = { status: "ok", instance: deps.instance };
-  });
-  return router;
+const CheckSchema = z.object({ status: z.enum(["up", "down"]), latencyMs: z.number(), error: z.string().optional() });
+const HealthSchema = z.object({
+  status: z.enum(["ok", "degraded", "draining"]),
+  instance: z.string(),
+  checks: z.record(z.string(), CheckSchema),
+});
+
+/** `/health` (every dependency; 503 unless all are up, or while draining) and `/health/live` (the process). */
+export function healthRoutes(api: ApiRouter, p: Platform): void {
+  api.route(
+    {
+      method: "get",
+      path: "/health",
+      summary: "Readiness: this replica and every dependency it uses",
+      tag: "health",
+      auth: "none",
+      responses: { 200: { description: "all up", schema: HealthSchema }, 503: { description: "a dependency is down or draining", schema: HealthSchema } },
+    },
+    async function health(ctx) {
+      const report = await checkHealth({ instance: p.config.INSTANCE_ID, db: p.db, redis: p.redis, mq: p.mq });
+      const status = p.ready ? report.status : "draining";
+      ctx.status = status === "ok" ? 200 : 503;
+      ctx.set("Cache-Control", "no-store");
+      ctx.body = { ...report, status };
+    },
+  );
+  api.route(
+    {
+      method: "get",
+      path: "/health/live",
+      summary: "Liveness: the process answers",
+      tag: "health",
+      auth: "none",
+      responses: { 200: { description: "alive", schema: z.object({ status: z.literal("ok"), instance: z.string() }) } },
+    },
+    function live(ctx) {
+      ctx.body = { status: "ok", instance: p.config.INSTANCE_ID };
+    },
+  );
 }

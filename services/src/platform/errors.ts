@@ -1,0 +1,72 @@
+import type Koa from "koa";
+import type { Logger } from "./log";
+
+/** An error a client can act on: an HTTP status, a stable id, a message, optional details. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly id: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+/** 400: the request is malformed or fails its schema. */
+export const ValidationError = (details: unknown, message = "the request does not match its schema") =>
+  new HttpError(400, "validation_failed", message, details);
+/** 400: the body is not valid JSON. */
+export const InvalidJsonError = () => new HttpError(400, "invalid_json", "the body is not valid JSON");
+/** 401: no valid credentials or token. */
+export const UnauthorizedError = (id = "unauthorized", message = "a valid bearer token is required") =>
+  new HttpError(401, id, message, undefined, { "WWW-Authenticate": 'Bearer realm="floodgate"' });
+/** 403: authenticated but not allowed. */
+export const ForbiddenError = (id = "forbidden", message = "not allowed") => new HttpError(403, id, message);
+/** 404: no such resource (also for resources the caller may not see). */
+export const NotFoundError = (message = "not found") => new HttpError(404, "not_found", message);
+/** 409: conflicts with the current state. */
+export const ConflictError = (id: string, message: string) => new HttpError(409, id, message);
+/** 413: the body is larger than allowed. */
+export const PayloadTooLargeError = () => new HttpError(413, "payload_too_large", "the body is too large");
+/** 415: the body is not JSON. */
+export const UnsupportedMediaTypeError = () => new HttpError(415, "unsupported_media_type", "send application/json");
+/** 429: slow down; retryAfterSeconds goes into Retry-After. */
+export const RateLimitedError = (retryAfterSeconds: number) =>
+  new HttpError(429, "rate_limited", "too many requests, retry shortly", undefined, {
+    "Retry-After": String(Math.max(1, Math.ceil(retryAfterSeconds))),
+  });
+/** 503: a dependency is unavailable and the answer cannot be given now. */
+export const UnavailableError = (message = "temporarily unavailable, retry shortly") =>
+  new HttpError(503, "unavailable", message, undefined, { "Retry-After": "1" });
+
+// Errors raised by koa's body parser and http-errors carry a status and `expose`.
+function fromParserError(err: { status?: number; type?: string }): HttpError | null {
+  if (err.status === 413) return PayloadTooLargeError();
+  if (err.status === 415) return UnsupportedMediaTypeError();
+  if (err.status === 400) return InvalidJsonError();
+  return null;
+}
+
+/** The one error middleware: renders `{ error, message, details? }`, logs only 5xx (with the request id). */
+export function errorHandler(log: Logger): Koa.Middleware {
+  return async function renderErrors(ctx, next) {
+    try {
+      await next();
+    } catch (caught) {
+      const err = caught as Error & { status?: number; type?: string };
+      const known = err instanceof HttpError ? err : fromParserError(err);
+      if (known) {
+        ctx.status = known.status;
+        ctx.set(known.headers);
+        ctx.body = { error: known.id, message: known.message, ...(known.details ? { details: known.details } : {}) };
+        return;
+      }
+      (ctx.state.log ?? log).error({ err, requestId: ctx.state.requestId }, "unhandled error");
+      ctx.status = 500;
+      ctx.body = { error: "internal", message: "something went wrong on our side", requestId: ctx.state.requestId };
+    }
+  };
+}

@@ -1,0 +1,31 @@
+import type { Cluster } from "ioredis";
+
+const WINDOW_MS = 60_000;
+
+/**
+ * Remembers, per scope (a user), the GTID of its last write, in Redis so every API replica
+ * knows. After WINDOW_MS any healthy replica has long applied it. No in-process copy: another
+ * replica may have recorded a newer write, and only Redis knows that.
+ */
+export class ReadYourWrites {
+  constructor(private readonly redis: Cluster) {}
+
+  private key(scope: string): string {
+    return `ryw:{${scope}}`;
+  }
+
+  /** Record a committed write's GTID for `scope`. */
+  async recordWrite(scope: string, gtid: string): Promise<void> {
+    // Best effort: if this fails, lastWrite also fails ("unknown") and reads go to the primary.
+    await this.redis.set(this.key(scope), gtid, "PX", WINDOW_MS).catch(() => undefined);
+  }
+
+  /** The scope's last write GTID; null when none is recent; "unknown" when Redis cannot say. */
+  async lastWrite(scope: string): Promise<string | null | "unknown"> {
+    try {
+      return await this.redis.get(this.key(scope));
+    } catch {
+      return "unknown";
+    }
+  }
+}

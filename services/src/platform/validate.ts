@@ -1,0 +1,37 @@
+import type Koa from "koa";
+import { z } from "zod";
+import { ValidationError } from "./errors";
+
+function issues(error: z.ZodError) {
+  return error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+}
+
+/** Parse the JSON body with a strict schema into ctx.state.body; 400 validation_failed otherwise. */
+export function validateBody<S extends z.ZodType>(schema: S): Koa.Middleware {
+  return async function validBody(ctx, next) {
+    const result = schema.safeParse((ctx.request as unknown as { body?: unknown }).body ?? {});
+    if (!result.success) throw ValidationError(issues(result.error));
+    ctx.state.body = result.data;
+    await next();
+  };
+}
+
+/** Parse the query string into ctx.state.query; 400 validation_failed otherwise. */
+export function validateQuery<S extends z.ZodType>(schema: S): Koa.Middleware {
+  return async function validQuery(ctx, next) {
+    const result = schema.safeParse(ctx.query);
+    if (!result.success) throw ValidationError(issues(result.error));
+    ctx.state.query = result.data;
+    await next();
+  };
+}
+
+/** Parse route parameters into ctx.state.params; 404 for ids that cannot exist is the router's call. */
+export function validateParams<S extends z.ZodType>(schema: S): Koa.Middleware {
+  return async function validParams(ctx, next) {
+    const result = schema.safeParse((ctx as unknown as { params: unknown }).params);
+    if (!result.success) throw ValidationError(issues(result.error), "bad path parameter");
+    ctx.state.params = result.data;
+    await next();
+  };
+}
