@@ -7,6 +7,7 @@ import { startMysql } from "./components/mysql";
 import { startNginx } from "./components/nginx";
 import { startRabbitmq, stopEpmd } from "./components/rabbitmq";
 import { startRedis } from "./components/redis";
+import { startTracker } from "./components/tracker";
 import { StackLayout, type StackContext } from "./context";
 import { readState, writeState } from "./state";
 import { isAlive, stopProcessGroup, Supervisor } from "./supervisor";
@@ -109,6 +110,7 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
   try {
     await Promise.all([startMysql(ctx), startRedis(ctx), startRabbitmq(ctx)]);
     await startApi(ctx);
+    await startTracker(ctx);
     await startNginx(ctx);
     await startMonitoring(ctx);
     saveState();

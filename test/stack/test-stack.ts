@@ -12,9 +12,15 @@ export const repoRoot = path.resolve(__dirname, "..", "..");
  */
 export const TEST_PORT_OFFSET = Number(process.env.FLOODGATE_TEST_PORT_OFFSET ?? 1000);
 
-/** The test stack's topology: the defaults, moved to the test ports. */
+/**
+ * The test stack's topology: the defaults moved to the test ports, with two changes. Every test
+ * client is 127.0.0.1, so the per-address login budget is raised (the limit itself is tested with
+ * its own client address); and L1 lives 30 s, so a test that sees fresh data on another replica
+ * proves pub/sub invalidation, not TTL expiry.
+ */
 export function testTopology(): Topology {
-  return withPortOffset(parseTopology({}), TEST_PORT_OFFSET);
+  const t = parseTopology({ api: { rateLimits: { loginsPerMinutePerIp: 1000 }, cache: { l1TtlMs: 30_000 } } });
+  return withPortOffset(t, TEST_PORT_OFFSET);
 }
 
 /** The test stack's addresses. */
@@ -22,4 +28,6 @@ export const testAddresses = () => localAddresses(testTopology());
 
 /** The test stack's state folder. */
 export const testLayout = () =>
-  new StackLayout(path.join(repoRoot, ".floodgate", TEST_PORT_OFFSET === 1000 ? "test-stack" : `test-stack-${TEST_PORT_OFFSET}`));
+  new StackLayout(
+    path.join(repoRoot, ".floodgate", TEST_PORT_OFFSET === 1000 ? "test-stack" : `test-stack-${TEST_PORT_OFFSET}`),
+  );

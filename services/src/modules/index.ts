@@ -1,9 +1,10 @@
 import type { ApiRouter } from "../platform/api-router";
 import type { Platform } from "../platform/platform";
+import { accountsRoutes } from "./accounts/router";
 import { healthRoutes } from "./health/router";
 
 /** A feature module registers its documented routes. */
 export type Module = (api: ApiRouter, platform: Platform) => void;
 
 /** Every feature module, in the order their routes are matched. */
-export const modules: Module[] = [healthRoutes];
+export const modules: Module[] = [healthRoutes, accountsRoutes];

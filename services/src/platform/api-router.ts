@@ -14,6 +14,8 @@ export interface RouteSpec {
   params?: z.ZodType;
   query?: z.ZodType;
   body?: z.ZodType;
+  /** Middleware that runs before validation, e.g. a rate limit that must count malformed attempts too. */
+  before?: Koa.Middleware[];
   /** Status → description and optional body schema. */
   responses: Record<number, { description: string; schema?: z.ZodType }>;
 }
@@ -44,7 +46,9 @@ export class ApiRouter {
     // Auth middleware comes first in `middleware` by convention; validation after it, so an
     // anonymous caller learns "unauthorized" before anything about the body.
     const [first, ...rest] = middleware;
-    const chain = spec.auth === "none" ? [...validators, ...middleware] : [first, ...validators, ...rest];
+    const before = spec.before ?? [];
+    const chain =
+      spec.auth === "none" ? [...before, ...validators, ...middleware] : [first, ...before, ...validators, ...rest];
     this.router[spec.method](spec.path, ...(chain as [Koa.Middleware]));
   }
 
@@ -53,10 +57,7 @@ export class ApiRouter {
     const paths: Record<string, Record<string, unknown>> = {};
     for (const spec of this.specs) {
       const openPath = `/api/v1${spec.path.replace(/:(\w+)/g, "{$1}")}`;
-      const parameters = [
-        ...schemaParameters(spec.params, "path"),
-        ...schemaParameters(spec.query, "query"),
-      ];
+      const parameters = [...schemaParameters(spec.params, "path"), ...schemaParameters(spec.query, "query")];
       const responses = Object.fromEntries(
         Object.entries(spec.responses).map(([status, r]) => [
           status,
@@ -74,7 +75,12 @@ export class ApiRouter {
         ...(spec.auth === "none" ? { security: [] } : {}),
         ...(parameters.length ? { parameters } : {}),
         ...(spec.body
-          ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(spec.body, "input") } } } }
+          ? {
+              requestBody: {
+                required: true,
+                content: { "application/json": { schema: jsonSchema(spec.body, "input") } },
+              },
+            }
           : {}),
         responses,
       };
@@ -91,7 +97,10 @@ export class ApiRouter {
 }
 
 function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 }
 

@@ -15,7 +15,8 @@ export function requireAuth(tokens: Tokens): Koa.Middleware {
 /** Require the admin role (after requireAuth). */
 export function requireAdmin(): Koa.Middleware {
   return async function adminOnly(ctx, next) {
-    if ((ctx.state.user as Principal | undefined)?.role !== "admin") throw ForbiddenError("admin_only", "administrators only");
+    if ((ctx.state.user as Principal | undefined)?.role !== "admin")
+      throw ForbiddenError("admin_only", "administrators only");
     await next();
   };
 }

@@ -139,7 +139,10 @@ export class CacheRegistry {
 
   private fillL1(fullKey: string, entry: Entry, generation: number): void {
     if ((this.generation.get(fullKey) ?? 0) !== generation) return;
-    const ttl = "missing" in entry ? Math.min(this.settings.l1TtlMs, this.settings.negativeTtlSeconds * 1000) : this.settings.l1TtlMs;
+    const ttl =
+      "missing" in entry
+        ? Math.min(this.settings.l1TtlMs, this.settings.negativeTtlSeconds * 1000)
+        : this.settings.l1TtlMs;
     this.l1.set(fullKey, entry, { ttl: jitter(ttl) });
   }
 

@@ -97,7 +97,9 @@ export class Database {
     }
     try {
       if (gtid) {
-        const [rows] = await timed("reader", () => conn.query<mysql.RowDataPacket[]>("SELECT MASTER_GTID_WAIT(?, 0) AS w", [gtid]));
+        const [rows] = await timed("reader", () =>
+          conn.query<mysql.RowDataPacket[]>("SELECT MASTER_GTID_WAIT(?, 0) AS w", [gtid]),
+        );
         if (Number(rows[0].w) !== 0) return this.readPrimary<T>(sql, params);
       }
       const [rows] = await timed("reader", () => conn.execute(sql, params));

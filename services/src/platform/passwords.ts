@@ -9,7 +9,9 @@ function scrypt(password: string, salt: Buffer, params: typeof PARAMS): Promise<
   // Node's default maxmem (32 MiB) is below 128·N·r bytes for these parameters.
   const options: ScryptOptions = { ...params, maxmem: 256 * params.N * params.r };
   return new Promise((resolve, reject) =>
-    scryptCallback(password.normalize("NFKC"), salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key))),
+    scryptCallback(password.normalize("NFKC"), salt, KEY_LENGTH, options, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
   );
 }
 

@@ -62,7 +62,11 @@ export async function createPlatform(config: ServiceConfig, log: Logger): Promis
     tracking: new Tracking(mq, log),
     limits: {
       perIp: rateLimit(redis, { name: "ip", points: config.RATE_LIMIT_PER_IP_PER_SECOND, durationSeconds: 1 }, "ip"),
-      perUser: rateLimit(redis, { name: "user", points: config.RATE_LIMIT_PER_USER_PER_SECOND, durationSeconds: 1 }, "user"),
+      perUser: rateLimit(
+        redis,
+        { name: "user", points: config.RATE_LIMIT_PER_USER_PER_SECOND, durationSeconds: 1 },
+        "user",
+      ),
       logins: rateLimit(redis, { name: "login", points: config.LOGINS_PER_MINUTE_PER_IP, durationSeconds: 60 }, "ip"),
     },
     ready: true,

@@ -46,10 +46,12 @@ export class Tokens {
       });
       const userId = Number(payload.sub);
       const role = payload.role;
-      if (!Number.isSafeInteger(userId) || userId <= 0 || (role !== "user" && role !== "admin")) throw new Error("bad claims");
+      if (!Number.isSafeInteger(userId) || userId <= 0 || (role !== "user" && role !== "admin"))
+        throw new Error("bad claims");
       return { userId, role };
     } catch (err) {
-      if (err instanceof errors.JWTExpired) throw UnauthorizedError("token_expired", "the token has expired; sign in again");
+      if (err instanceof errors.JWTExpired)
+        throw UnauthorizedError("token_expired", "the token has expired; sign in again");
       throw UnauthorizedError("invalid_token", "the token is not valid");
     }
   }

@@ -29,6 +29,8 @@ export class Tracking {
   /** Publish an event in the background; a failure is counted and logged, never raised. */
   track(type: TrackingEvent["type"], subject: string, userId: number | null): void {
     const event: TrackingEvent = { id: randomUUID(), type, subject, userId, at: new Date().toISOString() };
-    this.mq.publish(TRACKING_QUEUE, event, event.id).catch((err: Error) => this.log.debug({ err: err.message }, "tracking event dropped"));
+    this.mq
+      .publish(TRACKING_QUEUE, event, event.id)
+      .catch((err: Error) => this.log.debug({ err: err.message }, "tracking event dropped"));
   }
 }

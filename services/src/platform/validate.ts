@@ -1,6 +1,6 @@
 import type Koa from "koa";
 import { z } from "zod";
-import { ValidationError } from "./errors";
+import { UnsupportedMediaTypeError, ValidationError } from "./errors";
 
 function issues(error: z.ZodError) {
   return error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
@@ -9,6 +9,8 @@ function issues(error: z.ZodError) {
 /** Parse the JSON body with a strict schema into ctx.state.body; 400 validation_failed otherwise. */
 export function validateBody<S extends z.ZodType>(schema: S): Koa.Middleware {
   return async function validBody(ctx, next) {
+    // The body parser ignores what is not JSON; say so rather than validating an empty body.
+    if (ctx.request.length && !ctx.is("application/json")) throw UnsupportedMediaTypeError();
     const result = schema.safeParse((ctx.request as unknown as { body?: unknown }).body ?? {});
     if (!result.success) throw ValidationError(issues(result.error));
     ctx.state.body = result.data;

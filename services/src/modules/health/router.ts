@@ -19,7 +19,10 @@ export function healthRoutes(api: ApiRouter, p: Platform): void {
       summary: "Readiness: this replica and every dependency it uses",
       tag: "health",
       auth: "none",
-      responses: { 200: { description: "all up", schema: HealthSchema }, 503: { description: "a dependency is down or draining", schema: HealthSchema } },
+      responses: {
+        200: { description: "all up", schema: HealthSchema },
+        503: { description: "a dependency is down or draining", schema: HealthSchema },
+      },
     },
     async function health(ctx) {
       const report = await checkHealth({ instance: p.config.INSTANCE_ID, db: p.db, redis: p.redis, mq: p.mq });
