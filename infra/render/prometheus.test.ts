@@ -32,6 +32,7 @@ describe("renderPrometheusYml", () => {
       "prometheus",
       "alertmanager",
       "api",
+      "tracker",
       "nginx",
       "node",
       "mysqld",
@@ -101,6 +102,7 @@ describe("renderPrometheusYml", () => {
   it.each<[string, keyof Addresses]>([
     ["prometheus", "prometheus"],
     ["alertmanager", "alertmanager"],
+    ["tracker", "tracker"],
     ["nginx", "nginxExporter"],
     ["node", "nodeExporter"],
     ["rabbitmq", "rabbitmqPrometheus"],

@@ -59,6 +59,7 @@ export function renderPrometheusYml(t: Topology, a: Addresses, opts: PrometheusO
         "api",
         a.api.map((replica, i) => ({ targets: [hostPort(replica)], labels: { replica: `api-${i + 1}` } })),
       ),
+      job("tracker", only(a.tracker)),
       job("nginx", only(a.nginxExporter)),
       job("node", only(a.nodeExporter)),
       job("mysqld", mysqldTargets(a)),

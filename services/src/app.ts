@@ -39,15 +39,17 @@ export function createApp(p: Platform): { app: Koa; api: ApiRouter } {
     if (ctx.path.startsWith("/api/v1/health")) return next();
     return p.limits.perIp(ctx, next);
   });
-  app.use(bodyParser({ enableTypes: ["json"], jsonLimit: "64kb", encoding: "utf-8" }));
-  app.use(api.router.routes());
-  app.use(api.router.allowedMethods({ throw: false }));
-  app.use(function notFound(ctx) {
+  app.use(async function unmatched(ctx, next) {
+    // After the router and allowedMethods (which sets 405 and answers OPTIONS) have had their say.
+    await next();
     if (ctx.status === 405) {
       ctx.body = { error: "method_not_allowed", message: `${ctx.method} is not allowed on ${ctx.path}` };
-      return;
+    } else if (ctx.status === 404 && ctx.body == null) {
+      throw NotFoundError(`no route for ${ctx.method} ${ctx.path}`);
     }
-    throw NotFoundError(`no route for ${ctx.method} ${ctx.path}`);
   });
+  app.use(bodyParser({ enableTypes: ["json"], jsonLimit: "64kb", encoding: "utf-8" }));
+  app.use(api.router.routes());
+  app.use(api.router.allowedMethods());
   return { app, api };
 }

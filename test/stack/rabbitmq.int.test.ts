@@ -47,7 +47,8 @@ describe("RabbitMQ with the rendered definitions", () => {
     const connection = await amqp.connect(amqpUrl(ctx, "app"));
     try {
       const channel = await connection.createConfirmChannel();
-      const queue = t.rabbitmq.queues[1].name;
+      // A queue from the definitions that no service consumes (the tracker consumes "tracking").
+      const queue = `${t.rabbitmq.queues[0].name}.dlq`;
       const id = randomUUID();
       channel.sendToQueue(queue, Buffer.from(JSON.stringify({ id })), { persistent: true, messageId: id });
       await channel.waitForConfirms();

@@ -13,7 +13,12 @@ export async function startTracker(ctx: StackContext): Promise<void> {
     command: process.execPath,
     args: ["--import", "tsx", path.join("services", "src", "main", "tracker.ts")],
     cwd: ctx.repoRoot,
-    env: serviceEnv(ctx.topology, ctx.addresses, { id: name, host: ctx.bindHost, port: address.port }, servicePaths(ctx)),
+    env: serviceEnv(
+      ctx.topology,
+      ctx.addresses,
+      { id: name, host: ctx.bindHost, port: address.port },
+      servicePaths(ctx),
+    ),
     logFile: ctx.layout.log(name),
     address: hostPort(address),
     restart: true,

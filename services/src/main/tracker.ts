@@ -4,6 +4,7 @@ import { loadConfig } from "../platform/config";
 import { Database } from "../platform/db";
 import { createLogger } from "../platform/log";
 import { startProcessMetrics } from "../platform/metrics";
+import { RedisBreaker } from "../platform/redis-breaker";
 import { ReadYourWrites } from "../platform/read-your-writes";
 import { onShutdown } from "../platform/shutdown";
 import { TrackingConsumer } from "../tracker/consumer";
@@ -16,7 +17,11 @@ async function main(): Promise<void> {
   startProcessMetrics(config.INSTANCE_ID);
   // The tracker never reads on behalf of a user, so read-your-writes is never consulted: a lazy
   // client that never connects keeps Redis out of the tracker's dependencies.
-  const db = new Database(config, new ReadYourWrites(new Cluster(config.REDIS_NODES, { lazyConnect: true })), 5);
+  const db = new Database(
+    config,
+    new ReadYourWrites(new Cluster(config.REDIS_NODES, { lazyConnect: true }), new RedisBreaker()),
+    5,
+  );
   const repo = new TrackingStatsRepository(db);
   const consumer = new TrackingConsumer(config, repo, log);
   await consumer.start();

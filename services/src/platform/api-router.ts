@@ -37,6 +37,15 @@ export class ApiRouter {
 
   /** Register a documented route; middleware runs after validation, in order. */
   route(spec: RouteSpec, ...middleware: Koa.Middleware[]): void {
+    // The document promises what spec.auth says; refuse at start-up a route whose chain disagrees.
+    const authenticates = middleware[0]?.name === "authenticated";
+    if (authenticates !== (spec.auth !== "none") || middleware.slice(1).some((m) => m.name === "authenticated")) {
+      throw new Error(`${spec.method.toUpperCase()} ${spec.path}: auth "${spec.auth}" needs requireAuth() first (and only) when not "none"`);
+    }
+    const adminOnly = middleware.some((m) => m.name === "adminOnly");
+    if (adminOnly !== (spec.auth === "admin")) {
+      throw new Error(`${spec.method.toUpperCase()} ${spec.path}: auth "${spec.auth}" and requireAdmin() disagree`);
+    }
     this.specs.push(spec);
     const validators = [
       spec.params && validateParams(spec.params),

@@ -3,6 +3,7 @@ import type { Cluster } from "ioredis";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "./log";
 import { cacheLoads, cacheLookups } from "./metrics";
+import type { RedisBreaker } from "./redis-breaker";
 
 /** Tunables shared by every cache in a process. */
 export interface CacheSettings {
@@ -33,14 +34,15 @@ const jitter = (base: number) => Math.max(1, Math.round(base * (0.9 + Math.rando
 /**
  * L1 (in-process LRU, short TTL) → L2 (Redis) → loader, with single-flight per key, jittered TTLs,
  * negative caching and delete-on-write invalidation that reaches every process's L1 over pub/sub.
- * Redis failures degrade to the loader; they never fail a read.
+ * Redis failures degrade to the loader; they never fail a read. Cached values must be JSON:
+ * every level returns them as JSON.parse would.
  */
 export class CacheRegistry {
   private readonly l1: LRUCache<string, Entry>;
   private readonly inflight = new Map<string, Promise<Entry>>();
   // Bumped on every invalidation a process sees; a load that started under an older generation
   // must not fill L1.
-  private readonly generation = new Map<string, number>();
+  private readonly generation = new LRUCache<string, number>({ max: 200_000, ttl: 60_000 });
   private readonly pendingInvalidations = new Set<string>();
   private readonly origin = randomUUID();
   private subscriber: Cluster | null = null;
@@ -48,6 +50,7 @@ export class CacheRegistry {
 
   constructor(
     private readonly redis: Cluster,
+    private readonly breaker: RedisBreaker,
     private readonly settings: CacheSettings,
     private readonly log: Logger,
   ) {
@@ -109,7 +112,7 @@ export class CacheRegistry {
     const keys = this.l2Keys(fullKey);
     let version: string | null = null;
     try {
-      const [raw, ver] = (await this.redis.eval(GET_WITH_VERSION, 2, ...keys)) as [string | null, string];
+      const [raw, ver] = (await this.breaker.run(() => this.redis.eval(GET_WITH_VERSION, 2, ...keys))) as [string | null, string];
       version = ver;
       if (raw !== null) {
         cacheLookups.inc({ cache: name, level: "l2", result: "hit" });
@@ -124,12 +127,14 @@ export class CacheRegistry {
     }
     cacheLoads.inc({ cache: name });
     const value = await loader();
-    const entry: Entry = value === null || value === undefined ? { missing: true } : { value };
+    // L1 keeps the JSON round trip too, so a hit returns the same shape (dates as ISO strings)
+    // whichever level answers.
+    const entry: Entry = value === null || value === undefined ? { missing: true } : { value: JSON.parse(JSON.stringify(value)) };
     const ttl = jitter("missing" in entry ? this.settings.negativeTtlSeconds : this.settings.l2TtlSeconds);
     let stored = version === null; // Redis was down: nothing to race with there
     if (version !== null) {
-      stored = await this.redis
-        .eval(SET_IF_VERSION, 2, ...keys, version, JSON.stringify(entry), String(ttl))
+      stored = await this.breaker
+        .run(() => this.redis.eval(SET_IF_VERSION, 2, ...keys, version as string, JSON.stringify(entry), String(ttl)))
         .then((r) => r === 1)
         .catch(() => false);
     }
@@ -149,16 +154,14 @@ export class CacheRegistry {
   private dropLocal(fullKey: string): void {
     this.generation.set(fullKey, (this.generation.get(fullKey) ?? 0) + 1);
     this.l1.delete(fullKey);
-    // Generations only matter while a load is in flight; keep the map from growing without bound.
-    if (this.generation.size > 100_000) this.generation.clear();
   }
 
   /** Delete-on-write: call after the database commit. Clears L1 here and everywhere, and L2. */
   private async invalidate(fullKey: string): Promise<void> {
     this.dropLocal(fullKey);
     try {
-      await this.redis.eval(INVALIDATE, 2, ...this.l2Keys(fullKey));
-      await this.redis.publish(CHANNEL, JSON.stringify({ key: fullKey, origin: this.origin }));
+      await this.breaker.run(() => this.redis.eval(INVALIDATE, 2, ...this.l2Keys(fullKey)));
+      await this.breaker.run(() => this.redis.publish(CHANNEL, JSON.stringify({ key: fullKey, origin: this.origin })));
     } catch (err) {
       // The write is committed; a stale L2 entry must not survive Redis coming back. Retry until it lands.
       this.pendingInvalidations.add(fullKey);

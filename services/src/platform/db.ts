@@ -116,7 +116,10 @@ export class Database {
   }
 
   private async recordWrite(conn: mysql.PoolConnection, scope: string): Promise<void> {
-    const [rows] = await conn.query<mysql.RowDataPacket[]>("SELECT @@last_gtid AS gtid");
+    // Not @@last_gtid: after a statement that wrote nothing it still holds this pooled connection's
+    // previous write, which may be older than the user's last one. The binlog position right after
+    // the commit is never older than the write; waiting for it is conservative and always correct.
+    const [rows] = await conn.query<mysql.RowDataPacket[]>("SELECT @@global.gtid_binlog_pos AS gtid");
     const gtid = String(rows[0]?.gtid ?? "");
     if (gtid) await this.ryw.recordWrite(scope, gtid);
   }

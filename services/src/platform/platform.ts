@@ -7,6 +7,7 @@ import type { Logger } from "./log";
 import { MessageBroker } from "./mq";
 import { rateLimit } from "./rate-limit";
 import { ReadYourWrites } from "./read-your-writes";
+import { RedisBreaker } from "./redis-breaker";
 import { createRedis } from "./redis";
 import { Tokens } from "./tokens";
 import { Tracking } from "./tracking";
@@ -37,9 +38,11 @@ export interface Platform {
 export async function createPlatform(config: ServiceConfig, log: Logger): Promise<Platform> {
   const redis = createRedis(config);
   redis.on("error", (err: Error) => log.debug({ err: err.message }, "redis error"));
-  const db = new Database(config, new ReadYourWrites(redis));
+  const breaker = new RedisBreaker();
+  const db = new Database(config, new ReadYourWrites(redis, breaker));
   const caches = new CacheRegistry(
     redis,
+    breaker,
     {
       l1TtlMs: config.CACHE_L1_TTL_MS,
       l1MaxEntries: config.CACHE_L1_MAX_ENTRIES,
@@ -61,13 +64,14 @@ export async function createPlatform(config: ServiceConfig, log: Logger): Promis
     tokens: new Tokens(config.JWT_SECRET, config.TOKEN_TTL_SECONDS),
     tracking: new Tracking(mq, log),
     limits: {
-      perIp: rateLimit(redis, { name: "ip", points: config.RATE_LIMIT_PER_IP_PER_SECOND, durationSeconds: 1 }, "ip"),
+      perIp: rateLimit(redis, breaker, { name: "ip", points: config.RATE_LIMIT_PER_IP_PER_SECOND, durationSeconds: 1 }, "ip"),
       perUser: rateLimit(
         redis,
+        breaker,
         { name: "user", points: config.RATE_LIMIT_PER_USER_PER_SECOND, durationSeconds: 1 },
         "user",
       ),
-      logins: rateLimit(redis, { name: "login", points: config.LOGINS_PER_MINUTE_PER_IP, durationSeconds: 60 }, "ip"),
+      logins: rateLimit(redis, breaker, { name: "login", points: config.LOGINS_PER_MINUTE_PER_IP, durationSeconds: 60 }, "ip"),
     },
     ready: true,
   };

@@ -2,6 +2,7 @@ import type { Cluster } from "ioredis";
 import type Koa from "koa";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { RateLimitedError } from "./errors";
+import type { RedisBreaker } from "./redis-breaker";
 import type { Principal } from "./tokens";
 
 /** A named limit: `points` per `durationSeconds`. */
@@ -16,21 +17,24 @@ export type KeyBy = "ip" | "user";
 
 /**
  * A Redis-backed limiter shared by every API replica; while Redis is unreachable an in-process
- * limiter with the same budget takes over (rate-limiter-flexible's insurance limiter).
+ * limiter with the same budget takes over (rate-limiter-flexible's insurance limiter, used
+ * directly while the Redis breaker is open).
  */
-export function rateLimit(redis: Cluster, limit: Limit, keyBy: KeyBy): Koa.Middleware {
-  const limiter = new RateLimiterRedis({
+export function rateLimit(redis: Cluster, breaker: RedisBreaker, limit: Limit, keyBy: KeyBy): Koa.Middleware {
+  const local = new RateLimiterMemory({ points: limit.points, duration: limit.durationSeconds });
+  const shared = new RateLimiterRedis({
     storeClient: redis,
     keyPrefix: `rl:${limit.name}`,
     points: limit.points,
     duration: limit.durationSeconds,
     rejectIfRedisNotReady: true,
-    insuranceLimiter: new RateLimiterMemory({ points: limit.points, duration: limit.durationSeconds }),
+    insuranceLimiter: local,
   });
   return async function limited(ctx, next) {
     const key = keyBy === "ip" ? ctx.ip : String((ctx.state.user as Principal).userId);
     try {
-      await limiter.consume(key);
+      // While the breaker is open, skip Redis rather than wait out a timeout on every request.
+      await (breaker.open ? local : shared).consume(key);
     } catch (err) {
       if (err instanceof RateLimiterRes) throw RateLimitedError(err.msBeforeNext / 1000);
       throw err;

@@ -1,4 +1,5 @@
 import type { Cluster } from "ioredis";
+import type { RedisBreaker } from "./redis-breaker";
 
 const WINDOW_MS = 60_000;
 
@@ -8,7 +9,10 @@ const WINDOW_MS = 60_000;
  * replica may have recorded a newer write, and only Redis knows that.
  */
 export class ReadYourWrites {
-  constructor(private readonly redis: Cluster) {}
+  constructor(
+    private readonly redis: Cluster,
+    private readonly breaker: RedisBreaker,
+  ) {}
 
   private key(scope: string): string {
     return `ryw:{${scope}}`;
@@ -17,13 +21,13 @@ export class ReadYourWrites {
   /** Record a committed write's GTID for `scope`. */
   async recordWrite(scope: string, gtid: string): Promise<void> {
     // Best effort: if this fails, lastWrite also fails ("unknown") and reads go to the primary.
-    await this.redis.set(this.key(scope), gtid, "PX", WINDOW_MS).catch(() => undefined);
+    await this.breaker.run(() => this.redis.set(this.key(scope), gtid, "PX", WINDOW_MS)).catch(() => undefined);
   }
 
   /** The scope's last write GTID; null when none is recent; "unknown" when Redis cannot say. */
   async lastWrite(scope: string): Promise<string | null | "unknown"> {
     try {
-      return await this.redis.get(this.key(scope));
+      return await this.breaker.run(() => this.redis.get(this.key(scope)));
     } catch {
       return "unknown";
     }

@@ -9,7 +9,7 @@ export function createRedis(config: ServiceConfig): Cluster {
       password: config.REDIS_PASSWORD,
       connectTimeout: 1000,
       // A stopped (SIGSTOP) node must cost a request a bounded wait, not a hang.
-      commandTimeout: 1000,
+      commandTimeout: 500,
       maxRetriesPerRequest: 1,
     },
     // Queueing while the cluster is down would turn an outage into unbounded latency: fail fast and

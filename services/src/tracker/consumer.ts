@@ -93,6 +93,7 @@ export class TrackingConsumer {
   }
 
   private receive(channel: amqp.Channel, message: amqp.ConsumeMessage): void {
+    if (this.closed) return; // stopping: left unsettled, requeued when the channel closes
     let parsed: unknown;
     try {
       parsed = JSON.parse(message.content.toString("utf8"));
@@ -148,25 +149,33 @@ export class TrackingConsumer {
     // recognises it, so it is acked then without being counted again.
     for (const d of batch.deliveries) this.settle(() => d.channel.ack(d.message));
     eventsPending.set(this.batch.size);
+    this.log.info({ acked: batch.size, tags: [batch.deliveries[0]?.message.fields.deliveryTag, batch.deliveries.at(-1)?.message.fields.deliveryTag], redelivered: batch.deliveries.filter((d) => d.message.fields.redelivered).length, closed: this.closed }, "DEBUG flushed");
   }
 
   private settle(op: () => void): void {
     try {
       op();
     } catch (err) {
-      this.log.debug({ err: (err as Error).message }, "could not settle a message; the broker redelivers it");
+      this.log.info({ err: (err as Error).message }, "could not settle a message; the broker redelivers it");
     }
   }
 
-  /** Stop consuming, flush and ack what was received, close the connection. */
+  /** Stop taking events, flush and ack what was received, close the connection. */
   async stop(): Promise<void> {
+    // No basic.cancel first: on a quorum queue the broker dropped acks sent after a cancel and
+    // redelivered those messages (seen as double counts). Deliveries arriving from now on are left
+    // unsettled instead, and the channel close below requeues them for the next consumer.
     this.closed = true;
+    this.consumerTag = null;
     clearTimeout(this.reconnectTimer);
     clearInterval(this.flushTimer);
-    if (this.channel && this.consumerTag) await this.channel.cancel(this.consumerTag).catch(() => undefined);
-    this.consumerTag = null;
-    await this.flush();
-    await this.flush(); // whatever arrived while the cancel and the previous flush were in flight
+    await this.flush(); // the flush in progress, if any
+    await this.flush(); // what it left behind
+    // Close the channel first: its close travels behind the acks on the same channel, and close-ok
+    // means the broker has them. A connection close can overtake frames still queued per channel.
+    this.log.info("DEBUG closing channel");
+    await this.channel?.close().catch((err: Error) => this.log.info({ err: err.message }, "DEBUG close failed"));
+    this.log.info("DEBUG channel closed");
     await this.connection?.close().catch(() => undefined);
   }
 }

@@ -1,0 +1,88 @@
+import type { ApiRouter } from "../../platform/api-router";
+import { requireAdmin, requireAuth } from "../../platform/auth";
+import type { Platform } from "../../platform/platform";
+import {
+  CreateProductSchema,
+  ProductIdParamsSchema,
+  ProductSchema,
+  PublicationSchema,
+  UpdateProductSchema,
+  type CreateProductReq,
+  type ProductIdParams,
+  type UpdateProductReq,
+} from "./schema";
+import type { CatalogService } from "./service";
+
+const denied = {
+  400: { description: "validation_failed" },
+  401: { description: "unauthorized, invalid_token or token_expired" },
+  403: { description: "admin_only" },
+  429: { description: "rate_limited" },
+};
+
+/** Administrators: create and edit products, publish the catalog to the static bucket. */
+export function catalogAdminRoutes(api: ApiRouter, p: Platform, catalog: CatalogService): void {
+  const admin = () => [requireAuth(p.tokens), p.limits.perUser, requireAdmin()];
+  api.route(
+    {
+      method: "post",
+      path: "/admin/products",
+      summary: "Create a product",
+      tag: "catalog",
+      auth: "admin",
+      body: CreateProductSchema,
+      responses: {
+        201: { description: "created", schema: ProductSchema },
+        ...denied,
+        409: { description: "sku_taken" },
+      },
+    },
+    ...admin(),
+    async function createProduct(ctx) {
+      ctx.status = 201;
+      ctx.body = await catalog.createProduct(ctx.state.body as CreateProductReq);
+    },
+  );
+  api.route(
+    {
+      method: "patch",
+      path: "/admin/products/:id",
+      summary: "Change some fields of a product (active: false hides it from the catalog)",
+      tag: "catalog",
+      auth: "admin",
+      params: ProductIdParamsSchema,
+      body: UpdateProductSchema,
+      responses: {
+        200: { description: "the product after the change", schema: ProductSchema },
+        ...denied,
+        404: { description: "not_found" },
+        409: { description: "sku_taken" },
+      },
+    },
+    ...admin(),
+    async function updateProduct(ctx) {
+      const { id } = ctx.state.params as ProductIdParams;
+      ctx.body = await catalog.updateProduct(id, ctx.state.body as UpdateProductReq);
+    },
+  );
+  api.route(
+    {
+      method: "post",
+      path: "/admin/catalog/publish",
+      summary: "Publish the active products as content-hashed files and point the manifest at them",
+      tag: "catalog",
+      auth: "admin",
+      responses: {
+        201: { description: "a new version was published", schema: PublicationSchema },
+        200: { description: "nothing changed: the current version (files rewritten)", schema: PublicationSchema },
+        ...denied,
+      },
+    },
+    ...admin(),
+    async function publish(ctx) {
+      const publication = await catalog.publish();
+      ctx.status = publication.changed ? 201 : 200;
+      ctx.body = publication;
+    },
+  );
+}

@@ -1,0 +1,26 @@
+/**
+ * A circuit breaker for Redis: after a connection-level failure (timeout, refused, cluster down)
+ * callers skip Redis for `coolDownMs` instead of each waiting out its own command timeout. Reply
+ * errors (a script's or a command's own error) say Redis is up, so they do not open it.
+ */
+export class RedisBreaker {
+  private openUntil = 0;
+
+  constructor(private readonly coolDownMs = 1000) {}
+
+  /** True while Redis should be skipped. */
+  get open(): boolean {
+    return Date.now() < this.openUntil;
+  }
+
+  /** Run a Redis call through the breaker; rejects at once while it is open. */
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    if (this.open) throw new Error("redis circuit open");
+    try {
+      return await call();
+    } catch (err) {
+      if ((err as Error).name !== "ReplyError") this.openUntil = Date.now() + this.coolDownMs;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import { readState } from "../../scripts/stack/state";
+import { buildUser, call, replicaBase } from "../support/api";
+import { buildProduct } from "../support/db";
+import { replicaCounter } from "../support/metrics";
+import { eventually } from "../stack/clients";
+import { testLayout } from "../stack/test-stack";
+
+const redisPids = () =>
+  readState(testLayout().stateFile)!
+    .processes.filter((p) => /^redis-\d+$/.test(p.name))
+    .map((p) => p.pid);
+
+const signalAll = (signal: NodeJS.Signals) => redisPids().forEach((pid) => process.kill(pid, signal));
+
+describe("with every Redis node hung (SIGSTOP)", () => {
+  afterEach(() => signalAll("SIGCONT"));
+
+  it("serves reads and writes from MySQL with no 5xx, then uses the cache again once Redis is back", async () => {
+    const user = await buildUser();
+    const product = await buildProduct();
+    const first = await call<{ id: number }>("POST", "/orders", { token: user.token, body: { productId: product.id } });
+
+    signalAll("SIGSTOP");
+    const statuses: number[] = [];
+    const started = Date.now();
+    for (let i = 0; i < 10; i++) {
+      const list = await call<{ items: Array<{ id: number }> }>("GET", "/orders", { token: user.token });
+      statuses.push(list.status);
+      expect(list.body.items.map((o) => o.id)).toContain(first.body.id);
+    }
+    const during = await call<{ id: number }>("POST", "/orders", {
+      token: user.token,
+      body: { productId: product.id },
+    });
+    statuses.push(during.status);
+    const afterWrite = await call<{ items: Array<{ id: number }> }>("GET", "/orders", { token: user.token });
+    expect(afterWrite.body.items.map((o) => o.id)).toEqual([during.body.id, first.body.id]);
+    expect(statuses.every((s) => s < 500)).toBe(true);
+    // The breaker keeps an outage from costing every request a Redis timeout.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const health = await call<{ checks: Record<string, { status: string }> }>("GET", "/health");
+    expect(health).toMatchObject({ status: 503, body: { checks: { redis: { status: "down" } } } });
+
+    signalAll("SIGCONT");
+    await eventually(
+      async () => {
+        const res = await call("GET", "/health");
+        if (res.status !== 200) throw new Error(`health ${res.status}: ${JSON.stringify(res.body)}`);
+        return true;
+      },
+      20_000,
+      250,
+    );
+    // A fresh user's list: replica 0 loads it into Redis; replica 1 then finds it there (an L2 hit).
+    await eventually(
+      async () => {
+        // A new user per attempt: a read made while a breaker still cools down fills only L1.
+        const fresh = await buildUser();
+        await call("GET", "/orders", { token: fresh.token, base: replicaBase(0) });
+        const hitsBefore = await replicaCounter(1, "floodgate_cache_lookups_total", {
+          cache: "orders",
+          level: "l2",
+          result: "hit",
+        });
+        await call("GET", "/orders", { token: fresh.token, base: replicaBase(1) });
+        const hitsAfter = await replicaCounter(1, "floodgate_cache_lookups_total", {
+          cache: "orders",
+          level: "l2",
+          result: "hit",
+        });
+        return hitsAfter > hitsBefore ? true : undefined;
+      },
+      20_000,
+      500,
+    );
+    // And the write made during the outage is not hidden by a stale cached list.
+    const after = await call<{ items: Array<{ id: number }> }>("GET", "/orders", {
+      token: user.token,
+      base: replicaBase(1),
+    });
+    expect(after.body.items.map((o) => o.id)).toEqual([during.body.id, first.body.id]);
+  });
+});
