@@ -174,6 +174,8 @@ export class TrackingConsumer {
     // Close the channel first: its close travels behind the acks on the same channel, and close-ok
     // means the broker has them. A connection close can overtake frames still queued per channel.
     this.log.info("DEBUG closing channel");
+    const q = await this.channel?.checkQueue(TRACKING_QUEUE).catch(() => undefined);
+    this.log.info({ q }, "DEBUG checked");
     await this.channel?.close().catch((err: Error) => this.log.info({ err: err.message }, "DEBUG close failed"));
     this.log.info("DEBUG channel closed");
     await this.connection?.close().catch(() => undefined);

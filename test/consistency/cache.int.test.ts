@@ -1,0 +1,159 @@
+import { Cluster } from "ioredis";
+import pino from "pino";
+import { CacheRegistry } from "../../services/src/platform/cache";
+import { RedisBreaker } from "../../services/src/platform/redis-breaker";
+import { buildUser, call, replicaBase } from "../support/api";
+import { allReplicasCounter } from "../support/metrics";
+import { eventually } from "../stack/clients";
+import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
+import { testAddresses, testLayout, testTopology } from "../stack/test-stack";
+
+/** Wait until the replica has applied everything the primary has (so the loader reads there). */
+async function waitForReplica(): Promise<void> {
+  const sockets = mysqlSockets({ addresses: testAddresses(), layout: testLayout() });
+  const pos = (await rootSql(sockets["mysql-primary"], "SELECT @@global.gtid_binlog_pos")).trim();
+  await rootSql(sockets["mysql-replica-1"], `SELECT MASTER_GTID_WAIT('${pos}', 10)`);
+}
+
+const loads = (cache: string) => allReplicasCounter("floodgate_cache_loads_total", { cache });
+const dbQueries = () => allReplicasCounter("floodgate_db_query_duration_seconds_count");
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+describe("the profile cache (L1 → Redis → MySQL)", () => {
+  it("queries MySQL on the first read only; later reads hit L1 or Redis", async () => {
+    const user = await buildUser();
+    const loadsBefore = await loads("profile");
+    const queriesBefore = await dbQueries();
+
+    expect((await call("GET", "/me", { token: user.token, base: replicaBase(0) })).status).toBe(200);
+    const loadsAfterFirst = await loads("profile");
+    expect(loadsAfterFirst[0] - loadsBefore[0]).toBe(1);
+    expect((await dbQueries())[0]).toBeGreaterThan(queriesBefore[0]);
+
+    const queriesWarm = await dbQueries();
+    for (let i = 0; i < 10; i++) {
+      for (const base of [replicaBase(0), replicaBase(1)]) {
+        expect((await call("GET", "/me", { token: user.token, base })).body).toMatchObject({ id: user.id });
+      }
+    }
+    expect(await loads("profile")).toEqual(loadsAfterFirst); // replica 1 found it in Redis, then in L1
+    // Only the rate limiter and Redis ran; not one database query on either replica.
+    expect(await dbQueries()).toEqual(queriesWarm);
+  });
+
+  it("clears every replica's L1 after an update, well before the 30 s L1 TTL", async () => {
+    const user = await buildUser();
+    for (const base of [replicaBase(0), replicaBase(1)]) await call("GET", "/me", { token: user.token, base });
+
+    const started = Date.now();
+    const patched = await call("PATCH", "/me", {
+      token: user.token,
+      body: { bio: "updated on replica 0" },
+      base: replicaBase(0),
+    });
+    expect(patched.status).toBe(200);
+    await eventually(
+      async () => {
+        const seen = await call<{ bio: string }>("GET", "/me", { token: user.token, base: replicaBase(1) });
+        return seen.body.bio === "updated on replica 0" ? true : undefined;
+      },
+      5000,
+      20,
+    );
+    const elapsedMs = Date.now() - started;
+    expect(elapsedMs).toBeLessThan(2000);
+    expect(testTopology().api.cache.l1TtlMs).toBeGreaterThanOrEqual(30_000); // so TTL expiry cannot explain it
+  });
+
+  it("costs at most one database load per process for 500 concurrent reads of a cold key", async () => {
+    const user = await buildUser();
+    await waitForReplica();
+    const before = await loads("profile");
+    // Hold the replica's tables so the first load is slow and all 500 requests pile up behind it:
+    // without single-flight every one of them would start its own load.
+    // (As root: read_only rightly refuses the application's users even a table lock.)
+    const replicaSocket = mysqlSockets({ addresses: testAddresses(), layout: testLayout() })["mysql-replica-1"];
+    const held = rootSql(
+      replicaSocket,
+      "LOCK TABLES floodgate.users WRITE, floodgate.profiles WRITE; SELECT SLEEP(1); UNLOCK TABLES;",
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const answers = await Promise.all(Array.from({ length: 500 }, () => call("GET", `/users/${user.id}/profile`)));
+    await held;
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const after = await loads("profile");
+    const perProcess = after.map((n, i) => n - before[i]);
+    expect(perProcess.every((n) => n <= 1)).toBe(true);
+    expect(sum(perProcess)).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("single-flight loading", () => {
+  const t = testTopology();
+  const redis = new Cluster(testAddresses().redis, {
+    redisOptions: { username: "app", password: t.redis.users.app.password },
+  });
+  const registry = new CacheRegistry(
+    redis,
+    new RedisBreaker(),
+    { l1TtlMs: 30_000, l1MaxEntries: 100, l2TtlSeconds: 60, negativeTtlSeconds: 5 },
+    pino({ level: "silent" }),
+  );
+  afterAll(() => redis.disconnect());
+
+  it("runs one loader for 500 concurrent reads of a cold key in one process", async () => {
+    let calls = 0;
+    const loader = async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 100));
+      return { answer: 42 };
+    };
+    const key = `cold${Date.now()}`;
+    const values = await Promise.all(
+      Array.from({ length: 500 }, () => registry.cache<{ answer: number }>("flight").get(key, loader)),
+    );
+    expect(calls).toBe(1);
+    expect(values.every((v) => v?.answer === 42)).toBe(true);
+  });
+});
+
+describe("the stale-set race", () => {
+  const t = testTopology();
+  const redis = new Cluster(testAddresses().redis, {
+    redisOptions: { username: "app", password: t.redis.users.app.password },
+  });
+  const settings = { l1TtlMs: 30_000, l1MaxEntries: 100, l2TtlSeconds: 60, negativeTtlSeconds: 5 };
+  const log = pino({ level: "silent" });
+  const reader = new CacheRegistry(redis, new RedisBreaker(), settings, log); // process A
+  const writer = new CacheRegistry(redis, new RedisBreaker(), settings, log); // process B
+
+  beforeAll(() => Promise.all([reader.start(), writer.start()]));
+  afterAll(async () => {
+    await Promise.all([reader.close(), writer.close()]);
+    redis.disconnect();
+  });
+
+  it("never lets a slow reader put back a value older than a concurrent writer's delete", async () => {
+    const key = `k${Date.now()}`;
+    let source = "v1";
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slowLoader = async () => {
+      const read = source; // the reader reads the old row...
+      await gate; // ...and is slow to put it in the cache
+      return read;
+    };
+
+    const slowRead = reader.cache<string>("race").get(key, slowLoader);
+    await new Promise((r) => setTimeout(r, 50));
+    source = "v2"; // the writer commits the new row...
+    await writer.cache<string>("race").invalidate(key); // ...and deletes the cache entry
+    release();
+    expect(await slowRead).toBe("v1"); // that read was concurrent with the write: an old answer is fine
+
+    // But it must not have been cached: Redis holds nothing stale, and both processes now load v2.
+    expect(await redis.get(`c:{race:${key}}`)).toBeNull();
+    expect(await reader.cache<string>("race").get(key, async () => source)).toBe("v2");
+    expect(await writer.cache<string>("race").get(key, async () => source)).toBe("v2");
+  });
+});
