@@ -1,5 +1,6 @@
 // Two projects: unit tests run alone; integration tests share one test stack that
-// globalSetup starts on its own ports and globalTeardown stops.
+// globalSetup starts on its own ports and globalTeardown stops. `npm run jest` runs Jest with
+// --experimental-vm-modules, which lets Jest require() ESM-only packages (jose) natively.
 const transform = { "^.+\\.ts$": "ts-jest" };
 const common = { testEnvironment: "node", transform, moduleFileExtensions: ["ts", "js", "json"] };
 
