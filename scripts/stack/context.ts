@@ -58,7 +58,12 @@ export function run(
     const child = execFile(
       command,
       args,
-      { cwd: opts.cwd, env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024 },
+      {
+        cwd: opts.cwd,
+        env: { ...process.env, ...opts.env },
+        timeout: opts.timeoutMs ?? 30_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`${command} ${args.slice(0, 3).join(" ")}: ${stderr.trim() || err.message}`));
         else resolve(stdout);

@@ -32,7 +32,12 @@ export async function startApiReplica(ctx: StackContext, index: number, address:
     command: process.execPath,
     args: ["--import", "tsx", path.join("services", "src", "main", "api.ts")],
     cwd: ctx.repoRoot,
-    env: serviceEnv(ctx.topology, ctx.addresses, { id: name, host: ctx.bindHost, port: address.port }, servicePaths(ctx)),
+    env: serviceEnv(
+      ctx.topology,
+      ctx.addresses,
+      { id: name, host: ctx.bindHost, port: address.port },
+      servicePaths(ctx),
+    ),
     logFile: ctx.layout.log(name),
     address: hostPort(address),
     restart: true,

@@ -40,7 +40,9 @@ export class ApiRouter {
     // The document promises what spec.auth says; refuse at start-up a route whose chain disagrees.
     const authenticates = middleware[0]?.name === "authenticated";
     if (authenticates !== (spec.auth !== "none") || middleware.slice(1).some((m) => m.name === "authenticated")) {
-      throw new Error(`${spec.method.toUpperCase()} ${spec.path}: auth "${spec.auth}" needs requireAuth() first (and only) when not "none"`);
+      throw new Error(
+        `${spec.method.toUpperCase()} ${spec.path}: auth "${spec.auth}" needs requireAuth() first (and only) when not "none"`,
+      );
     }
     const adminOnly = middleware.some((m) => m.name === "adminOnly");
     if (adminOnly !== (spec.auth === "admin")) {

@@ -112,7 +112,10 @@ export class CacheRegistry {
     const keys = this.l2Keys(fullKey);
     let version: string | null = null;
     try {
-      const [raw, ver] = (await this.breaker.run(() => this.redis.eval(GET_WITH_VERSION, 2, ...keys))) as [string | null, string];
+      const [raw, ver] = (await this.breaker.run(() => this.redis.eval(GET_WITH_VERSION, 2, ...keys))) as [
+        string | null,
+        string,
+      ];
       version = ver;
       if (raw !== null) {
         cacheLookups.inc({ cache: name, level: "l2", result: "hit" });
@@ -129,7 +132,8 @@ export class CacheRegistry {
     const value = await loader();
     // L1 keeps the JSON round trip too, so a hit returns the same shape (dates as ISO strings)
     // whichever level answers.
-    const entry: Entry = value === null || value === undefined ? { missing: true } : { value: JSON.parse(JSON.stringify(value)) };
+    const entry: Entry =
+      value === null || value === undefined ? { missing: true } : { value: JSON.parse(JSON.stringify(value)) };
     const ttl = jitter("missing" in entry ? this.settings.negativeTtlSeconds : this.settings.l2TtlSeconds);
     let stored = version === null; // Redis was down: nothing to race with there
     if (version !== null) {

@@ -64,14 +64,24 @@ export async function createPlatform(config: ServiceConfig, log: Logger): Promis
     tokens: new Tokens(config.JWT_SECRET, config.TOKEN_TTL_SECONDS),
     tracking: new Tracking(mq, log),
     limits: {
-      perIp: rateLimit(redis, breaker, { name: "ip", points: config.RATE_LIMIT_PER_IP_PER_SECOND, durationSeconds: 1 }, "ip"),
+      perIp: rateLimit(
+        redis,
+        breaker,
+        { name: "ip", points: config.RATE_LIMIT_PER_IP_PER_SECOND, durationSeconds: 1 },
+        "ip",
+      ),
       perUser: rateLimit(
         redis,
         breaker,
         { name: "user", points: config.RATE_LIMIT_PER_USER_PER_SECOND, durationSeconds: 1 },
         "user",
       ),
-      logins: rateLimit(redis, breaker, { name: "login", points: config.LOGINS_PER_MINUTE_PER_IP, durationSeconds: 60 }, "ip"),
+      logins: rateLimit(
+        redis,
+        breaker,
+        { name: "login", points: config.LOGINS_PER_MINUTE_PER_IP, durationSeconds: 60 },
+        "ip",
+      ),
     },
     ready: true,
   };
