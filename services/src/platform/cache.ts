@@ -55,6 +55,8 @@ export class CacheRegistry {
     private readonly log: Logger,
   ) {
     this.l1 = new LRUCache<string, Entry>({ max: settings.l1MaxEntries, ttl: settings.l1TtlMs, ttlAutopurge: false });
+    // Without Redis no invalidation can reach this process, so nothing in L1 can be trusted.
+    breaker.onOpen(() => this.l1.clear());
   }
 
   /** Subscribe to invalidations from other processes. */
@@ -135,7 +137,9 @@ export class CacheRegistry {
     const entry: Entry =
       value === null || value === undefined ? { missing: true } : { value: JSON.parse(JSON.stringify(value)) };
     const ttl = jitter("missing" in entry ? this.settings.negativeTtlSeconds : this.settings.l2TtlSeconds);
-    let stored = version === null; // Redis was down: nothing to race with there
+    // With Redis unreachable, L1 is not filled either: another process's write could not tell us to
+    // drop it, so every read goes to the database until Redis is back (slower, never stale).
+    let stored = false;
     if (version !== null) {
       stored = await this.breaker
         .run(() => this.redis.eval(SET_IF_VERSION, 2, ...keys, version as string, JSON.stringify(entry), String(ttl)))

@@ -5,8 +5,14 @@
  */
 export class RedisBreaker {
   private openUntil = 0;
+  private readonly listeners: Array<() => void> = [];
 
   constructor(private readonly coolDownMs = 1000) {}
+
+  /** Call `listener` each time the breaker opens (Redis just became unreachable). */
+  onOpen(listener: () => void): void {
+    this.listeners.push(listener);
+  }
 
   /** True while Redis should be skipped. */
   get open(): boolean {
@@ -19,7 +25,11 @@ export class RedisBreaker {
     try {
       return await call();
     } catch (err) {
-      if ((err as Error).name !== "ReplyError") this.openUntil = Date.now() + this.coolDownMs;
+      if ((err as Error).name !== "ReplyError") {
+        const wasClosed = !this.open;
+        this.openUntil = Date.now() + this.coolDownMs;
+        if (wasClosed) this.listeners.forEach((listener) => listener());
+      }
       throw err;
     }
   }
