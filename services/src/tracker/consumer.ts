@@ -1,10 +1,13 @@
-import amqp from "amqplib";
+import type amqp from "amqplib";
 import type { ServiceConfig } from "../platform/config";
 import type { Logger } from "../platform/log";
 import { TRACKING_QUEUE, TrackingEventSchema } from "../platform/tracking";
 import { RecentIds, StatsBatch } from "./aggregate";
 import { eventsConsumed, eventsDuplicate, eventsFlushed, eventsInvalid, eventsPending, flushDuration } from "./metrics";
+import { QueueSubscription } from "./queue-subscription";
 import type { TrackingStatsRepository } from "./repository";
+
+const ACK_GRACE_MS = 500;
 
 /** A message and the channel it must be settled on (delivery tags are per channel). */
 interface Delivery {
@@ -26,74 +29,37 @@ export interface ConsumerOptions {
  * lives in memory, so a process crash in that gap can still double-count one flush.
  */
 export class TrackingConsumer {
-  private connection: amqp.ChannelModel | null = null;
-  private channel: amqp.Channel | null = null;
-  private consumerTag: string | null = null;
+  private readonly subscription: QueueSubscription;
   private batch = new StatsBatch<Delivery>();
   private inFlight: StatsBatch<Delivery> | null = null;
   private flushing: Promise<void> | null = null;
   private readonly recent = new RecentIds();
   private closed = false;
-  private attempt = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly config: ServiceConfig,
+    config: ServiceConfig,
     private readonly repo: TrackingStatsRepository,
     private readonly log: Logger,
     private readonly opts: ConsumerOptions = { prefetch: 200, flushIntervalMs: 1000 },
-  ) {}
+  ) {
+    this.subscription = new QueueSubscription(config, TRACKING_QUEUE, opts.prefetch, log, (channel, message) =>
+      this.receive(channel, message),
+    );
+  }
 
   /** True while a channel is consuming. */
   get consuming(): boolean {
-    return this.consumerTag !== null;
+    return this.subscription.consuming;
   }
 
   /** Start consuming (reconnecting with backoff) and flushing. */
   async start(): Promise<void> {
     this.flushTimer = setInterval(() => void this.flush(), this.opts.flushIntervalMs);
-    await this.connect();
-  }
-
-  private async connect(): Promise<void> {
-    if (this.closed) return;
-    const c = this.config;
-    const url = `amqp://${encodeURIComponent(c.RABBITMQ_USER)}:${encodeURIComponent(c.RABBITMQ_PASSWORD)}@${c.RABBITMQ_ADDRESS.host}:${c.RABBITMQ_ADDRESS.port}/${encodeURIComponent(c.RABBITMQ_VHOST)}?heartbeat=10`;
-    try {
-      const connection = await amqp.connect(url, { timeout: 2000 });
-      connection.on("error", (err: Error) => this.log.warn({ err: err.message }, "rabbitmq connection error"));
-      connection.on("close", () => {
-        this.connection = null;
-        this.channel = null;
-        this.consumerTag = null;
-        this.scheduleReconnect();
-      });
-      const channel = await connection.createChannel();
-      channel.on("error", (err: Error) => this.log.warn({ err: err.message }, "rabbitmq channel error"));
-      await channel.prefetch(this.opts.prefetch);
-      const { consumerTag } = await channel.consume(TRACKING_QUEUE, (message) => {
-        if (message) this.receive(channel, message);
-      });
-      this.connection = connection;
-      this.channel = channel;
-      this.consumerTag = consumerTag;
-      this.attempt = 0;
-      this.log.info({ queue: TRACKING_QUEUE, prefetch: this.opts.prefetch }, "consuming");
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, "rabbitmq connect failed");
-      this.scheduleReconnect();
-    }
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closed) return;
-    const delayMs = Math.min(100 * 2 ** this.attempt++, 5000);
-    this.reconnectTimer = setTimeout(() => void this.connect(), delayMs);
+    await this.subscription.start();
   }
 
   private receive(channel: amqp.Channel, message: amqp.ConsumeMessage): void {
-    if (this.closed) return; // stopping: left unsettled, requeued when the channel closes
     let parsed: unknown;
     try {
       parsed = JSON.parse(message.content.toString("utf8"));
@@ -149,35 +115,26 @@ export class TrackingConsumer {
     // recognises it, so it is acked then without being counted again.
     for (const d of batch.deliveries) this.settle(() => d.channel.ack(d.message));
     eventsPending.set(this.batch.size);
-    this.log.info({ acked: batch.size, tags: [batch.deliveries[0]?.message.fields.deliveryTag, batch.deliveries.at(-1)?.message.fields.deliveryTag], redelivered: batch.deliveries.filter((d) => d.message.fields.redelivered).length, closed: this.closed }, "DEBUG flushed");
   }
 
   private settle(op: () => void): void {
     try {
       op();
     } catch (err) {
-      this.log.info({ err: (err as Error).message }, "could not settle a message; the broker redelivers it");
+      this.log.debug({ err: (err as Error).message }, "could not settle a message; the broker redelivers it");
     }
   }
 
-  /** Stop taking events, flush and ack what was received, close the connection. */
+  /** Stop consuming, flush and ack what was received, close the connection. */
   async stop(): Promise<void> {
-    // No basic.cancel first: on a quorum queue the broker dropped acks sent after a cancel and
-    // redelivered those messages (seen as double counts). Deliveries arriving from now on are left
-    // unsettled instead, and the channel close below requeues them for the next consumer.
     this.closed = true;
-    this.consumerTag = null;
-    clearTimeout(this.reconnectTimer);
     clearInterval(this.flushTimer);
+    await this.subscription.cancel(); // after this, no more deliveries arrive
     await this.flush(); // the flush in progress, if any
     await this.flush(); // what it left behind
-    // Close the channel first: its close travels behind the acks on the same channel, and close-ok
-    // means the broker has them. A connection close can overtake frames still queued per channel.
-    this.log.info("DEBUG closing channel");
-    const q = await this.channel?.checkQueue(TRACKING_QUEUE).catch(() => undefined);
-    this.log.info({ q }, "DEBUG checked");
-    await this.channel?.close().catch((err: Error) => this.log.info({ err: err.message }, "DEBUG close failed"));
-    this.log.info("DEBUG channel closed");
-    await this.connection?.close().catch(() => undefined);
+    // A quorum queue may drop acks that arrive just before their channel closes and redeliver
+    // those messages (rabbitmq-server#10327, open): give the broker a moment to apply them.
+    await new Promise((resolve) => setTimeout(resolve, ACK_GRACE_MS));
+    await this.subscription.close();
   }
 }

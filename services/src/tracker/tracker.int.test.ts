@@ -125,7 +125,7 @@ describe("tracker service", () => {
       process.kill(before, "SIGTERM");
 
       await eventually(async () => (trackerPid() !== before ? true : undefined), 30_000);
-      await eventually(async () => { const t = (await stats("view", subject)).body.total; console.log("total", t); return t === 300 ? true : undefined; }, 30_000, 2000);
+      await eventually(async () => ((await stats("view", subject)).body.total === 300 ? true : undefined), 30_000);
       await new Promise((r) => setTimeout(r, 1500));
       expect((await stats("view", subject)).body.total).toBe(300);
     });
