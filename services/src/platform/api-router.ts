@@ -56,10 +56,16 @@ export class ApiRouter {
     ].filter((m): m is Koa.Middleware => Boolean(m));
     // Auth middleware comes first in `middleware` by convention; validation after it, so an
     // anonymous caller learns "unauthorized" before anything about the body.
-    const [first, ...rest] = middleware;
+    // Who may call decides before what they sent: the admin check is hoisted next to authentication,
+    // so a non-admin gets 403 whatever the body.
+    const [first, ...others] = middleware;
+    const admin = others.filter((m) => m.name === "adminOnly");
+    const rest = others.filter((m) => m.name !== "adminOnly");
     const before = spec.before ?? [];
     const chain =
-      spec.auth === "none" ? [...before, ...validators, ...middleware] : [first, ...before, ...validators, ...rest];
+      spec.auth === "none"
+        ? [...before, ...validators, ...middleware]
+        : [first, ...admin, ...before, ...validators, ...rest];
     this.router[spec.method](spec.path, ...(chain as [Koa.Middleware]));
   }
 

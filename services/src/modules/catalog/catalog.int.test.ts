@@ -92,6 +92,7 @@ describe("catalog", () => {
       ["POST", "/admin/products", buildProduct()],
       ["PATCH", "/admin/products/1", { name: "x" }],
       ["POST", "/admin/catalog/publish", undefined],
+      ["POST", "/admin/products", { sku: "", priceCents: -1, role: "admin" }], // who you are decides before what you sent
     ])("refuses %s %s without a token (401) and to a non-admin (403 admin_only)", async (method, url, body) => {
       const anonymous = await call(method, url, { body });
       const nonAdmin = await call(method, url, { token: user.token, body });
