@@ -24,35 +24,44 @@ export function servicePaths(ctx: StackContext): ServicePaths {
   return { staticDir: ctx.layout.staticRoot, staticBaseUrl: "/static/" };
 }
 
-/** Start one API replica (a stateless process: restarted if it dies) and wait for a healthy answer. */
-export async function startApiReplica(ctx: StackContext, index: number, address: HostPort): Promise<void> {
-  const name = `api-${index + 1}`;
+/** One of floodgate's own Node services: its entry file, address and health path. */
+export interface NodeService {
+  name: string;
+  entry: string;
+  address: HostPort;
+  healthPath: string;
+}
+
+/** Start a floodgate service (stateless: restarted if it dies) and wait until its health answers 200. */
+export async function startNodeService(ctx: StackContext, s: NodeService): Promise<void> {
   ctx.supervisor.start({
-    name,
+    name: s.name,
     command: process.execPath,
-    args: ["--import", "tsx", path.join("services", "src", "main", "api.ts")],
+    args: ["--import", "tsx", path.join("services", "src", "main", s.entry)],
     cwd: ctx.repoRoot,
     env: serviceEnv(
       ctx.topology,
       ctx.addresses,
-      { id: name, host: ctx.bindHost, port: address.port },
+      { id: s.name, host: ctx.bindHost, port: s.address.port },
       servicePaths(ctx),
     ),
-    logFile: ctx.layout.log(name),
-    address: hostPort(address),
+    logFile: ctx.layout.log(s.name),
+    address: hostPort(s.address),
     restart: true,
     stopTimeoutMs: 15_000,
   });
-  const ms = await waitFor(
-    name,
-    async () => (await httpGet(`http://${hostPort(address)}/api/v1/health`)).status === 200,
-    {
-      timeoutMs: 60_000,
-      intervalMs: 200,
-      gone: exitedMessage(ctx, name),
-    },
-  );
-  ctx.progress(`${name} healthy in ${ms} ms`);
+  const url = `http://${hostPort(s.address)}${s.healthPath}`;
+  const ms = await waitFor(s.name, async () => (await httpGet(url)).status === 200, {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+    gone: exitedMessage(ctx, s.name),
+  });
+  ctx.progress(`${s.name} healthy in ${ms} ms`);
+}
+
+/** Start one API replica and wait for a healthy answer. */
+export function startApiReplica(ctx: StackContext, index: number, address: HostPort): Promise<void> {
+  return startNodeService(ctx, { name: `api-${index + 1}`, entry: "api.ts", address, healthPath: "/api/v1/health" });
 }
 
 /** Apply database migrations and seed the administrator, as the migrator user, once before the API serves. */

@@ -17,8 +17,8 @@ export type KeyBy = "ip" | "user";
 
 /**
  * A Redis-backed limiter shared by every API replica; while Redis is unreachable an in-process
- * limiter with the same budget takes over (rate-limiter-flexible's insurance limiter, used
- * directly while the Redis breaker is open).
+ * limiter with the same budget takes over. Redis calls go through the breaker, so an outage
+ * costs one timeout, not one per request.
  */
 export function rateLimit(redis: Cluster, breaker: RedisBreaker, limit: Limit, keyBy: KeyBy): Koa.Middleware {
   const local = new RateLimiterMemory({ points: limit.points, duration: limit.durationSeconds });
@@ -28,13 +28,18 @@ export function rateLimit(redis: Cluster, breaker: RedisBreaker, limit: Limit, k
     points: limit.points,
     duration: limit.durationSeconds,
     rejectIfRedisNotReady: true,
-    insuranceLimiter: local,
   });
   return async function limited(ctx, next) {
     const key = keyBy === "ip" ? ctx.ip : String((ctx.state.user as Principal).userId);
     try {
-      // While the breaker is open, skip Redis rather than wait out a timeout on every request.
-      await (breaker.open ? local : shared).consume(key);
+      await breaker
+        .run(() => shared.consume(key))
+        .catch((err: unknown) => {
+          if (err instanceof RateLimiterRes) throw err; // over the limit: Redis answered
+          // Redis unreachable (or the breaker open): the in-process budget decides, and the failure
+          // opened the breaker so the next requests skip Redis instead of waiting out a timeout.
+          return local.consume(key);
+        });
     } catch (err) {
       if (err instanceof RateLimiterRes) throw RateLimitedError(err.msBeforeNext / 1000);
       throw err;
