@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { hostPort, type Addresses, type HostPort, type Topology } from "../topology";
+import { hostPort, WORKER_KINDS, type Addresses, type HostPort, type Topology } from "../topology";
 
 /** Target-specific inputs to the Prometheus renderer. */
 export interface PrometheusOptions {
@@ -60,6 +60,15 @@ export function renderPrometheusYml(t: Topology, a: Addresses, opts: PrometheusO
         a.api.map((replica, i) => ({ targets: [hostPort(replica)], labels: { replica: `api-${i + 1}` } })),
       ),
       job("tracker", only(a.tracker)),
+      job(
+        "workers",
+        WORKER_KINDS.flatMap((kind) =>
+          a.workers[kind].map((w, i) => ({
+            targets: [hostPort(w)],
+            labels: { queue: kind, worker: `${kind}-${i + 1}` },
+          })),
+        ),
+      ),
       job("nginx", only(a.nginxExporter)),
       job("node", only(a.nodeExporter)),
       job("mysqld", mysqldTargets(a)),

@@ -1,4 +1,4 @@
-import type { Topology } from "./schema";
+import { WORKER_KINDS, WORKER_PORT_BLOCK, type Topology, type WorkerKind } from "./schema";
 
 /** A host and port one component listens on or is reached at. */
 export interface HostPort {
@@ -12,6 +12,8 @@ export interface Addresses {
   nginxStatus: HostPort;
   api: HostPort[];
   tracker: HostPort;
+  /** Metrics endpoints of the queue workers, per kind, one per process. */
+  workers: Record<WorkerKind, HostPort[]>;
   mysqlPrimary: HostPort;
   mysqlReplicas: HostPort[];
   /** Cluster nodes; the first `masters` are the initial masters. */
@@ -43,6 +45,12 @@ export function localAddresses(t: Topology, host = "127.0.0.1"): Addresses {
     nginxStatus: at(t.nginx.statusPort),
     api: range(t.api.replicas, t.api.basePort).map(at),
     tracker: at(t.tracker.port),
+    workers: Object.fromEntries(
+      WORKER_KINDS.map((kind, k) => [
+        kind,
+        range(t.workers[kind].processes, t.workers.metricsBasePort + k * WORKER_PORT_BLOCK).map(at),
+      ]),
+    ) as Record<WorkerKind, HostPort[]>,
     mysqlPrimary: at(t.mysql.primaryPort),
     mysqlReplicas: range(t.mysql.replicas, t.mysql.replicaBasePort).map(at),
     redis: range(redisNodeCount(t), t.redis.basePort).map(at),

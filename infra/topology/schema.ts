@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { secret } from "./secret";
 
+/** Metrics ports reserved per worker kind: worker i of kind k listens on metricsBasePort + k·block + i. */
+export const WORKER_PORT_BLOCK = 20;
+
 const port = z.number().int().min(1024, { error: "ports below 1024 need privileges" }).max(65535);
 const count = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -60,22 +63,24 @@ export const TrackerSchema = z.object({
 });
 
 const QueueWorkersSchema = z.object({
-  processes: count(0, 64),
+  processes: count(0, WORKER_PORT_BLOCK),
   concurrency: count(1, 1024),
 });
 
-/** Queue workers: processes and concurrency per queue. */
+/** The queue-worker kinds, in the order of their metrics port blocks. */
+export const WORKER_KINDS = ["orders", "redPacketGrabs"] as const;
+/** One worker kind. */
+export type WorkerKind = (typeof WORKER_KINDS)[number];
+
+/** Queue workers: processes and concurrency per queue (the tracker consumes "tracking" itself). */
 export const WorkersSchema = z
   .object({
     orders: QueueWorkersSchema.default({ processes: 2, concurrency: 32 }),
     redPacketGrabs: QueueWorkersSchema.default({ processes: 2, concurrency: 16 }),
     tracking: QueueWorkersSchema.default({ processes: 1, concurrency: 64 }),
+    metricsBasePort: port.default(8401),
   })
-  .default({
-    orders: { processes: 2, concurrency: 32 },
-    redPacketGrabs: { processes: 2, concurrency: 16 },
-    tracking: { processes: 1, concurrency: 64 },
-  });
+  .prefault({});
 
 const MysqlUserSchema = (name: string, password: string) =>
   z
@@ -304,6 +309,9 @@ export function listPorts(t: z.infer<typeof BaseTopologySchema>): Array<[string,
   // The API range covers the autoscaler's maximum, so scaling out never collides.
   const apiSlots = Math.max(t.api.replicas, t.autoscaling.maxReplicas);
   for (let i = 0; i < apiSlots; i++) ports.push(["api.basePort", t.api.basePort + i]);
+  for (let i = 0; i < WORKER_KINDS.length * WORKER_PORT_BLOCK; i++) {
+    ports.push(["workers.metricsBasePort", t.workers.metricsBasePort + i]);
+  }
   for (let i = 0; i < t.mysql.replicas; i++) ports.push(["mysql.replicaBasePort", t.mysql.replicaBasePort + i]);
   for (let i = 0; i <= t.mysql.replicas; i++) {
     ports.push(["monitoring.exporterPorts.mysqldBase", t.monitoring.exporterPorts.mysqldBase + i]);

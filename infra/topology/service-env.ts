@@ -32,6 +32,7 @@ export const SERVICE_ENV_VARS = [
   "LOGINS_PER_MINUTE_PER_IP",
   "STATIC_DIR",
   "STATIC_BASE_URL",
+  "WORKER_CONCURRENCY",
 ] as const;
 
 /** One service variable's name. */
@@ -83,6 +84,8 @@ export const ServiceConfigSchema = z.object({
   /** Where the static bucket's files are written (locally a directory nginx serves). */
   STATIC_DIR: z.string().min(1),
   /** The public URL prefix of the static bucket. */
+  /** Messages a queue worker handles at once (API processes ignore it). */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1024),
   STATIC_BASE_URL: z.string().regex(/^(https?:\/\/[^/]+)?\/.*\/$/, { error: "a URL or path ending in /" }),
 });
 
@@ -118,6 +121,8 @@ export interface ServiceInstance {
   /** Address the process binds: 127.0.0.1 locally, 0.0.0.0 in a container. */
   host: string;
   port: number;
+  /** For queue workers: messages handled at once. */
+  concurrency?: number;
 }
 
 /** Where a target keeps what the services write (the static bucket, locally a directory). */
@@ -156,6 +161,7 @@ export function serviceEnv(t: Topology, addrs: Addresses, instance: ServiceInsta
     LOGINS_PER_MINUTE_PER_IP: String(t.api.rateLimits.loginsPerMinutePerIp),
     STATIC_DIR: paths.staticDir,
     STATIC_BASE_URL: paths.staticBaseUrl,
+    WORKER_CONCURRENCY: String(instance.concurrency ?? 1),
   };
 }
 
@@ -189,5 +195,6 @@ export function serviceConfigToEnv(c: ServiceConfig): ServiceEnv {
     LOGINS_PER_MINUTE_PER_IP: String(c.LOGINS_PER_MINUTE_PER_IP),
     STATIC_DIR: c.STATIC_DIR,
     STATIC_BASE_URL: c.STATIC_BASE_URL,
+    WORKER_CONCURRENCY: String(c.WORKER_CONCURRENCY),
   };
 }

@@ -8,6 +8,7 @@ import { startNginx } from "./components/nginx";
 import { startRabbitmq, stopEpmd } from "./components/rabbitmq";
 import { startRedis } from "./components/redis";
 import { startTracker } from "./components/tracker";
+import { startWorkers } from "./components/workers";
 import { StackLayout, type StackContext } from "./context";
 import { readState, writeState } from "./state";
 import { isAlive, stopProcessGroup, Supervisor } from "./supervisor";
@@ -110,7 +111,7 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
   try {
     await Promise.all([startMysql(ctx), startRedis(ctx), startRabbitmq(ctx)]);
     await startApi(ctx);
-    await startTracker(ctx);
+    await Promise.all([startTracker(ctx), startWorkers(ctx)]);
     await startNginx(ctx);
     await startMonitoring(ctx);
     saveState();

@@ -9,7 +9,9 @@ describe("Prometheus and Alertmanager", () => {
   const prometheus = `http://${a.prometheus.host}:${a.prometheus.port}`;
 
   it("scrapes every component and exporter, all up", async () => {
-    const expected = 2 + a.api.length + 1 + 1 + 1 + a.mysqldExporters.length + a.redis.length + 1 + 1; // prom, am, api, tracker, nginx, node, mysqld, redis nodes, redis-exporter, rabbitmq
+    const workers = a.workers.orders.length + a.workers.redPacketGrabs.length;
+    // prom, am, api, tracker, workers, nginx, node, mysqld, redis nodes, redis-exporter, rabbitmq
+    const expected = 2 + a.api.length + 1 + workers + 1 + 1 + a.mysqldExporters.length + a.redis.length + 1 + 1;
     const targets = await eventually(
       async () => {
         const { body } = await getJson<Targets>(`${prometheus}/api/v1/targets`);
@@ -31,6 +33,7 @@ describe("Prometheus and Alertmanager", () => {
       "redis",
       "redis-exporter",
       "tracker",
+      "workers",
     ]);
   });
 

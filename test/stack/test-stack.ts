@@ -1,5 +1,5 @@
 import path from "node:path";
-import { localAddresses, parseTopology, withPortOffset, type Topology } from "../../infra/topology";
+import { localAddresses, parseTopology, WORKER_KINDS, withPortOffset, type Topology } from "../../infra/topology";
 import { StackLayout } from "../../scripts/stack/context";
 
 /** Repository root. */
@@ -20,6 +20,11 @@ export const TEST_PORT_OFFSET = Number(process.env.FLOODGATE_TEST_PORT_OFFSET ??
  */
 export function testTopology(): Topology {
   const t = parseTopology({ api: { rateLimits: { loginsPerMinutePerIp: 1000 }, cache: { l1TtlMs: 30_000 } } });
+  // Development aid: FLOODGATE_TEST_ONLY_WORKERS=orders starts only those worker kinds (npm test runs all).
+  const only = process.env.FLOODGATE_TEST_ONLY_WORKERS?.split(",");
+  if (only) {
+    for (const kind of WORKER_KINDS) if (!only.includes(kind)) t.workers[kind].processes = 0;
+  }
   return withPortOffset(t, TEST_PORT_OFFSET);
 }
 

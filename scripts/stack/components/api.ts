@@ -30,6 +30,8 @@ export interface NodeService {
   entry: string;
   address: HostPort;
   healthPath: string;
+  /** For queue workers: messages handled at once. */
+  concurrency?: number;
 }
 
 /** Start a floodgate service (stateless: restarted if it dies) and wait until its health answers 200. */
@@ -42,7 +44,7 @@ export async function startNodeService(ctx: StackContext, s: NodeService): Promi
     env: serviceEnv(
       ctx.topology,
       ctx.addresses,
-      { id: s.name, host: ctx.bindHost, port: s.address.port },
+      { id: s.name, host: ctx.bindHost, port: s.address.port, concurrency: s.concurrency },
       servicePaths(ctx),
     ),
     logFile: ctx.layout.log(s.name),
