@@ -99,6 +99,9 @@ http {
   upstream api {
 ${a.api.map((s) => `    server ${hostPort(s)} max_fails=3 fail_timeout=5s;`).join("\n")}
     keepalive ${n.keepaliveConnections};
+    # nginx closes its own idle upstream connections first: a stopping API replica drains for
+    # longer than this, so it never closes one under a request nginx is sending.
+    keepalive_timeout ${n.upstreamKeepaliveSeconds}s;
   }
 
   server {

@@ -33,6 +33,7 @@ describe("renderPrometheusYml", () => {
       "alertmanager",
       "api",
       "tracker",
+      "workers",
       "nginx",
       "node",
       "mysqld",
@@ -111,6 +112,19 @@ describe("renderPrometheusYml", () => {
 
     expect(job(name).static_configs).toEqual([{ targets: [`${name}-host:23456`] }]);
     expect(hostPort(a[key] as { host: string; port: number })).toBe(`${name}-host:23456`);
+  });
+
+  it.each([
+    [0, 0],
+    [2, 1],
+    [4, 3],
+  ])("scrapes %i order workers and %i red-packet workers, each labelled with its queue", (orders, grabs) => {
+    const { job } = render({
+      workers: { orders: { processes: orders, concurrency: 8 }, redPacketGrabs: { processes: grabs, concurrency: 8 } },
+    });
+    const configs = job("workers").static_configs;
+    expect(configs.filter((c) => c.labels?.queue === "orders")).toHaveLength(orders);
+    expect(configs.filter((c) => c.labels?.queue === "redPacketGrabs")).toHaveLength(grabs);
   });
 
   it("reads RabbitMQ's metrics from the prometheus plugin's /metrics", () => {

@@ -21,6 +21,8 @@ export const NginxSchema = z.object({
   proxyReadTimeoutSeconds: count(1, 300).default(10),
   clientBodyTimeoutSeconds: count(1, 300).default(10),
   keepaliveConnections: count(1, 10_000).default(256),
+  /** Idle upstream keep-alive lifetime; API replicas drain for longer than this on shutdown. */
+  upstreamKeepaliveSeconds: count(1, 300).default(4),
 });
 
 /** The Koa API: N identical replicas behind nginx, one OS process each. */

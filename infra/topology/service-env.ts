@@ -33,6 +33,7 @@ export const SERVICE_ENV_VARS = [
   "STATIC_DIR",
   "STATIC_BASE_URL",
   "WORKER_CONCURRENCY",
+  "SHUTDOWN_DRAIN_MS",
 ] as const;
 
 /** One service variable's name. */
@@ -86,6 +87,8 @@ export const ServiceConfigSchema = z.object({
   /** The public URL prefix of the static bucket. */
   /** Messages a queue worker handles at once (API processes ignore it). */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1024),
+  /** How long a stopping API replica keeps answering (longer than the load balancer's idle keep-alive). */
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(600_000),
   STATIC_BASE_URL: z.string().regex(/^(https?:\/\/[^/]+)?\/.*\/$/, { error: "a URL or path ending in /" }),
 });
 
@@ -162,6 +165,7 @@ export function serviceEnv(t: Topology, addrs: Addresses, instance: ServiceInsta
     STATIC_DIR: paths.staticDir,
     STATIC_BASE_URL: paths.staticBaseUrl,
     WORKER_CONCURRENCY: String(instance.concurrency ?? 1),
+    SHUTDOWN_DRAIN_MS: String((t.nginx.upstreamKeepaliveSeconds + 1) * 1000),
   };
 }
 
@@ -196,5 +200,6 @@ export function serviceConfigToEnv(c: ServiceConfig): ServiceEnv {
     STATIC_DIR: c.STATIC_DIR,
     STATIC_BASE_URL: c.STATIC_BASE_URL,
     WORKER_CONCURRENCY: String(c.WORKER_CONCURRENCY),
+    SHUTDOWN_DRAIN_MS: String(c.SHUTDOWN_DRAIN_MS),
   };
 }

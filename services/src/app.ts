@@ -30,6 +30,12 @@ export function createApp(p: Platform): { app: Koa; api: ApiRouter } {
   const internal = new Router();
   internal.get("/metrics", metricsHandler); // scraped on the replica's own port; nginx does not expose it
 
+  app.use(async function retireConnectionsWhileDraining(ctx, next) {
+    // Once shutdown began, every answer tells nginx to drop the keep-alive connection after it,
+    // so no request is ever sent on a connection this process is about to close.
+    if (!p.ready) ctx.set("Connection", "close");
+    await next();
+  });
   app.use(requestContext(p.log));
   app.use(httpMetrics());
   app.use(errorHandler(p.log));

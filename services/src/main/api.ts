@@ -1,4 +1,5 @@
 /** Entry point of one API replica: config from the environment, clients, HTTP server, graceful stop. */
+import net from "node:net";
 import { createApp } from "../app";
 import { loadConfig } from "../platform/config";
 import { createLogger } from "../platform/log";
@@ -17,12 +18,34 @@ async function main(): Promise<void> {
   );
   server.keepAliveTimeout = 65_000; // longer than nginx's upstream keepalive, so nginx closes first
 
-  onShutdown(log, [
-    // Readiness fails first so the load balancer stops sending new requests here.
-    { name: "readiness", run: async () => void (platform.ready = false) },
-    { name: "http", run: () => new Promise<void>((resolve) => server.close(() => resolve())) },
-    { name: "clients", run: () => closePlatform(platform) },
-  ]);
+  let closed: Promise<void> = Promise.resolve();
+  onShutdown(
+    log,
+    [
+      {
+        // Readiness fails and the listener closes (connects are refused, which nginx retries
+        // elsewhere even for POSTs). net.Server's close, not http.Server's: the latter would also
+        // drop idle keep-alive sockets that nginx may be sending a request on right now.
+        name: "stop accepting",
+        run: async () => {
+          platform.ready = false;
+          closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+        },
+      },
+      // Open connections keep being served, each answer retiring its connection (Connection:
+      // close); idle ones are closed by nginx itself (its upstream keepalive_timeout is shorter).
+      { name: "drain", run: () => new Promise<void>((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS)) },
+      {
+        name: "http",
+        run: async () => {
+          server.closeIdleConnections();
+          await closed;
+        },
+      },
+      { name: "clients", run: () => closePlatform(platform) },
+    ],
+    config.SHUTDOWN_DRAIN_MS + 15_000,
+  );
 }
 
 void main();

@@ -6,6 +6,7 @@ import { healthRoutes } from "./health/router";
 import { ordersRoutes } from "./orders/router";
 import { profilesRoutes } from "./profiles/router";
 import { signInsRoutes } from "./sign-ins/router";
+import { flashSalesRoutes } from "./flash-sales/router";
 
 /** A feature module registers its documented routes. */
 export type Module = (api: ApiRouter, platform: Platform) => void;
@@ -18,4 +19,5 @@ export const modules: Module[] = [
   catalogRoutes,
   profilesRoutes,
   signInsRoutes,
+  flashSalesRoutes,
 ];

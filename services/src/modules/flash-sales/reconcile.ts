@@ -1,0 +1,106 @@
+import { randomUUID } from "node:crypto";
+import { Gauge } from "prom-client";
+import type { Platform } from "../../platform/platform";
+import { findSale, mysqlTally, saleOrders, type SaleRow } from "./repository";
+import { parseReservation, type SaleStore } from "./sale-store";
+import type { OrderMessage, Reconciliation } from "./schema";
+
+/** The `orders` RabbitMQ queue: admitted purchases on their way to MySQL. */
+export const ORDERS_QUEUE = "orders";
+
+/**
+ * Drift per sale, measured atomically in Redis before the repair: the Redis counter minus what the
+ * reservations account for, i.e. remaining − (stock − (reservations − failed)), after restoring the
+ * reservations of MySQL orders Redis had lost. Positive: Redis would admit more than it should
+ * (MySQL's conditional update still refuses, so requests fail visibly); negative: stock would be
+ * undersold. Zero when Redis and MySQL agree.
+ */
+export const saleDrift = new Gauge({
+  name: "floodgate_flash_sale_drift",
+  help: "Redis remaining minus stock - (reservations - failed), before the reconciler repaired it",
+  labelNames: ["sale"] as const,
+});
+
+/** Reconciliation tunables. */
+export interface ReconcileOptions {
+  /** A reservation without an order older than this is re-published (and then at most this often). */
+  staleMs: number;
+  lockTtlMs: number;
+}
+
+/** Defaults: re-publish after 5 s; the lock outlives any run. */
+export const RECONCILE_DEFAULTS: ReconcileOptions = { staleMs: 5000, lockTtlMs: 15_000 };
+
+/**
+ * Compare one sale's Redis reservations with its MySQL orders and repair: restore reservations of
+ * orders Redis lost (a failover), reset the counter, re-publish stale reservations that have no
+ * order (a lost or unconfirmed hand-off; consumers are idempotent). Null when another process holds
+ * the sale's lock.
+ */
+export async function reconcileSale(
+  p: Platform,
+  store: SaleStore,
+  saleId: number,
+  opts: ReconcileOptions = RECONCILE_DEFAULTS,
+): Promise<Reconciliation | null> {
+  const release = await store.lock(saleId, randomUUID(), opts.lockTtlMs);
+  if (!release) return null;
+  try {
+    const sale = await findSale(p.db, saleId);
+    if (!sale) return null;
+    return await reconcileLocked(p, store, sale, opts);
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+async function reconcileLocked(p: Platform, store: SaleStore, sale: SaleRow, opts: ReconcileOptions) {
+  const orders = await saleOrders(p.db, sale.id);
+  const reservations = await store.reservations(sale.id);
+  const lost = orders.filter((o) => !reservations.has(o.requestId));
+  const repair = await store.repair(sale, lost);
+  const { failed, republished } = await store.failedAndRepublished(sale.id);
+  const ordered = new Set(orders.map((o) => o.requestId));
+  const now = Date.now();
+  const pending = [...reservations].filter(([rid]) => !ordered.has(rid) && !failed.has(rid));
+  const stale = pending.filter(
+    ([rid, raw]) =>
+      now - parseReservation(raw).admittedAtMs > opts.staleMs && now - Number(republished.get(rid) ?? 0) > opts.staleMs,
+  );
+  await republish(p, store, sale.id, stale, now);
+  const tally = await mysqlTally(p.db, sale.id);
+  const drift = (repair.remainingBefore ?? 0) - repair.remainingAfter;
+  saleDrift.set({ sale: String(sale.id) }, drift);
+  return {
+    saleId: sale.id,
+    stock: sale.stock,
+    orders: orders.length,
+    reservations: repair.reservations,
+    failed: repair.failed,
+    pending: pending.length,
+    republished: stale.length,
+    restored: repair.restored,
+    redisRemainingBefore: repair.remainingBefore,
+    redisRemaining: repair.remainingAfter,
+    mysqlRemaining: tally.remaining,
+    drift,
+    mysqlConsistent: tally.remaining + tally.orders === sale.stock,
+    at: new Date(now).toISOString(),
+  };
+}
+
+async function republish(p: Platform, store: SaleStore, saleId: number, stale: Array<[string, string]>, now: number) {
+  const sent: string[] = [];
+  for (const [requestId, raw] of stale.slice(0, 1000)) {
+    const { userId, seq, admittedAtMs } = parseReservation(raw);
+    const message: OrderMessage = { saleId, requestId, userId, seq, admittedAtMs };
+    try {
+      await p.mq.publish(ORDERS_QUEUE, message, requestId);
+      sent.push(requestId);
+    } catch (err) {
+      p.log.warn({ err: (err as Error).message, saleId, requestId }, "re-publish failed; next run retries");
+      break;
+    }
+  }
+  await store.markRepublished(saleId, sent, now);
+}

@@ -1,0 +1,88 @@
+import type { ApiRouter } from "../../platform/api-router";
+import { principal, requireAuth } from "../../platform/auth";
+import { ValidationError } from "../../platform/errors";
+import type { Platform } from "../../platform/platform";
+import { flashSaleAdminRoutes } from "./admin-router";
+import {
+  FlashSaleSchema,
+  IdempotencyKeySchema,
+  PurchaseAcceptedSchema,
+  PurchaseParamsSchema,
+  PurchaseStatusSchema,
+  SaleIdParamsSchema,
+  type PurchaseParams,
+  type SaleIdParams,
+} from "./schema";
+import { FlashSaleService } from "./service";
+
+const common = {
+  400: { description: "validation_failed" },
+  401: { description: "unauthorized, invalid_token or token_expired" },
+  404: { description: "not_found" },
+  429: { description: "rate_limited" },
+};
+
+/** Flash sales: read a sale, buy (admitted in Redis, persisted by the orders worker), poll the outcome. */
+export function flashSalesRoutes(api: ApiRouter, p: Platform): void {
+  const sales = new FlashSaleService(p);
+  api.route(
+    {
+      method: "get",
+      path: "/flash-sales/:id",
+      summary: "A flash sale: its window, stock, remaining units and status",
+      tag: "flash-sales",
+      auth: "user",
+      params: SaleIdParamsSchema,
+      responses: { 200: { description: "the sale", schema: FlashSaleSchema }, ...common },
+    },
+    requireAuth(p.tokens),
+    p.limits.perUser,
+    async function getFlashSale(ctx) {
+      ctx.body = await sales.get((ctx.state.params as SaleIdParams).id);
+    },
+  );
+  api.route(
+    {
+      method: "post",
+      path: "/flash-sales/:id/purchases",
+      summary: "Buy one unit; the Idempotency-Key header (UUID) is required and makes retries safe",
+      tag: "flash-sales",
+      auth: "user",
+      params: SaleIdParamsSchema,
+      responses: {
+        202: { description: "admitted and queued: poll the request", schema: PurchaseAcceptedSchema },
+        ...common,
+        403: { description: "not_started, ended" },
+        409: { description: "sold_out, limit_reached, idempotency_key_reused" },
+        503: { description: "unavailable: Redis cannot admit right now" },
+      },
+    },
+    requireAuth(p.tokens),
+    p.limits.perUser,
+    async function purchase(ctx) {
+      const key = IdempotencyKeySchema.safeParse(ctx.get("Idempotency-Key"));
+      if (!key.success) throw ValidationError([{ path: "Idempotency-Key", message: "required: a UUID" }]);
+      const { id } = ctx.state.params as SaleIdParams;
+      ctx.body = await sales.purchase(id, principal(ctx).userId, key.data);
+      ctx.status = 202;
+    },
+  );
+  api.route(
+    {
+      method: "get",
+      path: "/flash-sales/:id/purchases/:requestId",
+      summary: "The state of the caller's purchase request: queued, confirmed (with the order) or failed",
+      tag: "flash-sales",
+      auth: "user",
+      params: PurchaseParamsSchema,
+      responses: { 200: { description: "the request's state", schema: PurchaseStatusSchema }, ...common },
+    },
+    requireAuth(p.tokens),
+    p.limits.perUser,
+    async function purchaseStatus(ctx) {
+      const { id, requestId } = ctx.state.params as PurchaseParams;
+      ctx.body = await sales.status(id, requestId, principal(ctx).userId);
+    },
+  );
+  flashSaleAdminRoutes(api, p, sales);
+}

@@ -1,0 +1,24 @@
+/**
+ * In-process "sold out" flags with a short TTL, so a sold-out sale answers 409 without a Redis trip.
+ * Short because the reconciler may hand units back (requests MySQL refused); the flag only ever
+ * costs a late buyer a retry, never admits anyone.
+ */
+export class SoldOutFlags {
+  private readonly until = new Map<number, number>();
+
+  constructor(private readonly ttlMs: number) {}
+
+  /** True while `saleId` is flagged. */
+  has(saleId: number): boolean {
+    const expires = this.until.get(saleId);
+    if (expires === undefined) return false;
+    if (Date.now() < expires) return true;
+    this.until.delete(saleId);
+    return false;
+  }
+
+  /** Flag `saleId` for the TTL. */
+  set(saleId: number): void {
+    this.until.set(saleId, Date.now() + this.ttlMs);
+  }
+}

@@ -1,0 +1,44 @@
+import { randomUUID } from "node:crypto";
+import { call } from "../support/api";
+import { awaitOutcomes, bounded, buildBuyers, buildSale, mysqlView, purchase, reconciliation } from "./support";
+
+describe("a flash-sale storm", () => {
+  it("sells exactly the stock to 2,000 concurrent requests, nobody over the limit, every 202 confirmed", async () => {
+    const buyers = await buildBuyers(1000);
+    const saleId = await buildSale({ stock: 100, perUserLimit: 1 });
+    const attempts = buyers.flatMap((buyer) => [buyer, buyer]).map((buyer, i) => ({ buyer, key: randomUUID(), i }));
+
+    const started = Date.now();
+    const answers = await bounded(
+      attempts.map((a) => () => purchase(saleId, a.buyer, a.key, a.i)),
+      250,
+    );
+    const admissionMs = Date.now() - started;
+    const accepted = attempts
+      .map((a, i) => ({ buyer: a.buyer, answer: answers[i] }))
+      .filter((a) => a.answer.status === 202)
+      .map((a) => ({ buyer: a.buyer, requestId: a.answer.body.requestId! }));
+    const refused = answers.filter((a) => a.status !== 202);
+    const outcomes = await awaitOutcomes(saleId, accepted);
+    const settledMs = Date.now() - started;
+    process.stdout.write(`  storm: admission ${admissionMs} ms, all confirmed ${settledMs} ms\n`);
+
+    expect(accepted).toHaveLength(100);
+    expect(refused.filter((a) => a.status !== 409 || !["sold_out", "limit_reached"].includes(a.body.error!))).toEqual(
+      [],
+    );
+    expect(outcomes.filter((o) => o.status !== "confirmed")).toEqual([]);
+    expect(await mysqlView(saleId)).toEqual({ orders: 100, maxPerUser: 1, remaining: 0 });
+    expect(await reconciliation(saleId)).toMatchObject({
+      drift: 0,
+      orders: 100,
+      reservations: 100,
+      pending: 0,
+      redisRemaining: 0,
+      mysqlRemaining: 0,
+      mysqlConsistent: true,
+    });
+    const sale = await call("GET", `/flash-sales/${saleId}`, { token: accepted[0].buyer.token });
+    expect(sale.body).toMatchObject({ remaining: 0, status: "sold_out", stock: 100 });
+  });
+});

@@ -1,0 +1,135 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type { ResultSetHeader } from "mysql2";
+import { readState } from "../../scripts/stack/state";
+import { adminToken, call, replicaBase, type Answer } from "../support/api";
+import { onPrimary } from "../support/db";
+import { claimsFor, forgeToken } from "../support/tokens";
+import { eventually } from "../stack/clients";
+import { testAddresses, testLayout, testTopology } from "../stack/test-stack";
+
+/** A user inserted straight into MySQL with a token signed by the stack's real key (no scrypt cost). */
+export interface Buyer {
+  id: number;
+  token: string;
+}
+
+/** Insert `n` users in one statement and mint their tokens. */
+export async function buildBuyers(n: number): Promise<Buyer[]> {
+  const prefix = `fs_${randomBytes(4).toString("hex")}`;
+  const firstId = await onPrimary(async (conn) => {
+    const rows = Array.from({ length: n }, (_, i) => [`${prefix}_${i}`, "not-a-real-hash"]);
+    const [result] = await conn.query<ResultSetHeader>("INSERT INTO users (username, password_hash) VALUES ?", [rows]);
+    return result.insertId;
+  });
+  // One multi-row INSERT gets consecutive ids (innodb_autoinc_lock_mode keeps a simple insert's ids contiguous).
+  const secret = testTopology().api.jwtSecret;
+  return Array.from({ length: n }, (_, i) => ({ id: firstId + i, token: forgeToken(claimsFor(firstId + i), secret) }));
+}
+
+/** Create a sale as the administrator; defaults: open now for an hour. */
+export async function buildSale(overrides: Record<string, unknown> = {}): Promise<number> {
+  const res = await call<{ id: number }>("POST", "/admin/flash-sales", {
+    token: await adminToken(),
+    body: {
+      name: "Flash test",
+      priceCents: 990,
+      stock: 10,
+      perUserLimit: 1,
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      ...overrides,
+    },
+  });
+  if (res.status !== 201) throw new Error(`create sale failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id;
+}
+
+/** One purchase straight to a replica (i % replicas) with its own client address, so per-IP limits do not bite. */
+export function purchase(
+  saleId: number,
+  buyer: Buyer,
+  key: string = randomUUID(),
+  i = 0,
+): Promise<Answer<{ requestId?: string; status?: string; error?: string }>> {
+  const replicas = testAddresses().api.length;
+  return call("POST", `/flash-sales/${saleId}/purchases`, {
+    token: buyer.token,
+    headers: { "idempotency-key": key, "x-forwarded-for": `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
+    base: replicaBase(i % replicas),
+  });
+}
+
+/** Run `tasks` with at most `limit` at once. */
+export async function bounded<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {
+  const out: T[] = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        out[i] = await tasks[i]();
+      }
+    }),
+  );
+  return out;
+}
+
+/** Poll every request until none is queued; returns the final states. */
+export async function awaitOutcomes(
+  saleId: number,
+  accepted: Array<{ buyer: Buyer; requestId: string }>,
+  timeoutMs = 40_000,
+): Promise<Array<{ status: string; orderId?: number; reason?: string }>> {
+  const states = new Map<string, { status: string; orderId?: number; reason?: string }>();
+  await eventually(
+    async () => {
+      const open = accepted.filter((a) => states.get(a.requestId)?.status !== "confirmed");
+      const answers = await bounded(
+        open.map((a, i) => () => {
+          const path = `/flash-sales/${saleId}/purchases/${a.requestId}`;
+          return call<{ status: string }>("GET", path, { token: a.buyer.token, base: replicaBase(i % 2) });
+        }),
+        50,
+      );
+      // A rate-limited poll (429) says nothing about the request: ask again next round.
+      open.forEach((a, i) => answers[i].status === 200 && states.set(a.requestId, answers[i].body));
+      if (accepted.some((a) => !states.has(a.requestId))) return undefined;
+      return accepted.every((a) => states.get(a.requestId)?.status !== "queued") ? true : undefined;
+    },
+    timeoutMs,
+    500,
+  );
+  return accepted.map((a) => states.get(a.requestId)!);
+}
+
+/** The admin reconciliation report of a sale. */
+export async function reconciliation(saleId: number) {
+  const res = await call<Record<string, number | boolean>>("GET", `/admin/flash-sales/${saleId}/reconciliation`, {
+    token: await adminToken(),
+  });
+  if (res.status !== 200) throw new Error(`reconciliation: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** MySQL's view: orders, the most any user has, and remaining. */
+export async function mysqlView(saleId: number) {
+  return onPrimary(async (conn) => {
+    const [[counts]] = await conn.query<Array<{ orders: number } & ResultSetHeader>>(
+      "SELECT COUNT(*) AS orders FROM orders WHERE flash_sale_id = ?",
+      [saleId],
+    );
+    const [perUser] = await conn.query<Array<{ n: number } & ResultSetHeader>>(
+      "SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ? GROUP BY user_id ORDER BY n DESC LIMIT 1",
+      [saleId],
+    );
+    const [[sale]] = await conn.query<Array<{ remaining: number } & ResultSetHeader>>(
+      "SELECT remaining FROM flash_sales WHERE id = ?",
+      [saleId],
+    );
+    return { orders: Number(counts.orders), maxPerUser: Number(perUser[0]?.n ?? 0), remaining: Number(sale.remaining) };
+  });
+}
+
+/** The pid of a test-stack process by name (from the stack's state file). */
+export const stackPid = (name: string) =>
+  readState(testLayout().stateFile)!.processes.find((p) => p.name === name)!.pid;
