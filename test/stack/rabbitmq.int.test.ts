@@ -67,15 +67,16 @@ describe("RabbitMQ with the rendered definitions", () => {
     }
   });
 
-  it("dead-letters a rejected message to the queue's dead-letter queue", async () => {
+  it("dead-letters a message its consumer rejects to the queue's dead-letter queue", async () => {
     const connection = await amqp.connect(amqpUrl(ctx, "app"));
     try {
       const channel = await connection.createConfirmChannel();
+      // The orders worker consumes "orders" and rejects what fails its schema; the rejection must
+      // travel through the dead-letter exchange into orders.dlq rather than be lost or requeued.
       const queue = t.rabbitmq.queues[0].name;
       const id = randomUUID();
-      channel.sendToQueue(queue, Buffer.from("{}"), { persistent: true, messageId: id });
+      channel.sendToQueue(queue, Buffer.from('{"not":"an order"}'), { persistent: true, messageId: id });
       await channel.waitForConfirms();
-      await takeMessage(channel, queue, id, "reject");
       const dead = await takeMessage(channel, `${queue}.dlq`, id, "ack");
       expect(dead.properties.messageId).toBe(id);
     } finally {
