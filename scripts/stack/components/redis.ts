@@ -44,6 +44,9 @@ export async function startRedis(ctx: StackContext): Promise<void> {
         args: [conf],
         logFile: ctx.layout.log(`${name}.stdout`),
         address: hostPort(node),
+        // As a container restart policy would: a crashed node comes back from its AOF and nodes.conf
+        // and rejoins the cluster (a failed-over master as a replica of its successor).
+        restart: true,
       });
       await waitFor(name, async () => (await redisAdmin(ctx, node, ["PING"])).trim() === "PONG", {
         timeoutMs: 15_000,

@@ -7,6 +7,7 @@ import { ordersRoutes } from "./orders/router";
 import { profilesRoutes } from "./profiles/router";
 import { signInsRoutes } from "./sign-ins/router";
 import { flashSalesRoutes } from "./flash-sales/router";
+import { redPacketsRoutes } from "./red-packets/router";
 
 /** A feature module registers its documented routes. */
 export type Module = (api: ApiRouter, platform: Platform) => void;
@@ -20,4 +21,5 @@ export const modules: Module[] = [
   profilesRoutes,
   signInsRoutes,
   flashSalesRoutes,
+  redPacketsRoutes,
 ];

@@ -1,0 +1,68 @@
+import type { Database } from "../../platform/db";
+import type { Logger } from "../../platform/log";
+import { persistGrab } from "./grab-ledger";
+import type { PacketStore } from "./packet-store";
+import { creditUser, markRefunded, refundFacts } from "./repository";
+
+/** What one refund attempt did. */
+export type RefundResult =
+  | { outcome: "refunded"; cents: number }
+  | { outcome: "not_expired" | "already_refunded" | "lost_race" | "not_found" };
+
+/** How long a refunded packet's Redis keys linger (grabs keep answering "expired" from Redis meanwhile). */
+const RETIRED_TTL_SECONDS = 3600;
+/** Admitted grabs persisted at once while closing a packet. */
+const PERSIST_BATCH = 20;
+
+/** The creator's refund: what no persisted grab took. Grabs above the amount mean corrupted data: refuse. */
+export function refundDue(amountCents: number, grabbedCents: number): number {
+  if (grabbedCents > amountCents) throw new RangeError(`grabs (${grabbedCents}) exceed the amount (${amountCents})`);
+  return amountCents - grabbedCents;
+}
+
+/**
+ * Refund an expired packet's unclaimed remainder to its creator, exactly once, with money conserved:
+ * 1. close it in Redis, so no grab is admitted after this point whatever the clocks say;
+ * 2. persist every grab Redis admitted (idempotent — the workers may be doing the same), so none
+ *    is left in a queue to land after the refund;
+ * 3. in one transaction, flag it refunded (`refunded_at IS NULL` makes exactly one run win) and
+ *    credit amount − persisted grabs. Safe to run from any number of processes at once.
+ */
+export async function refundPacket(
+  deps: { db: Database; store: PacketStore; log?: Logger },
+  packetId: number,
+): Promise<RefundResult> {
+  const { db, store, log } = deps;
+  const [state] = await db.readPrimary<{ expired: number; refunded: number }>(
+    "SELECT expires_at <= NOW(3) AS expired, refunded_at IS NOT NULL AS refunded FROM red_packets WHERE id = ?",
+    [packetId],
+  );
+  if (!state) return { outcome: "not_found" };
+  if (Number(state.refunded) === 1) {
+    await store.retire(packetId, RETIRED_TTL_SECONDS);
+    return { outcome: "already_refunded" };
+  }
+  if (Number(state.expired) !== 1) return { outcome: "not_expired" };
+
+  // A Redis error here throws: the refund waits for Redis rather than risk refunding a queued grab.
+  if (!(await store.close(packetId, Date.now())))
+    log?.warn({ packetId }, "red packet unknown to Redis at refund: refunding from MySQL alone");
+  const grabs = [...(await store.grabbed(packetId))];
+  for (let i = 0; i < grabs.length; i += PERSIST_BATCH) {
+    const outcomes = await Promise.all(
+      grabs.slice(i, i + PERSIST_BATCH).map(([userId, cents]) => persistGrab(db, packetId, userId, cents)),
+    );
+    if (outcomes.includes("rejected")) log?.error({ packetId }, "MySQL refused an admitted grab while refunding");
+  }
+
+  const result = await db.transaction(null, async (tx): Promise<RefundResult> => {
+    if (!(await markRefunded(tx, packetId))) return { outcome: "lost_race" };
+    const facts = await refundFacts(tx, packetId);
+    const cents = refundDue(facts.amountCents, facts.grabbedCents);
+    if (cents !== facts.remainingCents) log?.error({ packetId, ...facts }, "red packet remaining_cents drifted");
+    if (cents > 0) await creditUser(tx, facts.creatorId, cents);
+    return { outcome: "refunded", cents };
+  });
+  await store.retire(packetId, RETIRED_TTL_SECONDS).catch(() => undefined);
+  return result;
+}

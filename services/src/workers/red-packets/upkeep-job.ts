@@ -1,0 +1,52 @@
+import type { PacketStore } from "../../modules/red-packets/packet-store";
+import { refundPacket } from "../../modules/red-packets/refund";
+import { expiredUnrefunded } from "../../modules/red-packets/repository";
+import { workerMessages, type WorkerContext } from "../runtime";
+import { GRABS_QUEUE } from "./grab-consumer";
+import type { PacketWatch } from "./packet-watch";
+
+/** Grabs claimed longer than this are presumed abandoned (their worker died) and requeued. */
+export const REAP_AFTER_MS = 5000;
+/** How long a retired packet's keys linger. */
+const RETIRED_TTL_SECONDS = 3600;
+
+/**
+ * Every `intervalMs`: requeue abandoned grabs of every active packet, refund expired packets and
+ * retire drained closed ones. Lock-free: every step is an atomic Lua script or guarded by MySQL
+ * (refunded_at IS NULL), so any number of workers may run it at once.
+ */
+export function startUpkeepJob(
+  ctx: WorkerContext,
+  store: PacketStore,
+  watch: PacketWatch,
+  intervalMs = 1000,
+): { stop(): Promise<void> } {
+  const runOnce = async () => {
+    const now = Date.now();
+    for (const packetId of watch.activeIds()) {
+      const moved = await store.reap(packetId, now, REAP_AFTER_MS);
+      if (moved > 0) {
+        workerMessages.inc({ queue: GRABS_QUEUE, outcome: "retried" }, moved);
+        ctx.log.warn({ packetId, moved }, "requeued abandoned red-packet grabs");
+      }
+    }
+    for (const packetId of await expiredUnrefunded(ctx.platform.db)) {
+      const result = await refundPacket({ db: ctx.platform.db, store, log: ctx.log }, packetId);
+      if (result.outcome === "refunded") ctx.log.info({ packetId, cents: result.cents }, "red packet refunded");
+    }
+    // Refunded packets whose queue was still busy at refund time are retired here once drained.
+    for (const packetId of await store.activeIdsExpiredBy(now)) await store.retire(packetId, RETIRED_TTL_SECONDS);
+  };
+  let running: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    running ??= runOnce()
+      .catch((err: Error) => ctx.log.warn({ err: err.message }, "red-packet upkeep run failed"))
+      .finally(() => (running = null));
+  }, intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

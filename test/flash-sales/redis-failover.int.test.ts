@@ -1,0 +1,95 @@
+import { randomUUID } from "node:crypto";
+import { clusterHealth, redisAdmin } from "../../scripts/stack/components/redis";
+import { eventually, testAddresses, testTopology } from "../stack/clients";
+import {
+  awaitOutcomes,
+  bounded,
+  buildBuyers,
+  buildSale,
+  mysqlView,
+  purchase,
+  reconciliation,
+  stackPid,
+} from "./support";
+
+const ctx = () => ({ topology: testTopology(), addresses: testAddresses() });
+
+/** The stack name (redis-N) of the master currently serving a sale's hash slot. */
+async function masterOfSale(saleId: number): Promise<string> {
+  const [first] = testAddresses().redis;
+  const slot = Number(await redisAdmin(ctx(), first, ["CLUSTER", "KEYSLOT", `{fs:${saleId}}:stock`]));
+  const nodes = (await redisAdmin(ctx(), first, ["CLUSTER", "NODES"]))
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" "));
+  const owner = nodes.find(
+    (n) =>
+      n[2].includes("master") &&
+      n.slice(8).some((range) => {
+        const [from, to = from] = range.split("-").map(Number);
+        return slot >= from && slot <= to;
+      }),
+  )!;
+  const port = Number(owner[1].split(":")[1].split("@")[0]);
+  return `redis-${testAddresses().redis.findIndex((a) => a.port === port) + 1}`;
+}
+
+/** A well-behaved client: a 503 means "outcome unknown, retry with the same Idempotency-Key". */
+async function purchaseUntilAnswered(saleId: number, buyer: Parameters<typeof purchase>[1], i: number) {
+  const key = randomUUID();
+  for (let attempt = 0; ; attempt++) {
+    const answer = await purchase(saleId, buyer, key, i);
+    if (answer.status !== 503 || attempt >= 80) return answer;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe("a flash sale while the Redis master holding its slot is killed", () => {
+  afterAll(async () => {
+    // Leave the cluster as the other tests expect it: the killed node back, every master with a replica.
+    await eventually(async () => ((await clusterHealth(ctx())).ok ? true : undefined), 60_000, 500);
+  });
+
+  it("never oversells in MySQL, settles every 202, and reconciliation brings Redis back in line", async () => {
+    const stock = 100;
+    const buyers = await buildBuyers(300);
+    const saleId = await buildSale({ stock });
+    const victim = await masterOfSale(saleId);
+
+    const killer = new Promise((r) => setTimeout(r, 100)).then(() => process.kill(stackPid(victim), "SIGKILL"));
+    // During the failover the API answers 503 (it cannot tell whether the admission ran); the
+    // client's retry with the same key then learns the real outcome.
+    const answers = await bounded(
+      buyers.map((b, i) => () => purchaseUntilAnswered(saleId, b, i)),
+      20,
+    );
+    await killer;
+    expect(answers.filter((a) => ![202, 409].includes(a.status))).toEqual([]);
+    const accepted = buyers.flatMap((buyer, i) =>
+      answers[i].status === 202 ? [{ buyer, requestId: answers[i].body.requestId! }] : [],
+    );
+    expect(accepted.length).toBeGreaterThan(0);
+
+    // Every accepted request ends confirmed, or failed with a reason the client can read; none stays unknown.
+    const outcomes = await awaitOutcomes(saleId, accepted, 60_000);
+    expect(outcomes.filter((o) => o.status !== "confirmed" && !(o.status === "failed" && o.reason))).toEqual([]);
+
+    // Reconciliation repairs whatever the failover lost: Redis agrees with MySQL again.
+    const report = await eventually(
+      async () => {
+        const r = await reconciliation(saleId).catch(() => undefined);
+        return r && r.drift === 0 && r.pending === 0 && r.mysqlConsistent === true ? r : undefined;
+      },
+      30_000,
+      1000,
+    );
+
+    const view = await mysqlView(saleId);
+    expect(view.orders).toBeLessThanOrEqual(stock);
+    expect(view.orders + view.remaining).toBe(stock);
+    expect(view.maxPerUser).toBeLessThanOrEqual(1);
+    // No order without a 202 the client holds, and every confirmed 202 has its order.
+    expect(view.orders).toBe(outcomes.filter((o) => o.status === "confirmed").length);
+    expect(report.redisRemaining).toBe(view.remaining);
+  });
+});

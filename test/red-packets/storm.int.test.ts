@@ -1,0 +1,49 @@
+import { packetKeys } from "../../services/src/modules/red-packets/keys";
+import { call } from "../support/api";
+import { appClients, bounded, buildGrabbers, buildPacket, drained, grab, mysqlPacket } from "./support";
+
+const clients = appClients();
+afterAll(() => clients.close());
+
+describe("a red-packet storm", () => {
+  it("gives 10 parts to 1,000 concurrent grabbers, exactly, and persists every one", async () => {
+    const [creator, ...grabbers] = await buildGrabbers(1001);
+    const amount = 88_888;
+    const id = await buildPacket(creator, { amountCents: amount, count: 10, expiresInSeconds: 120 });
+
+    const started = Date.now();
+    const answers = await bounded(
+      grabbers.map((g, i) => () => grab(id, g, i)),
+      1000,
+    );
+    const stormMs = Date.now() - started;
+    const winners = grabbers
+      .map((g, i) => ({ userId: g.id, status: answers[i].status, amountCents: answers[i].body.amountCents }))
+      .filter((w) => w.status === 200);
+    expect(winners).toHaveLength(10);
+    expect(answers.filter((a) => a.status === 410 && a.body.error === "empty")).toHaveLength(990);
+
+    await drained(clients.redis, id);
+    const persistedMs = Date.now() - started;
+    const db = await mysqlPacket(
+      id,
+      winners.map((w) => w.userId),
+    );
+    expect(db.grabs).toHaveLength(10);
+    expect(new Set(db.grabs.map((g) => g.userId)).size).toBe(10);
+    expect(db.grabs.reduce((sum, g) => sum + g.amountCents, 0)).toBe(amount);
+    expect(db.grabs.sort((x, y) => x.userId - y.userId)).toEqual(
+      winners.map((w) => ({ userId: w.userId, amountCents: w.amountCents })).sort((x, y) => x.userId - y.userId),
+    );
+    for (const w of winners) expect(db.balances.get(w.userId)).toBe(w.amountCents);
+    expect(db).toMatchObject({ remainingCount: 0, remainingCents: 0 });
+    expect(await clients.redis.llen(packetKeys(id).dead)).toBe(0);
+
+    const view = await call<{ grabs: unknown[] }>("GET", `/red-packets/${id}`, { token: creator.token });
+    expect(view.status).toBe(200);
+    expect(view.body).toMatchObject({ amountCents: amount, count: 10, remainingCount: 0, remainingCents: 0 });
+    expect(view.body.grabs).toEqual(expect.arrayContaining(db.grabs));
+    expect(view.body.grabs).toHaveLength(10);
+    process.stdout.write(`  red-packet storm: 1000 grabs answered in ${stormMs} ms, all persisted by ${persistedMs} ms\n`);
+  });
+});

@@ -1,0 +1,124 @@
+import { randomBytes } from "node:crypto";
+import { Cluster } from "ioredis";
+import type { ResultSetHeader, RowDataPacket } from "mysql2";
+import { parseServiceEnv, serviceEnv } from "../../infra/topology";
+import { readState } from "../../scripts/stack/state";
+import { packetKeys } from "../../services/src/modules/red-packets/keys";
+import { PacketStore } from "../../services/src/modules/red-packets/packet-store";
+import { Database } from "../../services/src/platform/db";
+import { ReadYourWrites } from "../../services/src/platform/read-your-writes";
+import { RedisBreaker } from "../../services/src/platform/redis-breaker";
+import { call, replicaBase, type Answer } from "../support/api";
+import { onPrimary } from "../support/db";
+import { claimsFor, forgeToken } from "../support/tokens";
+import { eventually } from "../stack/clients";
+import { testAddresses, testLayout, testTopology } from "../stack/test-stack";
+
+/** A user inserted straight into MySQL, with a token signed by the stack's real key (no scrypt cost). */
+export interface Grabber {
+  id: number;
+  token: string;
+}
+
+/** Insert `n` users in one statement and mint their tokens. */
+export async function buildGrabbers(n: number): Promise<Grabber[]> {
+  const prefix = `rp_${randomBytes(4).toString("hex")}`;
+  const firstId = await onPrimary(async (conn) => {
+    const rows = Array.from({ length: n }, (_, i) => [`${prefix}_${i}`, "not-a-real-hash"]);
+    const [result] = await conn.query<ResultSetHeader>("INSERT INTO users (username, password_hash) VALUES ?", [rows]);
+    return result.insertId;
+  });
+  // One multi-row INSERT gets consecutive ids (a simple insert's auto-increment ids are contiguous).
+  const secret = testTopology().api.jwtSecret;
+  return Array.from({ length: n }, (_, i) => ({ id: firstId + i, token: forgeToken(claimsFor(firstId + i), secret) }));
+}
+
+/** Create a packet as `creator`; returns its id. */
+export async function buildPacket(creator: Grabber, body: Record<string, unknown>): Promise<number> {
+  const res = await call<{ id: number }>("POST", "/red-packets", { token: creator.token, body });
+  if (res.status !== 201) throw new Error(`create red packet failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id;
+}
+
+/** One grab straight to a replica (i % replicas) with its own client address, so per-IP limits do not bite. */
+export function grab(packetId: number, user: Grabber, i = 0): Promise<Answer<{ amountCents?: number; error?: string }>> {
+  return call("POST", `/red-packets/${packetId}/grabs`, {
+    token: user.token,
+    headers: { "x-forwarded-for": `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
+    base: replicaBase(i % testAddresses().api.length),
+  });
+}
+
+/** Run `tasks` with at most `limit` at once. */
+export async function bounded<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {
+  const out: T[] = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        out[i] = await tasks[i]();
+      }
+    }),
+  );
+  return out;
+}
+
+/** MySQL's view of a packet: its row, its grabs, and balances of the given users. */
+export async function mysqlPacket(packetId: number, userIds: number[] = []) {
+  return onPrimary(async (conn) => {
+    const [[packet]] = await conn.query<RowDataPacket[]>(
+      "SELECT amount_cents, remaining_count, remaining_cents, refunded_at FROM red_packets WHERE id = ?",
+      [packetId],
+    );
+    const [grabs] = await conn.query<RowDataPacket[]>(
+      "SELECT user_id, amount_cents FROM red_packet_grabs WHERE packet_id = ? ORDER BY id",
+      [packetId],
+    );
+    const [balances] = userIds.length
+      ? await conn.query<RowDataPacket[]>("SELECT id, balance_cents FROM users WHERE id IN (?)", [userIds])
+      : [[] as RowDataPacket[]];
+    return {
+      amountCents: Number(packet.amount_cents),
+      remainingCount: Number(packet.remaining_count),
+      remainingCents: Number(packet.remaining_cents),
+      refunded: packet.refunded_at !== null,
+      grabs: grabs.map((g) => ({ userId: Number(g.user_id), amountCents: Number(g.amount_cents) })),
+      balances: new Map(balances.map((b) => [Number(b.id), Number(b.balance_cents)])),
+    };
+  });
+}
+
+/** A Redis Cluster client and a Database as the app user, like a worker's (close with `close`). */
+export function appClients() {
+  const t = testTopology();
+  const addrs = testAddresses();
+  const redis = new Cluster(addrs.redis, { redisOptions: { username: "app", password: t.redis.users.app.password } });
+  const config = parseServiceEnv(
+    serviceEnv(t, addrs, { id: "rp-test", host: "127.0.0.1", port: 1 }, { staticDir: "/tmp", staticBaseUrl: "/s/" }),
+  );
+  const db = new Database(config, new ReadYourWrites(redis, new RedisBreaker()), 4);
+  return {
+    redis,
+    db,
+    store: new PacketStore(redis),
+    async close() {
+      await db.close();
+      redis.disconnect();
+    },
+  };
+}
+
+/** Wait until a packet's queue and processing lists are empty (every admitted grab committed). */
+export async function drained(redis: Cluster, packetId: number, timeoutMs = 30_000): Promise<void> {
+  const k = packetKeys(packetId);
+  await eventually(
+    async () => ((await redis.llen(k.queue)) + (await redis.llen(k.processing)) === 0 ? true : undefined),
+    timeoutMs,
+    100,
+  );
+}
+
+/** The pid of a test-stack process by name (from the stack's state file). */
+export const stackPid = (name: string) =>
+  readState(testLayout().stateFile)!.processes.find((p) => p.name === name)!.pid;
