@@ -1,29 +1,18 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { ResultSetHeader } from "mysql2";
 import { readState } from "../../scripts/stack/state";
 import { adminToken, call, replicaBase, type Answer } from "../support/api";
 import { onPrimary } from "../support/db";
-import { claimsFor, forgeToken } from "../support/tokens";
 import { eventually } from "../stack/clients";
-import { testAddresses, testLayout, testTopology } from "../stack/test-stack";
+import { testAddresses, testLayout } from "../stack/test-stack";
+import { insertUsers, type DirectUser } from "../support/users";
 
 /** A user inserted straight into MySQL with a token signed by the stack's real key (no scrypt cost). */
-export interface Buyer {
-  id: number;
-  token: string;
-}
+export type Buyer = DirectUser;
 
 /** Insert `n` users in one statement and mint their tokens. */
-export async function buildBuyers(n: number): Promise<Buyer[]> {
-  const prefix = `fs_${randomBytes(4).toString("hex")}`;
-  const firstId = await onPrimary(async (conn) => {
-    const rows = Array.from({ length: n }, (_, i) => [`${prefix}_${i}`, "not-a-real-hash"]);
-    const [result] = await conn.query<ResultSetHeader>("INSERT INTO users (username, password_hash) VALUES ?", [rows]);
-    return result.insertId;
-  });
-  // One multi-row INSERT gets consecutive ids (innodb_autoinc_lock_mode keeps a simple insert's ids contiguous).
-  const secret = testTopology().api.jwtSecret;
-  return Array.from({ length: n }, (_, i) => ({ id: firstId + i, token: forgeToken(claimsFor(firstId + i), secret) }));
+export function buildBuyers(n: number): Promise<Buyer[]> {
+  return insertUsers(n, "fs");
 }
 
 /** Create a sale as the administrator; defaults: open now for an hour. */

@@ -44,6 +44,8 @@ describe("a red-packet storm", () => {
     expect(view.body).toMatchObject({ amountCents: amount, count: 10, remainingCount: 0, remainingCents: 0 });
     expect(view.body.grabs).toEqual(expect.arrayContaining(db.grabs));
     expect(view.body.grabs).toHaveLength(10);
-    process.stdout.write(`  red-packet storm: 1000 grabs answered in ${stormMs} ms, all persisted by ${persistedMs} ms\n`);
+    process.stdout.write(
+      `  red-packet storm: 1000 grabs answered in ${stormMs} ms, all persisted by ${persistedMs} ms\n`,
+    );
   });
 });

@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { Cluster } from "ioredis";
-import type { ResultSetHeader, RowDataPacket } from "mysql2";
+import type { RowDataPacket } from "mysql2";
 import { parseServiceEnv, serviceEnv } from "../../infra/topology";
 import { readState } from "../../scripts/stack/state";
 import { packetKeys } from "../../services/src/modules/red-packets/keys";
@@ -10,27 +9,16 @@ import { ReadYourWrites } from "../../services/src/platform/read-your-writes";
 import { RedisBreaker } from "../../services/src/platform/redis-breaker";
 import { call, replicaBase, type Answer } from "../support/api";
 import { onPrimary } from "../support/db";
-import { claimsFor, forgeToken } from "../support/tokens";
 import { eventually } from "../stack/clients";
 import { testAddresses, testLayout, testTopology } from "../stack/test-stack";
+import { insertUsers, type DirectUser } from "../support/users";
 
 /** A user inserted straight into MySQL, with a token signed by the stack's real key (no scrypt cost). */
-export interface Grabber {
-  id: number;
-  token: string;
-}
+export type Grabber = DirectUser;
 
 /** Insert `n` users in one statement and mint their tokens. */
-export async function buildGrabbers(n: number): Promise<Grabber[]> {
-  const prefix = `rp_${randomBytes(4).toString("hex")}`;
-  const firstId = await onPrimary(async (conn) => {
-    const rows = Array.from({ length: n }, (_, i) => [`${prefix}_${i}`, "not-a-real-hash"]);
-    const [result] = await conn.query<ResultSetHeader>("INSERT INTO users (username, password_hash) VALUES ?", [rows]);
-    return result.insertId;
-  });
-  // One multi-row INSERT gets consecutive ids (a simple insert's auto-increment ids are contiguous).
-  const secret = testTopology().api.jwtSecret;
-  return Array.from({ length: n }, (_, i) => ({ id: firstId + i, token: forgeToken(claimsFor(firstId + i), secret) }));
+export function buildGrabbers(n: number): Promise<Grabber[]> {
+  return insertUsers(n, "rp");
 }
 
 /** Create a packet as `creator`; returns its id. */
@@ -41,7 +29,11 @@ export async function buildPacket(creator: Grabber, body: Record<string, unknown
 }
 
 /** One grab straight to a replica (i % replicas) with its own client address, so per-IP limits do not bite. */
-export function grab(packetId: number, user: Grabber, i = 0): Promise<Answer<{ amountCents?: number; error?: string }>> {
+export function grab(
+  packetId: number,
+  user: Grabber,
+  i = 0,
+): Promise<Answer<{ amountCents?: number; error?: string }>> {
   return call("POST", `/red-packets/${packetId}/grabs`, {
     token: user.token,
     headers: { "x-forwarded-for": `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
@@ -122,3 +114,14 @@ export async function drained(redis: Cluster, packetId: number, timeoutMs = 30_0
 /** The pid of a test-stack process by name (from the stack's state file). */
 export const stackPid = (name: string) =>
   readState(testLayout().stateFile)!.processes.find((p) => p.name === name)!.pid;
+
+/** A red-packet worker's counter of grabs by outcome (its own /metrics), or null while it is not answering. */
+export async function workerOutcomes(index: number, outcome: string): Promise<number | null> {
+  const { port } = testAddresses().workers.redPacketGrabs[index];
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null);
+  if (!res || res.status !== 200) return null;
+  const line = (await res.text())
+    .split("\n")
+    .find((l) => l.startsWith("floodgate_worker_messages_total{") && l.includes(`outcome="${outcome}"`));
+  return line ? Number(line.split(" ").pop()) : 0;
+}

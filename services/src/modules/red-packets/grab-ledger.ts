@@ -17,7 +17,12 @@ class Refused extends Error {}
  * instead of deadlocking on the foreign-key locks), record the grab (its unique key makes a
  * re-delivery a no-op), credit the grabber. Workers and the refund share it.
  */
-export async function persistGrab(db: Database, packetId: number, userId: number, cents: number): Promise<PersistOutcome> {
+export async function persistGrab(
+  db: Database,
+  packetId: number,
+  userId: number,
+  cents: number,
+): Promise<PersistOutcome> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction(packetScope(packetId), async (tx) => {

@@ -4,8 +4,7 @@ import { CLAIM, CLOSE, GRAB, LOAD, REAP, RETIRE, SETTLE } from "./scripts";
 
 /** What the grab script decided. */
 export type GrabOutcome =
-  | { outcome: "ok" | "already"; amountCents: number }
-  | { outcome: "empty" | "expired" | "missing" };
+  { outcome: "ok" | "already"; amountCents: number } | { outcome: "empty" | "expired" | "missing" };
 
 /** A packet's state in Redis: the only code that runs the red-packet Lua scripts. */
 export class PacketStore {

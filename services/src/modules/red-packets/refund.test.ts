@@ -14,9 +14,15 @@ describe("refundDue", () => {
   it("conserves money: grabs of any prefix of the parts plus the refund equal the amount", () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 500 }).chain((count) =>
-          fc.tuple(fc.integer({ min: count, max: 1_000_000 }), fc.constant(count), fc.integer({ min: 0, max: count })),
-        ),
+        fc
+          .integer({ min: 1, max: 500 })
+          .chain((count) =>
+            fc.tuple(
+              fc.integer({ min: count, max: 1_000_000 }),
+              fc.constant(count),
+              fc.integer({ min: 0, max: count }),
+            ),
+          ),
         ([amount, count, taken]) => {
           const grabbed = splitAmount(amount, count)
             .slice(0, taken)

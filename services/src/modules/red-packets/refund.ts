@@ -2,12 +2,11 @@ import type { Database } from "../../platform/db";
 import type { Logger } from "../../platform/log";
 import { persistGrab } from "./grab-ledger";
 import type { PacketStore } from "./packet-store";
-import { creditUser, markRefunded, refundFacts } from "./repository";
+import { creditUser, markRefunded, persistedGrabbers, refundFacts } from "./repository";
 
 /** What one refund attempt did. */
 export type RefundResult =
-  | { outcome: "refunded"; cents: number }
-  | { outcome: "not_expired" | "already_refunded" | "lost_race" | "not_found" };
+  { outcome: "refunded"; cents: number } | { outcome: "not_expired" | "already_refunded" | "lost_race" | "not_found" };
 
 /** How long a refunded packet's Redis keys linger (grabs keep answering "expired" from Redis meanwhile). */
 const RETIRED_TTL_SECONDS = 3600;
@@ -47,7 +46,8 @@ export async function refundPacket(
   // A Redis error here throws: the refund waits for Redis rather than risk refunding a queued grab.
   if (!(await store.close(packetId, Date.now())))
     log?.warn({ packetId }, "red packet unknown to Redis at refund: refunding from MySQL alone");
-  const grabs = [...(await store.grabbed(packetId))];
+  const persisted = await persistedGrabbers(db, packetId);
+  const grabs = [...(await store.grabbed(packetId))].filter(([userId]) => !persisted.has(userId));
   for (let i = 0; i < grabs.length; i += PERSIST_BATCH) {
     const outcomes = await Promise.all(
       grabs.slice(i, i + PERSIST_BATCH).map(([userId, cents]) => persistGrab(db, packetId, userId, cents)),

@@ -58,7 +58,10 @@ export async function findPacket(db: Database, packetId: number): Promise<Packet
 }
 
 /** The persisted grabs of a packet, in the order they were committed. */
-export async function listGrabs(db: Database, packetId: number): Promise<Array<{ userId: number; amountCents: number }>> {
+export async function listGrabs(
+  db: Database,
+  packetId: number,
+): Promise<Array<{ userId: number; amountCents: number }>> {
   const rows = await db.read<{ userId: number; amountCents: number }>(
     "SELECT user_id AS userId, amount_cents AS amountCents FROM red_packet_grabs WHERE packet_id = ? ORDER BY id",
     [packetId],
@@ -96,6 +99,15 @@ export async function grabExists(tx: Tx, packetId: number, userId: number): Prom
     [packetId, userId],
   );
   return rows.length > 0;
+}
+
+/** Users whose grab of a packet is recorded (read on the primary: it decides what still needs persisting). */
+export async function persistedGrabbers(db: Database, packetId: number): Promise<Set<number>> {
+  const rows = await db.readPrimary<{ userId: number }>(
+    "SELECT user_id AS userId FROM red_packet_grabs WHERE packet_id = ?",
+    [packetId],
+  );
+  return new Set(rows.map((r) => Number(r.userId)));
 }
 
 /** Add cents to a user's balance. */

@@ -2,6 +2,7 @@ import { reconcileSale } from "../../modules/flash-sales/reconcile";
 import { recentSales } from "../../modules/flash-sales/repository";
 import { SaleStore } from "../../modules/flash-sales/sale-store";
 import type { WorkerContext } from "../runtime";
+import { every, type Periodic } from "../periodic";
 
 /** Sales ended longer ago than this are left alone. */
 const RECENT_SECONDS = 24 * 3600;
@@ -10,9 +11,8 @@ const RECENT_SECONDS = 24 * 3600;
  * Reconcile every running or recent sale every `intervalMs`. Each sale's run takes that sale's
  * Redis lock, so with several workers one of them reconciles a given sale at a time.
  */
-export function startReconcileJob(ctx: WorkerContext, intervalMs = 2000): { stop(): Promise<void> } {
+export function startReconcileJob(ctx: WorkerContext, intervalMs = 2000): Periodic {
   const store = new SaleStore(ctx.platform.redis);
-  let running: Promise<void> | null = null;
   const runOnce = async () => {
     for (const sale of await recentSales(ctx.platform.db, RECENT_SECONDS)) {
       const report = await reconcileSale(ctx.platform, store, sale.id);
@@ -20,15 +20,5 @@ export function startReconcileJob(ctx: WorkerContext, intervalMs = 2000): { stop
         ctx.log.warn({ report }, "reconciliation repaired drift");
     }
   };
-  const timer = setInterval(() => {
-    running ??= runOnce()
-      .catch((err: Error) => ctx.log.warn({ err: err.message }, "reconciliation run failed"))
-      .finally(() => (running = null));
-  }, intervalMs);
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return every(intervalMs, "reconciliation", ctx.log, runOnce);
 }

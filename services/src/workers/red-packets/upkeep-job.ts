@@ -4,6 +4,7 @@ import { expiredUnrefunded } from "../../modules/red-packets/repository";
 import { workerMessages, type WorkerContext } from "../runtime";
 import { GRABS_QUEUE } from "./grab-consumer";
 import type { PacketWatch } from "./packet-watch";
+import { every, type Periodic } from "../periodic";
 
 /** Grabs claimed longer than this are presumed abandoned (their worker died) and requeued. */
 export const REAP_AFTER_MS = 5000;
@@ -20,7 +21,7 @@ export function startUpkeepJob(
   store: PacketStore,
   watch: PacketWatch,
   intervalMs = 1000,
-): { stop(): Promise<void> } {
+): Periodic {
   const runOnce = async () => {
     const now = Date.now();
     for (const packetId of watch.activeIds()) {
@@ -31,22 +32,14 @@ export function startUpkeepJob(
       }
     }
     for (const packetId of await expiredUnrefunded(ctx.platform.db)) {
-      const result = await refundPacket({ db: ctx.platform.db, store, log: ctx.log }, packetId);
-      if (result.outcome === "refunded") ctx.log.info({ packetId, cents: result.cents }, "red packet refunded");
+      // One packet that cannot be refunded now (Redis unreachable for its slot) must not hold up the others.
+      await refundPacket({ db: ctx.platform.db, store, log: ctx.log }, packetId).then(
+        (result) => result.outcome === "refunded" && ctx.log.info({ packetId, cents: result.cents }, "refunded"),
+        (err: Error) => ctx.log.warn({ packetId, err: err.message }, "red packet refund postponed"),
+      );
     }
     // Refunded packets whose queue was still busy at refund time are retired here once drained.
     for (const packetId of await store.activeIdsExpiredBy(now)) await store.retire(packetId, RETIRED_TTL_SECONDS);
   };
-  let running: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    running ??= runOnce()
-      .catch((err: Error) => ctx.log.warn({ err: err.message }, "red-packet upkeep run failed"))
-      .finally(() => (running = null));
-  }, intervalMs);
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return every(intervalMs, "red-packet upkeep", ctx.log, runOnce);
 }
