@@ -69,6 +69,8 @@ export async function startRabbitmq(ctx: StackContext): Promise<void> {
     logFile: ctx.layout.log("rabbitmq"),
     address: hostPort(a.rabbitmq),
     stopTimeoutMs: 30_000,
+    // As a container restart policy would: a crashed broker comes back with its durable quorum queues.
+    restart: true,
   });
   const ms = await waitFor(
     "rabbitmq",
