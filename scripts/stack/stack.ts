@@ -109,11 +109,17 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
     fs.rmSync(layout.stateFile, { force: true });
   };
   try {
-    await Promise.all([startMysql(ctx), startRedis(ctx), startRabbitmq(ctx)]);
-    await startApi(ctx);
-    await Promise.all([startTracker(ctx), startWorkers(ctx)]);
-    await startNginx(ctx);
-    await startMonitoring(ctx);
+    const phases = [
+      () => Promise.all([startMysql(ctx), startRedis(ctx), startRabbitmq(ctx)]),
+      () => startApi(ctx),
+      () => Promise.all([startTracker(ctx), startWorkers(ctx)]),
+      () => startNginx(ctx),
+      () => startMonitoring(ctx),
+    ];
+    for (const phase of phases) {
+      supervisor.phase++;
+      await phase();
+    }
     saveState();
     return { ...ctx, stop };
   } catch (err) {

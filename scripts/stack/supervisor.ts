@@ -26,6 +26,8 @@ export interface Managed {
   exited: boolean;
   exitCode: number | null;
   restarts: number;
+  /** The start-up phase it belongs to: processes of one phase stop together. */
+  phase: number;
 }
 
 const SAFE_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME"];
@@ -37,6 +39,8 @@ const SAFE_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOG
 export class Supervisor {
   readonly processes = new Map<string, Managed>();
   private stopping = false;
+  /** Bumped by the stack between start-up phases (stores, then the API, then the edge...). */
+  phase = 0;
 
   constructor(
     private readonly onEvent: (message: string) => void = () => undefined,
@@ -66,6 +70,7 @@ export class Supervisor {
       exited: false,
       exitCode: null,
       restarts: previous?.restarts ?? 0,
+      phase: previous?.phase ?? this.phase,
     };
     this.processes.set(spec.name, managed);
     this.onStart();
@@ -94,10 +99,14 @@ export class Supervisor {
     await stopProcessGroup(managed.pid, managed.spec.stopSignal ?? "SIGTERM", managed.spec.stopTimeoutMs ?? 10_000);
   }
 
-  /** Stop everything, newest first, so clients go before the servers they use. */
+  /** Stop everything, newest phase first (clients before the servers they use); one phase at once. */
   async stopAll(): Promise<void> {
     this.stopping = true;
-    for (const name of [...this.processes.keys()].reverse()) await this.stop(name);
+    const phases = [...new Set([...this.processes.values()].map((m) => m.phase))].sort((a, b) => b - a);
+    for (const phase of phases) {
+      const names = [...this.processes.values()].filter((m) => m.phase === phase).map((m) => m.spec.name);
+      await Promise.all(names.map((name) => this.stop(name)));
+    }
   }
 }
 
