@@ -11,7 +11,7 @@ import { requestContext } from "./platform/request-context";
 /** Build the Koa application: request context, metrics, errors, rate limits, every module's routes. */
 export function createApp(p: Platform): { app: Koa; api: ApiRouter } {
   const app = new Koa({ proxy: true, maxIpsCount: 1 }); // nginx overwrites X-Forwarded-For with $remote_addr
-  const api = new ApiRouter();
+  const api = new ApiRouter({ tokens: p.tokens, perUser: p.limits.perUser });
   for (const register of modules) register(api, p);
   api.route(
     {

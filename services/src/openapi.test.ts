@@ -1,6 +1,7 @@
 import type Koa from "koa";
 import { createApp } from "./app";
 import type { Platform } from "./platform/platform";
+import { requireAuth } from "./platform/auth";
 import { Tokens } from "./platform/tokens";
 
 // Registering routes touches no server: a platform whose clients are never called is enough.
@@ -34,6 +35,41 @@ describe("the OpenAPI document", () => {
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
     expect(served.length).toBeGreaterThan(10);
     expect(documented.sort()).toEqual([...new Set(served)].sort());
+  });
+
+  it("documents the answers authentication adds: 401 and 429 on every guarded route, 403 on admin routes", () => {
+    const ops = Object.values(doc.paths).flatMap((o) => Object.values(o)) as Array<{
+      security?: unknown[];
+      summary: string;
+      responses: Record<string, unknown>;
+    }>;
+    const guarded = ops.filter((op) => op.security === undefined);
+    expect(guarded.length).toBeGreaterThan(5);
+    for (const op of guarded)
+      expect({ op: op.summary, has: ["401", "429"].every((s) => s in op.responses) }).toEqual({
+        op: op.summary,
+        has: true,
+      });
+    const admin = api.specs.filter((spec) => spec.auth === "admin");
+    expect(admin.length).toBeGreaterThan(3);
+    for (const spec of admin) expect(Object.keys(spec.responses)).toContain("403");
+  });
+
+  it("refuses at start-up a route that passes its own authentication (spec.auth adds it)", () => {
+    const p = routeOnlyPlatform();
+    expect(() =>
+      api.route(
+        {
+          method: "get",
+          path: "/twice",
+          summary: "x",
+          tag: "x",
+          auth: "user",
+          responses: { 200: { description: "ok" } },
+        },
+        requireAuth(p.tokens),
+      ),
+    ).toThrow(/spec.auth adds authentication/);
   });
 
   it("gives every operation a summary, a tag and at least one success response", () => {

@@ -5,6 +5,7 @@ import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
 import { isAlive } from "../../scripts/stack/supervisor";
 import { eventually, testAddresses, testTopology } from "../stack/clients";
 import {
+  acceptedOf,
   awaitOutcomes,
   bounded,
   buildBuyers,
@@ -36,10 +37,7 @@ async function storm(saleId: number, buyers: Awaited<ReturnType<typeof buildBuye
     buyers.map((b, i) => () => purchase(saleId, b, randomUUID(), i)),
     100,
   );
-  return buyers
-    .map((buyer, i) => ({ buyer, answer: answers[i] }))
-    .filter((a) => a.answer.status === 202)
-    .map((a) => ({ buyer: a.buyer, requestId: a.answer.body.requestId! }));
+  return acceptedOf(buyers, answers);
 }
 
 describe("flash sales under failure", () => {

@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { eventually } from "../stack/clients";
 import {
+  acceptedOf,
   awaitOutcomes,
   bounded,
   buildBuyers,
   buildSale,
   mysqlView,
   purchase,
-  reconciliation,
+  settledReconciliation,
   stackPid,
 } from "./support";
 
@@ -26,9 +27,7 @@ describe("a flash sale while RabbitMQ crashes and restarts", () => {
     );
     await killer;
     expect(answers.filter((a) => ![202, 409].includes(a.status))).toEqual([]);
-    const accepted = buyers.flatMap((buyer, i) =>
-      answers[i].status === 202 ? [{ buyer, requestId: answers[i].body.requestId! }] : [],
-    );
+    const accepted = acceptedOf(buyers, answers);
     expect(accepted).toHaveLength(stock);
 
     // The supervisor restarts the broker; unconfirmed hand-offs are re-published from Redis.
@@ -36,14 +35,7 @@ describe("a flash sale while RabbitMQ crashes and restarts", () => {
     const outcomes = await awaitOutcomes(saleId, accepted, 120_000);
     expect(outcomes.filter((o) => o.status !== "confirmed")).toEqual([]);
     expect(await mysqlView(saleId)).toEqual({ orders: stock, maxPerUser: 1, remaining: 0 });
-    const report = await eventually(
-      async () => {
-        const r = await reconciliation(saleId).catch(() => undefined);
-        return r && r.drift === 0 && r.pending === 0 && r.mysqlConsistent === true ? r : undefined;
-      },
-      30_000,
-      1000,
-    );
+    const report = await settledReconciliation(saleId);
     expect(report.orders).toBe(stock);
   });
 });

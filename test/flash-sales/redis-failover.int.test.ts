@@ -2,13 +2,14 @@ import { randomUUID } from "node:crypto";
 import { clusterHealth, redisAdmin } from "../../scripts/stack/components/redis";
 import { eventually, testAddresses, testTopology } from "../stack/clients";
 import {
+  acceptedOf,
   awaitOutcomes,
   bounded,
   buildBuyers,
   buildSale,
   mysqlView,
   purchase,
-  reconciliation,
+  settledReconciliation,
   stackPid,
 } from "./support";
 
@@ -65,9 +66,7 @@ describe("a flash sale while the Redis master holding its slot is killed", () =>
     );
     await killer;
     expect(answers.filter((a) => ![202, 409].includes(a.status))).toEqual([]);
-    const accepted = buyers.flatMap((buyer, i) =>
-      answers[i].status === 202 ? [{ buyer, requestId: answers[i].body.requestId! }] : [],
-    );
+    const accepted = acceptedOf(buyers, answers);
     expect(accepted.length).toBeGreaterThan(0);
 
     // Every accepted request ends confirmed, or failed with a reason the client can read; none stays unknown.
@@ -75,14 +74,7 @@ describe("a flash sale while the Redis master holding its slot is killed", () =>
     expect(outcomes.filter((o) => o.status !== "confirmed" && !(o.status === "failed" && o.reason))).toEqual([]);
 
     // Reconciliation repairs whatever the failover lost: Redis agrees with MySQL again.
-    const report = await eventually(
-      async () => {
-        const r = await reconciliation(saleId).catch(() => undefined);
-        return r && r.drift === 0 && r.pending === 0 && r.mysqlConsistent === true ? r : undefined;
-      },
-      30_000,
-      1000,
-    );
+    const report = await settledReconciliation(saleId);
 
     const view = await mysqlView(saleId);
     expect(view.orders).toBeLessThanOrEqual(stock);

@@ -122,3 +122,22 @@ export async function mysqlView(saleId: number) {
 /** The pid of a test-stack process by name (from the stack's state file). */
 export const stackPid = (name: string) =>
   readState(testLayout().stateFile)!.processes.find((p) => p.name === name)!.pid;
+
+/** Wait until a reconciliation run finds nothing to repair: zero drift, nothing pending, MySQL consistent. */
+export function settledReconciliation(saleId: number, timeoutMs = 30_000) {
+  return eventually(
+    async () => {
+      const r = await reconciliation(saleId).catch(() => undefined);
+      return r && r.drift === 0 && r.pending === 0 && r.mysqlConsistent === true ? r : undefined;
+    },
+    timeoutMs,
+    1000,
+  );
+}
+
+/** The purchases of a storm that were accepted (202), with their buyers; `answers[i]` is buyer i's answer. */
+export function acceptedOf(buyers: Buyer[], answers: Array<Answer<{ requestId?: string }>>) {
+  return buyers.flatMap((buyer, i) =>
+    answers[i].status === 202 ? [{ buyer, requestId: answers[i].body.requestId! }] : [],
+  );
+}

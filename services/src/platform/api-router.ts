@@ -1,6 +1,8 @@
 import Router from "@koa/router";
 import type Koa from "koa";
 import { z } from "zod";
+import { requireAdmin, requireAuth } from "./auth";
+import type { Tokens } from "./tokens";
 import { validateBody, validateParams, validateQuery } from "./validate";
 
 /** How a route is documented: the same schemas validate the request. */
@@ -20,6 +22,18 @@ export interface RouteSpec {
   responses: Record<number, { description: string; schema?: z.ZodType }>;
 }
 
+/** The answers every route of a kind can give; a route's own `responses` override these. */
+function standardResponses(spec: RouteSpec): RouteSpec["responses"] {
+  const answers: RouteSpec["responses"] = {};
+  if (spec.params || spec.query || spec.body) answers[400] = { description: "validation_failed, invalid_json" };
+  if (spec.auth !== "none") {
+    answers[401] = { description: "unauthorized, invalid_token or token_expired" };
+    answers[429] = { description: "rate_limited" };
+  }
+  if (spec.auth === "admin") answers[403] = { description: "admin_only" };
+  return answers;
+}
+
 /** The common error body every 4xx and 5xx carries. */
 export const ErrorBodySchema = z.object({
   error: z.string().describe("stable error id"),
@@ -35,37 +49,27 @@ export class ApiRouter {
   readonly router = new Router({ prefix: "/api/v1" });
   readonly specs: RouteSpec[] = [];
 
-  /** Register a documented route; middleware runs after validation, in order. */
+  constructor(private readonly access: { tokens: Tokens; perUser: Koa.Middleware }) {}
+
+  /** Register a documented route: authentication from spec.auth, then `before`, validation, `middleware`. */
   route(spec: RouteSpec, ...middleware: Koa.Middleware[]): void {
-    // The document promises what spec.auth says; refuse at start-up a route whose chain disagrees.
-    const authenticates = middleware[0]?.name === "authenticated";
-    if (authenticates !== (spec.auth !== "none") || middleware.slice(1).some((m) => m.name === "authenticated")) {
-      throw new Error(
-        `${spec.method.toUpperCase()} ${spec.path}: auth "${spec.auth}" needs requireAuth() first (and only) when not "none"`,
-      );
+    if (middleware.some((m) => m.name === "authenticated" || m.name === "adminOnly")) {
+      throw new Error(`${spec.method.toUpperCase()} ${spec.path}: spec.auth adds authentication; do not pass it`);
     }
-    const adminOnly = middleware.some((m) => m.name === "adminOnly");
-    if (adminOnly !== (spec.auth === "admin")) {
-      throw new Error(`${spec.method.toUpperCase()} ${spec.path}: auth "${spec.auth}" and requireAdmin() disagree`);
-    }
-    this.specs.push(spec);
+    this.specs.push({ ...spec, responses: { ...standardResponses(spec), ...spec.responses } });
     const validators = [
       spec.params && validateParams(spec.params),
       spec.query && validateQuery(spec.query),
       spec.body && validateBody(spec.body),
     ].filter((m): m is Koa.Middleware => Boolean(m));
-    // Auth middleware comes first in `middleware` by convention; validation after it, so an
-    // anonymous caller learns "unauthorized" before anything about the body.
-    // Who may call decides before what they sent: the admin check is hoisted next to authentication,
-    // so a non-admin gets 403 whatever the body.
-    const [first, ...others] = middleware;
-    const admin = others.filter((m) => m.name === "adminOnly");
-    const rest = others.filter((m) => m.name !== "adminOnly");
-    const before = spec.before ?? [];
-    const chain =
+    // spec.auth builds the chain, so the document cannot promise what the route does not do. Who may
+    // call decides before what they sent: authentication, the admin check and the per-user limit
+    // run before validation, so an anonymous caller learns "unauthorized" before anything else.
+    const guard =
       spec.auth === "none"
-        ? [...before, ...validators, ...middleware]
-        : [first, ...admin, ...before, ...validators, ...rest];
+        ? []
+        : [requireAuth(this.access.tokens), ...(spec.auth === "admin" ? [requireAdmin()] : []), this.access.perUser];
+    const chain = [...guard, ...(spec.before ?? []), ...validators, ...middleware];
     this.router[spec.method](spec.path, ...(chain as [Koa.Middleware]));
   }
 

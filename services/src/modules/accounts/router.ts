@@ -15,9 +15,7 @@ export function accountsRoutes(api: ApiRouter, p: Platform): void {
       body: CreateUserSchema,
       responses: {
         201: { description: "created", schema: UserSchema },
-        400: { description: "validation_failed" },
         409: { description: "username_taken" },
-        429: { description: "rate_limited" },
       },
     },
     async function signUp(ctx) {
@@ -36,7 +34,6 @@ export function accountsRoutes(api: ApiRouter, p: Platform): void {
       before: [p.limits.logins],
       responses: {
         200: { description: "an access token", schema: SessionSchema },
-        400: { description: "validation_failed" },
         401: { description: "invalid_credentials" },
         429: { description: "rate_limited (per client address)" },
       },

@@ -1,4 +1,4 @@
-import { requireAuth, principal } from "../../platform/auth";
+import { principal } from "../../platform/auth";
 import type { ApiRouter } from "../../platform/api-router";
 import type { Platform } from "../../platform/platform";
 import {
@@ -22,13 +22,9 @@ export function profilesRoutes(api: ApiRouter, p: Platform): void {
       auth: "user",
       responses: {
         200: { description: "the private view", schema: PrivateProfileSchema },
-        401: { description: "unauthorized, invalid_token or token_expired" },
         404: { description: "not_found: the token's user no longer exists" },
-        429: { description: "rate_limited" },
       },
     },
-    requireAuth(p.tokens),
-    p.limits.perUser,
     async function ownProfile(ctx) {
       ctx.body = await getOwnProfile(p, principal(ctx).userId);
     },
@@ -44,13 +40,9 @@ export function profilesRoutes(api: ApiRouter, p: Platform): void {
       responses: {
         200: { description: "the updated private view", schema: PrivateProfileSchema },
         400: { description: "validation_failed (also for fields that are not the client's to set)" },
-        401: { description: "unauthorized, invalid_token or token_expired" },
         404: { description: "not_found: the token's user no longer exists" },
-        429: { description: "rate_limited" },
       },
     },
-    requireAuth(p.tokens),
-    p.limits.perUser,
     async function updateOwn(ctx) {
       ctx.body = await updateOwnProfile(p, principal(ctx).userId, ctx.state.body as UpdateProfileReq);
     },
@@ -69,7 +61,6 @@ export function profilesRoutes(api: ApiRouter, p: Platform): void {
         200: { description: "the public view", schema: PublicProfileSchema },
         400: { description: "validation_failed: the id is not a positive integer" },
         404: { description: "not_found" },
-        429: { description: "rate_limited" },
       },
     },
     async function publicProfile(ctx) {
