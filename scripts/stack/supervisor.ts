@@ -14,6 +14,8 @@ export interface ProcessSpec {
   address?: string;
   /** Restart with backoff when it exits on its own (stateless processes only). */
   restart?: boolean;
+  /** Least delay before a restart (ms); the backoff grows from here. */
+  restartDelayMs?: number;
   stopSignal?: NodeJS.Signals;
   stopTimeoutMs?: number;
 }
@@ -81,7 +83,8 @@ export class Supervisor {
       if (this.stopping || this.processes.get(spec.name) !== managed) return;
       this.onEvent(`${spec.name} exited (${signal ?? `code ${code}`}); log: ${spec.logFile}`);
       if (spec.restart) {
-        const delayMs = Math.min(500 * 2 ** managed.restarts, 10_000);
+        const first = spec.restartDelayMs ?? 500;
+        const delayMs = Math.min(first * 2 ** managed.restarts, Math.max(10_000, first));
         managed.restarts++;
         setTimeout(() => {
           if (!this.stopping && this.processes.get(spec.name) === managed) this.start(spec);

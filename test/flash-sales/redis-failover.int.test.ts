@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { clusterHealth, redisAdmin } from "../../scripts/stack/components/redis";
+import { clusterHealth } from "../../scripts/stack/components/redis";
+import { masterOfKey } from "../support/redis";
 import { eventually, testAddresses, testTopology } from "../stack/clients";
 import {
   acceptedOf,
@@ -14,26 +15,6 @@ import {
 } from "./support";
 
 const ctx = () => ({ topology: testTopology(), addresses: testAddresses() });
-
-/** The stack name (redis-N) of the master currently serving a sale's hash slot. */
-async function masterOfSale(saleId: number): Promise<string> {
-  const [first] = testAddresses().redis;
-  const slot = Number(await redisAdmin(ctx(), first, ["CLUSTER", "KEYSLOT", `{fs:${saleId}}:stock`]));
-  const nodes = (await redisAdmin(ctx(), first, ["CLUSTER", "NODES"]))
-    .trim()
-    .split("\n")
-    .map((l) => l.split(" "));
-  const owner = nodes.find(
-    (n) =>
-      n[2].includes("master") &&
-      n.slice(8).some((range) => {
-        const [from, to = from] = range.split("-").map(Number);
-        return slot >= from && slot <= to;
-      }),
-  )!;
-  const port = Number(owner[1].split(":")[1].split("@")[0]);
-  return `redis-${testAddresses().redis.findIndex((a) => a.port === port) + 1}`;
-}
 
 /** A well-behaved client: a 503 means "outcome unknown, retry with the same Idempotency-Key". */
 async function purchaseUntilAnswered(saleId: number, buyer: Parameters<typeof purchase>[1], i: number) {
@@ -55,7 +36,7 @@ describe("a flash sale while the Redis master holding its slot is killed", () =>
     const stock = 100;
     const buyers = await buildBuyers(300);
     const saleId = await buildSale({ stock });
-    const victim = await masterOfSale(saleId);
+    const victim = await masterOfKey(`{fs:${saleId}}:stock`);
 
     const killer = new Promise((r) => setTimeout(r, 100)).then(() => process.kill(stackPid(victim), "SIGKILL"));
     // During the failover the API answers 503 (it cannot tell whether the admission ran); the

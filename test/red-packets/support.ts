@@ -33,7 +33,7 @@ export function grab(
   packetId: number,
   user: Grabber,
   i = 0,
-): Promise<Answer<{ amountCents?: number; error?: string }>> {
+): Promise<Answer<{ amountCents?: number; error?: string; details?: { amountCents?: number } }>> {
   return call("POST", `/red-packets/${packetId}/grabs`, {
     token: user.token,
     headers: { "x-forwarded-for": `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },

@@ -47,6 +47,11 @@ export async function startRedis(ctx: StackContext): Promise<void> {
         // As a container restart policy would: a crashed node comes back from its AOF and nodes.conf
         // and rejoins the cluster (a failed-over master as a replica of its successor).
         restart: true,
+        // Not at once, though: a master back before its replica is promoted keeps its slots with
+        // only what its AOF held (fsync every second), and the replica resyncs from it — erasing
+        // writes the replica had acknowledged (WAIT). Staying down until the failover is done makes
+        // it rejoin as a replica of its successor instead.
+        restartDelayMs: 3 * ctx.topology.redis.clusterNodeTimeoutMs,
       });
       await waitFor(name, async () => (await redisAdmin(ctx, node, ["PING"])).trim() === "PONG", {
         timeoutMs: 15_000,

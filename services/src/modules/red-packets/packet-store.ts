@@ -6,12 +6,51 @@ import { CLAIM, CLOSE, GRAB, LOAD, REAP, RETIRE, SETTLE } from "./scripts";
 export type GrabOutcome =
   { outcome: "ok" | "already"; amountCents: number } | { outcome: "empty" | "expired" | "missing" };
 
-/** A packet's state in Redis: the only code that runs the red-packet Lua scripts. */
+/** How long a replica has to acknowledge a grab before its outcome counts as unknown. */
+export const REPLICATION_TIMEOUT_MS = 250;
+
+/** The grab ran on the master, but no replica confirmed it in time: a failover now could lose it. */
+export class NotReplicatedError extends Error {
+  constructor() {
+    super(`no replica acknowledged the write within ${REPLICATION_TIMEOUT_MS} ms`);
+    this.name = "NotReplicatedError";
+  }
+}
+
+/**
+ * A packet's state in Redis: the only code that runs the red-packet Lua scripts.
+ *
+ * Redis replicates asynchronously, so a master can run a grab and die before its replica has it;
+ * the promoted replica then knows nothing of a grab the client was told about. Every write that
+ * someone acts on — the grab behind a 200, the claim behind a commit, the close behind a refund —
+ * is therefore followed by `WAIT 1` in the same pipeline (one round trip, on the slot's master)
+ * and only acted on once a replica holds it (and everything before it: the stream is ordered).
+ * WAIT narrows the loss window to a partition's, it does not close it (RELIABILITY.md).
+ */
 export class PacketStore {
   constructor(private readonly redis: Cluster) {}
 
   private run(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
     return this.redis.eval(script, keys.length, ...keys, ...args.map(String));
+  }
+
+  /** Run a script, then WAIT on the same master; `replicated` is false when no replica acknowledged in time. */
+  private async runReplicated(
+    script: string,
+    keys: string[],
+    args: Array<string | number>,
+  ): Promise<{ value: unknown; replicated: boolean }> {
+    // A keyless WAIT rides with the keyed EVAL: ioredis sends the pipeline to the slot's master.
+    const results = await this.redis
+      .pipeline()
+      .eval(script, keys.length, ...keys, ...args.map(String))
+      .wait(1, REPLICATION_TIMEOUT_MS)
+      .exec();
+    const [[scriptErr, value], [waitErr, acks]] = results!;
+    if (scriptErr) throw scriptErr;
+    if (waitErr) throw waitErr;
+    // A cluster built without replicas has nothing to wait for (a topology choice, not a fault).
+    return { value, replicated: Number(acks) >= 1 || this.redis.nodes("slave").length === 0 };
   }
 
   /** Make a packet known to workers, then grabbable: its parts and expiry (idempotent). */
@@ -22,21 +61,35 @@ export class PacketStore {
     await this.run(LOAD, [k.meta, k.parts], [expiresAtMs, ...parts]);
   }
 
-  /** Decide one grab atomically; `nowMs` is the API's clock. */
+  /**
+   * Decide one grab atomically; `nowMs` is the API's clock. A grab (new or earlier) is reported only
+   * once a replica holds it; otherwise NotReplicatedError: the outcome is unknown, a retry learns it.
+   */
   async grab(packetId: number, userId: number, nowMs: number): Promise<GrabOutcome> {
     const k = packetKeys(packetId);
-    const [outcome, cents] = (await this.run(GRAB, [k.meta, k.parts, k.grabbed, k.queue], [nowMs, userId])) as [
-      GrabOutcome["outcome"],
-      string?,
-    ];
-    if (outcome === "ok" || outcome === "already") return { outcome, amountCents: Number(cents) };
+    const { value, replicated } = await this.runReplicated(
+      GRAB,
+      [k.meta, k.parts, k.grabbed, k.queue],
+      [nowMs, userId],
+    );
+    const [outcome, cents] = value as [GrabOutcome["outcome"], string?];
+    if (outcome === "ok" || outcome === "already") {
+      if (!replicated) throw new NotReplicatedError();
+      return { outcome, amountCents: Number(cents) };
+    }
     return { outcome };
   }
 
-  /** Claim the next admitted grab of a packet into its processing list, or null when none waits. */
-  async claim(packetId: number, nowMs: number): Promise<string | null> {
+  /**
+   * Claim the next admitted grab of a packet into its processing list, or null when none waits.
+   * `replicated` false: a replica does not hold the grab yet, so it must not be committed to MySQL
+   * (a failover could still erase it from Redis and hand its part to someone else); the item stays
+   * in processing and the reaper requeues it.
+   */
+  async claim(packetId: number, nowMs: number): Promise<{ item: string; replicated: boolean } | null> {
     const k = packetKeys(packetId);
-    return (await this.run(CLAIM, [k.queue, k.processing, k.claims], [nowMs])) as string | null;
+    const { value, replicated } = await this.runReplicated(CLAIM, [k.queue, k.processing, k.claims], [nowMs]);
+    return value === null ? null : { item: value as string, replicated };
   }
 
   /** Drop a claimed grab after its commit (or park it in the dead list when MySQL refused it). */
@@ -56,9 +109,14 @@ export class PacketStore {
     return this.redis.llen(packetKeys(packetId).queue);
   }
 
-  /** Stop admitting grabs; false when Redis does not know the packet. */
+  /**
+   * Stop admitting grabs; false when Redis does not know the packet. Throws NotReplicatedError until
+   * a replica holds the close — and with it every grab admitted before it, which the refund persists.
+   */
   async close(packetId: number, nowMs: number): Promise<boolean> {
-    return Number(await this.run(CLOSE, [packetKeys(packetId).meta], [nowMs])) === 1;
+    const { value, replicated } = await this.runReplicated(CLOSE, [packetKeys(packetId).meta], [nowMs]);
+    if (!replicated) throw new NotReplicatedError();
+    return Number(value) === 1;
   }
 
   /** Every admitted grab of a packet: userId → cents (HSCAN, so a big packet does not block Redis). */

@@ -1,6 +1,6 @@
 import { HttpError, NotFoundError, UnavailableError } from "../../platform/errors";
 import type { Platform } from "../../platform/platform";
-import { PacketStore } from "./packet-store";
+import { NotReplicatedError, PacketStore } from "./packet-store";
 import { findPacket, insertPacket, listGrabs } from "./repository";
 import type { CreateRedPacketReq, RedPacketView } from "./schema";
 import { splitAmount } from "./split";
@@ -42,6 +42,10 @@ export class RedPacketService {
     try {
       decision = await this.store.grab(packetId, userId, Date.now());
     } catch (err) {
+      if (err instanceof NotReplicatedError) {
+        this.p.log.warn({ packetId }, "red packet grab not replicated in time");
+        throw UnavailableError("the grab's outcome is unknown; retry to learn it");
+      }
       // Outcome unknown (a timeout may follow an admission): a retry answers 409 with the amount.
       this.p.log.warn({ packetId, err: (err as Error).message }, "red packet grab: redis unavailable");
       throw UnavailableError();

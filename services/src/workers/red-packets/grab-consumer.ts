@@ -55,10 +55,15 @@ export function startGrabConsumer(ctx: WorkerContext, store: PacketStore, watch:
         continue;
       }
       try {
-        const item = await store.claim(packetId, Date.now());
+        const claimed = await store.claim(packetId, Date.now());
         redisOk = true;
-        if (item === null) watch.drained(packetId);
-        else await handle(packetId, item);
+        if (claimed === null) watch.drained(packetId);
+        else if (claimed.replicated) await handle(packetId, claimed.item);
+        else {
+          // Not on a replica yet: committing it could credit a grab a failover then erases.
+          count("retried");
+          ctx.log.warn({ packetId, item: claimed.item }, "claimed grab not replicated; the reaper retries it");
+        }
       } catch (err) {
         redisOk = false;
         ctx.log.debug({ err: (err as Error).message }, "claim failed");
