@@ -1,12 +1,13 @@
 import { testAddresses } from "../stack/test-stack";
 
 /** Sum of a counter on one API replica, over the series whose labels include `labels`. */
-export async function replicaCounter(
-  replica: number,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${testAddresses().api[replica].port}/metrics`);
+export function replicaCounter(replica: number, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return counterAt(testAddresses().api[replica].port, name, labels);
+}
+
+/** Sum of a counter on the /metrics endpoint at `port` (API replica, worker…), over the matching series. */
+export async function counterAt(port: number, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   const text = await res.text();
   let sum = 0;
   for (const line of text.split("\n")) {
