@@ -1,6 +1,12 @@
 import { createHash } from "node:crypto";
 import { parseTopology, type Topology, type TopologyInput } from "../topology";
-import { redisClusterCreateArgs, renderRedisConf, type RedisNodeOptions } from "./redis";
+import {
+  redisClusterCreateArgs,
+  redisContainerCommand,
+  redisRestartDelayMs,
+  renderRedisConf,
+  type RedisNodeOptions,
+} from "./redis";
 
 const buildTopology = (input: TopologyInput = {}): Topology => parseTopology(input);
 
@@ -113,5 +119,20 @@ describe("redisClusterCreateArgs", () => {
       String(replicas),
       "--cluster-yes",
     ]);
+  });
+});
+
+describe("redisContainerCommand", () => {
+  it.each([
+    [2000, 6],
+    [5000, 15],
+  ])("sits out %i ms × 3 on a restart (nodes.conf present) and execs redis-server", (timeoutMs, seconds) => {
+    const t = parseTopology({ redis: { clusterNodeTimeoutMs: timeoutMs } });
+    const [shell, flag, script] = redisContainerCommand(t, { confFile: "/etc/redis/redis.conf", dataDir: "/data" });
+    expect([shell, flag]).toEqual(["sh", "-c"]);
+    expect(script).toBe(
+      `if [ -f '/data/nodes.conf' ]; then sleep ${seconds}; fi; exec redis-server '/etc/redis/redis.conf'`,
+    );
+    expect(redisRestartDelayMs(t)).toBe(timeoutMs * 3);
   });
 });

@@ -90,3 +90,23 @@ export function redisClusterCreateArgs(nodes: HostPort[], replicasPerMaster: num
     "--cluster-yes",
   ];
 }
+
+/** How long a restarted node sits out before serving: long enough for its replica's failover to finish. */
+export function redisRestartDelayMs(t: Topology): number {
+  return 3 * t.redis.clusterNodeTimeoutMs;
+}
+
+/**
+ * The command a container runs for one cluster node. On a restart (nodes.conf exists) it waits
+ * `redisRestartDelayMs` first, as the local stack's supervisor does: a master back before its
+ * replica is promoted keeps its slots with only what its AOF held, and the replica resyncs from
+ * it — erasing writes the replica had acknowledged. Waiting makes it rejoin as a replica.
+ */
+export function redisContainerCommand(t: Topology, opts: { confFile: string; dataDir: string }): string[] {
+  const seconds = Math.ceil(redisRestartDelayMs(t) / 1000);
+  return [
+    "sh",
+    "-c",
+    `if [ -f '${opts.dataDir}/nodes.conf' ]; then sleep ${seconds}; fi; exec redis-server '${opts.confFile}'`,
+  ];
+}

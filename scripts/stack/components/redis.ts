@@ -1,6 +1,6 @@
 import path from "node:path";
 import { hostPort, type HostPort } from "../../../infra/topology";
-import { redisClusterCreateArgs, renderRedisConf } from "../../../infra/render";
+import { redisClusterCreateArgs, redisRestartDelayMs, renderRedisConf } from "../../../infra/render";
 import { exitedMessage, run, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
 
@@ -51,7 +51,7 @@ export async function startRedis(ctx: StackContext): Promise<void> {
         // only what its AOF held (fsync every second), and the replica resyncs from it — erasing
         // writes the replica had acknowledged (WAIT). Staying down until the failover is done makes
         // it rejoin as a replica of its successor instead.
-        restartDelayMs: 3 * ctx.topology.redis.clusterNodeTimeoutMs,
+        restartDelayMs: redisRestartDelayMs(ctx.topology),
       });
       await waitFor(name, async () => (await redisAdmin(ctx, node, ["PING"])).trim() === "PONG", {
         timeoutMs: 15_000,
