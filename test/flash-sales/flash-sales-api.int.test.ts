@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { adminToken, call } from "../support/api";
+import { testAddresses } from "../stack/test-stack";
 import { awaitOutcomes, buildBuyers, buildSale, mysqlView, purchase, reconciliation } from "./support";
 
 const hour = 3_600_000;
@@ -94,6 +95,26 @@ describe("POST /api/v1/flash-sales/:id/purchases", () => {
     expect((await purchase(id, alice)).status).toBe(202);
     expect(await purchase(id, alice)).toMatchObject({ status: 409, body: { error: "limit_reached" } });
     expect(await purchase(id, bob)).toMatchObject({ status: 409, body: { error: "sold_out" } });
+  });
+
+  it("answers a retried Idempotency-Key with its requestId after the sale sold out, on every replica", async () => {
+    // Alice's first answer is lost (a 503 in a failover, say); meanwhile the sale sells out and
+    // every replica flags it in L1. Her retry must learn her request, not hear "sold out".
+    const [alice, bob, mallory] = await buildBuyers(3);
+    const id = await buildSale({ stock: 1 });
+    const key = randomUUID();
+    const first = await purchase(id, alice, key);
+    expect(first.status).toBe(202);
+    const replicas = testAddresses().api.length;
+    for (let i = 0; i < replicas; i++)
+      expect(await purchase(id, bob, randomUUID(), i)).toMatchObject({ status: 409, body: { error: "sold_out" } });
+    for (let i = 0; i < replicas; i++) {
+      expect(await purchase(id, alice, key, i)).toMatchObject({ status: 202, body: first.body });
+      expect(await purchase(id, mallory, key, i)).toMatchObject({
+        status: 409,
+        body: { error: "idempotency_key_reused" },
+      });
+    }
   });
 
   it("shows a confirmed purchase in GET /orders at the sale's price", async () => {

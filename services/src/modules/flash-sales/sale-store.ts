@@ -54,6 +54,18 @@ export class SaleStore {
     return { outcome } as Admission;
   }
 
+  /**
+   * What an Idempotency-Key already stands for, without running admission: one HGET. Null when
+   * the key is new; `duplicate` for this user's earlier request; `key_reused` for another user's.
+   */
+  async prior(saleId: number, userId: number, key: string): Promise<Admission | null> {
+    const raw = await this.redis.hget(saleKeys(saleId).idem, key);
+    if (raw === null) return null;
+    const bar = raw.indexOf("|");
+    if (raw.slice(0, bar) !== String(userId)) return { outcome: "key_reused" };
+    return { outcome: "duplicate", requestId: raw.slice(bar + 1) };
+  }
+
   /** A request's reservation, confirmation and failure in one round trip. */
   async request(saleId: number, requestId: string): Promise<RequestState> {
     const [res, orderId, reason] = (await this.run(STATUS, saleId, [requestId])) as Array<string | null>;

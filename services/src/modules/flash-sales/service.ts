@@ -4,7 +4,7 @@ import type { NamedCache } from "../../platform/cache";
 import type { Platform } from "../../platform/platform";
 import { ORDERS_QUEUE } from "./reconcile";
 import { findSale, insertSale, saleOrderByRequest, type SaleRow } from "./repository";
-import { SaleStore } from "./sale-store";
+import { SaleStore, type Admission } from "./sale-store";
 import type { CreateFlashSaleReq, FlashSale, OrderMessage, PurchaseStatus } from "./schema";
 import { SoldOutFlags } from "./sold-out-flags";
 
@@ -67,9 +67,10 @@ export class FlashSaleService {
 
   /** Admit one purchase and hand it to the orders queue; the answer is the request id to poll. */
   async purchase(saleId: number, userId: number, key: string): Promise<{ requestId: string; status: "queued" }> {
-    if (this.soldOut.has(saleId)) throw ConflictError("sold_out", "the sale is sold out");
     const nowMs = Date.now();
-    let admission = await this.admit(saleId, nowMs, userId, key);
+    let admission = this.soldOut.has(saleId)
+      ? ((await this.prior(saleId, userId, key)) ?? ({ outcome: "sold_out" } as const))
+      : await this.admit(saleId, nowMs, userId, key);
     if (admission.outcome === "missing") {
       // Redis does not know the sale (never loaded, or lost in a failover): load it from MySQL once.
       const sale = await findSale(this.p.db, saleId); // not the cached row: its remaining may be old
@@ -104,6 +105,18 @@ export class FlashSaleService {
         throw ConflictError("sold_out", "the sale is sold out");
       default:
         throw NotFoundError("no such flash sale");
+    }
+  }
+
+  // A sold-out sale skips the admission script, but not the key: a retry after a 503 may hold a
+  // reservation that its lost answer never told (a failover test caught 7 such "sold out" answers
+  // for orders that went on to be confirmed). One HGET tells it its requestId.
+  private async prior(saleId: number, userId: number, key: string): Promise<Admission | null> {
+    try {
+      return await this.store.prior(saleId, userId, key);
+    } catch (err) {
+      this.p.log.warn({ err: (err as Error).message, saleId }, "idempotency lookup unavailable");
+      throw UnavailableError();
     }
   }
 

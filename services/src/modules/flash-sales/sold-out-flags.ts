@@ -1,5 +1,6 @@
 /**
- * In-process "sold out" flags with a short TTL, so a sold-out sale answers 409 without a Redis trip.
+ * In-process "sold out" flags with a short TTL, so a sold-out sale answers 409 without running the
+ * admission script (the service still reads the request's Idempotency-Key: one HGET).
  * Short because the reconciler may hand units back (requests MySQL refused); the flag only ever
  * costs a late buyer a retry, never admits anyone.
  */
