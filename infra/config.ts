@@ -1,0 +1,211 @@
+import { z } from "zod";
+import { DEPLOYMENT_SECRETS, TOPOLOGY_SECRETS, type DeployConfig, type Images, type SecretName } from "./deployment";
+import { parseTopology, TopologyError, type TopologyInput } from "./topology";
+
+/** The stack's plain (non-secret) config values, keyed without the `floodgate:` prefix. */
+export type RawStackConfig = Record<string, unknown>;
+
+/** A stack config that failed validation; each problem names the `floodgate:` key and its value. */
+export class StackConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid stack config:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "StackConfigError";
+  }
+}
+
+/**
+ * Upstream images pinned by version: official images, not repackaged ones. The exporters' images
+ * must ship a shell and wget for their healthchecks: hence redis_exporter's -alpine variant.
+ */
+export const DEFAULT_IMAGES: Images = {
+  app: "floodgate/services:0.1.0",
+  mariadb: "mariadb:10.11.10",
+  redis: "redis:7.2.7",
+  rabbitmq: "rabbitmq:3.13.7-management",
+  nginx: "nginx:1.26.3",
+  prometheus: "prom/prometheus:v2.55.1",
+  alertmanager: "prom/alertmanager:v0.27.0",
+  objectStore: "chrislusf/seaweedfs:3.80",
+  mysqldExporter: "prom/mysqld-exporter:v0.16.0",
+  redisExporter: "oliver006/redis_exporter:v1.66.0-alpine",
+  nginxExporter: "nginx/nginx-prometheus-exporter:1.3.0",
+  nodeExporter: "prom/node-exporter:v1.8.2",
+};
+
+/** The stack config key of each image: `floodgate:<name>Image`. */
+export const imageKey = (name: keyof Images) => `${name}Image`;
+
+/** Topology defaults per target, under whatever `floodgate:topology` sets: a deployment has more memory than a laptop. */
+export const TARGET_TOPOLOGY_DEFAULTS: Record<DeployConfig["target"], TopologyInput> = {
+  docker: { mysql: { bufferPoolMb: 1024 }, redis: { maxMemoryMb: 512 } },
+  kubernetes: {
+    api: { replicas: 3 },
+    autoscaling: { minReplicas: 3, maxReplicas: 12 },
+    mysql: { bufferPoolMb: 1024 },
+    redis: { maxMemoryMb: 512 },
+  },
+};
+
+const hostName = z.string().regex(/^[A-Za-z0-9.-]+$/, { error: "a host name or IPv4 address" });
+const tcpPort = z.number().int().min(1).max(65535);
+const imageRef = z.string().regex(/^([a-z0-9.-]+(:\d+)?\/)?[a-z0-9._/-]+(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$/, {
+  error: "an image reference pinned by tag or digest (repo:tag)",
+});
+const pinnedImage = imageRef.refine((ref) => /:[^/]+$|@sha256:/.test(ref) && !/:latest$/.test(ref), {
+  error: "pin the image by version (a tag other than latest, or a digest)",
+});
+const imageFields = Object.fromEntries(
+  (Object.keys(DEFAULT_IMAGES) as Array<keyof Images>).map((name) => [
+    imageKey(name),
+    pinnedImage.default(DEFAULT_IMAGES[name]),
+  ]),
+) as Record<string, z.ZodDefault<typeof pinnedImage>>;
+
+/** The plain stack config, every key with its default. Secrets are not here: they come from `requireSecret`. */
+export const StackConfigSchema = z.strictObject({
+  target: z.enum(["docker", "kubernetes"]).default("docker"),
+  topology: z.record(z.string(), z.unknown()).default({}),
+  buildAppImage: z.boolean().default(true),
+  publicHost: hostName.default("localhost"),
+  publicPort: tcpPort.default(80),
+  adminPort: tcpPort.optional(),
+  adminBindHost: hostName.default("127.0.0.1"),
+  dockerNetwork: z
+    .string()
+    .regex(/^[a-z][a-z0-9_.-]{0,62}$/)
+    .default("floodgate"),
+  dockerSubnet: z
+    .string()
+    .regex(/^10\.\d{1,3}\.0\.0\/16$|^172\.(1[6-9]|2\d|3[01])\.0\.0\/16$|^192\.168\.0\.0\/16$/, {
+      error: "a private /16, e.g. 172.28.0.0/16",
+    })
+    .default("172.28.0.0/16"),
+  kubernetesNamespace: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/)
+    .default("floodgate"),
+  kubernetesStorageClass: z.string().min(1).default("standard"),
+  volumeGiMysql: z.number().int().min(1).default(20),
+  volumeGiRedis: z.number().int().min(1).default(5),
+  volumeGiRabbitmq: z.number().int().min(1).default(5),
+  volumeGiBucket: z.number().int().min(1).default(20),
+  volumeGiPrometheus: z.number().int().min(1).default(20),
+  ...imageFields,
+});
+
+/** How `index.ts` reads each key from `pulumi.Config` (its type in Pulumi.yaml). */
+export const STACK_CONFIG_KEYS: Record<string, "string" | "number" | "boolean" | "object"> = Object.fromEntries(
+  Object.entries(StackConfigSchema.shape).map(([key, schema]) => {
+    const kind = schema.unwrap?.().type ?? schema.type;
+    const read =
+      kind === "number" ? "number" : kind === "boolean" ? "boolean" : kind === "record" ? "object" : "string";
+    return [key, read];
+  }),
+);
+
+/** Every secret's config name, topology and deployment ones alike. */
+export const SECRET_NAMES = [...Object.keys(TOPOLOGY_SECRETS), ...DEPLOYMENT_SECRETS] as SecretName[];
+
+/** What a secret field holds in the validated topology until `withSecrets` puts the real value in. */
+export function secretPlaceholder(name: SecretName): string {
+  // 32+ characters so the JWT secret's minimum length holds; none of the characters renderers reject.
+  return `floodgate-placeholder-${name}-0000000000`;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** `over` merged onto `base`, objects key by key; arrays and scalars replace. */
+export function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+  return out;
+}
+
+function valueAt(obj: unknown, path: readonly string[]): unknown {
+  return path.reduce<unknown>((node, k) => (isPlainObject(node) ? node[k] : undefined), obj);
+}
+
+function secretsInPlainConfig(raw: RawStackConfig): string[] {
+  const asKeys = SECRET_NAMES.filter((name) => name in raw).map(
+    (name) => `floodgate:${name} is a secret: set it with \`pulumi config set --secret ${name}\`, not as plain config`,
+  );
+  const inTopology = Object.entries(TOPOLOGY_SECRETS)
+    .filter(([, path]) => valueAt(raw.topology, path) !== undefined)
+    .map(
+      ([name, path]) =>
+        `floodgate:topology.${path.join(".")} is a secret: remove it and run \`pulumi config set --secret ${name}\``,
+    );
+  return [...asKeys, ...inTopology];
+}
+
+const shown = (v: unknown) => (v === undefined ? "unset" : JSON.stringify(v));
+
+/** Stack config (plain values) and secrets (Pulumi secret Outputs) to a validated DeployConfig. Pure. */
+export function parseStackConfig(raw: RawStackConfig, secrets: Record<SecretName, unknown>): DeployConfig {
+  const leaked = secretsInPlainConfig(raw);
+  if (leaked.length > 0) throw new StackConfigError(leaked);
+  const missing = SECRET_NAMES.filter((name) => secrets[name] === undefined);
+  if (missing.length > 0) {
+    throw new StackConfigError(missing.map((n) => `floodgate:${n} is unset: \`pulumi config set --secret ${n}\``));
+  }
+  const parsed = StackConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new StackConfigError(
+      parsed.error.issues.flatMap((issue) => {
+        if (issue.code === "unrecognized_keys") {
+          return issue.keys.map((k) => `floodgate:${k} = ${shown(raw[k])}: not a floodgate config key`);
+        }
+        const path = issue.path.map(String);
+        return [`floodgate:${path.join(".")} = ${shown(valueAt(raw, path))}: ${issue.message}`];
+      }),
+    );
+  }
+  const c = parsed.data;
+  const placeholders = Object.fromEntries(SECRET_NAMES.map((n) => [n, secretPlaceholder(n)]));
+  let topologyInput = deepMerge(TARGET_TOPOLOGY_DEFAULTS[c.target], c.topology);
+  for (const [name, path] of Object.entries(TOPOLOGY_SECRETS)) {
+    topologyInput = deepMerge(
+      topologyInput,
+      path.reduceRight<unknown>((v, k) => ({ [k]: v }), placeholders[name]),
+    );
+  }
+  let topology;
+  try {
+    topology = parseTopology(topologyInput);
+  } catch (err) {
+    if (err instanceof TopologyError) throw new StackConfigError(err.problems.map((p) => `floodgate:topology.${p}`));
+    throw err;
+  }
+  const images = Object.fromEntries(
+    (Object.keys(DEFAULT_IMAGES) as Array<keyof Images>).map((name) => [
+      name,
+      (c as Record<string, unknown>)[imageKey(name)] as string,
+    ]),
+  ) as unknown as Images;
+  return {
+    target: c.target,
+    topology,
+    secrets: secrets as DeployConfig["secrets"],
+    images,
+    buildAppImage: c.buildAppImage,
+    publicHost: c.publicHost,
+    publicPort: c.publicPort,
+    adminPort: c.adminPort,
+    adminBindHost: c.adminBindHost,
+    docker: { network: c.dockerNetwork, subnet: c.dockerSubnet },
+    kubernetes: {
+      namespace: c.kubernetesNamespace,
+      storageClass: c.kubernetesStorageClass,
+      volumeGi: {
+        mysql: c.volumeGiMysql,
+        redis: c.volumeGiRedis,
+        rabbitmq: c.volumeGiRabbitmq,
+        bucket: c.volumeGiBucket,
+        prometheus: c.volumeGiPrometheus,
+      },
+    },
+  };
+}

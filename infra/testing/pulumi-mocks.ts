@@ -1,0 +1,171 @@
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+
+/**
+ * Pulumi's own mocks, recording every resource the program registers. Tests call
+ * `await recordResources()` in `beforeAll`, then `require()` the program.
+ */
+
+/** The key and value Pulumi's wire format uses to mark a secret: `{ [SECRET_SIG_KEY]: SECRET_SIG, value }`. */
+export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+/** See SECRET_SIG_KEY. */
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** One registered resource, as the engine would have received it. */
+export interface RecordedResource {
+  type: string;
+  name: string;
+  custom: boolean;
+  /** Inputs as the mock API hands them over: secretness pushed up to the top-level property. */
+  inputs: Record<string, unknown>;
+  /**
+   * Inputs exactly as serialized on the wire: every secret is still a `{ [SECRET_SIG_KEY]: SECRET_SIG, value }`
+   * object at the place it was nested, so a plain secret beside a secret sibling is still visible.
+   */
+  rawInputs: Record<string, unknown>;
+}
+
+/** Everything registered so far, in registration order. */
+export const recorded: RecordedResource[] = [];
+
+let mocksSet = false;
+const rawByKey = new Map<string, Array<Record<string, unknown>>>();
+const key = (type: string, name: string) => `${type}\u0000${name}`;
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getObject(): { toJavaScript(): Record<string, unknown> };
+}
+
+// The mock API deserializes inputs, which hoists nested secrets to the top-level property; keep the
+// wire form as well, so the "no plain secret" policy cannot be fooled by a secret sibling.
+const original = MockMonitor.prototype.registerResource;
+MockMonitor.prototype.registerResource = function recordRaw(this: MockMonitor, req: RegisterRequest, callback) {
+  const k = key(req.getType(), req.getName());
+  rawByKey.set(k, [...(rawByKey.get(k) ?? []), req.getObject().toJavaScript()]);
+  return original.call(this, req, callback);
+};
+
+/** Provider-computed values the real providers would return, so the program's applies resolve. */
+export function fakeComputedState(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+): Record<string, unknown> {
+  switch (type) {
+    case "docker:index/image:Image":
+      return {
+        imageName: inputs.imageName ?? name,
+        repoDigest: `${String(inputs.imageName)}@sha256:${"a".repeat(64)}`,
+      };
+    case "docker:index/remoteImage:RemoteImage":
+      return { imageId: `sha256:${"b".repeat(64)}`, repoDigest: `${String(inputs.name)}@sha256:${"b".repeat(64)}` };
+    case "docker:index/network:Network":
+    case "docker:index/volume:Volume":
+    case "docker:index/container:Container":
+      return { name: inputs.name ?? name };
+  }
+  if (type.startsWith("kubernetes:")) {
+    const metadata = (inputs.metadata ?? {}) as Record<string, unknown>;
+    return {
+      metadata: { ...metadata, name: metadata.name ?? `${name}-mock0000`, namespace: metadata.namespace ?? "default" },
+    };
+  }
+  return {};
+}
+
+/** Install recording mocks (idempotent per test file). Call before requiring any program module. */
+export async function recordResources(stack = "docker", project = "floodgate"): Promise<RecordedResource[]> {
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+        const k = key(args.type, args.name);
+        const raws = rawByKey.get(k) ?? [];
+        recorded.push({
+          type: args.type,
+          name: args.name,
+          custom: args.custom ?? true,
+          inputs: args.inputs,
+          rawInputs: raws.shift() ?? args.inputs,
+        });
+        const state = { ...args.inputs, ...fakeComputedState(args.type, args.name, args.inputs) };
+        return { id: `${args.name}-id`, state };
+      },
+      call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+        return args.inputs;
+      },
+    },
+    project,
+    stack,
+    false,
+  );
+  mocksSet = true;
+  return recorded;
+}
+
+/** Throw at once (instead of hanging on the first await) when a test forgot `recordResources()`. */
+export function assertMocksSet(): void {
+  if (!mocksSet)
+    throw new Error("Pulumi mocks are not set: call `await recordResources()` before requiring the program");
+}
+
+/** The value of an Output, failing after `timeoutMs` rather than hanging when the engine is missing. */
+export function settle<T>(output: pulumi.Input<T>, timeoutMs = 10_000): Promise<T> {
+  assertMocksSet();
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`output did not resolve within ${timeoutMs} ms`)), timeoutMs);
+    pulumi.output(output).apply((value) => {
+      clearTimeout(timer);
+      resolve(value as T);
+      return value;
+    });
+  });
+}
+
+/** Wait until every resource registration the program started has reached the mocks. */
+export async function settleRegistrations(timeoutMs = 20_000): Promise<RecordedResource[]> {
+  assertMocksSet();
+  let last = -1;
+  const deadline = Date.now() + timeoutMs;
+  // Registrations complete asynchronously; the count stops growing once the program is done.
+  while (recorded.length !== last) {
+    if (Date.now() > deadline) throw new Error(`resources still registering after ${timeoutMs} ms`);
+    last = recorded.length;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return recorded;
+}
+
+/** True for a wire-format secret marker object. */
+export function isSecretValue(value: unknown): value is { value: unknown } {
+  return (
+    typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG
+  );
+}
+
+/** Every place in `value` where one of `needles` appears in a string that is not inside a secret marker. */
+export function plainOccurrences(value: unknown, needles: string[], path = ""): string[] {
+  if (isSecretValue(value)) return [];
+  if (typeof value === "string") return needles.some((n) => value.includes(n)) ? [path || "(root)"] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => plainOccurrences(v, needles, `${path}[${i}]`));
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) => plainOccurrences(v, needles, path ? `${path}.${k}` : k));
+  }
+  return [];
+}
+
+/** Recorded resources of one type token. */
+export function ofType(type: string): RecordedResource[] {
+  return recorded.filter((r) => r.type === type);
+}
+
+/** Strip secret markers: the plain value, for assertions on content (not on secretness). */
+export function unwrapSecrets(value: unknown): unknown {
+  if (isSecretValue(value)) return unwrapSecrets(value.value);
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
