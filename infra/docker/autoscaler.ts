@@ -1,0 +1,68 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { hostPort, type Addresses, type Topology } from "../topology";
+import { NAMES } from "./addresses";
+import { envList } from "./app-env";
+import { appCommand } from "./api-cluster";
+import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
+import type { DockerContext } from "./context";
+
+/** Port of the autoscaler's own /health endpoint (and alert webhook) inside its container. */
+export const AUTOSCALER_HTTP_PORT = 8080;
+
+/** The autoscaler's environment: bounds and cooldown from the topology, the API slots it may start and stop. */
+export function autoscalerEnv(t: Topology, a: Addresses, apiContainers: string[]): string[] {
+  const s = t.autoscaling;
+  return envList({
+    HTTP_PORT: String(AUTOSCALER_HTTP_PORT),
+    AUTOSCALE_TARGET: "docker",
+    AUTOSCALE_MIN_REPLICAS: String(s.minReplicas),
+    AUTOSCALE_MAX_REPLICAS: String(s.maxReplicas),
+    AUTOSCALE_COOLDOWN_SECONDS: String(s.cooldownSeconds),
+    AUTOSCALE_SCALE_OUT_CPU_PERCENT: String(s.scaleOutCpuPercent),
+    AUTOSCALE_SCALE_IN_CPU_PERCENT: String(s.scaleInCpuPercent),
+    AUTOSCALE_SCALE_OUT_P99_MS: String(s.scaleOutP99Ms),
+    AUTOSCALE_API_CONTAINERS: apiContainers.join(","),
+    PROMETHEUS_URL: `http://${hostPort(a.prometheus)}`,
+  });
+}
+
+/** Inputs beyond the context. */
+export interface AutoscalerArgs {
+  /** Names of every API slot container, in slot order. */
+  apiContainers: string[];
+  dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * The autoscaler service (services/src/main/autoscaler.ts from the app image): reads Prometheus and
+ * starts or stops the pre-created API slots within min/max, waiting the cooldown between steps.
+ */
+export class Autoscaler extends pulumi.ComponentResource {
+  /** The autoscaler container. */
+  readonly container: docker.Container;
+
+  constructor(name: string, ctx: DockerContext, args: AutoscalerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("floodgate:docker:Autoscaler", name, {}, opts);
+    const t = ctx.cfg.topology;
+    this.container = new docker.Container(
+      `${name}-service`,
+      {
+        name: NAMES.autoscaler,
+        image: ctx.images.app,
+        command: appCommand("autoscaler"),
+        envs: autoscalerEnv(t, ctx.addresses, args.apiContainers),
+        // Starting and stopping containers needs the Docker API: root-equivalent, so nothing else gets it.
+        volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" }],
+        // The socket belongs to root:docker; the app image runs as a non-root user.
+        user: "root",
+        networksAdvanced: onNetwork(ctx.network, NAMES.autoscaler),
+        healthcheck: httpHealthcheck(AUTOSCALER_HTTP_PORT, "/health", "node"),
+        ...limits("autoscaler", t),
+        ...LONG_RUNNING,
+      },
+      { parent: this, deleteBeforeReplace: true, dependsOn: args.dependsOn },
+    );
+    this.registerOutputs({ container: this.container.name });
+  }
+}

@@ -1,0 +1,80 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { hostPort, type Addresses, type Topology } from "../topology";
+import { NAMES } from "./addresses";
+import { envList } from "./app-env";
+import { appCommand } from "./api-cluster";
+import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
+import type { DockerContext } from "./context";
+
+/** Port of the backup service's own /health endpoint inside its container. */
+export const BACKUPS_HTTP_PORT = 8080;
+
+/** Where backups go: the S3 endpoint and bucket on the private network. */
+export interface BackupTarget {
+  endpoint: string;
+  bucket: string;
+}
+
+/**
+ * The backup service's environment (secrets included, so call it on the secret topology): MariaDB
+ * dumps from the last replica, so the primary never pays for them, and Redis snapshots of every node.
+ */
+export function backupEnv(t: Topology, a: Addresses, target: BackupTarget, keys: { access: string; secret: string }) {
+  const source = a.mysqlReplicas[a.mysqlReplicas.length - 1] ?? a.mysqlPrimary;
+  return envList({
+    HTTP_PORT: String(BACKUPS_HTTP_PORT),
+    BACKUP_SCHEDULE: t.backups.schedule,
+    BACKUP_RETENTION_DAYS: String(t.backups.retentionDays),
+    BACKUP_KEEP_LAST: String(t.backups.keepLast),
+    BACKUP_MYSQL_SOURCE: hostPort(source),
+    MYSQL_DATABASE: t.mysql.database,
+    BACKUP_MYSQL_USER: t.mysql.users.backup.name,
+    BACKUP_MYSQL_PASSWORD: t.mysql.users.backup.password,
+    BACKUP_REDIS_NODES: a.redis.map(hostPort).join(","),
+    BACKUP_REDIS_USER: "admin",
+    BACKUP_REDIS_PASSWORD: t.redis.users.admin.password,
+    S3_ENDPOINT: target.endpoint,
+    S3_BUCKET: target.bucket,
+    S3_ACCESS_KEY: keys.access,
+    S3_SECRET_KEY: keys.secret,
+  });
+}
+
+/** Inputs beyond the context. */
+export interface BackupsArgs {
+  target: BackupTarget;
+  dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * Scheduled backups: a long-running container from the app image (services/src/main/backup.ts)
+ * that runs on the topology's cron schedule and prunes by retention.
+ */
+export class Backups extends pulumi.ComponentResource {
+  /** The scheduler container. */
+  readonly container: docker.Container;
+
+  constructor(name: string, ctx: DockerContext, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("floodgate:docker:Backups", name, {}, opts);
+    const { bucketAccessKey, bucketSecretKey } = ctx.cfg.secrets;
+    const envs = pulumi
+      .all([ctx.secretTopology, bucketAccessKey, bucketSecretKey])
+      .apply(([s, access, secret]) => backupEnv(s, ctx.addresses, args.target, { access, secret }));
+    this.container = new docker.Container(
+      `${name}-scheduler`,
+      {
+        name: NAMES.backups,
+        image: ctx.images.app,
+        command: appCommand("backup"),
+        envs,
+        networksAdvanced: onNetwork(ctx.network, NAMES.backups),
+        healthcheck: httpHealthcheck(BACKUPS_HTTP_PORT, "/health", "node"),
+        ...limits("backups", ctx.cfg.topology),
+        ...LONG_RUNNING,
+      },
+      { parent: this, deleteBeforeReplace: true, dependsOn: args.dependsOn },
+    );
+    this.registerOutputs({ container: this.container.name });
+  }
+}

@@ -1,0 +1,95 @@
+import { parseTopology } from "../topology";
+import { autoscalerEnv } from "./autoscaler";
+import { backupEnv } from "./backups";
+import { dockerAddresses } from "./addresses";
+import { containerSize, limits, type ContainerRole } from "./container-spec";
+import { clusterFormScript } from "./redis-cluster";
+import { bucketInitScript } from "./bucket-scripts";
+
+const ROLES: ContainerRole[] = [
+  "nginx",
+  "api",
+  "worker",
+  "tracker",
+  "mysql",
+  "redis",
+  "rabbitmq",
+  "bucket",
+  "prometheus",
+  "alertmanager",
+  "exporter",
+  "job",
+  "backups",
+  "autoscaler",
+];
+const toEnv = (list: string[]) =>
+  Object.fromEntries(list.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+
+describe("container budgets", () => {
+  it.each(ROLES)("gives %s a memory limit without swap and a CPU limit", (role) => {
+    const l = limits(role, parseTopology({}));
+    expect(l.memory).toBeGreaterThan(0);
+    expect(l.memorySwap).toBe(l.memory);
+    expect(Number(l.cpus)).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ["mysql", { mysql: { bufferPoolMb: 4096 } }, 4096 + 512],
+    ["redis", { redis: { maxMemoryMb: 1000 } }, 1564],
+  ] as const)("sizes %s from the topology's own memory setting", (role, input, memoryMb) => {
+    expect(containerSize(role, parseTopology(input)).memoryMb).toBe(memoryMb);
+  });
+});
+
+describe("the one-shot and service scripts", () => {
+  it("forms the Redis cluster only when every node knows only itself, then waits for ok", () => {
+    const script = clusterFormScript(
+      [
+        { host: "10.0.20.1", port: 1 },
+        { host: "10.0.20.2", port: 2 },
+      ],
+      1,
+    );
+    expect(script).toMatch(
+      /^if .*-h 10\.0\.20\.1 -p 1 .*cluster_known_nodes:1.* && .*-h 10\.0\.20\.2 -p 2 .*cluster_known_nodes:1.*; then/m,
+    );
+    expect(script).toContain("--cluster create 10.0.20.1:1 10.0.20.2:2 --cluster-replicas 1 --cluster-yes");
+    expect(script.split("\n").at(-1)).toMatch(/until .*cluster_state:ok/);
+    expect(script).not.toMatch(/--pass|-a /);
+  });
+
+  it("creates each bucket only when it is missing, keys from the environment", () => {
+    const script = bucketInitScript(["fg-static", "fg-backups"]);
+    expect(script).toContain('grep -qw fg-static || echo "s3.bucket.create -name fg-static"');
+    expect(script).toContain('grep -qw fg-backups || echo "s3.bucket.create -name fg-backups"');
+    expect(script).toContain("-access_key=$BUCKET_ACCESS_KEY -secret_key=$BUCKET_SECRET_KEY");
+  });
+});
+
+describe("autoscaler and backup environments", () => {
+  it.each([
+    [{}, ["2", "6", "60"]],
+    [
+      { api: { replicas: 3 }, autoscaling: { minReplicas: 3, maxReplicas: 10, cooldownSeconds: 600 } },
+      ["3", "10", "600"],
+    ],
+  ])("takes min, max and cooldown from the topology (%j)", (input, expected) => {
+    const t = parseTopology(input);
+    const e = toEnv(autoscalerEnv(t, dockerAddresses(t), ["api-1"]));
+    expect([e.AUTOSCALE_MIN_REPLICAS, e.AUTOSCALE_MAX_REPLICAS, e.AUTOSCALE_COOLDOWN_SECONDS]).toEqual(expected);
+    expect(e.PROMETHEUS_URL).toBe(`http://prometheus:${t.monitoring.prometheusPort}`);
+  });
+
+  it.each([
+    [1, "mysql-replica-1"],
+    [3, "mysql-replica-3"],
+  ])("backs up from the last of %i replicas, on the schedule, with retention", (replicas, source) => {
+    const t = parseTopology({ mysql: { replicas }, backups: { schedule: "0 2 * * *", retentionDays: 9, keepLast: 4 } });
+    const e = toEnv(
+      backupEnv(t, dockerAddresses(t), { endpoint: "http://bucket:8333", bucket: "b" }, { access: "a", secret: "s" }),
+    );
+    expect(e.BACKUP_MYSQL_SOURCE.split(":")[0]).toBe(source);
+    expect([e.BACKUP_SCHEDULE, e.BACKUP_RETENTION_DAYS, e.BACKUP_KEEP_LAST]).toEqual(["0 2 * * *", "9", "4"]);
+    expect(e.BACKUP_MYSQL_USER).toBe(t.mysql.users.backup.name);
+  });
+});

@@ -1,0 +1,93 @@
+import type * as docker from "@pulumi/docker";
+import type * as pulumi from "@pulumi/pulumi";
+import type { Topology } from "../topology";
+
+/** Kinds of container the Docker target runs; each has one resource budget. */
+export type ContainerRole =
+  | "nginx"
+  | "api"
+  | "worker"
+  | "tracker"
+  | "mysql"
+  | "redis"
+  | "rabbitmq"
+  | "bucket"
+  | "prometheus"
+  | "alertmanager"
+  | "exporter"
+  | "job"
+  | "backups"
+  | "autoscaler";
+
+/** Memory limit (MiB) and CPU limit (cores) of one container. */
+export interface ContainerSize {
+  memoryMb: number;
+  cpus: number;
+}
+
+/** The budget of each role; the stateful ones follow the topology's own memory settings. */
+export function containerSize(role: ContainerRole, t: Topology): ContainerSize {
+  switch (role) {
+    case "mysql":
+      // The buffer pool plus connections, sort buffers and the server itself.
+      return { memoryMb: t.mysql.bufferPoolMb + 512, cpus: 2 };
+    case "redis":
+      // maxmemory plus room for the AOF-rewrite fork's copy-on-write pages.
+      return { memoryMb: Math.ceil(t.redis.maxMemoryMb * 1.5) + 64, cpus: 1 };
+    case "rabbitmq":
+      return { memoryMb: 1024, cpus: 1 };
+    case "prometheus":
+      return { memoryMb: 2048, cpus: 1 };
+    case "api":
+      return { memoryMb: 1024, cpus: 1 };
+    case "nginx":
+    case "worker":
+    case "tracker":
+    case "bucket":
+    case "backups":
+      return { memoryMb: 512, cpus: 1 };
+    case "alertmanager":
+    case "autoscaler":
+    case "job":
+      return { memoryMb: 256, cpus: 0.5 };
+    case "exporter":
+      return { memoryMb: 128, cpus: 0.25 };
+  }
+}
+
+/** The Container args that apply a role's budget. */
+export function limits(role: ContainerRole, t: Topology): Pick<docker.ContainerArgs, "memory" | "memorySwap" | "cpus"> {
+  const { memoryMb, cpus } = containerSize(role, t);
+  // memorySwap = memory: no swap, so a leak is an OOM kill and a restart, not a slow host.
+  return { memory: memoryMb, memorySwap: memoryMb, cpus: String(cpus) };
+}
+
+/** A Docker healthcheck running `command` in the container's shell. */
+export function healthcheck(command: string, startPeriodSeconds = 10): docker.types.input.ContainerHealthcheck {
+  return {
+    tests: ["CMD-SHELL", command],
+    interval: "10s",
+    timeout: "5s",
+    retries: 3,
+    startPeriod: `${startPeriodSeconds}s`,
+  };
+}
+
+/** A healthcheck that GETs a local HTTP path with whichever client the image ships. */
+export function httpHealthcheck(port: number, path: string, client: "wget" | "node" = "wget") {
+  const url = `http://127.0.0.1:${port}${path}`;
+  return client === "wget"
+    ? healthcheck(`wget -q -O /dev/null ${url} || exit 1`)
+    : healthcheck(`node -e "fetch('${url}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`, 30);
+}
+
+/** Settings every long-running container shares: restarted by Docker, waited for until healthy. */
+export const LONG_RUNNING = { restart: "unless-stopped", mustRun: true, wait: true, waitTimeout: 180 } as const;
+
+/** Settings of a one-shot job: Pulumi waits for it to exit (attach) and fails the update on a non-zero exit. */
+export const ONE_SHOT = { restart: "no", mustRun: false, attach: true, logs: true } as const;
+
+/** Attachment to the private network, under the container's name, optionally at a fixed address. */
+export function onNetwork(network: pulumi.Input<string>, alias: string, ipv4Address?: string) {
+  return [{ name: network, aliases: [alias], ...(ipv4Address ? { ipv4Address } : {}) }];
+}

@@ -1,0 +1,107 @@
+import path from "node:path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { withSecrets, type DeployConfig, type Images, type StackOutputs } from "../deployment";
+import { hostPort } from "../topology";
+import { apiName, DEFAULT_SUBNET, dockerAddresses, dynamicRange } from "./addresses";
+import { ApiCluster } from "./api-cluster";
+import { Autoscaler } from "./autoscaler";
+import { Backups } from "./backups";
+import type { DockerContext } from "./context";
+import { LoadBalancer } from "./load-balancer";
+import { Monitoring, readRuleFiles } from "./monitoring";
+import { MysqlPrimaryReplica } from "./mysql-primary-replica";
+import { RabbitMq } from "./rabbitmq";
+import { RedisCluster } from "./redis-cluster";
+import { StaticBucket } from "./static-bucket";
+
+const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/** The URL of one endpoint, leaving out the scheme's default port. */
+export function url(host: string, port: number, pathname = "/"): string {
+  return `http://${host}${port === 80 ? "" : `:${port}`}${pathname}`;
+}
+
+/** Pull every upstream image once (by its pinned tag); build the app image or pull it, per the config. */
+function images(cfg: DeployConfig): Record<keyof Images, pulumi.Input<string>> {
+  const ids = {} as Record<keyof Images, pulumi.Input<string>>;
+  for (const key of Object.keys(cfg.images) as Array<keyof Images>) {
+    if (key === "app" && cfg.buildAppImage) continue;
+    ids[key] = new docker.RemoteImage(`image-${key}`, { name: cfg.images[key], keepLocally: true }).imageId;
+  }
+  if (cfg.buildAppImage) {
+    // The provider hashes the build context: an unchanged tree is not rebuilt on the next `pulumi up`.
+    const app = new docker.Image("image-app", {
+      imageName: cfg.images.app,
+      build: { context: REPO_ROOT, dockerfile: path.join(REPO_ROOT, "Dockerfile") },
+      skipPush: true,
+    });
+    ids.app = app.repoDigest;
+  }
+  return ids;
+}
+
+/** The Docker target: every component on one host's private network; nginx alone publishes a port. */
+export function deployDocker(cfg: DeployConfig): StackOutputs {
+  const t = cfg.topology;
+  const subnet = cfg.docker.subnet ?? DEFAULT_SUBNET;
+  const addresses = dockerAddresses(t, subnet);
+  const network = new docker.Network("network", {
+    name: cfg.docker.network,
+    driver: "bridge",
+    ipamConfigs: [{ subnet, ipRange: dynamicRange(subnet) }],
+  });
+  const ctx: DockerContext = {
+    cfg,
+    addresses,
+    network: network.name,
+    subnet,
+    // Secret twice over: its inputs are secrets, and the wrapper keeps it so should one ever not be.
+    secretTopology: pulumi.secret(pulumi.all(cfg.secrets).apply((values) => withSecrets(t, values))),
+    images: images(cfg),
+  };
+  const opts = { dependsOn: [network] };
+  const mysql = new MysqlPrimaryReplica("mysql", ctx, opts);
+  const redis = new RedisCluster("redis", ctx, opts);
+  const rabbitmq = new RabbitMq("rabbitmq", ctx, opts);
+  const bucket = new StaticBucket("bucket", ctx, opts);
+  const api = new ApiCluster(
+    "api",
+    ctx,
+    { dependsOn: [mysql.ready, redis.ready, rabbitmq.container], staticVolume: bucket.publishVolume.name },
+    opts,
+  );
+  new LoadBalancer("lb", ctx, { staticVolume: bucket.edgeVolume.name, dependsOn: api.apiSlots }, opts);
+  const monitoring = new Monitoring(
+    "monitoring",
+    ctx,
+    readRuleFiles(path.join(REPO_ROOT, "monitoring", "rules")),
+    opts,
+  );
+  new Backups(
+    "backups",
+    ctx,
+    {
+      target: { endpoint: bucket.endpoint, bucket: bucket.buckets.backups },
+      dependsOn: [bucket.ready, ...mysql.servers],
+    },
+    opts,
+  );
+  new Autoscaler(
+    "autoscaler",
+    ctx,
+    { apiContainers: api.apiSlots.map((_, i) => apiName(i)), dependsOn: [monitoring.prometheus, ...api.apiSlots] },
+    opts,
+  );
+  // Without adminPort the UIs stay on the private network (reach them through an SSH tunnel or `docker exec`).
+  const admin = (offset: number, internal: { host: string; port: number }) =>
+    cfg.adminPort === undefined
+      ? `http://${hostPort(internal)}/`
+      : url(cfg.adminBindHost ?? "127.0.0.1", cfg.adminPort + offset);
+  return {
+    apiUrl: pulumi.output(url(cfg.publicHost, cfg.publicPort, "/api/v1/")),
+    staticUrl: pulumi.output(url(cfg.publicHost, cfg.publicPort, "/static/")),
+    prometheusUrl: pulumi.output(admin(0, addresses.prometheus)),
+    alertmanagerUrl: pulumi.output(admin(1, addresses.alertmanager)),
+  };
+}

@@ -1,0 +1,64 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { renderNginxConf } from "../render";
+import type { Addresses, Topology } from "../topology";
+import { NAMES } from "./addresses";
+import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
+import { PATHS } from "./context";
+import type { DockerContext } from "./context";
+
+/** nginx.conf on Docker: listening on every interface, the static volume served, status open to the private network only. */
+export function dockerNginxConf(t: Topology, a: Addresses, subnet: string): string {
+  return renderNginxConf(t, a, {
+    bindHost: "0.0.0.0",
+    // The exporter scrapes from another container; nginx's own health probe uses the public port.
+    statusAllow: [subnet],
+    paths: {
+      prefix: PATHS.nginxPrefix,
+      staticRoot: PATHS.staticRoot,
+      pidFile: "/tmp/nginx.pid",
+      errorLog: "/dev/stderr",
+      accessLog: "/dev/stdout",
+    },
+  });
+}
+
+/** Inputs beyond the context. */
+export interface LoadBalancerArgs {
+  /** The volume of published static files, served read-only under /static/. */
+  staticVolume: pulumi.Input<string>;
+  /** The API slots: nginx starts after them, so its first requests find an upstream. */
+  dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/** nginx with the rendered config: the only container that publishes a port (the public entry). */
+export class LoadBalancer extends pulumi.ComponentResource {
+  /** The nginx container. */
+  readonly container: docker.Container;
+
+  constructor(name: string, ctx: DockerContext, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("floodgate:docker:LoadBalancer", name, {}, opts);
+    const t = ctx.cfg.topology;
+    this.container = new docker.Container(
+      `${name}-nginx`,
+      {
+        name: NAMES.nginx,
+        image: ctx.images.nginx,
+        // Our nginx.conf sets `daemon off;` itself; the image's default `-g 'daemon off;'` would clash.
+        command: ["nginx", "-c", PATHS.nginxConf],
+        uploads: [{ file: PATHS.nginxConf, content: dockerNginxConf(t, ctx.addresses, ctx.subnet) }],
+        volumes: [{ volumeName: args.staticVolume, containerPath: PATHS.staticRoot, readOnly: true }],
+        ports: [{ internal: t.nginx.port, external: ctx.cfg.publicPort }],
+        networksAdvanced: onNetwork(ctx.network, NAMES.nginx),
+        // "/" is a rendered JSON 404: any answer from nginx itself, whether or not an API replica is up.
+        healthcheck: healthcheck(
+          `[ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:${t.nginx.port}/)" = 404 ] || exit 1`,
+        ),
+        ...limits("nginx", t),
+        ...LONG_RUNNING,
+      },
+      { parent: this, deleteBeforeReplace: true, dependsOn: args.dependsOn },
+    );
+    this.registerOutputs({ container: this.container.name });
+  }
+}

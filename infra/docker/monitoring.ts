@@ -1,0 +1,101 @@
+import fs from "node:fs";
+import path from "node:path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { renderAlertmanagerYml, renderPrometheusYml } from "../render";
+import { hostPort, type Addresses, type Topology } from "../topology";
+import { NAMES } from "./addresses";
+import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
+import { PATHS, type DockerContext } from "./context";
+import { Exporters } from "./exporters";
+
+/** One Prometheus rule file: its name and content, copied verbatim from monitoring/rules/. */
+export interface RuleFile {
+  name: string;
+  content: string;
+}
+
+/** Every rule file under `dir` (the repository's monitoring/rules), the set Prometheus loads on every target. */
+export function readRuleFiles(dir: string): RuleFile[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".yml"))
+    .sort()
+    .map((name) => ({ name, content: fs.readFileSync(path.join(dir, name), "utf8") }));
+}
+
+/** prometheus.yml on Docker: scrape targets by container name, rule files where they are mounted. */
+export function dockerPrometheusYml(t: Topology, a: Addresses, rules: RuleFile[]): string {
+  return renderPrometheusYml(t, a, { ruleFiles: rules.map((r) => `${PATHS.prometheusRules}/${r.name}`) });
+}
+
+/** Port publishing of an admin UI: none unless the stack config sets adminPort. */
+function adminPorts(ctx: DockerContext, internal: number, offset: number) {
+  if (ctx.cfg.adminPort === undefined) return {};
+  return { ports: [{ internal, external: ctx.cfg.adminPort + offset, ip: ctx.cfg.adminBindHost ?? "127.0.0.1" }] };
+}
+
+/** Prometheus (rendered config, every rule file), Alertmanager and the exporters. */
+export class Monitoring extends pulumi.ComponentResource {
+  /** The Prometheus container. */
+  readonly prometheus: docker.Container;
+  /** The Alertmanager container. */
+  readonly alertmanager: docker.Container;
+
+  constructor(name: string, ctx: DockerContext, rules: RuleFile[], opts?: pulumi.ComponentResourceOptions) {
+    super("floodgate:docker:Monitoring", name, {}, opts);
+    const t = ctx.cfg.topology;
+    const a = ctx.addresses;
+    const volume = (v: string) => new docker.Volume(`${name}-${v}-data`, { name: `${v}-data` }, { parent: this });
+    const ui = (port: number, readyPath: string) =>
+      healthcheck(`wget -q -O /dev/null http://127.0.0.1:${port}${readyPath} || exit 1`, 20);
+    this.alertmanager = new docker.Container(
+      `${name}-alertmanager`,
+      {
+        name: NAMES.alertmanager,
+        image: ctx.images.alertmanager,
+        command: [
+          `--config.file=${PATHS.alertmanagerYml}`,
+          "--storage.path=/alertmanager",
+          `--web.listen-address=0.0.0.0:${a.alertmanager.port}`,
+          "--cluster.listen-address=", // a single instance: no gossip port
+        ],
+        uploads: [{ file: PATHS.alertmanagerYml, content: renderAlertmanagerYml(t) }],
+        volumes: [{ volumeName: volume("alertmanager").name, containerPath: "/alertmanager" }],
+        networksAdvanced: onNetwork(ctx.network, NAMES.alertmanager),
+        healthcheck: ui(a.alertmanager.port, "/-/ready"),
+        ...adminPorts(ctx, a.alertmanager.port, 1),
+        ...limits("alertmanager", t),
+        ...LONG_RUNNING,
+      },
+      { parent: this, deleteBeforeReplace: true },
+    );
+    this.prometheus = new docker.Container(
+      `${name}-prometheus`,
+      {
+        name: NAMES.prometheus,
+        image: ctx.images.prometheus,
+        command: [
+          `--config.file=${PATHS.prometheusYml}`,
+          "--storage.tsdb.path=/prometheus",
+          `--storage.tsdb.retention.time=${t.monitoring.retentionHours}h`,
+          `--web.listen-address=0.0.0.0:${a.prometheus.port}`,
+          "--web.enable-lifecycle",
+        ],
+        uploads: [
+          { file: PATHS.prometheusYml, content: dockerPrometheusYml(t, a, rules) },
+          ...rules.map((r) => ({ file: `${PATHS.prometheusRules}/${r.name}`, content: r.content })),
+        ],
+        volumes: [{ volumeName: volume("prometheus").name, containerPath: "/prometheus" }],
+        networksAdvanced: onNetwork(ctx.network, NAMES.prometheus),
+        healthcheck: ui(a.prometheus.port, "/-/ready"),
+        ...adminPorts(ctx, a.prometheus.port, 0),
+        ...limits("prometheus", t),
+        ...LONG_RUNNING,
+      },
+      { parent: this, deleteBeforeReplace: true, dependsOn: [this.alertmanager] },
+    );
+    new Exporters(`${name}-exporters`, ctx, { parent: this });
+    this.registerOutputs({ prometheus: hostPort(a.prometheus), alertmanager: hostPort(a.alertmanager) });
+  }
+}

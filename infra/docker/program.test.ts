@@ -1,0 +1,243 @@
+import fs from "node:fs";
+import path from "node:path";
+import { parse } from "yaml";
+import type { RawStackConfig } from "../config";
+import type { DeployConfig } from "../deployment";
+import { buildDeployConfig, testSecretValue, testSecretValues } from "../testing/deploy-config";
+import {
+  isSecretValue,
+  plainOccurrences,
+  recordResources,
+  recorded,
+  settle,
+  settleRegistrations,
+  unwrapSecrets,
+  type RecordedResource,
+} from "../testing/pulumi-mocks";
+import { REPO_ROOT, useStackConfig } from "../testing/stack-config";
+import { redisRestartDelayMs } from "../render";
+import { redisNodeCount } from "../topology";
+import type * as dockerTarget from "./index";
+
+// Changes every count and bound the program derives, so each policy sees them follow the config.
+const SCALED: RawStackConfig = {
+  adminPort: 9500,
+  adminBindHost: "10.0.0.5",
+  publicPort: 8443,
+  dockerSubnet: "10.42.0.0/16",
+  topology: {
+    api: { replicas: 4 },
+    autoscaling: { minReplicas: 4, maxReplicas: 9, cooldownSeconds: 300 },
+    redis: { masters: 4, replicasPerMaster: 2 },
+    mysql: { replicas: 3 },
+    workers: { orders: { processes: 5, concurrency: 8 }, redPacketGrabs: { processes: 1, concurrency: 4 } },
+    backups: { schedule: "0 3 * * *", retentionDays: 30, keepLast: 12 },
+  },
+};
+
+interface Deployed {
+  cfg: DeployConfig;
+  resources: RecordedResource[];
+}
+const deployed = {} as Record<"stack" | "scaled", Deployed>;
+
+beforeAll(async () => {
+  await recordResources("docker");
+  // The real program, reading the example stack file through pulumi.Config as `pulumi up` would.
+  const raw = useStackConfig("docker");
+  const program = require("../index") as { apiUrl: Parameters<typeof settle>[0] };
+  await settle(program.apiUrl);
+  deployed.stack = { cfg: buildDeployConfig("docker", raw), resources: [...(await settleRegistrations())] };
+  const start = recorded.length;
+  const cfg = buildDeployConfig("docker", SCALED);
+  const { deployDocker } = require("./index") as typeof dockerTarget;
+  await settle(deployDocker(cfg).apiUrl);
+  deployed.scaled = { cfg, resources: (await settleRegistrations()).slice(start) };
+});
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const CONTAINER = "docker:index/container:Container";
+const containers = (d: Deployed) =>
+  d.resources.filter((r) => r.type === CONTAINER).map((r) => unwrapSecrets(r.inputs) as Obj);
+const named = (d: Deployed, name: string) => {
+  const found = containers(d).find((c) => c.name === name);
+  if (!found) throw new Error(`no container named ${name}`);
+  return found;
+};
+const env = (c: Obj) =>
+  Object.fromEntries((c.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+const upload = (c: Obj, file: string): string => {
+  const u = (c.uploads as Obj[]).find((x) => x.file === file);
+  if (!u) throw new Error(`${c.name} mounts no ${file}`);
+  return u.content;
+};
+const isJob = (c: Obj) => c.attach === true;
+const running = (c: Obj) => !isJob(c) && c.start !== false;
+
+describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (which) => {
+  const d = () => deployed[which];
+  const t = () => d().cfg.topology;
+
+  it("gives every container memory and CPU limits and a restart policy", () => {
+    expect(containers(d()).length).toBeGreaterThan(20);
+    for (const c of containers(d())) {
+      expect({ name: c.name, memory: c.memory > 0, swap: c.memorySwap === c.memory, cpus: Number(c.cpus) > 0 }).toEqual(
+        {
+          name: c.name,
+          memory: true,
+          swap: true,
+          cpus: true,
+        },
+      );
+      expect([c.name, c.restart]).toEqual([c.name, isJob(c) ? "no" : "unless-stopped"]);
+    }
+  });
+
+  it("gives every service container a health probe and waits for it; jobs are awaited to their exit", () => {
+    for (const c of containers(d())) {
+      if (isJob(c)) {
+        expect([c.name, c.mustRun, c.healthcheck]).toEqual([c.name, false, undefined]);
+        continue;
+      }
+      expect([c.name, (c.healthcheck?.tests ?? []).length > 1]).toEqual([c.name, true]);
+      if (running(c)) expect([c.name, c.wait, c.mustRun]).toEqual([c.name, true, true]);
+    }
+  });
+
+  it("publishes only nginx, and the monitoring UIs on the admin port when set", () => {
+    const published = containers(d()).filter((c) => (c.ports ?? []).length > 0);
+    const cfg = d().cfg;
+    const expected = cfg.adminPort === undefined ? ["nginx"] : ["alertmanager", "nginx", "prometheus"];
+    expect(published.map((c) => c.name).sort()).toEqual(expected);
+    expect(named(d(), "nginx").ports).toEqual([{ internal: t().nginx.port, external: cfg.publicPort }]);
+    if (cfg.adminPort !== undefined) {
+      expect(named(d(), "prometheus").ports).toEqual([
+        { internal: t().monitoring.prometheusPort, external: cfg.adminPort, ip: cfg.adminBindHost },
+      ]);
+      expect(named(d(), "alertmanager").ports).toEqual([
+        { internal: t().monitoring.alertmanagerPort, external: cfg.adminPort + 1, ip: cfg.adminBindHost },
+      ]);
+    }
+    for (const c of containers(d()).filter((x) => /^(mysql|redis|rabbitmq|bucket)/.test(x.name))) {
+      expect([c.name, c.ports]).toEqual([c.name, undefined]);
+    }
+  });
+
+  it("runs as many MariaDB replicas, Redis nodes, workers and API replicas as configured", () => {
+    const names = containers(d()).map((c) => c.name as string);
+    const count = (re: RegExp) => names.filter((n) => re.test(n)).length;
+    expect(count(/^mysql-replica-\d+$/)).toBe(t().mysql.replicas);
+    expect(count(/^mysql-replica-\d+-setup$/)).toBe(t().mysql.replicas);
+    expect(count(/^redis-\d+$/)).toBe(redisNodeCount(t()));
+    expect(count(/^worker-orders-\d+$/)).toBe(t().workers.orders.processes);
+    expect(count(/^worker-red-packet-grabs-\d+$/)).toBe(t().workers.redPacketGrabs.processes);
+    const api = containers(d()).filter((c) => /^api-\d+$/.test(c.name));
+    expect(api.filter(running).length).toBe(t().api.replicas);
+    expect(api.length).toBe(Math.max(t().api.replicas, t().autoscaling.maxReplicas));
+    const volumes = d()
+      .resources.filter((r) => r.type === "docker:index/volume:Volume")
+      .map((r) => r.inputs.name);
+    expect(volumes.filter((v) => /^(redis-\d+|mysql-primary|mysql-replica-\d+)-data$/.test(String(v))).length).toBe(
+      redisNodeCount(t()) + 1 + t().mysql.replicas,
+    );
+  });
+
+  it("forms the Redis cluster from every node, only when no node knows another", () => {
+    const form = named(d(), "redis-cluster-form");
+    const script = (form.command as string[]).join(" ");
+    const nodes = containers(d()).filter((c) => /^redis-\d+$/.test(c.name));
+    for (const n of nodes) expect(script).toContain(`${n.networksAdvanced[0].ipv4Address}:`);
+    expect(script).toMatch(/if .*cluster_known_nodes:1.*then .*--cluster create/);
+    expect(script).toContain(`--cluster-replicas ${t().redis.replicasPerMaster}`);
+  });
+
+  it("makes a restarted Redis node sit out its replica's failover before it serves again", () => {
+    const seconds = Math.ceil(redisRestartDelayMs(t()) / 1000);
+    for (const n of containers(d()).filter((c) => /^redis-\d+$/.test(c.name))) {
+      expect(n.command.slice(0, 2)).toEqual(["sh", "-c"]);
+      expect(n.command[2]).toMatch(
+        new RegExp(`if \\[ -f '/data/nodes.conf' \\]; then sleep ${seconds}; fi; exec redis-server`),
+      );
+    }
+  });
+
+  it("mounts an nginx config whose upstream lists every API replica", () => {
+    const conf = upload(named(d(), "nginx"), "/etc/nginx/floodgate/nginx.conf");
+    const upstream = /upstream api \{([^}]*)\}/.exec(conf)?.[1] ?? "";
+    const servers = [...upstream.matchAll(/server (\S+) /g)].map((m) => m[1]);
+    const api = containers(d()).filter((c) => /^api-\d+$/.test(c.name));
+    expect(servers.sort()).toEqual(api.map((c) => `${c.networksAdvanced[0].ipv4Address}:${t().api.basePort}`).sort());
+  });
+
+  it("takes the autoscaler's min, max and cooldown from the config", () => {
+    const e = env(named(d(), "autoscaler"));
+    const s = t().autoscaling;
+    expect([e.AUTOSCALE_MIN_REPLICAS, e.AUTOSCALE_MAX_REPLICAS, e.AUTOSCALE_COOLDOWN_SECONDS]).toEqual(
+      [s.minReplicas, s.maxReplicas, s.cooldownSeconds].map(String),
+    );
+    expect(e.AUTOSCALE_API_CONTAINERS.split(",").length).toBe(
+      s.maxReplicas >= t().api.replicas ? s.maxReplicas : t().api.replicas,
+    );
+  });
+
+  it("schedules backups from a replica into the bucket, with retention", () => {
+    const e = env(named(d(), "backups"));
+    const b = t().backups;
+    expect([e.BACKUP_SCHEDULE, e.BACKUP_RETENTION_DAYS, e.BACKUP_KEEP_LAST]).toEqual([
+      b.schedule,
+      String(b.retentionDays),
+      String(b.keepLast),
+    ]);
+    expect(e.BACKUP_MYSQL_SOURCE).toMatch(/^mysql-replica-\d+:/);
+    expect(e.S3_BUCKET).toBe(`${t().name}-backups`);
+  });
+
+  it("serves /static/ from a mirror of the bucket the catalog publisher uploads to", () => {
+    const mount = (name: string) =>
+      (named(d(), name).volumes as Obj[]).map((v) => [v.volumeName, v.containerPath, !!v.readOnly]);
+    expect(mount("api-1")).toEqual([["static-publish", "/var/lib/floodgate/static", false]]);
+    expect(mount("static-publisher")).toEqual([["static-publish", "/var/lib/floodgate/static", true]]);
+    expect(mount("static-edge-sync")).toEqual([["static-edge", "/srv/static", false]]);
+    expect(mount("nginx")).toEqual([["static-edge", "/srv/static", true]]);
+    const bucket = `${t().name}-static`;
+    expect(named(d(), "static-publisher").command[0]).toContain(`/buckets/${bucket}/`);
+    expect(named(d(), "static-edge-sync").command[0]).toContain(`-filerPath=/buckets/${bucket} `);
+  });
+
+  it("mounts every monitoring/ rule file into Prometheus and lists each in prometheus.yml", () => {
+    const prom = named(d(), "prometheus");
+    const dir = path.join(REPO_ROOT, "monitoring", "rules");
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yml"));
+    expect(files.length).toBeGreaterThan(0);
+    const yml = parse(upload(prom, "/etc/prometheus/prometheus.yml")) as { rule_files: string[] };
+    expect(yml.rule_files.sort()).toEqual(files.map((f) => `/etc/prometheus/rules/${f}`).sort());
+    for (const f of files)
+      expect(upload(prom, `/etc/prometheus/rules/${f}`)).toBe(fs.readFileSync(path.join(dir, f), "utf8"));
+  });
+
+  it("keeps every secret a Pulumi secret: no resource input holds one in plain text", () => {
+    const needles = testSecretValues();
+    const leaks = d().resources.flatMap((r) => plainOccurrences(r.rawInputs, needles).map((p) => `${r.name}: ${p}`));
+    expect(leaks).toEqual([]);
+    // And they do arrive, as secrets, where they are used; the RabbitMQ admin's only as its salted
+    // hash, inside definitions.json, which must then be a secret too.
+    const all = JSON.stringify(d().resources.map((r) => r.rawInputs));
+    const arrived = needles.filter((n) => all.includes(n));
+    expect(needles.filter((n) => !arrived.includes(n))).toEqual([testSecretValue("rabbitmqAdminPassword")]);
+    const rabbit = d().resources.find((r) => r.type === CONTAINER && r.inputs.name === "rabbitmq");
+    const uploads = (rabbit?.rawInputs.uploads ?? []) as Obj[];
+    const definitions = uploads.find((u) => u.file === "/etc/rabbitmq/definitions.json");
+    expect(isSecretValue(definitions?.content)).toBe(true);
+  });
+});
+
+describe("the program as `pulumi up` runs it", () => {
+  it("exports the API, static, Prometheus and Alertmanager URLs from the stack config", async () => {
+    const program = require("../index") as Record<string, Parameters<typeof settle>[0]>;
+    const cfg = deployed.stack.cfg;
+    expect(await settle(program.apiUrl)).toBe(`http://${cfg.publicHost}/api/v1/`);
+    expect(await settle(program.staticUrl)).toBe(`http://${cfg.publicHost}/static/`);
+    expect(await settle(program.prometheusUrl)).toBe(`http://${cfg.adminBindHost}:${cfg.adminPort}/`);
+    expect(await settle(program.alertmanagerUrl)).toBe(`http://${cfg.adminBindHost}:${Number(cfg.adminPort) + 1}/`);
+  });
+});

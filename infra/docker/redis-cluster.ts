@@ -1,0 +1,81 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { redisClusterCreateArgs, redisContainerCommand, renderRedisConf } from "../render";
+import type { HostPort, Topology } from "../topology";
+import { redisIp, redisName } from "./addresses";
+import { healthcheck, limits, LONG_RUNNING, onNetwork, ONE_SHOT } from "./container-spec";
+import { PATHS, type DockerContext } from "./context";
+
+/** One node's redis.conf on Docker: data and logs in its volume, listening on every interface. */
+export function dockerRedisConf(t: Topology, port: number): string {
+  return renderRedisConf(t, {
+    port,
+    bindHost: "0.0.0.0",
+    paths: { dir: "/data", pidFile: "/data/redis.pid", logFile: "/data/redis.log" },
+  });
+}
+
+/**
+ * The shell the cluster-forming job runs: forms the cluster only when every node still knows only
+ * itself (so a re-run never touches a formed cluster), then waits for cluster_state:ok.
+ */
+export function clusterFormScript(nodes: HostPort[], replicasPerMaster: number): string {
+  const cli = (n: HostPort) => `redis-cli --no-auth-warning --user admin -h ${n.host} -p ${n.port}`;
+  const known = (n: HostPort) => `${cli(n)} cluster info | tr -d '\\r' | grep -q '^cluster_known_nodes:1$'`;
+  const waitUp = nodes.map((n) => `until ${cli(n)} ping | grep -q PONG; do sleep 1; done`);
+  return [
+    ...waitUp,
+    `if ${nodes.map(known).join(" && ")}; then ${cli(nodes[0])} ${redisClusterCreateArgs(nodes, replicasPerMaster).join(" ")}; fi`,
+    `until ${cli(nodes[0])} cluster info | tr -d '\\r' | grep -q '^cluster_state:ok$'; do sleep 1; done`,
+  ].join("\n");
+}
+
+/** Redis Cluster: one container per node at a fixed address with its own volume, and a re-runnable forming job. */
+export class RedisCluster extends pulumi.ComponentResource {
+  /** The forming job: clients wait for it. */
+  readonly ready: pulumi.Resource;
+  /** Every node container, in address order (the first `masters` become masters). */
+  readonly nodes: docker.Container[];
+
+  constructor(name: string, ctx: DockerContext, opts?: pulumi.ComponentResourceOptions) {
+    super("floodgate:docker:RedisCluster", name, {}, opts);
+    const t = ctx.cfg.topology;
+    this.nodes = ctx.addresses.redis.map((node, i) => {
+      const container = redisName(i);
+      const volume = new docker.Volume(`${name}-${container}-data`, { name: `${container}-data` }, { parent: this });
+      return new docker.Container(
+        `${name}-${container}`,
+        {
+          name: container,
+          image: ctx.images.redis,
+          // A restarted node sits out its replica's failover before serving (see redisContainerCommand).
+          command: redisContainerCommand(t, { confFile: PATHS.redisConf, dataDir: "/data" }),
+          uploads: [{ file: PATHS.redisConf, content: ctx.secretTopology.apply((s) => dockerRedisConf(s, node.port)) }],
+          volumes: [{ volumeName: volume.name, containerPath: "/data" }],
+          networksAdvanced: onNetwork(ctx.network, container, redisIp(ctx.subnet, i)),
+          // NOAUTH still proves the server answers, so the check needs no password in this container.
+          healthcheck: healthcheck(`redis-cli -p ${node.port} ping 2>&1 | grep -qE 'PONG|NOAUTH'`),
+          ...limits("redis", t),
+          ...LONG_RUNNING,
+        },
+        { parent: this, deleteBeforeReplace: true },
+      );
+    });
+    this.ready = new docker.Container(
+      `${name}-form`,
+      {
+        name: "redis-cluster-form",
+        image: ctx.images.redis,
+        // redis-cli reads the password from REDISCLI_AUTH, so it never shows in a process list.
+        envs: [pulumi.interpolate`REDISCLI_AUTH=${ctx.cfg.secrets.redisAdminPassword}`],
+        entrypoints: ["sh", "-c"],
+        command: [clusterFormScript(ctx.addresses.redis, t.redis.replicasPerMaster)],
+        networksAdvanced: onNetwork(ctx.network, "redis-cluster-form"),
+        ...limits("job", t),
+        ...ONE_SHOT,
+      },
+      { parent: this, deleteBeforeReplace: true, dependsOn: this.nodes },
+    );
+    this.registerOutputs({ nodes: this.nodes.map((n) => n.name) });
+  }
+}

@@ -1,0 +1,277 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { RawStackConfig } from "./config";
+import { withSecrets, type DeployConfig } from "./deployment";
+import type * as dockerTarget from "./docker";
+import { dockerAddresses } from "./docker/addresses";
+import {
+  renderAlertmanagerYml,
+  renderBootstrapSql,
+  renderEnabledPlugins,
+  renderExporterMyCnf,
+  renderMariadbCnf,
+  renderNginxConf,
+  renderPrometheusYml,
+  renderRabbitmqConf,
+  renderRabbitmqDefinitions,
+  renderRedisConf,
+  renderReplicaSetupSql,
+  type MariadbPaths,
+} from "./render";
+import { buildDeployConfig, SECRET_NAMES, testSecretValue } from "./testing/deploy-config";
+import { differenceBeyondHostsAndPorts, type TargetSpecifics } from "./testing/faithful";
+import { recordResources, recorded, settle, settleRegistrations, unwrapSecrets } from "./testing/pulumi-mocks";
+import { REPO_ROOT } from "./testing/stack-config";
+import { localAddresses, type Addresses, type Topology } from "./topology";
+
+// Every file the Docker program mounts must be exactly a renderer's output for the Docker addresses
+// (or a monitoring/ rule file, verbatim), and differ from the local stack's rendering of the same
+// topology only in hosts, ports and paths. The renderer calls below spell out the Docker target's
+// options independently of infra/docker/, so a hand-written file or a changed option shows up here.
+
+interface Rendering {
+  text: string;
+  specifics: TargetSpecifics;
+}
+interface Expected {
+  target: Rendering;
+  /** The local stack's rendering of the same file; undefined for files copied verbatim. */
+  local?: Rendering;
+}
+
+const RULES_DIR = path.join(REPO_ROOT, "monitoring", "rules");
+const ruleFiles = fs
+  .readdirSync(RULES_DIR)
+  .filter((f) => f.endsWith(".yml"))
+  .sort();
+const LOCAL = "/repo/.floodgate";
+const localMariadb = (name: string): MariadbPaths => ({
+  datadir: `${LOCAL}/${name}/data`,
+  socket: `/tmp/fg-${name}.sock`,
+  pidFile: `${LOCAL}/${name}/mariadbd.pid`,
+  errorLog: `${LOCAL}/logs/${name}.log`,
+  tmpdir: `${LOCAL}/${name}/tmp`,
+});
+const DOCKER_MARIADB: MariadbPaths = {
+  datadir: "/var/lib/mysql",
+  socket: "/run/mysqld/mysqld.sock",
+  pidFile: "/run/mysqld/mysqld.pid",
+  errorLog: "/var/lib/mysql/mariadb-error.log",
+  tmpdir: "/tmp",
+};
+const pathsOf = (p: object) => Object.values(p) as string[];
+
+/** Every file the Docker target should mount, keyed `container:path`, with the local stack's counterpart. */
+function expectedDockerFiles(cfg: DeployConfig, t: Topology, a: Addresses): Map<string, Expected> {
+  const subnet = cfg.docker.subnet ?? "172.28.0.0/16";
+  const clientHost = `${subnet.split(".").slice(0, 2).join(".")}.0.0/255.255.0.0`;
+  // Docker lists every API slot (up to the autoscaler's maximum); compare with the local stack
+  // running as many API processes, on the port range the topology reserves for them.
+  const la = localAddresses({ ...t, api: { ...t.api, replicas: a.api.length } });
+  const docker = (text: string, bareHosts: string[] = [], paths: string[] = []): Rendering => ({
+    text,
+    specifics: { addresses: a, bareHosts: ["0.0.0.0", ...bareHosts], paths },
+  });
+  const local = (text: string, bareHosts: string[] = [], paths: string[] = []): Rendering => ({
+    text,
+    specifics: { addresses: la, bareHosts: ["127.0.0.1", ...bareHosts], paths },
+  });
+  const files = new Map<string, Expected>();
+  const nginxDocker = {
+    prefix: "/var/cache/nginx",
+    staticRoot: "/srv/static",
+    pidFile: "/tmp/nginx.pid",
+    errorLog: "/dev/stderr",
+    accessLog: "/dev/stdout",
+  };
+  const nginxLocal = {
+    prefix: `${LOCAL}/nginx`,
+    staticRoot: `${LOCAL}/static`,
+    pidFile: `${LOCAL}/nginx/nginx.pid`,
+    errorLog: `${LOCAL}/logs/nginx.log`,
+    accessLog: `${LOCAL}/logs/nginx-access.log`,
+  };
+  files.set("nginx:/etc/nginx/floodgate/nginx.conf", {
+    target: docker(
+      renderNginxConf(t, a, { bindHost: "0.0.0.0", statusAllow: [subnet], paths: nginxDocker }),
+      [subnet],
+      pathsOf(nginxDocker),
+    ),
+    local: local(renderNginxConf(t, la, { bindHost: "127.0.0.1", paths: nginxLocal }), [], pathsOf(nginxLocal)),
+  });
+  const servers = [a.mysqlPrimary, ...a.mysqlReplicas];
+  const localServers = [la.mysqlPrimary, ...la.mysqlReplicas];
+  servers.forEach((at, i) => {
+    const role = i === 0 ? "primary" : "replica";
+    const name = i === 0 ? "mysql-primary" : `mysql-replica-${i}`;
+    const opts = { role, serverId: i + 1, port: at.port } as const;
+    files.set(`${name}:/etc/mysql/conf.d/zz-floodgate.cnf`, {
+      target: docker(
+        renderMariadbCnf(t, { ...opts, bindHost: "0.0.0.0", paths: DOCKER_MARIADB }),
+        [],
+        pathsOf(DOCKER_MARIADB),
+      ),
+      local: local(
+        renderMariadbCnf(t, { ...opts, bindHost: "127.0.0.1", paths: localMariadb(name) }),
+        [],
+        pathsOf(localMariadb(name)),
+      ),
+    });
+    if (i > 0) {
+      files.set(`${name}-setup:/floodgate-sql/${name}-setup.sql`, {
+        target: docker(renderReplicaSetupSql(t, { primary: a.mysqlPrimary }), [a.mysqlPrimary.host]),
+        local: local(renderReplicaSetupSql(t, { primary: la.mysqlPrimary })),
+      });
+    }
+    const exporter = i === 0 ? "mysqld-exporter-primary" : `mysqld-exporter-replica-${i}`;
+    files.set(`${exporter}:/etc/mysqld-exporter/my.cnf`, {
+      target: docker(renderExporterMyCnf(t, at), [at.host]),
+      local: local(renderExporterMyCnf(t, localServers[i])),
+    });
+  });
+  files.set("mysql-bootstrap:/floodgate-sql/mysql-bootstrap.sql", {
+    target: docker(renderBootstrapSql(t, { clientHost }), [clientHost]),
+    local: local(renderBootstrapSql(t, { clientHost: "127.0.0.1" })),
+  });
+  a.redis.forEach((node, i) => {
+    const dockerPaths = { dir: "/data", pidFile: "/data/redis.pid", logFile: "/data/redis.log" };
+    const localPaths = {
+      dir: `${LOCAL}/redis-${i + 1}`,
+      pidFile: `${LOCAL}/redis-${i + 1}/redis.pid`,
+      logFile: `${LOCAL}/logs/redis-${i + 1}.log`,
+    };
+    files.set(`redis-${i + 1}:/usr/local/etc/redis/redis.conf`, {
+      target: docker(
+        renderRedisConf(t, { port: node.port, bindHost: "0.0.0.0", paths: dockerPaths }),
+        [],
+        pathsOf(dockerPaths),
+      ),
+      local: local(
+        renderRedisConf(t, { port: la.redis[i].port, bindHost: "127.0.0.1", paths: localPaths }),
+        [],
+        pathsOf(localPaths),
+      ),
+    });
+  });
+  const rabbit = (r: Addresses, bindHost: string, definitionsFile: string) =>
+    renderRabbitmqConf(t, {
+      bindHost,
+      amqpPort: r.rabbitmq.port,
+      managementPort: r.rabbitmqManagement.port,
+      prometheusPort: r.rabbitmqPrometheus.port,
+      definitionsFile,
+    });
+  files.set("rabbitmq:/etc/rabbitmq/rabbitmq.conf", {
+    target: docker(rabbit(a, "0.0.0.0", "/etc/rabbitmq/definitions.json"), [], ["/etc/rabbitmq/definitions.json"]),
+    local: local(
+      rabbit(la, "127.0.0.1", `${LOCAL}/rabbitmq/definitions.json`),
+      [],
+      [`${LOCAL}/rabbitmq/definitions.json`],
+    ),
+  });
+  files.set("rabbitmq:/etc/rabbitmq/enabled_plugins", {
+    target: docker(renderEnabledPlugins()),
+    local: local(renderEnabledPlugins()),
+  });
+  files.set("rabbitmq:/etc/rabbitmq/definitions.json", {
+    target: docker(renderRabbitmqDefinitions(t)),
+    local: local(renderRabbitmqDefinitions(t)),
+  });
+  const dockerRules = ruleFiles.map((f) => `/etc/prometheus/rules/${f}`);
+  const localRules = ruleFiles.map((f) => path.join(RULES_DIR, f));
+  files.set("prometheus:/etc/prometheus/prometheus.yml", {
+    target: docker(renderPrometheusYml(t, a, { ruleFiles: dockerRules }), [], dockerRules),
+    local: local(renderPrometheusYml(t, la, { ruleFiles: localRules }), [], localRules),
+  });
+  for (const f of ruleFiles) {
+    files.set(`prometheus:/etc/prometheus/rules/${f}`, {
+      target: docker(fs.readFileSync(path.join(RULES_DIR, f), "utf8")),
+    });
+  }
+  files.set("alertmanager:/etc/alertmanager/alertmanager.yml", {
+    target: docker(renderAlertmanagerYml(t)),
+    local: local(renderAlertmanagerYml(t)),
+  });
+  return files;
+}
+
+// A scaled config, so the comparison covers several replicas and nodes, and a webhook in alertmanager.yml.
+const SCALED: RawStackConfig = {
+  dockerSubnet: "10.42.0.0/16",
+  topology: {
+    mysql: { replicas: 2 },
+    redis: { masters: 3, replicasPerMaster: 2 },
+    monitoring: { oncallWebhookUrl: "https://oncall.example.com/hook" },
+  },
+};
+
+describe.each([
+  ["default", {}],
+  ["scaled", SCALED],
+] as const)("configs the Docker target mounts (%s config)", (_label, raw) => {
+  let mounted: Map<string, string>;
+  let expected: Map<string, Expected>;
+
+  beforeAll(async () => {
+    await recordResources("docker");
+    const start = recorded.length;
+    const cfg = buildDeployConfig("docker", raw);
+    const { deployDocker } = require("./docker") as typeof dockerTarget;
+    await settle(deployDocker(cfg).apiUrl);
+    const resources = (await settleRegistrations()).slice(start);
+    mounted = new Map(
+      resources
+        .filter((r) => r.type === "docker:index/container:Container")
+        .flatMap((r) => {
+          const c = unwrapSecrets(r.inputs) as { name: string; uploads?: Array<{ file: string; content: string }> };
+          return (c.uploads ?? []).map((u): [string, string] => [`${c.name}:${u.file}`, u.content]);
+        }),
+    );
+    const t = withSecrets(cfg.topology, Object.fromEntries(SECRET_NAMES.map((n) => [n, testSecretValue(n)])));
+    expected = expectedDockerFiles(cfg, t, dockerAddresses(t, cfg.docker.subnet));
+  });
+
+  it("mounts no file that is not a renderer's output or a monitoring/ rule file", () => {
+    expect([...mounted.keys()].filter((k) => !expected.has(k))).toEqual([]);
+    expect([...expected.keys()].filter((k) => !mounted.has(k))).toEqual([]);
+  });
+
+  it("mounts exactly what the renderers produce for the Docker addresses", () => {
+    for (const [key, e] of expected) expect([key, mounted.get(key)]).toEqual([key, e.target.text]);
+  });
+
+  it("differs from the local stack's rendering only in hosts, ports and paths", () => {
+    const compared = [...expected].filter(([, e]) => e.local);
+    expect(compared.length).toBeGreaterThan(8);
+    for (const [key, e] of compared) {
+      expect([key, differenceBeyondHostsAndPorts({ ...e.target, text: mounted.get(key) ?? "" }, e.local!)]).toEqual([
+        key,
+        undefined,
+      ]);
+    }
+  });
+});
+
+describe("the host-and-port comparison", () => {
+  it("notices a difference that is not a host, port or path", () => {
+    const t = buildDeployConfig("docker").topology;
+    const la = localAddresses(t);
+    const a = { ...la, mysqlPrimary: { host: "mysql-primary", port: la.mysqlPrimary.port } };
+    const text = renderReplicaSetupSql(t, { primary: la.mysqlPrimary });
+    const moved = renderReplicaSetupSql(t, { primary: a.mysqlPrimary });
+    const bare = (addresses: Addresses, host: string) => ({ addresses, bareHosts: [host] });
+    expect(
+      differenceBeyondHostsAndPorts(
+        { text: moved, specifics: bare(a, "mysql-primary") },
+        { text, specifics: bare(la, "127.0.0.1") },
+      ),
+    ).toBeUndefined();
+    const tampered = moved.replace("MASTER_CONNECT_RETRY = 1", "MASTER_CONNECT_RETRY = 60");
+    expect(
+      differenceBeyondHostsAndPorts(
+        { text: tampered, specifics: bare(a, "mysql-primary") },
+        { text, specifics: bare(la, "127.0.0.1") },
+      ),
+    ).toMatch(/MASTER_CONNECT_RETRY/);
+  });
+});
