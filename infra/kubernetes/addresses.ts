@@ -1,0 +1,102 @@
+import {
+  WORKER_KINDS,
+  WORKER_PORT_BLOCK,
+  redisNodeCount,
+  type Addresses,
+  type HostPort,
+  type Topology,
+  type WorkerKind,
+} from "../topology";
+
+/** Kubernetes object names every component and address agree on (Services, StatefulSets, pods). */
+export const NAMES = {
+  nginx: "nginx",
+  nginxExporter: "nginx-exporter",
+  api: "api",
+  tracker: "tracker",
+  mysqlPrimary: "mysql-primary",
+  redis: "redis",
+  rabbitmq: "rabbitmq",
+  bucket: "bucket",
+  prometheus: "prometheus",
+  alertmanager: "alertmanager",
+  nodeExporter: "node-exporter",
+  redisExporter: "redis-exporter",
+} as const;
+
+/** Name of the i-th (1-based) MariaDB replica's StatefulSet and Service. */
+export const mysqlReplicaName = (i: number) => `mysql-replica-${i}`;
+/** Name of the mysqld exporter for server `i` (0 = primary, then replicas 1..N). */
+export const mysqldExporterName = (i: number) => `mysqld-exporter-${i === 0 ? "primary" : `replica-${i}`}`;
+/** Name of the StatefulSet (and headless Service) running one worker kind. */
+export const workerName = (kind: WorkerKind) => `worker-${kind.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+/** Name of the per-slot Service in front of API pod `i` (same as the pod's name). */
+export const apiSlotName = (i: number) => `${NAMES.api}-${i}`;
+
+/**
+ * API slots nginx and Prometheus know: enough for the autoscaler's maximum, so a replica the
+ * autoscaler adds is already in the rendered upstream.
+ */
+export function apiSlots(t: Topology): number {
+  return Math.max(t.api.replicas, t.autoscaling.maxReplicas);
+}
+
+/** Metrics port of every process of one worker kind (the first port of its block; pods share it). */
+export function workerMetricsPort(t: Topology, kind: WorkerKind): number {
+  return t.workers.metricsBasePort + WORKER_KINDS.indexOf(kind) * WORKER_PORT_BLOCK;
+}
+
+/** DNS names inside one namespace of a cluster. */
+export interface ClusterDns {
+  namespace: string;
+  /** The cluster's DNS domain; "cluster.local" unless the cluster was set up otherwise. */
+  domain?: string;
+}
+
+/** The DNS name of a Service. */
+export function serviceHost(service: string, dns: ClusterDns): string {
+  return `${service}.${dns.namespace}.svc.${dns.domain ?? "cluster.local"}`;
+}
+
+/** The DNS name of a StatefulSet pod, through the StatefulSet's headless Service. */
+export function podHost(pod: string, headlessService: string, dns: ClusterDns): string {
+  return `${pod}.${serviceHost(headlessService, dns)}`;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * Addresses on Kubernetes: Service DNS names for single servers, pod DNS for Redis nodes and
+ * workers, one Service per API slot. Ports stay the topology's, so the rendered files differ from
+ * the local stack's only in host names (and where pods of one template must share a port).
+ */
+export function kubernetesAddresses(t: Topology, dns: ClusterDns): Addresses {
+  const svc = (name: string, port: number): HostPort => ({ host: serviceHost(name, dns), port });
+  const pod = (set: string, i: number, port: number): HostPort => ({ host: podHost(`${set}-${i}`, set, dns), port });
+  const m = t.monitoring.exporterPorts;
+  return {
+    nginx: svc(NAMES.nginx, t.nginx.port),
+    // Scraped by the exporter beside nginx in the same pod, so never leaves the pod.
+    nginxStatus: { host: "127.0.0.1", port: t.nginx.statusPort },
+    api: range(apiSlots(t)).map((i) => svc(apiSlotName(i), t.api.basePort)),
+    tracker: svc(NAMES.tracker, t.tracker.port),
+    workers: Object.fromEntries(
+      WORKER_KINDS.map((kind) => [
+        kind,
+        range(t.workers[kind].processes).map((i) => pod(workerName(kind), i, workerMetricsPort(t, kind))),
+      ]),
+    ) as Record<WorkerKind, HostPort[]>,
+    mysqlPrimary: svc(NAMES.mysqlPrimary, t.mysql.primaryPort),
+    mysqlReplicas: range(t.mysql.replicas).map((i) => svc(mysqlReplicaName(i + 1), t.mysql.replicaBasePort + i)),
+    redis: range(redisNodeCount(t)).map((i) => pod(NAMES.redis, i, t.redis.basePort)),
+    rabbitmq: svc(NAMES.rabbitmq, t.rabbitmq.port),
+    rabbitmqManagement: svc(NAMES.rabbitmq, t.rabbitmq.managementPort),
+    rabbitmqPrometheus: svc(NAMES.rabbitmq, t.rabbitmq.prometheusPort),
+    prometheus: svc(NAMES.prometheus, t.monitoring.prometheusPort),
+    alertmanager: svc(NAMES.alertmanager, t.monitoring.alertmanagerPort),
+    nodeExporter: svc(NAMES.nodeExporter, m.node),
+    nginxExporter: svc(NAMES.nginxExporter, m.nginx),
+    redisExporter: svc(NAMES.redisExporter, m.redis),
+    mysqldExporters: range(1 + t.mysql.replicas).map((i) => svc(mysqldExporterName(i), m.mysqldBase + i)),
+  };
+}

@@ -1,0 +1,77 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { renderAlertmanagerYml } from "../render";
+import { monitoringServiceSpecs } from "./admin-service";
+import { NAMES } from "./addresses";
+import type { KubernetesContext } from "./context";
+import { configChecksum, httpProbes, podLabels, resources, sizeOf } from "./pod-spec";
+
+/** Alertmanager: one instance with the rendered alertmanager.yml, published for admins only when asked. */
+export class Alertmanager extends pulumi.ComponentResource {
+  constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
+    super("floodgate:kubernetes:Alertmanager", name, {}, opts);
+    const { cfg, addresses: a, namespace } = ctx;
+    const t = cfg.topology;
+    const port = a.alertmanager.port;
+    const yml = renderAlertmanagerYml(t);
+    const conf = new k8s.core.v1.ConfigMap(
+      `${name}-conf`,
+      { metadata: { name: "alertmanager-conf", namespace }, data: { "alertmanager.yml": yml } },
+      { parent: this },
+    );
+    new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata: { name: NAMES.alertmanager, namespace },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { "app.kubernetes.io/name": NAMES.alertmanager } },
+          template: {
+            metadata: {
+              labels: podLabels(NAMES.alertmanager),
+              annotations: { "floodgate.dev/config-sha256": configChecksum(yml) },
+            },
+            spec: {
+              containers: [
+                {
+                  name: "alertmanager",
+                  image: cfg.images.alertmanager,
+                  args: [
+                    "--config.file=/etc/alertmanager/conf/alertmanager.yml",
+                    "--storage.path=/tmp/alertmanager",
+                    `--web.listen-address=0.0.0.0:${port}`,
+                    "--cluster.listen-address=", // a single instance: no gossip port
+                  ],
+                  ports: [{ name: "http", containerPort: port }],
+                  volumeMounts: [{ name: "conf", mountPath: "/etc/alertmanager/conf", readOnly: true }],
+                  resources: resources(sizeOf(t, "alertmanager")),
+                  ...httpProbes("/-/ready", port),
+                },
+              ],
+              volumes: [{ name: "conf", configMap: { name: conf.metadata.name } }],
+            },
+          },
+        },
+      },
+      { parent: this },
+    );
+    const specs = monitoringServiceSpecs(
+      NAMES.alertmanager,
+      port,
+      cfg.adminPort === undefined ? undefined : cfg.adminPort + 1,
+    );
+    new k8s.core.v1.Service(
+      `${name}-service`,
+      { metadata: { name: NAMES.alertmanager, namespace }, spec: specs.internal },
+      { parent: this },
+    );
+    if (specs.admin) {
+      new k8s.core.v1.Service(
+        `${name}-admin`,
+        { metadata: { name: `${NAMES.alertmanager}-admin`, namespace }, spec: specs.admin },
+        { parent: this },
+      );
+    }
+    this.registerOutputs({ alertmanager: a.alertmanager.host });
+  }
+}

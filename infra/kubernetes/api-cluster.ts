@@ -1,0 +1,110 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { NAMES, apiSlotName, apiSlots } from "./addresses";
+import { APP_SECRET, appPodTemplate, appProcessEnv, migrationJobName, type AppProcess } from "./app-pod";
+import type { KubernetesContext } from "./context";
+import { Workers } from "./workers";
+
+type Container = k8s.types.input.core.v1.Container;
+
+/** Inputs of the API cluster: the context plus the static bucket's publisher container for API pods. */
+export interface ApiClusterArgs extends KubernetesContext {
+  staticPublisher: Container;
+}
+
+/** The API replicas (a StatefulSet, one Service per slot), the migration Job before them, the workers and the tracker. */
+export class ApiCluster extends pulumi.ComponentResource {
+  /** The API StatefulSet, the autoscaler's target. */
+  readonly statefulSet: k8s.apps.v1.StatefulSet;
+
+  constructor(name: string, args: ApiClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("floodgate:kubernetes:ApiCluster", name, {}, opts);
+    const { cfg, namespace } = args;
+    const t = cfg.topology;
+    const api: AppProcess = {
+      component: NAMES.api,
+      entry: "api",
+      port: t.api.basePort,
+      healthPath: "/api/v1/health",
+      workload: "api",
+    };
+    const migrate: AppProcess = {
+      ...api,
+      component: "migrate",
+      entry: "migrate",
+      workload: "job",
+      extraEnv: (tt) => ({
+        MYSQL_USER: tt.mysql.users.migrator.name,
+        MYSQL_PASSWORD: tt.mysql.users.migrator.password,
+        ADMIN_USERNAME: tt.api.admin.username,
+        ADMIN_PASSWORD: tt.api.admin.password,
+      }),
+    };
+    const secretKeys = new Set([...appProcessEnv(args, api).secretKeys, ...appProcessEnv(args, migrate).secretKeys]);
+    const secret = new k8s.core.v1.Secret(
+      `${name}-secrets`,
+      {
+        metadata: { name: APP_SECRET, namespace },
+        stringData: Object.fromEntries([...secretKeys].sort().map((k) => [k, cfg.secrets[k]])),
+      },
+      { parent: this },
+    );
+    const migration = new k8s.batch.v1.Job(
+      `${name}-migrate`,
+      {
+        metadata: { name: migrationJobName(cfg.images.app), namespace },
+        spec: {
+          backoffLimit: 6,
+          template: appPodTemplate(args, migrate, { oneShot: true }),
+        },
+      },
+      { parent: this, dependsOn: [secret] },
+    );
+    new k8s.core.v1.Service(
+      `${name}-headless`,
+      {
+        metadata: { name: NAMES.api, namespace },
+        spec: {
+          clusterIP: "None",
+          selector: { "app.kubernetes.io/name": NAMES.api },
+          ports: [{ name: "http", port: api.port }],
+        },
+      },
+      { parent: this },
+    );
+    // One Service per slot, up to the autoscaler's maximum: its name resolves even while no pod fills
+    // the slot, so nginx starts with every slot listed and skips empty ones (connections are refused).
+    for (let i = 0; i < apiSlots(t); i++) {
+      new k8s.core.v1.Service(
+        `${name}-slot-${i}`,
+        {
+          metadata: { name: apiSlotName(i), namespace },
+          spec: {
+            selector: { "statefulset.kubernetes.io/pod-name": `${NAMES.api}-${i}` },
+            ports: [{ name: "http", port: api.port, targetPort: api.port }],
+          },
+        },
+        { parent: this },
+      );
+    }
+    this.statefulSet = new k8s.apps.v1.StatefulSet(
+      `${name}-api`,
+      {
+        metadata: { name: NAMES.api, namespace },
+        spec: {
+          serviceName: NAMES.api,
+          replicas: t.api.replicas,
+          // Scale-out adds every new pod at once; ordered start would add them one by one.
+          podManagementPolicy: "Parallel",
+          updateStrategy: { type: "RollingUpdate" },
+          selector: { matchLabels: { "app.kubernetes.io/name": NAMES.api } },
+          template: appPodTemplate(args, api, { sidecars: [args.staticPublisher] }),
+        },
+      },
+      // The autoscaler owns the replica count once deployed; a later `pulumi up` must not reset it.
+      { parent: this, dependsOn: [migration], ignoreChanges: ["spec.replicas"] },
+    );
+    new Workers(`${name}-workers`, args, { parent: this, dependsOn: [migration] });
+    this.registerOutputs({ statefulSet: this.statefulSet.metadata.name, migrationJob: migration.metadata.name });
+  }
+}

@@ -1,0 +1,100 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { withSecrets } from "../deployment";
+import { renderExporterMyCnf } from "../render";
+import { hostPort } from "../topology";
+import { NAMES, mysqldExporterName } from "./addresses";
+import type { KubernetesContext } from "./context";
+import { NodeExporter } from "./node-exporter";
+import { clusterServiceSpec, secretEnv } from "./object-specs";
+import { clientLabels, httpProbes, podLabels, resources, sizeOf } from "./pod-spec";
+
+type Container = k8s.types.input.core.v1.Container;
+
+/** The exporters Prometheus scrapes for the stores: one mysqld exporter per server, the Redis exporter, node exporters. */
+export class Exporters extends pulumi.ComponentResource {
+  constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
+    super("floodgate:kubernetes:Exporters", name, {}, opts);
+    const { cfg, addresses: a, namespace } = ctx;
+    const t = cfg.topology;
+    const servers = [a.mysqlPrimary, ...a.mysqlReplicas];
+    const secret = new k8s.core.v1.Secret(
+      `${name}-secrets`,
+      {
+        metadata: { name: "exporter-secrets", namespace },
+        stringData: pulumi.all(cfg.secrets).apply((values) => {
+          const real = withSecrets(t, values);
+          const cnfs = servers.map((server, i) => [`${mysqldExporterName(i)}.cnf`, renderExporterMyCnf(real, server)]);
+          return { ...Object.fromEntries(cnfs), redisExporterPassword: values.redisExporterPassword };
+        }),
+      },
+      { parent: this },
+    );
+    const service = (svc: string, port: number) =>
+      new k8s.core.v1.Service(
+        `${name}-${svc}`,
+        { metadata: { name: svc, namespace }, spec: clusterServiceSpec(svc, { metrics: port }) },
+        { parent: this },
+      );
+    const deployment = (svc: string, port: number, container: Omit<Container, "name" | "resources">, labels = {}) => {
+      new k8s.apps.v1.Deployment(
+        `${name}-${svc}`,
+        {
+          metadata: { name: svc, namespace },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: { "app.kubernetes.io/name": svc } },
+            template: {
+              metadata: { labels: { ...podLabels(svc), ...labels } },
+              spec: {
+                containers: [
+                  {
+                    name: "exporter",
+                    ...container,
+                    ports: [{ name: "metrics", containerPort: port }],
+                    resources: resources(sizeOf(t, "exporter")),
+                    ...httpProbes("/metrics", port),
+                  },
+                ],
+                volumes: [{ name: "secrets", secret: { secretName: secret.metadata.name } }],
+              },
+            },
+          },
+        },
+        { parent: this },
+      );
+      service(svc, port);
+    };
+    a.mysqldExporters.forEach((exporter, i) =>
+      deployment(
+        mysqldExporterName(i),
+        exporter.port,
+        {
+          image: cfg.images.mysqldExporter,
+          args: [
+            `--config.my-cnf=/etc/exporter/${mysqldExporterName(i)}.cnf`,
+            `--web.listen-address=:${exporter.port}`,
+          ],
+          volumeMounts: [{ name: "secrets", mountPath: "/etc/exporter", readOnly: true }],
+        },
+        clientLabels("mysql"),
+      ),
+    );
+    deployment(
+      NAMES.redisExporter,
+      a.redisExporter.port,
+      {
+        image: cfg.images.redisExporter,
+        args: [
+          `-redis.addr=redis://${hostPort(a.redis[0])}`,
+          "-redis.user=exporter",
+          `-web.listen-address=:${a.redisExporter.port}`,
+        ],
+        env: [secretEnv("REDIS_PASSWORD", secret.metadata.name, "redisExporterPassword")],
+      },
+      clientLabels("redis"),
+    );
+    new NodeExporter(`${name}-node`, ctx, { parent: this });
+    this.registerOutputs({});
+  }
+}

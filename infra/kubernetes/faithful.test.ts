@@ -1,0 +1,265 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { RawStackConfig } from "../config";
+import { withSecrets } from "../deployment";
+import {
+  renderAlertmanagerYml,
+  renderBootstrapSql,
+  renderEnabledPlugins,
+  renderExporterMyCnf,
+  renderMariadbCnf,
+  renderNginxConf,
+  renderPrometheusYml,
+  renderRabbitmqConf,
+  renderRabbitmqDefinitions,
+  renderRedisConf,
+  renderReplicaSetupSql,
+  type MariadbPaths,
+} from "../render";
+import { buildDeployConfig, SECRET_NAMES, testSecretValue } from "../testing/deploy-config";
+import { differenceBeyondHostsAndPorts, type TargetSpecifics } from "../testing/faithful";
+import { recordResources, recorded, settle, settleRegistrations, unwrapSecrets } from "../testing/pulumi-mocks";
+import { REPO_ROOT } from "../testing/stack-config";
+import { localAddresses, type Addresses, type Topology } from "../topology";
+import { kubernetesAddresses } from "./addresses";
+import type * as program from "./index";
+
+// Every file the Kubernetes program mounts (ConfigMap entries, and Secret entries that are files)
+// must be exactly a renderer's output for the Kubernetes addresses, and differ from the local
+// stack's rendering only in hosts, ports and paths. The options are spelled out here, apart from
+// infra/kubernetes/, so a hand-edited file or a changed option shows up.
+
+interface Rendering {
+  text: string;
+  specifics: TargetSpecifics;
+}
+interface Expected {
+  target: Rendering;
+  local?: Rendering;
+}
+
+const RULES_DIR = path.join(REPO_ROOT, "monitoring", "rules");
+const ruleFiles = fs
+  .readdirSync(RULES_DIR)
+  .filter((f) => f.endsWith(".yml"))
+  .sort();
+const LOCAL = "/repo/.floodgate";
+const pathsOf = (p: object) => Object.values(p) as string[];
+const K8S_MARIADB: MariadbPaths = {
+  datadir: "/var/lib/mysql",
+  socket: "/run/mysqld/mysqld.sock",
+  pidFile: "/run/mysqld/mysqld.pid",
+  errorLog: "/dev/stderr",
+  tmpdir: "/tmp",
+};
+const localMariadb = (name: string): MariadbPaths => ({
+  datadir: `${LOCAL}/${name}/data`,
+  socket: `/tmp/fg-${name}.sock`,
+  pidFile: `${LOCAL}/${name}/mariadbd.pid`,
+  errorLog: `${LOCAL}/logs/${name}.log`,
+  tmpdir: `${LOCAL}/${name}/tmp`,
+});
+
+function expectedFiles(t: Topology, a: Addresses, accessKey: string, secretKey: string): Map<string, Expected> {
+  // Every API slot is listed; compare with a local stack running as many API processes.
+  const la = localAddresses({ ...t, api: { ...t.api, replicas: a.api.length } });
+  const k8s = (text: string, bareHosts: string[] = [], paths: string[] = []): Rendering => ({
+    text,
+    specifics: { addresses: a, bareHosts: ["0.0.0.0", ...bareHosts], paths },
+  });
+  const local = (text: string, bareHosts: string[] = [], paths: string[] = []): Rendering => ({
+    text,
+    specifics: { addresses: la, bareHosts: ["127.0.0.1", ...bareHosts], paths },
+  });
+  const files = new Map<string, Expected>();
+  const nginxK8s = {
+    prefix: "/var/cache/nginx",
+    staticRoot: "/srv/static",
+    pidFile: "/tmp/nginx.pid",
+    errorLog: "/dev/stderr",
+    accessLog: "/dev/stdout",
+  };
+  const nginxLocal = {
+    prefix: `${LOCAL}/nginx`,
+    staticRoot: `${LOCAL}/static`,
+    pidFile: `${LOCAL}/nginx/nginx.pid`,
+    errorLog: `${LOCAL}/logs/nginx.log`,
+    accessLog: `${LOCAL}/logs/nginx-access.log`,
+  };
+  files.set("nginx-conf:nginx.conf", {
+    target: k8s(
+      renderNginxConf(t, a, { bindHost: "0.0.0.0", user: "nginx", paths: nginxK8s }),
+      ["127.0.0.1"],
+      pathsOf(nginxK8s),
+    ),
+    // stub_status stays allowed to 127.0.0.1 only: the exporter runs beside nginx in the same pod.
+    // The container names its worker user; locally the invoking user runs them (as root: root).
+    local: local(
+      renderNginxConf(t, la, { bindHost: "127.0.0.1", user: "nginx", paths: nginxLocal }),
+      [],
+      pathsOf(nginxLocal),
+    ),
+  });
+  const servers = [a.mysqlPrimary, ...a.mysqlReplicas];
+  const localServers = [la.mysqlPrimary, ...la.mysqlReplicas];
+  servers.forEach((at, i) => {
+    const name = i === 0 ? "mysql-primary" : `mysql-replica-${i}`;
+    const opts = { role: i === 0 ? "primary" : "replica", serverId: i + 1 } as const;
+    files.set(`${name}-cnf:my.cnf`, {
+      target: k8s(
+        renderMariadbCnf(t, { ...opts, port: at.port, bindHost: "0.0.0.0", paths: K8S_MARIADB }),
+        [],
+        pathsOf(K8S_MARIADB),
+      ),
+      local: local(
+        renderMariadbCnf(t, { ...opts, port: localServers[i].port, bindHost: "127.0.0.1", paths: localMariadb(name) }),
+        [],
+        pathsOf(localMariadb(name)),
+      ),
+    });
+    const exporter = i === 0 ? "mysqld-exporter-primary" : `mysqld-exporter-replica-${i}`;
+    files.set(`exporter-secrets:${exporter}.cnf`, {
+      target: k8s(renderExporterMyCnf(t, at), [at.host]),
+      local: local(renderExporterMyCnf(t, localServers[i])),
+    });
+  });
+  files.set("mysql-secrets:bootstrap.sql", {
+    target: k8s(renderBootstrapSql(t, { clientHost: "%" }), ["%"]),
+    local: local(renderBootstrapSql(t, { clientHost: "127.0.0.1" })),
+  });
+  files.set("mysql-secrets:replica-setup.sql", {
+    target: k8s(renderReplicaSetupSql(t, { primary: a.mysqlPrimary }), [a.mysqlPrimary.host]),
+    local: local(renderReplicaSetupSql(t, { primary: la.mysqlPrimary })),
+  });
+  const redisK8s = { dir: "/data", pidFile: "/data/redis.pid", logFile: "/dev/stdout" };
+  const redisLocal = {
+    dir: `${LOCAL}/redis-1`,
+    pidFile: `${LOCAL}/redis-1/redis.pid`,
+    logFile: `${LOCAL}/logs/redis-1.log`,
+  };
+  files.set("redis-secrets:redis.conf", {
+    target: k8s(
+      renderRedisConf(t, { port: a.redis[0].port, bindHost: "0.0.0.0", paths: redisK8s }),
+      [],
+      pathsOf(redisK8s),
+    ),
+    local: local(
+      renderRedisConf(t, { port: la.redis[0].port, bindHost: "127.0.0.1", paths: redisLocal }),
+      [],
+      pathsOf(redisLocal),
+    ),
+  });
+  const rabbit = (r: Addresses, bindHost: string, definitionsFile: string) =>
+    renderRabbitmqConf(t, {
+      bindHost,
+      amqpPort: r.rabbitmq.port,
+      managementPort: r.rabbitmqManagement.port,
+      prometheusPort: r.rabbitmqPrometheus.port,
+      definitionsFile,
+    });
+  const defs = ["/etc/rabbitmq/definitions/definitions.json", `${LOCAL}/rabbitmq/definitions.json`];
+  files.set("rabbitmq-conf:rabbitmq.conf", {
+    target: k8s(rabbit(a, "0.0.0.0", defs[0]), [], [defs[0]]),
+    local: local(rabbit(la, "127.0.0.1", defs[1]), [], [defs[1]]),
+  });
+  files.set("rabbitmq-conf:enabled_plugins", {
+    target: k8s(renderEnabledPlugins()),
+    local: local(renderEnabledPlugins()),
+  });
+  files.set("rabbitmq-secrets:definitions.json", {
+    target: k8s(renderRabbitmqDefinitions(t)),
+    local: local(renderRabbitmqDefinitions(t)),
+  });
+  const k8sRules = ruleFiles.map((f) => `/etc/prometheus/rules/${f}`);
+  const localRules = ruleFiles.map((f) => path.join(RULES_DIR, f));
+  files.set("prometheus-conf:prometheus.yml", {
+    target: k8s(renderPrometheusYml(t, a, { ruleFiles: k8sRules }), [], k8sRules),
+    local: local(renderPrometheusYml(t, la, { ruleFiles: localRules }), [], localRules),
+  });
+  for (const f of ruleFiles)
+    files.set(`prometheus-rules:${f}`, { target: k8s(fs.readFileSync(path.join(RULES_DIR, f), "utf8")) });
+  files.set("alertmanager-conf:alertmanager.yml", {
+    target: k8s(renderAlertmanagerYml(t)),
+    local: local(renderAlertmanagerYml(t)),
+  });
+  // SeaweedFS's own identities file: no renderer and no local counterpart (the local stack has no object store).
+  const identity = {
+    name: "floodgate",
+    credentials: [{ accessKey, secretKey }],
+    actions: ["Read", "List", "Write", "Tagging"],
+  };
+  files.set("bucket-secrets:s3.json", { target: k8s(JSON.stringify({ identities: [identity] })) });
+  return files;
+}
+
+const SCALED: RawStackConfig = {
+  kubernetesNamespace: "shop",
+  topology: {
+    mysql: { replicas: 2 },
+    redis: { masters: 3, replicasPerMaster: 2 },
+    autoscaling: { minReplicas: 3, maxReplicas: 8 },
+    monitoring: { oncallWebhookUrl: "https://oncall.example.com/hook" },
+  },
+};
+
+describe.each([
+  ["default", {}],
+  ["scaled", SCALED],
+] as const)("configs the Kubernetes target mounts (%s config)", (_label, raw) => {
+  let mounted: Map<string, string>;
+  let expected: Map<string, Expected>;
+
+  beforeAll(async () => {
+    await recordResources("kubernetes");
+    const start = recorded.length;
+    const cfg = buildDeployConfig("kubernetes", raw);
+    const { deployKubernetes } = require("./index") as typeof program;
+    await settle(deployKubernetes(cfg).apiUrl);
+    const resources = (await settleRegistrations()).slice(start);
+    const entries = (type: string, field: string, isFile: (key: string) => boolean) =>
+      resources
+        .filter((r) => r.type === type)
+        .flatMap((r) => {
+          const inputs = unwrapSecrets(r.inputs) as { metadata: { name: string } } & Record<
+            string,
+            Record<string, string>
+          >;
+          return Object.entries(inputs[field] ?? {})
+            .filter(([key]) => isFile(key))
+            .map(([key, text]): [string, string] => [`${inputs.metadata.name}:${key}`, text]);
+        });
+    // Secret entries without a dot in their key are single values (passwords, the cookie), not files.
+    mounted = new Map([
+      ...entries("kubernetes:core/v1:ConfigMap", "data", () => true),
+      ...entries("kubernetes:core/v1:Secret", "stringData", (k) => k.includes(".")),
+    ]);
+    const values = Object.fromEntries(SECRET_NAMES.map((n) => [n, testSecretValue(n)]));
+    const t = withSecrets(cfg.topology, values);
+    expected = expectedFiles(
+      t,
+      kubernetesAddresses(t, { namespace: cfg.kubernetes.namespace }),
+      values.bucketAccessKey,
+      values.bucketSecretKey,
+    );
+  });
+
+  it("mounts no file that is not a renderer's output or a monitoring/ rule file", () => {
+    expect([...mounted.keys()].filter((k) => !expected.has(k))).toEqual([]);
+    expect([...expected.keys()].filter((k) => !mounted.has(k))).toEqual([]);
+  });
+
+  it("mounts exactly what the renderers produce for the Kubernetes addresses", () => {
+    for (const [key, e] of expected) expect([key, mounted.get(key)]).toEqual([key, e.target.text]);
+  });
+
+  it("differs from the local stack's rendering only in hosts, ports and paths", () => {
+    const compared = [...expected].filter(([, e]) => e.local);
+    expect(compared.length).toBeGreaterThan(8);
+    for (const [key, e] of compared) {
+      expect([key, differenceBeyondHostsAndPorts({ ...e.target, text: mounted.get(key) ?? "" }, e.local!)]).toEqual([
+        key,
+        undefined,
+      ]);
+    }
+  });
+});

@@ -1,0 +1,56 @@
+import fs from "node:fs";
+import path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { DeployConfig, StackOutputs } from "../deployment";
+import { hostPort } from "../topology";
+import { kubernetesAddresses, type ClusterDns } from "./addresses";
+import { ApiCluster } from "./api-cluster";
+import { Autoscaling } from "./autoscaling";
+import { Backups } from "./backups";
+import type { KubernetesContext } from "./context";
+import { LoadBalancer } from "./load-balancer";
+import { Monitoring } from "./monitoring";
+import { MysqlPrimaryReplica } from "./mysql-primary-replica";
+import { RabbitMq } from "./rabbit-mq";
+import { RedisCluster } from "./redis-cluster";
+import { StaticBucket } from "./static-bucket";
+
+/** Every rule file under monitoring/rules/ (name → contents): Prometheus loads the same set on every target. */
+export function readRuleFiles(
+  dir = path.resolve(__dirname, "..", "..", "monitoring", "rules"),
+): Record<string, string> {
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".yml"))
+    .sort();
+  return Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
+}
+
+/** Deploy floodgate to the Kubernetes cluster of the current kubeconfig, in its own namespace. */
+export function deployKubernetes(cfg: DeployConfig): StackOutputs {
+  const t = cfg.topology;
+  const ns = new k8s.core.v1.Namespace("floodgate", { metadata: { name: cfg.kubernetes.namespace } });
+  const dns: ClusterDns = { namespace: cfg.kubernetes.namespace };
+  const addresses = kubernetesAddresses(t, dns);
+  const ctx: KubernetesContext = { cfg, addresses, namespace: ns.metadata.name };
+  const stores = [new MysqlPrimaryReplica("mysql", ctx), new RedisCluster("redis", ctx), new RabbitMq("rabbitmq", ctx)];
+  const bucket = new StaticBucket("bucket", { ...ctx, dns });
+  // The migration Job (and so the API) waits for the stores; nginx only needs the API's Services.
+  const apiCluster = new ApiCluster("api", { ...ctx, staticPublisher: bucket.publisher }, { dependsOn: stores });
+  new LoadBalancer("lb", { ...ctx, staticSync: bucket.edgeSync });
+  new Monitoring("monitoring", { ...ctx, rules: readRuleFiles() });
+  new Backups("backups", { ...ctx, s3Endpoint: bucket.s3Endpoint }, { dependsOn: stores });
+  new Autoscaling("autoscaling", { ...ctx, target: apiCluster.statefulSet });
+  const publicBase = `http://${cfg.publicHost}:${cfg.publicPort}`;
+  const admin = (offset: number, inCluster: string) =>
+    pulumi.output(
+      cfg.adminPort === undefined ? `http://${inCluster}` : `http://${cfg.publicHost}:${cfg.adminPort + offset}`,
+    );
+  return {
+    apiUrl: pulumi.output(`${publicBase}/api/v1/`),
+    staticUrl: pulumi.output(`${publicBase}/static/`),
+    prometheusUrl: admin(0, hostPort(addresses.prometheus)),
+    alertmanagerUrl: admin(1, hostPort(addresses.alertmanager)),
+  };
+}

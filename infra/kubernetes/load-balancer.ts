@@ -1,0 +1,116 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { NAMES } from "./addresses";
+import { PATHS, type KubernetesContext } from "./context";
+import { kubernetesNginxConf } from "./mounted-files";
+import { clientLabels, configChecksum, httpProbes, podLabels, resources, sizeOf, tcpProbes } from "./pod-spec";
+
+type Container = k8s.types.input.core.v1.Container;
+
+/** Inputs of the load balancer: the context plus the static edge's sync container from StaticBucket. */
+export interface LoadBalancerArgs extends KubernetesContext {
+  staticSync: Container;
+}
+
+/** nginx, the only public entry: a LoadBalancer Service keeping client addresses, with the stub_status exporter beside it. */
+export class LoadBalancer extends pulumi.ComponentResource {
+  constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("floodgate:kubernetes:LoadBalancer", name, {}, opts);
+    const { cfg, addresses: a, namespace } = args;
+    const t = cfg.topology;
+    // The edge's sync sidecar reads from the bucket.
+    const labels = { ...podLabels(NAMES.nginx), ...clientLabels("bucket") };
+    const conf = kubernetesNginxConf(t, a);
+    const configMap = new k8s.core.v1.ConfigMap(
+      `${name}-conf`,
+      { metadata: { name: "nginx-conf", namespace }, data: { "nginx.conf": conf } },
+      { parent: this },
+    );
+    const exporterPort = a.nginxExporter.port;
+    new k8s.apps.v1.Deployment(
+      `${name}-nginx`,
+      {
+        metadata: { name: NAMES.nginx, namespace },
+        spec: {
+          // One pod: Prometheus scrapes its counters through one Service, and two pods would interleave them.
+          replicas: 1,
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          selector: { matchLabels: { "app.kubernetes.io/name": NAMES.nginx } },
+          template: {
+            // A changed config rolls the pod, since nginx reads it only at start.
+            metadata: { labels, annotations: { "floodgate.dev/config-sha256": configChecksum(conf) } },
+            spec: {
+              containers: [
+                {
+                  name: "nginx",
+                  image: cfg.images.nginx,
+                  command: ["nginx", "-c", `${PATHS.nginxConf}/nginx.conf`],
+                  ports: [{ name: "http", containerPort: t.nginx.port }],
+                  volumeMounts: [
+                    { name: "conf", mountPath: PATHS.nginxConf, readOnly: true },
+                    { name: "static", mountPath: PATHS.staticRoot, readOnly: true },
+                  ],
+                  resources: resources(sizeOf(t, "nginx")),
+                  ...tcpProbes(t.nginx.port),
+                  // Let the Service stop sending before nginx finishes in-flight requests and exits.
+                  lifecycle: { preStop: { exec: { command: ["sh", "-c", "sleep 5; nginx -s quit; sleep 5"] } } },
+                },
+                {
+                  name: "exporter",
+                  image: cfg.images.nginxExporter,
+                  args: [
+                    `--nginx.scrape-uri=http://${a.nginxStatus.host}:${a.nginxStatus.port}/stub_status`,
+                    `--web.listen-address=:${exporterPort}`,
+                  ],
+                  ports: [{ name: "metrics", containerPort: exporterPort }],
+                  resources: resources(sizeOf(t, "exporter")),
+                  ...httpProbes("/metrics", exporterPort),
+                },
+                args.staticSync,
+              ],
+              volumes: [
+                { name: "conf", configMap: { name: configMap.metadata.name } },
+                { name: "static", emptyDir: {} },
+              ],
+            },
+          },
+        },
+      },
+      { parent: this },
+    );
+    new k8s.core.v1.Service(
+      `${name}-public`,
+      {
+        metadata: { name: NAMES.nginx, namespace },
+        spec: {
+          type: "LoadBalancer",
+          // Keep the client's address: nginx rate-limits per $remote_addr and sets X-Forwarded-For from it.
+          externalTrafficPolicy: "Local",
+          selector: { "app.kubernetes.io/name": NAMES.nginx },
+          ports: publicPorts(cfg.publicPort, t.nginx.port),
+        },
+      },
+      { parent: this },
+    );
+    new k8s.core.v1.Service(
+      `${name}-exporter`,
+      {
+        metadata: { name: NAMES.nginxExporter, namespace },
+        spec: {
+          selector: { "app.kubernetes.io/name": NAMES.nginx },
+          ports: [{ name: "metrics", port: exporterPort, targetPort: exporterPort }],
+        },
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ publicPort: cfg.publicPort });
+  }
+}
+
+/** The public port, plus the topology's own port when it differs, so in-cluster clients can use `Addresses.nginx`. */
+export function publicPorts(publicPort: number, nginxPort: number): k8s.types.input.core.v1.ServicePort[] {
+  const ports = [{ name: "http", port: publicPort, targetPort: nginxPort }];
+  return publicPort === nginxPort
+    ? ports
+    : [...ports, { name: "http-internal", port: nginxPort, targetPort: nginxPort }];
+}

@@ -1,0 +1,102 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { monitoringServiceSpecs } from "./admin-service";
+import { NAMES } from "./addresses";
+import { Alertmanager } from "./alertmanager";
+import { PATHS, type KubernetesContext } from "./context";
+import { Exporters } from "./exporters";
+import { kubernetesPrometheusYml } from "./mounted-files";
+import { clientLabels, configChecksum, httpProbes, podLabels, resources, sizeOf, volumeClaim } from "./pod-spec";
+
+/** Inputs of Monitoring: the context plus every rule file under monitoring/rules/ (file name → contents). */
+export interface MonitoringArgs extends KubernetesContext {
+  rules: Record<string, string>;
+}
+
+/** Prometheus (StatefulSet on a volume) with the rendered config and every rule file, Alertmanager, and the exporters. */
+export class Monitoring extends pulumi.ComponentResource {
+  constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("floodgate:kubernetes:Monitoring", name, {}, opts);
+    const { cfg, addresses: a, namespace } = args;
+    const t = cfg.topology;
+    const port = a.prometheus.port;
+    const yml = kubernetesPrometheusYml(t, a, Object.keys(args.rules));
+    const conf = new k8s.core.v1.ConfigMap(
+      `${name}-conf`,
+      { metadata: { name: "prometheus-conf", namespace }, data: { "prometheus.yml": yml } },
+      { parent: this },
+    );
+    const rules = new k8s.core.v1.ConfigMap(
+      `${name}-rules`,
+      { metadata: { name: "prometheus-rules", namespace }, data: args.rules },
+      { parent: this },
+    );
+    new k8s.apps.v1.StatefulSet(
+      `${name}-prometheus`,
+      {
+        metadata: { name: NAMES.prometheus, namespace },
+        spec: {
+          serviceName: NAMES.prometheus,
+          replicas: 1,
+          selector: { matchLabels: { "app.kubernetes.io/name": NAMES.prometheus } },
+          template: {
+            metadata: {
+              // Prometheus scrapes RabbitMQ's own metrics port, behind the broker's NetworkPolicy.
+              labels: { ...podLabels(NAMES.prometheus), ...clientLabels("rabbitmq") },
+              annotations: { "floodgate.dev/config-sha256": configChecksum(yml + JSON.stringify(args.rules)) },
+            },
+            spec: {
+              // The image runs as nobody; the volume must be writable by that group.
+              securityContext: { fsGroup: 65534 },
+              containers: [
+                {
+                  name: "prometheus",
+                  image: cfg.images.prometheus,
+                  args: [
+                    "--config.file=/etc/prometheus/conf/prometheus.yml",
+                    "--storage.tsdb.path=/prometheus",
+                    `--storage.tsdb.retention.time=${t.monitoring.retentionHours}h`,
+                    `--web.listen-address=0.0.0.0:${port}`,
+                    "--web.enable-lifecycle",
+                  ],
+                  ports: [{ name: "http", containerPort: port }],
+                  volumeMounts: [
+                    { name: "data", mountPath: "/prometheus" },
+                    { name: "conf", mountPath: "/etc/prometheus/conf", readOnly: true },
+                    { name: "rules", mountPath: PATHS.prometheusRules, readOnly: true },
+                  ],
+                  resources: resources(sizeOf(t, "prometheus")),
+                  ...httpProbes("/-/ready", port),
+                  // Replaying the WAL after a restart can take a while; only then is it ready.
+                  livenessProbe: { httpGet: { path: "/-/healthy", port }, initialDelaySeconds: 30, periodSeconds: 15 },
+                },
+              ],
+              volumes: [
+                { name: "conf", configMap: { name: conf.metadata.name } },
+                { name: "rules", configMap: { name: rules.metadata.name } },
+              ],
+            },
+          },
+          volumeClaimTemplates: [volumeClaim("data", cfg.kubernetes.storageClass, cfg.kubernetes.volumeGi.prometheus)],
+        },
+      },
+      { parent: this },
+    );
+    const specs = monitoringServiceSpecs(NAMES.prometheus, port, cfg.adminPort);
+    new k8s.core.v1.Service(
+      `${name}-service`,
+      { metadata: { name: NAMES.prometheus, namespace }, spec: specs.internal },
+      { parent: this },
+    );
+    if (specs.admin) {
+      new k8s.core.v1.Service(
+        `${name}-admin`,
+        { metadata: { name: `${NAMES.prometheus}-admin`, namespace }, spec: specs.admin },
+        { parent: this },
+      );
+    }
+    new Alertmanager(`${name}-alertmanager`, args, { parent: this });
+    new Exporters(`${name}-exporters`, args, { parent: this });
+    this.registerOutputs({ prometheus: a.prometheus.host });
+  }
+}

@@ -1,0 +1,62 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { NAMES } from "./addresses";
+import type { KubernetesContext } from "./context";
+import { clusterServiceSpec } from "./object-specs";
+import { httpProbes, podLabels, resources, sizeOf } from "./pod-spec";
+
+/**
+ * The node exporter on every node (a DaemonSet reading the host's /proc and /sys). Prometheus's
+ * static config reaches it through one Service, so each scrape sees one node: per-node scrapes
+ * need service discovery, which the static renderer does not emit.
+ */
+export class NodeExporter extends pulumi.ComponentResource {
+  constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
+    super("floodgate:kubernetes:NodeExporter", name, {}, opts);
+    const { cfg, addresses: a, namespace } = ctx;
+    const t = cfg.topology;
+    const nodePort = a.nodeExporter.port;
+    new k8s.apps.v1.DaemonSet(
+      `${name}-daemonset`,
+      {
+        metadata: { name: NAMES.nodeExporter, namespace },
+        spec: {
+          selector: { matchLabels: { "app.kubernetes.io/name": NAMES.nodeExporter } },
+          template: {
+            metadata: { labels: podLabels(NAMES.nodeExporter) },
+            spec: {
+              containers: [
+                {
+                  name: "exporter",
+                  image: cfg.images.nodeExporter,
+                  args: ["--path.procfs=/host/proc", "--path.sysfs=/host/sys", `--web.listen-address=:${nodePort}`],
+                  ports: [{ name: "metrics", containerPort: nodePort }],
+                  volumeMounts: [
+                    { name: "proc", mountPath: "/host/proc", readOnly: true },
+                    { name: "sys", mountPath: "/host/sys", readOnly: true },
+                  ],
+                  resources: resources(sizeOf(t, "exporter")),
+                  ...httpProbes("/metrics", nodePort),
+                },
+              ],
+              volumes: [
+                { name: "proc", hostPath: { path: "/proc" } },
+                { name: "sys", hostPath: { path: "/sys" } },
+              ],
+            },
+          },
+        },
+      },
+      { parent: this },
+    );
+    new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        metadata: { name: NAMES.nodeExporter, namespace },
+        spec: clusterServiceSpec(NAMES.nodeExporter, { metrics: nodePort }),
+      },
+      { parent: this },
+    );
+    this.registerOutputs({});
+  }
+}

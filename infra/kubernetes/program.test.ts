@@ -1,0 +1,271 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { parse } from "yaml";
+import type { RawStackConfig } from "../config";
+import type { DeployConfig } from "../deployment";
+import { buildDeployConfig, testSecretValues } from "../testing/deploy-config";
+import {
+  isSecretValue,
+  plainOccurrences,
+  recordResources,
+  recorded,
+  settle,
+  settleRegistrations,
+  unwrapSecrets,
+  type RecordedResource,
+} from "../testing/pulumi-mocks";
+import { readStackFile } from "../testing/stack-config";
+import { redisRestartDelayMs } from "../render";
+import { redisNodeCount } from "../topology";
+import type * as program from "./index";
+import { migrationJobName } from "./app-pod";
+import { UNPROBED_SIDECARS } from "./bucket-scripts";
+
+// A second configuration that changes every count the program derives, so each assertion sees them follow.
+const SCALED: RawStackConfig = {
+  kubernetesNamespace: "fg-scaled",
+  appImage: "registry.example.com/floodgate/services:0.2.0",
+  adminPort: 9000,
+  topology: {
+    api: { replicas: 4 },
+    autoscaling: { minReplicas: 4, maxReplicas: 9, cooldownSeconds: 300, scaleOutCpuPercent: 60 },
+    redis: { masters: 4, replicasPerMaster: 2 },
+    mysql: { replicas: 2 },
+    workers: { orders: { processes: 5, concurrency: 8 }, redPacketGrabs: { processes: 1, concurrency: 4 } },
+    backups: { schedule: "0 3 * * *", retentionDays: 30, keepLast: 12 },
+  },
+};
+
+interface Deployed {
+  cfg: DeployConfig;
+  resources: RecordedResource[];
+}
+const deployed: Record<"base" | "scaled" | "Pulumi.k8s.yaml", Deployed> = {} as never;
+
+async function deploy(raw: RawStackConfig): Promise<Deployed> {
+  const start = recorded.length;
+  const cfg = buildDeployConfig("kubernetes", raw);
+  const { deployKubernetes } = require("./index") as typeof program;
+  const outputs = deployKubernetes(cfg);
+  await settle(outputs.apiUrl);
+  await settleRegistrations();
+  return { cfg, resources: recorded.slice(start) };
+}
+
+beforeAll(async () => {
+  await recordResources("kubernetes");
+  deployed.base = await deploy({});
+  deployed.scaled = await deploy(SCALED);
+  deployed["Pulumi.k8s.yaml"] = await deploy(readStackFile("k8s"));
+});
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const plain = (r: RecordedResource) => unwrapSecrets(r.inputs) as Obj;
+const ofKind = (d: Deployed, kind: string) => d.resources.filter((r) => r.type.endsWith(`:${kind}`)).map(plain);
+const named = (d: Deployed, kind: string, name: string) => {
+  const found = ofKind(d, kind).find((r) => r.metadata?.name === name);
+  if (!found) throw new Error(`no ${kind} named ${name}`);
+  return found;
+};
+const podTemplate = (r: Obj): Obj => (r.spec.jobTemplate ? r.spec.jobTemplate.spec.template : r.spec.template);
+const LONG_RUNNING = ["Deployment", "StatefulSet", "DaemonSet"];
+const WORKLOADS = [...LONG_RUNNING, "Job", "CronJob"];
+const CASES = ["base", "scaled", "Pulumi.k8s.yaml"] as const;
+
+describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
+  const d = () => deployed[which];
+  const t = () => d().cfg.topology;
+
+  it("gives every container of every pod template resource requests and limits", () => {
+    const containers = WORKLOADS.flatMap((k) => ofKind(d(), k)).flatMap((r) => podTemplate(r).spec.containers as Obj[]);
+    expect(containers.length).toBeGreaterThan(10);
+    for (const c of containers) {
+      expect({ name: c.name, requests: Object.keys(c.resources?.requests ?? {}).sort() }).toEqual({
+        name: c.name,
+        requests: ["cpu", "memory"],
+      });
+      expect({ name: c.name, limits: Object.keys(c.resources?.limits ?? {}).sort() }).toEqual({
+        name: c.name,
+        limits: ["cpu", "memory"],
+      });
+    }
+  });
+
+  it("gives every long-running container readiness and liveness probes", () => {
+    const containers = LONG_RUNNING.flatMap((k) => ofKind(d(), k))
+      .flatMap((r) => podTemplate(r).spec.containers as Obj[])
+      .filter((c) => !(UNPROBED_SIDECARS as readonly string[]).includes(c.name));
+    for (const c of containers) {
+      expect({ name: c.name, readiness: !!c.readinessProbe, liveness: !!c.livenessProbe }).toEqual({
+        name: c.name,
+        readiness: true,
+        liveness: true,
+      });
+    }
+  });
+
+  it("publishes no port of MySQL, Redis, RabbitMQ or the bucket outside the cluster", () => {
+    const services = ofKind(d(), "Service");
+    const stores = services.filter((s) =>
+      /^(mysql-(primary|replica-\d+)|redis|rabbitmq|bucket)$/.test(s.metadata.name),
+    );
+    expect(stores.length).toBe(1 + t().mysql.replicas + 1 + 1 + 1);
+    for (const s of stores) {
+      expect({ name: s.metadata.name, type: s.spec.type ?? "ClusterIP" }).toEqual({
+        name: s.metadata.name,
+        type: "ClusterIP",
+      });
+      expect(s.spec.externalIPs).toBeUndefined();
+      expect((s.spec.ports as Obj[]).filter((p) => p.nodePort !== undefined)).toEqual([]);
+    }
+    const exposed = services.filter((s) => s.spec.type === "LoadBalancer" || s.spec.type === "NodePort");
+    const expected = d().cfg.adminPort === undefined ? ["nginx"] : ["alertmanager-admin", "nginx", "prometheus-admin"];
+    expect(exposed.map((s) => s.metadata.name).sort()).toEqual(expected);
+  });
+
+  it("lets only labelled clients through the stores' NetworkPolicies", () => {
+    const policies = ofKind(d(), "NetworkPolicy");
+    expect(policies.map((p) => p.metadata.name).sort()).toEqual(["bucket", "mysql", "rabbitmq", "redis"]);
+    const api = podTemplate(named(d(), "StatefulSet", "api")).metadata.labels;
+    for (const p of policies) {
+      const sources = (p.spec.ingress as Obj[]).flatMap((rule) => rule.from as Obj[]);
+      expect(sources.every((s) => s.podSelector && !s.namespaceSelector && !s.ipBlock)).toBe(true);
+      const clientLabel = Object.keys(sources[0].podSelector.matchLabels)[0];
+      expect(api[clientLabel]).toBe("true");
+    }
+    const nodeExporter = podTemplate(named(d(), "DaemonSet", "node-exporter")).metadata.labels;
+    expect(Object.keys(nodeExporter).filter((l) => l.endsWith("-client"))).toEqual([]);
+  });
+
+  it("runs as many API replicas, Redis nodes, MariaDB replicas and workers as the topology says", () => {
+    expect(named(d(), "StatefulSet", "api").spec.replicas).toBe(t().api.replicas);
+    expect(named(d(), "StatefulSet", "redis").spec.replicas).toBe(redisNodeCount(t()));
+    const replicas = ofKind(d(), "StatefulSet").filter((s) => s.metadata.name.startsWith("mysql-replica-"));
+    expect(replicas).toHaveLength(t().mysql.replicas);
+    expect(named(d(), "StatefulSet", "worker-orders").spec.replicas).toBe(t().workers.orders.processes);
+    expect(named(d(), "StatefulSet", "worker-red-packet-grabs").spec.replicas).toBe(
+      t().workers.redPacketGrabs.processes,
+    );
+    const concurrency = podTemplate(named(d(), "StatefulSet", "worker-orders")).spec.containers[0].env.find(
+      (e: Obj) => e.name === "WORKER_CONCURRENCY",
+    );
+    expect(concurrency.value).toBe(String(t().workers.orders.concurrency));
+    const form = podTemplate(named(d(), "Job", "redis-cluster-form")).spec.containers[0].command[2] as string;
+    expect(form).toContain(`--cluster-replicas ${t().redis.replicasPerMaster}`);
+    expect(form.match(/\bredis-\d+\.redis\./g)?.length).toBeGreaterThanOrEqual(redisNodeCount(t()));
+  });
+
+  it("makes a restarted Redis pod sit out its replica's failover, and does not kill it for waiting", () => {
+    const seconds = Math.ceil(redisRestartDelayMs(t()) / 1000);
+    const [redis] = podTemplate(named(d(), "StatefulSet", "redis")).spec.containers;
+    expect(redis.command[2]).toMatch(
+      new RegExp(`then sleep ${seconds}; fi; exec redis-server '/etc/redis/redis.conf'`),
+    );
+    expect(redis.livenessProbe.initialDelaySeconds).toBeGreaterThan(seconds);
+  });
+
+  it("mounts an nginx config whose upstream lists a Service for every API replica the autoscaler may run", () => {
+    const conf = named(d(), "ConfigMap", "nginx-conf").data["nginx.conf"] as string;
+    const upstream = /upstream api \{([^}]*)\}/.exec(conf)![1];
+    const servers = [...upstream.matchAll(/server ([^:\s]+):(\d+)/g)].map((m) => m[1]);
+    const slots = Math.max(t().api.replicas, t().autoscaling.maxReplicas);
+    expect(servers).toHaveLength(slots);
+    const ns = d().cfg.kubernetes.namespace;
+    servers.forEach((host, i) => {
+      expect(host).toBe(`api-${i}.${ns}.svc.cluster.local`);
+      const svc = named(d(), "Service", `api-${i}`);
+      expect(svc.spec.selector).toEqual({ "statefulset.kubernetes.io/pod-name": `api-${i}` });
+    });
+    const volumes = podTemplate(named(d(), "Deployment", "nginx")).spec.volumes as Obj[];
+    expect(volumes.find((v) => v.name === "conf")!.configMap.name).toBe("nginx-conf");
+  });
+
+  it("takes the autoscaler's bounds, CPU target and cooldown from the topology", () => {
+    const scaled = named(d(), "ScaledObject", "api").spec;
+    const s = t().autoscaling;
+    expect([scaled.minReplicaCount, scaled.maxReplicaCount]).toEqual([s.minReplicas, s.maxReplicas]);
+    const behavior = scaled.advanced.horizontalPodAutoscalerConfig.behavior;
+    expect(behavior.scaleDown.stabilizationWindowSeconds).toBe(s.cooldownSeconds);
+    expect(scaled.triggers.find((x: Obj) => x.type === "cpu").metadata.value).toBe(String(s.scaleOutCpuPercent));
+    expect(scaled.triggers.find((x: Obj) => x.type === "prometheus").metadata.threshold).toBe(String(s.scaleOutP99Ms));
+    expect(scaled.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "StatefulSet", name: "api" });
+  });
+
+  it("writes no secret in plain text into any resource, and keeps secrets only inside Secret resources", () => {
+    const values = testSecretValues();
+    // Derived forms too: the Redis ACL hashes must not leak into a ConfigMap either.
+    const hashes = values.map((v) => createHash("sha256").update(v, "utf8").digest("hex"));
+    for (const r of d().resources) {
+      expect({ resource: `${r.type} ${r.name}`, at: plainOccurrences(r.rawInputs, [...values, ...hashes]) }).toEqual({
+        resource: `${r.type} ${r.name}`,
+        at: [],
+      });
+      const hasSecret = JSON.stringify(r.rawInputs).includes('"4dabf18193072939515e22adb298388d"');
+      if (!r.type.endsWith(":Secret"))
+        expect({ resource: r.name, hasSecret }).toEqual({ resource: r.name, hasSecret: false });
+    }
+    const secrets = d().resources.filter((r) => r.type === "kubernetes:core/v1:Secret");
+    expect(secrets.every((s) => isSecretValue(s.rawInputs.stringData))).toBe(true);
+    const inSecrets = JSON.stringify(secrets.map(plain));
+    const needed = ["jwtSecret", "mysqlAppPassword", "mysqlRootPassword", "redisAdminPassword", "rabbitmqErlangCookie"];
+    for (const name of needed) expect(inSecrets).toContain(`TEST-SECRET-${name}-`);
+  });
+
+  it("renders no secret placeholder anywhere: every secret-bearing value comes from the real secrets", () => {
+    for (const r of d().resources) {
+      expect({
+        resource: r.name,
+        at: plainOccurrences(unwrapSecrets(r.rawInputs), ["floodgate-placeholder-"]),
+      }).toEqual({
+        resource: r.name,
+        at: [],
+      });
+    }
+  });
+
+  it("migrates once per app version before the API, with a Job named after the image", () => {
+    const jobs = ofKind(d(), "Job").filter((j) => j.metadata.name.startsWith("migrate-"));
+    expect(jobs.map((j) => j.metadata.name)).toEqual([migrationJobName(d().cfg.images.app)]);
+    const migrate = podTemplate(jobs[0]).spec.containers[0];
+    expect(migrate.image).toBe(d().cfg.images.app);
+    expect(migrate.env.find((e: Obj) => e.name === "MYSQL_USER").value).toBe(t().mysql.users.migrator.name);
+    expect(podTemplate(named(d(), "StatefulSet", "api")).spec.containers[0].image).toBe(d().cfg.images.app);
+  });
+
+  it("mounts every rule file under monitoring/rules into Prometheus and loads each from its config", () => {
+    const files = fs
+      .readdirSync(path.join(__dirname, "..", "..", "monitoring", "rules"))
+      .filter((f) => f.endsWith(".yml"));
+    const rules = named(d(), "ConfigMap", "prometheus-rules").data as Record<string, string>;
+    expect(Object.keys(rules).sort()).toEqual(files.sort());
+    const promYml = parse(named(d(), "ConfigMap", "prometheus-conf").data["prometheus.yml"]);
+    const mount = (podTemplate(named(d(), "StatefulSet", "prometheus")).spec.containers[0].volumeMounts as Obj[]).find(
+      (m) => m.name === "rules",
+    )!.mountPath;
+    expect(promYml.rule_files).toEqual(files.sort().map((f) => `${mount}/${f}`));
+    for (const f of files)
+      expect(rules[f]).toBe(fs.readFileSync(path.join(__dirname, "..", "..", "monitoring", "rules", f), "utf8"));
+  });
+
+  it("backs up MariaDB and Redis with CronJobs on the topology's schedule and retention", () => {
+    const cronJobs = ofKind(d(), "CronJob");
+    expect(cronJobs.map((c) => c.metadata.name).sort()).toEqual(["backup-mysql", "backup-redis"]);
+    for (const c of cronJobs) {
+      expect(c.spec.schedule).toBe(t().backups.schedule);
+      const env = Object.fromEntries((podTemplate(c).spec.containers[0].env as Obj[]).map((e) => [e.name, e.value]));
+      expect(env.BACKUP_RETENTION_DAYS).toBe(String(t().backups.retentionDays));
+      expect(env.BACKUP_KEEP_LAST).toBe(String(t().backups.keepLast));
+      expect(env.BACKUP_MYSQL_SOURCE).toContain(`mysql-replica-${t().mysql.replicas}.`);
+    }
+  });
+
+  it("creates everything in the configured namespace", () => {
+    const ns = d().cfg.kubernetes.namespace;
+    const namespaced = d().resources.filter(
+      (r) => r.custom && r.type.startsWith("kubernetes:") && !r.type.endsWith(":Namespace"),
+    );
+    expect(namespaced.length).toBeGreaterThan(30);
+    expect(namespaced.filter((r) => plain(r).metadata?.namespace !== ns).map((r) => r.name)).toEqual([]);
+  });
+});

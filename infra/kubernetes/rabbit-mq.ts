@@ -1,0 +1,109 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { withSecrets } from "../deployment";
+import { renderEnabledPlugins, renderRabbitmqDefinitions } from "../render";
+import { NAMES } from "./addresses";
+import type { KubernetesContext } from "./context";
+import { kubernetesRabbitmqConf } from "./mounted-files";
+import { commandProbes, configChecksum, dataStorePolicy, podLabels, resources, sizeOf, volumeClaim } from "./pod-spec";
+
+/** RabbitMQ: one node as a StatefulSet (stable node name for its data), rendered config, definitions and plugins. */
+export class RabbitMq extends pulumi.ComponentResource {
+  constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
+    super("floodgate:kubernetes:RabbitMq", name, {}, opts);
+    const { cfg, addresses: a, namespace } = ctx;
+    const t = cfg.topology;
+    const conf = kubernetesRabbitmqConf(t, a);
+    const plugins = renderEnabledPlugins();
+    const configMap = new k8s.core.v1.ConfigMap(
+      `${name}-conf`,
+      { metadata: { name: "rabbitmq-conf", namespace }, data: { "rabbitmq.conf": conf, enabled_plugins: plugins } },
+      { parent: this },
+    );
+    const secret = new k8s.core.v1.Secret(
+      `${name}-secrets`,
+      {
+        metadata: { name: "rabbitmq-secrets", namespace },
+        stringData: pulumi.all(cfg.secrets).apply((values) => ({
+          "definitions.json": renderRabbitmqDefinitions(withSecrets(t, values)),
+          erlangCookie: values.rabbitmqErlangCookie,
+        })),
+      },
+      { parent: this },
+    );
+    const ports = [
+      { name: "amqp", port: a.rabbitmq.port },
+      { name: "management", port: a.rabbitmqManagement.port },
+      { name: "prometheus", port: a.rabbitmqPrometheus.port },
+    ];
+    const selector = { "app.kubernetes.io/name": NAMES.rabbitmq };
+    new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        metadata: { name: NAMES.rabbitmq, namespace },
+        spec: { selector, ports: ports.map((p) => ({ ...p, targetPort: p.port })) },
+      },
+      { parent: this },
+    );
+    new k8s.apps.v1.StatefulSet(
+      `${name}-node`,
+      {
+        metadata: { name: NAMES.rabbitmq, namespace },
+        spec: {
+          serviceName: NAMES.rabbitmq,
+          replicas: 1,
+          selector: { matchLabels: selector },
+          template: {
+            metadata: {
+              labels: podLabels(NAMES.rabbitmq),
+              annotations: { "floodgate.dev/config-sha256": configChecksum(conf + plugins) },
+            },
+            spec: {
+              terminationGracePeriodSeconds: 60,
+              containers: [
+                {
+                  name: "rabbitmq",
+                  image: cfg.images.rabbitmq,
+                  env: [
+                    { name: "RABBITMQ_CONFIG_FILE", value: "/etc/floodgate/rabbitmq.conf" },
+                    { name: "RABBITMQ_ENABLED_PLUGINS_FILE", value: "/etc/floodgate/enabled_plugins" },
+                    {
+                      name: "RABBITMQ_ERLANG_COOKIE",
+                      valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "erlangCookie" } },
+                    },
+                  ],
+                  ports: ports.map((p) => ({ name: p.name, containerPort: p.port })),
+                  volumeMounts: [
+                    { name: "data", mountPath: "/var/lib/rabbitmq" },
+                    { name: "conf", mountPath: "/etc/floodgate", readOnly: true },
+                    { name: "definitions", mountPath: "/etc/rabbitmq/definitions", readOnly: true },
+                  ],
+                  resources: resources(sizeOf(t, "rabbitmq")),
+                  ...commandProbes(["rabbitmq-diagnostics", "-q", "check_port_connectivity"], a.rabbitmq.port),
+                },
+              ],
+              volumes: [
+                { name: "conf", configMap: { name: configMap.metadata.name } },
+                {
+                  name: "definitions",
+                  secret: {
+                    secretName: secret.metadata.name,
+                    items: [{ key: "definitions.json", path: "definitions.json" }],
+                  },
+                },
+              ],
+            },
+          },
+          volumeClaimTemplates: [volumeClaim("data", cfg.kubernetes.storageClass, cfg.kubernetes.volumeGi.rabbitmq)],
+        },
+      },
+      { parent: this },
+    );
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-policy`,
+      { metadata: { name: "rabbitmq", namespace }, spec: dataStorePolicy("rabbitmq", selector) },
+      { parent: this },
+    );
+    this.registerOutputs({ amqp: a.rabbitmq.host });
+  }
+}

@@ -1,0 +1,122 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { Topology } from "../topology";
+import { NAMES, serviceHost, type ClusterDns } from "./addresses";
+import { BUCKET_PORTS, bucketInitScript, bucketNames, staticSidecars, s3IdentitiesJson } from "./bucket-scripts";
+import type { KubernetesContext } from "./context";
+import { clusterServiceSpec, scriptJobSpec } from "./object-specs";
+import { clientLabels, dataStorePolicy, podLabels, resources, sizeOf, tcpProbes, volumeClaim } from "./pod-spec";
+
+type Container = k8s.types.input.core.v1.Container;
+
+/** The self-hosted CDN: SeaweedFS (S3 API) on a volume; the API's pods upload into it and nginx's edge serves a synced copy. */
+export class StaticBucket extends pulumi.ComponentResource {
+  /** The sidecar for nginx pods: keeps PATHS.staticRoot (volume "static") in step with the bucket. */
+  readonly edgeSync: Container;
+  /** The sidecar for API pods: uploads what the API writes to PATHS.staticDir (volume "static"). */
+  readonly publisher: Container;
+  /** The S3 endpoint inside the cluster. */
+  readonly s3Endpoint: string;
+
+  constructor(name: string, ctx: KubernetesContext & { dns: ClusterDns }, opts?: pulumi.ComponentResourceOptions) {
+    super("floodgate:kubernetes:StaticBucket", name, {}, opts);
+    const { cfg, namespace } = ctx;
+    const t: Topology = cfg.topology;
+    const host = serviceHost(NAMES.bucket, ctx.dns);
+    const buckets = bucketNames(t.name);
+    this.s3Endpoint = `http://${host}:${BUCKET_PORTS.s3}`;
+    const secret = new k8s.core.v1.Secret(
+      `${name}-secrets`,
+      {
+        metadata: { name: "bucket-secrets", namespace },
+        stringData: pulumi
+          .all([cfg.secrets.bucketAccessKey, cfg.secrets.bucketSecretKey])
+          // The S3 identity as a file, so the keys appear in no process argument.
+          .apply(([accessKey, secretKey]) => ({ "s3.json": s3IdentitiesJson(accessKey, secretKey) })),
+      },
+      { parent: this },
+    );
+    const selector = { "app.kubernetes.io/name": NAMES.bucket };
+    // Kubernetes port names are lower case.
+    const portNames = Object.fromEntries(Object.entries(BUCKET_PORTS).map(([n, p]) => [n.toLowerCase(), p]));
+    const store = new k8s.apps.v1.StatefulSet(
+      `${name}-store`,
+      {
+        metadata: { name: NAMES.bucket, namespace },
+        spec: {
+          serviceName: NAMES.bucket,
+          replicas: 1,
+          selector: { matchLabels: selector },
+          template: {
+            metadata: { labels: podLabels(NAMES.bucket) },
+            spec: {
+              containers: [
+                {
+                  name: "seaweedfs",
+                  image: cfg.images.objectStore,
+                  args: [
+                    "server",
+                    "-dir=/data",
+                    "-ip.bind=0.0.0.0",
+                    "-filer",
+                    "-s3",
+                    `-s3.port=${BUCKET_PORTS.s3}`,
+                    "-s3.config=/etc/seaweedfs/s3.json",
+                    "-master.volumeSizeLimitMB=1024",
+                  ],
+                  ports: Object.entries(portNames).map(([n, port]) => ({ name: n, containerPort: port })),
+                  volumeMounts: [
+                    { name: "data", mountPath: "/data" },
+                    { name: "s3", mountPath: "/etc/seaweedfs", readOnly: true },
+                  ],
+                  resources: resources(sizeOf(t, "bucket")),
+                  ...tcpProbes(BUCKET_PORTS.s3),
+                },
+              ],
+              volumes: [
+                {
+                  name: "s3",
+                  secret: { secretName: secret.metadata.name, items: [{ key: "s3.json", path: "s3.json" }] },
+                },
+              ],
+            },
+          },
+          volumeClaimTemplates: [volumeClaim("data", cfg.kubernetes.storageClass, cfg.kubernetes.volumeGi.bucket)],
+        },
+      },
+      { parent: this },
+    );
+    new k8s.core.v1.Service(
+      `${name}-service`,
+      { metadata: { name: NAMES.bucket, namespace }, spec: clusterServiceSpec(NAMES.bucket, portNames) },
+      { parent: this },
+    );
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-policy`,
+      { metadata: { name: "bucket", namespace }, spec: dataStorePolicy("bucket", selector) },
+      { parent: this },
+    );
+    const sidecars = staticSidecars(
+      cfg.images.objectStore,
+      `${host}:${BUCKET_PORTS.filer}`,
+      buckets.static,
+      sizeOf(t, "sidecar"),
+    );
+    this.edgeSync = sidecars.edgeSync;
+    this.publisher = sidecars.publisher;
+    new k8s.batch.v1.Job(
+      `${name}-init`,
+      {
+        metadata: { name: "bucket-init", namespace },
+        spec: scriptJobSpec({
+          image: cfg.images.objectStore,
+          script: bucketInitScript(`${host}:${BUCKET_PORTS.master}`, [buckets.static, buckets.backups]),
+          labels: clientLabels("bucket"),
+          size: sizeOf(t, "job"),
+        }),
+      },
+      { parent: this, dependsOn: [store] },
+    );
+    this.registerOutputs({ s3Endpoint: this.s3Endpoint });
+  }
+}
