@@ -86,6 +86,8 @@ export function dockerAddresses(t: Topology, subnet = DEFAULT_SUBNET): Addresses
     nginxStatus: at(NAMES.nginx, t.nginx.statusPort),
     api: range(apiSlots(t)).map((i) => at(apiIp(subnet, i), t.api.basePort)),
     tracker: at(NAMES.tracker, t.tracker.port),
+    autoscaler: at(NAMES.autoscaler, t.autoscaling.port),
+    backups: at(NAMES.backups, t.backups.port),
     workers: Object.fromEntries(
       WORKER_KINDS.map((kind, k) => [
         kind,

@@ -7,14 +7,11 @@ import { appCommand } from "./api-cluster";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import type { DockerContext } from "./context";
 
-/** Port of the autoscaler's own /health endpoint (and alert webhook) inside its container. */
-export const AUTOSCALER_HTTP_PORT = 8080;
-
 /** The autoscaler's environment: bounds and cooldown from the topology, the API slots it may start and stop. */
 export function autoscalerEnv(t: Topology, a: Addresses, apiContainers: string[]): string[] {
   const s = t.autoscaling;
   return envList({
-    HTTP_PORT: String(AUTOSCALER_HTTP_PORT),
+    HTTP_PORT: String(t.autoscaling.port),
     AUTOSCALE_TARGET: "docker",
     AUTOSCALE_MIN_REPLICAS: String(s.minReplicas),
     AUTOSCALE_MAX_REPLICAS: String(s.maxReplicas),
@@ -57,7 +54,7 @@ export class Autoscaler extends pulumi.ComponentResource {
         // The socket belongs to root:docker; the app image runs as a non-root user.
         user: "root",
         networksAdvanced: onNetwork(ctx.network, NAMES.autoscaler),
-        healthcheck: httpHealthcheck(AUTOSCALER_HTTP_PORT, "/health", "node"),
+        healthcheck: httpHealthcheck(t.autoscaling.port, "/health", "node"),
         ...limits("autoscaler", t),
         ...LONG_RUNNING,
       },

@@ -7,9 +7,6 @@ import { appCommand } from "./api-cluster";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import type { DockerContext } from "./context";
 
-/** Port of the backup service's own /health endpoint inside its container. */
-export const BACKUPS_HTTP_PORT = 8080;
-
 /** Where backups go: the S3 endpoint and bucket on the private network. */
 export interface BackupTarget {
   endpoint: string;
@@ -23,7 +20,7 @@ export interface BackupTarget {
 export function backupEnv(t: Topology, a: Addresses, target: BackupTarget, keys: { access: string; secret: string }) {
   const source = a.mysqlReplicas[a.mysqlReplicas.length - 1] ?? a.mysqlPrimary;
   return envList({
-    HTTP_PORT: String(BACKUPS_HTTP_PORT),
+    HTTP_PORT: String(t.backups.port),
     BACKUP_SCHEDULE: t.backups.schedule,
     BACKUP_RETENTION_DAYS: String(t.backups.retentionDays),
     BACKUP_KEEP_LAST: String(t.backups.keepLast),
@@ -69,7 +66,7 @@ export class Backups extends pulumi.ComponentResource {
         command: appCommand("backup"),
         envs,
         networksAdvanced: onNetwork(ctx.network, NAMES.backups),
-        healthcheck: httpHealthcheck(BACKUPS_HTTP_PORT, "/health", "node"),
+        healthcheck: httpHealthcheck(ctx.cfg.topology.backups.port, "/health", "node"),
         ...limits("backups", ctx.cfg.topology),
         ...LONG_RUNNING,
       },

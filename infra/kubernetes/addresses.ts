@@ -80,6 +80,7 @@ export function kubernetesAddresses(t: Topology, dns: ClusterDns): Addresses {
     nginxStatus: { host: "127.0.0.1", port: t.nginx.statusPort },
     api: range(apiSlots(t)).map((i) => svc(apiSlotName(i), t.api.basePort)),
     tracker: svc(NAMES.tracker, t.tracker.port),
+    // No autoscaler (KEDA scales the API) and no backup service (CronJobs) on Kubernetes.
     workers: Object.fromEntries(
       WORKER_KINDS.map((kind) => [
         kind,

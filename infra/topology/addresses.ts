@@ -12,6 +12,10 @@ export interface Addresses {
   nginxStatus: HostPort;
   api: HostPort[];
   tracker: HostPort;
+  /** The autoscaler (/health, /metrics, the Alertmanager webhook); absent where the platform scales (Kubernetes). */
+  autoscaler?: HostPort;
+  /** The long-running backup service (/health, /metrics); absent where backups are CronJobs (Kubernetes). */
+  backups?: HostPort;
   /** Metrics endpoints of the queue workers, per kind, one per process. */
   workers: Record<WorkerKind, HostPort[]>;
   mysqlPrimary: HostPort;
@@ -45,6 +49,8 @@ export function localAddresses(t: Topology, host = "127.0.0.1"): Addresses {
     nginxStatus: at(t.nginx.statusPort),
     api: range(t.api.replicas, t.api.basePort).map(at),
     tracker: at(t.tracker.port),
+    autoscaler: at(t.autoscaling.port),
+    backups: at(t.backups.port),
     workers: Object.fromEntries(
       WORKER_KINDS.map((kind, k) => [
         kind,

@@ -11,6 +11,8 @@ export function withPortOffset(t: Topology, delta: number): Topology {
     nginx: { ...t.nginx, port: shift(t.nginx.port), statusPort: shift(t.nginx.statusPort) },
     api: { ...t.api, basePort: shift(t.api.basePort) },
     tracker: { port: shift(t.tracker.port) },
+    autoscaling: { ...t.autoscaling, port: shift(t.autoscaling.port) },
+    backups: { ...t.backups, port: shift(t.backups.port) },
     workers: { ...t.workers, metricsBasePort: shift(t.workers.metricsBasePort) },
     mysql: { ...t.mysql, primaryPort: shift(t.mysql.primaryPort), replicaBasePort: shift(t.mysql.replicaBasePort) },
     redis: { ...t.redis, basePort: shift(t.redis.basePort) },

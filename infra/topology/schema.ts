@@ -193,6 +193,8 @@ export const BackupsSchema = z.object({
     .default("15 */6 * * *"),
   retentionDays: count(1, 3650).default(7),
   keepLast: count(1, 1000).default(8),
+  /** The backup service's HTTP port: /health and /metrics (last success, size, duration, restore drills). */
+  port: port.default(8096),
 });
 
 /** Monitoring: Prometheus, Alertmanager and the exporters. */
@@ -215,6 +217,8 @@ export const MonitoringSchema = z.object({
 
 /** Autoscaling of the API replicas. */
 export const AutoscalingSchema = z.object({
+  /** The autoscaler's HTTP port: /health, /metrics and the Alertmanager webhook. */
+  port: port.default(8095),
   minReplicas: count(1, 64).default(2),
   maxReplicas: count(1, 64).default(6),
   cooldownSeconds: count(0, 3600).default(60),
@@ -296,6 +300,8 @@ export function listPorts(t: z.infer<typeof BaseTopologySchema>): Array<[string,
     ["nginx.port", t.nginx.port],
     ["nginx.statusPort", t.nginx.statusPort],
     ["tracker.port", t.tracker.port],
+    ["autoscaling.port", t.autoscaling.port],
+    ["backups.port", t.backups.port],
     ["mysql.primaryPort", t.mysql.primaryPort],
     ["rabbitmq.port", t.rabbitmq.port],
     ["rabbitmq.managementPort", t.rabbitmq.managementPort],
