@@ -148,3 +148,11 @@ export async function expiredUnrefunded(db: Database, limit = 100): Promise<numb
   );
   return rows.map((r) => Number(r.id));
 }
+
+/** Seconds since the oldest expired, unrefunded packet expired (0 when none): how late the refunds are. */
+export async function oldestRefundOverdueSeconds(db: Database): Promise<number> {
+  const rows = await db.readPrimary<{ s: number | null }>(
+    "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(expires_at), NOW(3)) / 1e6 AS s FROM red_packets WHERE refunded_at IS NULL AND expires_at <= NOW(3)",
+  );
+  return Math.max(0, Number(rows[0]?.s ?? 0));
+}

@@ -1,6 +1,7 @@
 import type { PacketStore } from "../../modules/red-packets/packet-store";
 import { refundPacket } from "../../modules/red-packets/refund";
-import { expiredUnrefunded } from "../../modules/red-packets/repository";
+import { Gauge } from "prom-client";
+import { expiredUnrefunded, oldestRefundOverdueSeconds } from "../../modules/red-packets/repository";
 import { workerMessages, type WorkerContext } from "../runtime";
 import { GRABS_QUEUE } from "./grab-consumer";
 import type { PacketWatch } from "./packet-watch";
@@ -8,6 +9,12 @@ import { every, type Periodic } from "../periodic";
 
 /** Grabs claimed longer than this are presumed abandoned (their worker died) and requeued. */
 export const REAP_AFTER_MS = 5000;
+/** What the RedPacketRefundOverdue alert watches: refunds that should have run by now. */
+export const refundOverdue = new Gauge({
+  name: "floodgate_red_packets_refund_overdue_seconds",
+  help: "Seconds since the oldest expired, unrefunded red packet expired (0 when none), after the last upkeep run",
+});
+
 /** How long a retired packet's keys linger. */
 const RETIRED_TTL_SECONDS = 3600;
 
@@ -38,6 +45,7 @@ export function startUpkeepJob(
         (err: Error) => ctx.log.warn({ packetId, err: err.message }, "red packet refund postponed"),
       );
     }
+    refundOverdue.set(await oldestRefundOverdueSeconds(ctx.platform.db));
     // Refunded packets whose queue was still busy at refund time are retired here once drained.
     for (const packetId of await store.activeIdsExpiredBy(now)) await store.retire(packetId, RETIRED_TTL_SECONDS);
   };
