@@ -40,7 +40,24 @@ describe("renderPrometheusYml", () => {
       "redis",
       "redis-exporter",
       "rabbitmq",
+      "rabbitmq-queues",
+      "backups",
     ]);
+  });
+
+  it("scrapes RabbitMQ's per-queue families from the detailed endpoint", () => {
+    const { a, job } = render();
+    const queues = job("rabbitmq-queues") as ScrapeConfig & { params?: Record<string, string[]> };
+    expect(queues.metrics_path).toBe("/metrics/detailed");
+    expect(queues.params).toEqual({ family: ["queue_coarse_metrics", "queue_consumer_count"] });
+    expect(queues.static_configs).toEqual([{ targets: [hostPort(a.rabbitmqPrometheus)] }]);
+  });
+
+  it("scrapes the backup service only where one runs", () => {
+    const { a, job } = render();
+    expect(job("backups").static_configs).toEqual([{ targets: [hostPort(a.backups!)] }]);
+    const without = render({}, (local) => ({ ...local, backups: undefined }));
+    expect(() => without.job("backups")).toThrow("no job backups");
   });
 
   it.each([

@@ -75,6 +75,12 @@ export function renderPrometheusYml(t: Topology, a: Addresses, opts: PrometheusO
       redisJob(a),
       job("redis-exporter", only(a.redisExporter)),
       job("rabbitmq", only(a.rabbitmqPrometheus), { metrics_path: "/metrics" }),
+      // Per-queue depth, unacked and consumers (the aggregated endpoint above has no queue label).
+      job("rabbitmq-queues", only(a.rabbitmqPrometheus), {
+        metrics_path: "/metrics/detailed",
+        params: { family: ["queue_coarse_metrics", "queue_consumer_count"] },
+      }),
+      ...(a.backups ? [job("backups", only(a.backups))] : []),
     ],
   };
   return `# Rendered by floodgate from the topology; edit the topology, not this file.\n${stringify(config, { lineWidth: 0 })}`;

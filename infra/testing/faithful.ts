@@ -21,6 +21,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 /** Every address in `a`, flattened. */
 export function allHostPorts(a: Addresses): HostPort[] {
   return Object.values(a).flatMap((v): HostPort[] => {
+    if (v === undefined) return []; // a component this target does not run
     if (Array.isArray(v)) return v;
     if ("host" in v) return [v as HostPort];
     return Object.values(v as Record<string, HostPort[]>).flat();
