@@ -85,6 +85,7 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
       root: opts.root,
       startedAt: new Date().toISOString(),
       epmdPort: topology.rabbitmq.epmdPort,
+      topology,
       processes: [...supervisor.processes.values()].map((m) => ({
         name: m.spec.name,
         pid: m.pid,

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import type { Topology } from "../../infra/topology";
 
 /** What a running stack records so `status`, `stop` and `logs` work from another terminal. */
 export interface StackState {
@@ -6,6 +7,8 @@ export interface StackState {
   root: string;
   startedAt: string;
   epmdPort: number;
+  /** The topology the stack runs (local secrets included), so runbooks act on what is running. */
+  topology?: Topology;
   processes: Array<{ name: string; pid: number; address: string; logFile: string }>;
 }
 

@@ -1,0 +1,86 @@
+/**
+ * redis-cluster: check the Redis Cluster node by node (answers, cluster_state, every slot served,
+ * every master with a linked replica); `--failover NODE` (e.g. redis-3) makes that master's replica
+ * take over its slots on purpose (CLUSTER FAILOVER, the safe, coordinated kind).
+ */
+import { hostPort } from "../infra/topology";
+import { parseClusterInfo, redisAdmin } from "../scripts/stack/components/redis";
+import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
+
+const HELP = `usage: npm run runbook -- redis-cluster [--failover redis-N] [options]
+
+Checks every node of the local stack's Redis Cluster. With --failover redis-N --apply, asks a replica
+of that master to take over its slots (the master becomes a replica; no write is lost).
+
+${COMMON_HELP}`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { options, values, help } = parseRunbookArgs(argv, { failover: { type: "string" } });
+  if (help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const stack = localStack(options.stateDir);
+  const book = new Runbook("redis-cluster", options);
+  const nodes = stack.addresses.redis.map((address, i) => ({ name: `redis-${i + 1}`, address }));
+  const ask = (n: (typeof nodes)[number], args: string[]) => redisAdmin(stack, n.address, args);
+
+  book.step(`asking ${nodes.length} nodes`);
+  const seen = await Promise.all(
+    nodes.map(async (n) => {
+      try {
+        const info = parseClusterInfo(await ask(n, ["CLUSTER", "INFO"]));
+        const replication = await ask(n, ["INFO", "replication"]);
+        return {
+          ...n,
+          up: true,
+          info,
+          role: /role:(\w+)/.exec(replication)?.[1],
+          linked: /master_link_status:up/.test(replication),
+        };
+      } catch (err) {
+        return { ...n, up: false, error: (err as Error).message.split("\n")[0] };
+      }
+    }),
+  );
+  let healthy = true;
+  for (const n of seen) {
+    const ok = n.up && "info" in n && n.info!.cluster_state === "ok" && n.info!.cluster_slots_ok === "16384";
+    healthy &&= Boolean(ok);
+    book.check(
+      `${n.name} (${hostPort(n.address)})`,
+      Boolean(ok),
+      n.up && "info" in n
+        ? `${n.role}, cluster_state ${n.info!.cluster_state}, slots ok ${n.info!.cluster_slots_ok}`
+        : `down: ${"error" in n ? n.error : ""}`,
+    );
+  }
+  const { masters, replicasPerMaster } = stack.topology.redis;
+  const masterCount = seen.filter((n) => "role" in n && n.role === "master").length;
+  const linked = seen.filter((n) => "linked" in n && n.linked && n.role === "slave").length;
+  healthy &&= book.check("masters", masterCount === masters, `${masterCount} of ${masters}`);
+  healthy &&= book.check(
+    "replicas linked",
+    linked === masters * replicasPerMaster,
+    `${linked} of ${masters * replicasPerMaster}`,
+  );
+
+  if (values.failover !== undefined) {
+    const target = nodes.find((n) => n.name === values.failover);
+    if (!target)
+      throw new UsageError(`--failover ${String(values.failover)}: no such node (redis-1…redis-${nodes.length})`);
+    const id = (await ask(target, ["CLUSTER", "MYID"])).trim();
+    const replicaLines = (await ask(target, ["CLUSTER", "REPLICAS", id])).trim().split("\n").filter(Boolean);
+    const replicaAddr = replicaLines[0]?.split(" ")[1]?.split("@")[0];
+    const replica = nodes.find((n) => hostPort(n.address) === replicaAddr);
+    if (!replica) {
+      book.check(`${target.name} has a replica to fail over to`, false, "none (is it a master?)");
+      return book.finish(false);
+    }
+    await book.act(`CLUSTER FAILOVER on ${replica.name}, taking over ${target.name}'s slots`, async () => {
+      const answer = (await ask(replica, ["CLUSTER", "FAILOVER"])).trim();
+      if (answer !== "OK") throw new Error(answer);
+    });
+  }
+  return book.finish(healthy);
+}

@@ -1,0 +1,93 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { hostPort } from "../../infra/topology";
+import { clusterHealth } from "../../scripts/stack/components/redis";
+import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
+import { masterOfKey } from "../support/redis";
+import { eventually, testAddresses, testTopology } from "../stack/clients";
+import { repoRoot, testLayout } from "../stack/test-stack";
+import { stackPid } from "../flash-sales/support";
+
+// On-call drills on the live test stack: the fault is real, the alert fires in the real Prometheus,
+// and the runbook is run as on-call runs it (`npm run runbook -- …`, a child process).
+
+const ctx = () => ({ topology: testTopology(), addresses: testAddresses(), layout: testLayout() });
+
+async function runbook(...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout } = await promisify(execFile)(
+      "npm",
+      ["run", "--silent", "runbook", "--", ...args, "--state-dir", testLayout().root],
+      { cwd: repoRoot, timeout: 60_000 },
+    );
+    return { code: 0, out: stdout };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: Number(e.code ?? -1), out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
+  }
+}
+
+async function alertState(name: string): Promise<string> {
+  const res = await fetch(`http://${hostPort(testAddresses().prometheus)}/api/v1/alerts`);
+  const body = (await res.json()) as { data: { alerts: Array<{ labels: { alertname: string }; state: string }> } };
+  return body.data.alerts.find((a) => a.labels.alertname === name)?.state ?? "inactive";
+}
+
+describe("drill: a replica's SQL thread stops", () => {
+  const replica = () => mysqlSockets(ctx())["mysql-replica-1"];
+  afterAll(async () => {
+    await rootSql(replica(), "START SLAVE"); // idempotent; leaves the stack as found even if the drill failed
+  });
+
+  it("fires MysqlReplicationStopped; mysql-replica's dry run changes nothing, --apply fixes it, the alert resolves", async () => {
+    await rootSql(replica(), "STOP SLAVE SQL_THREAD");
+    await eventually(
+      async () => ((await alertState("MysqlReplicationStopped")) === "firing" ? true : undefined),
+      90_000,
+      1000,
+    );
+
+    const dry = await runbook("mysql-replica");
+    expect(dry.code).toBe(1);
+    expect(dry.out).toMatch(/would\s+START SLAVE on mysql-replica-1/);
+    expect(dry.out).toContain("SQL No");
+
+    const fix = await runbook("mysql-replica", "--apply", "--yes");
+    expect(fix.out).toMatch(/done\s+START SLAVE on mysql-replica-1/);
+    expect(fix.code).toBe(0);
+    await eventually(
+      async () => ((await alertState("MysqlReplicationStopped")) === "inactive" ? true : undefined),
+      60_000,
+      1000,
+    );
+
+    // Idempotent: a second run finds nothing to do.
+    const again = await runbook("mysql-replica", "--apply", "--yes");
+    expect(again.code).toBe(0);
+    expect(again.out).not.toContain("START SLAVE");
+  });
+});
+
+describe("drill: a Redis master is killed", () => {
+  afterAll(async () => {
+    await eventually(async () => ((await clusterHealth(ctx())).ok ? true : undefined), 60_000, 500);
+  });
+
+  it("redis-cluster reports the dead node, then healthy once the cluster has recovered and the node rejoined", async () => {
+    const victim = await masterOfKey("drill");
+    process.kill(stackPid(victim), "SIGKILL");
+    const broken = await runbook("redis-cluster");
+    expect(broken.code).toBe(1);
+    expect(broken.out).toMatch(new RegExp(`PROBLEM: ${victim} \\(.*\\): down`));
+    const healed = await eventually(
+      async () => {
+        const r = await runbook("redis-cluster");
+        return r.code === 0 ? r : undefined;
+      },
+      60_000,
+      2000,
+    );
+    expect(healed.out).toMatch(/ok: masters: 3 of 3/);
+    expect(healed.out).toMatch(/ok: replicas linked: 3 of 3/);
+  });
+});
