@@ -28,7 +28,14 @@ export default tseslint.config(
   },
   {
     // The modules allowed to read process.env: service config, the stack and test harness, bootstrap.
-    files: ["services/src/platform/config.ts", "scripts/**", "test/**", "jest.config.js", "**/*.test.ts"],
+    files: [
+      "services/src/platform/config.ts",
+      "services/src/backup/config.ts",
+      "scripts/**",
+      "test/**",
+      "jest.config.js",
+      "**/*.test.ts",
+    ],
     rules: { "no-restricted-properties": "off", "@typescript-eslint/no-require-imports": "off" },
   },
 );

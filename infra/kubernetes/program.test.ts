@@ -156,6 +156,22 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
     expect(form.match(/\bredis-\d+\.redis\./g)?.length).toBeGreaterThanOrEqual(redisNodeCount(t()));
   });
 
+  it("runs only entry points the services image compiles (services/src/main/<entry>.ts)", () => {
+    const templates = d()
+      .resources.map(plain)
+      .filter((r: Obj) => r.spec?.template || r.spec?.jobTemplate);
+    const entries = templates
+      .flatMap((r: Obj) => podTemplate(r).spec.containers as Obj[])
+      .map((c) => (c.command as string[] | undefined)?.[1] ?? "")
+      .filter((arg) => arg.startsWith("dist/services/src/main/"));
+    expect(entries.length).toBeGreaterThan(0);
+    const root = path.resolve(__dirname, "..", "..");
+    for (const entry of new Set(entries)) {
+      const source = entry.replace(/^dist\//, "").replace(/\.js$/, ".ts");
+      expect({ entry, exists: fs.existsSync(path.join(root, source)) }).toEqual({ entry, exists: true });
+    }
+  });
+
   it("makes a restarted Redis pod sit out its replica's failover, and does not kill it for waiting", () => {
     const seconds = Math.ceil(redisRestartDelayMs(t()) / 1000);
     const [redis] = podTemplate(named(d(), "StatefulSet", "redis")).spec.containers;

@@ -120,7 +120,7 @@ describe("renderBootstrapSql", () => {
     [
       "floodgate_backup",
       [
-        "RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, SLAVE MONITOR ON *.*",
+        "RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, SLAVE MONITOR, REPLICATION SLAVE ADMIN ON *.*",
         `SELECT, SHOW VIEW, TRIGGER, EVENT ON ${db}.*`,
       ],
     ],

@@ -77,9 +77,10 @@ const GRANTS: Record<UserRole, [privileges: string, on: string][]> = {
   app: [["SELECT, INSERT, UPDATE, DELETE", "db"]],
   migrator: [["ALL PRIVILEGES", "db"]],
   replication: [["REPLICATION SLAVE, SLAVE MONITOR", "*.*"]],
-  // What mariadb-backup and mariadb-dump --single-transaction need on 10.11.
+  // What mariadb-backup and mariadb-dump --single-transaction need on 10.11, plus stopping the
+  // replica's applier for a consistent snapshot (REPLICATION SLAVE ADMIN: STOP/START SLAVE).
   backup: [
-    ["RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, SLAVE MONITOR", "*.*"],
+    ["RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, SLAVE MONITOR, REPLICATION SLAVE ADMIN", "*.*"],
     ["SELECT, SHOW VIEW, TRIGGER, EVENT", "db"],
   ],
   exporter: [

@@ -7,6 +7,7 @@ import { startMysql } from "./components/mysql";
 import { startNginx } from "./components/nginx";
 import { startRabbitmq, stopEpmd } from "./components/rabbitmq";
 import { startRedis } from "./components/redis";
+import { startBackups } from "./components/backups";
 import { startTracker } from "./components/tracker";
 import { startWorkers } from "./components/workers";
 import { StackLayout, type StackContext } from "./context";
@@ -113,7 +114,7 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
     const phases = [
       () => Promise.all([startMysql(ctx), startRedis(ctx), startRabbitmq(ctx)]),
       () => startApi(ctx),
-      () => Promise.all([startTracker(ctx), startWorkers(ctx)]),
+      () => Promise.all([startTracker(ctx), startWorkers(ctx), startBackups(ctx)]),
       () => startNginx(ctx),
       () => startMonitoring(ctx),
     ];
