@@ -27,11 +27,13 @@ export default tseslint.config(
     },
   },
   {
-    // The modules allowed to read process.env: service config, the stack and test harness, bootstrap.
+    // The modules allowed to read process.env: service config, the stack, runbooks and test harness, bootstrap.
     files: [
       "services/src/platform/config.ts",
       "services/src/backup/config.ts",
+      "services/src/autoscaler/config.ts",
       "scripts/**",
+      "runbooks/**",
       "test/**",
       "jest.config.js",
       "**/*.test.ts",

@@ -189,8 +189,8 @@ function expectedDockerFiles(cfg: DeployConfig, t: Topology, a: Addresses): Map<
     });
   }
   files.set("alertmanager:/etc/alertmanager/alertmanager.yml", {
-    target: docker(renderAlertmanagerYml(t)),
-    local: local(renderAlertmanagerYml(t)),
+    target: docker(renderAlertmanagerYml(t, a)),
+    local: local(renderAlertmanagerYml(t, la)),
   });
   return files;
 }

@@ -60,7 +60,7 @@ export class Monitoring extends pulumi.ComponentResource {
           `--web.listen-address=0.0.0.0:${a.alertmanager.port}`,
           "--cluster.listen-address=", // a single instance: no gossip port
         ],
-        uploads: [{ file: PATHS.alertmanagerYml, content: renderAlertmanagerYml(t) }],
+        uploads: [{ file: PATHS.alertmanagerYml, content: renderAlertmanagerYml(t, ctx.addresses) }],
         volumes: [{ volumeName: volume("alertmanager").name, containerPath: "/alertmanager" }],
         networksAdvanced: onNetwork(ctx.network, NAMES.alertmanager),
         healthcheck: ui(a.alertmanager.port, "/-/ready"),

@@ -151,6 +151,19 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     expect(script).toContain(`--cluster-replicas ${t().redis.replicasPerMaster}`);
   });
 
+  it("runs only entry points the services image compiles (services/src/main/<entry>.ts)", () => {
+    const entries = containers(d())
+      .map((c) => (c.command as string[] | undefined)?.[1] ?? "")
+      .filter((arg) => arg.startsWith("dist/services/src/main/"));
+    expect(entries.length).toBeGreaterThan(0);
+    const dockerfile = fs.readFileSync(path.join(REPO_ROOT, "Dockerfile"), "utf8");
+    expect(dockerfile).toContain("services/src/main/*.ts");
+    for (const entry of new Set(entries)) {
+      const source = entry.replace(/^dist\//, "").replace(/\.js$/, ".ts");
+      expect({ entry, exists: fs.existsSync(path.join(REPO_ROOT, source)) }).toEqual({ entry, exists: true });
+    }
+  });
+
   it("makes a restarted Redis node sit out its replica's failover before it serves again", () => {
     const seconds = Math.ceil(redisRestartDelayMs(t()) / 1000);
     for (const n of containers(d()).filter((c) => /^redis-\d+$/.test(c.name))) {

@@ -13,7 +13,7 @@ export class Alertmanager extends pulumi.ComponentResource {
     const { cfg, addresses: a, namespace } = ctx;
     const t = cfg.topology;
     const port = a.alertmanager.port;
-    const yml = renderAlertmanagerYml(t);
+    const yml = renderAlertmanagerYml(t, ctx.addresses);
     const conf = new k8s.core.v1.ConfigMap(
       `${name}-conf`,
       { metadata: { name: "alertmanager-conf", namespace }, data: { "alertmanager.yml": yml } },

@@ -184,8 +184,8 @@ function expectedFiles(t: Topology, a: Addresses, accessKey: string, secretKey: 
   for (const f of ruleFiles)
     files.set(`prometheus-rules:${f}`, { target: k8s(fs.readFileSync(path.join(RULES_DIR, f), "utf8")) });
   files.set("alertmanager-conf:alertmanager.yml", {
-    target: k8s(renderAlertmanagerYml(t)),
-    local: local(renderAlertmanagerYml(t)),
+    target: k8s(renderAlertmanagerYml(t, a)),
+    local: local(renderAlertmanagerYml(t, la)),
   });
   // SeaweedFS's own identities file: no renderer and no local counterpart (the local stack has no object store).
   const identity = {

@@ -45,4 +45,18 @@ describe("renderAlertmanagerYml", () => {
       },
     ]);
   });
+
+  it("sends the autoscale signals, resolved too, to the autoscaler's webhook where one runs", () => {
+    const t = parseTopology({});
+    const config = parse(renderAlertmanagerYml(t, { autoscaler: { host: "10.0.0.9", port: 8095 } }));
+    expect(config.route.routes).toContainEqual(
+      expect.objectContaining({ receiver: "autoscaler", matchers: ['autoscale=~"out|in"'], group_wait: "1s" }),
+    );
+    expect(config.receivers).toContainEqual({
+      name: "autoscaler",
+      webhook_configs: [{ url: "http://10.0.0.9:8095/alerts", send_resolved: true }],
+    });
+    const without = parse(renderAlertmanagerYml(t, { autoscaler: undefined }));
+    expect(without.receivers.map((r: { name: string }) => r.name)).toEqual(["oncall", "watchdog"]);
+  });
 });

@@ -42,6 +42,7 @@ describe("renderPrometheusYml", () => {
       "rabbitmq",
       "rabbitmq-queues",
       "backups",
+      "autoscaler",
     ]);
   });
 

@@ -81,6 +81,8 @@ export function renderPrometheusYml(t: Topology, a: Addresses, opts: PrometheusO
         params: { family: ["queue_coarse_metrics", "queue_consumer_count"] },
       }),
       ...(a.backups ? [job("backups", only(a.backups))] : []),
+      // Its thresholds (floodgate_autoscaler_threshold) are what ApiScaleOut / ApiScaleIn compare with.
+      ...(a.autoscaler ? [job("autoscaler", only(a.autoscaler))] : []),
     ],
   };
   return `# Rendered by floodgate from the topology; edit the topology, not this file.\n${stringify(config, { lineWidth: 0 })}`;

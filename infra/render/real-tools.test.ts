@@ -120,8 +120,10 @@ describe("amtool check-config", () => {
   it.each<[string, TopologyInput]>([
     ["with an on-call webhook", { monitoring: { oncallWebhookUrl: "https://oncall.example.com/hooks/floodgate" } }],
     ["without an on-call webhook", {}],
-  ])("accepts alertmanager.yml %s", (_name, input) => {
-    const file = write("alertmanager.yml", renderAlertmanagerYml(parseTopology(input)));
+  ])("accepts alertmanager.yml %s, with and without the autoscaler route", (_name, input) => {
+    const t = parseTopology(input);
+    expect(run("amtool", ["check-config", write("alertmanager.yml", renderAlertmanagerYml(t))])).toContain("SUCCESS");
+    const file = write("alertmanager.yml", renderAlertmanagerYml(t, localAddresses(t)));
 
     expect(run("amtool", ["check-config", file])).toContain("SUCCESS");
   });

@@ -49,7 +49,7 @@ export function localAddresses(t: Topology, host = "127.0.0.1"): Addresses {
     nginxStatus: at(t.nginx.statusPort),
     api: range(t.api.replicas, t.api.basePort).map(at),
     tracker: at(t.tracker.port),
-    autoscaler: at(t.autoscaling.port),
+    autoscaler: t.autoscaling.enabled ? at(t.autoscaling.port) : undefined,
     backups: at(t.backups.port),
     workers: Object.fromEntries(
       WORKER_KINDS.map((kind, k) => [

@@ -217,6 +217,8 @@ export const MonitoringSchema = z.object({
 
 /** Autoscaling of the API replicas. */
 export const AutoscalingSchema = z.object({
+  /** Whether the autoscaler runs (the local stack's `npm start`, the Docker target's container). */
+  enabled: z.boolean().default(true),
   /** The autoscaler's HTTP port: /health, /metrics and the Alertmanager webhook. */
   port: port.default(8095),
   minReplicas: count(1, 64).default(2),

@@ -7,6 +7,7 @@ import { startMysql } from "./components/mysql";
 import { startNginx } from "./components/nginx";
 import { startRabbitmq, stopEpmd } from "./components/rabbitmq";
 import { startRedis } from "./components/redis";
+import { startAutoscaler } from "./components/autoscaler";
 import { startBackups } from "./components/backups";
 import { startTracker } from "./components/tracker";
 import { startWorkers } from "./components/workers";
@@ -105,7 +106,9 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
     bindHost: "127.0.0.1",
     progress,
   };
+  let stopAutoscaler = async () => undefined as void;
   const stop = async () => {
+    await stopAutoscaler(); // first, so it starts no replica while the stack stops
     await supervisor.stopAll();
     await stopEpmd(topology.rabbitmq.epmdPort);
     fs.rmSync(layout.stateFile, { force: true });
@@ -117,6 +120,9 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
       () => Promise.all([startTracker(ctx), startWorkers(ctx), startBackups(ctx)]),
       () => startNginx(ctx),
       () => startMonitoring(ctx),
+      async () => {
+        if (ctx.addresses.autoscaler) stopAutoscaler = await startAutoscaler(ctx);
+      },
     ];
     for (const phase of phases) {
       supervisor.phase++;

@@ -13,13 +13,18 @@ export const repoRoot = path.resolve(__dirname, "..", "..");
 export const TEST_PORT_OFFSET = Number(process.env.FLOODGATE_TEST_PORT_OFFSET ?? 1000);
 
 /**
- * The test stack's topology: the defaults moved to the test ports, with two changes. Every test
+ * The test stack's topology: the defaults moved to the test ports, with three changes. Every test
  * client is 127.0.0.1, so the per-address login budget is raised (the limit itself is tested with
  * its own client address); and L1 lives 30 s, so a test that sees fresh data on another replica
- * proves pub/sub invalidation, not TTL expiry.
+ * proves pub/sub invalidation, not TTL expiry; and no autoscaler (below).
  */
 export function testTopology(): Topology {
-  const t = parseTopology({ api: { rateLimits: { loginsPerMinutePerIp: 1000 }, cache: { l1TtlMs: 30_000 } } });
+  // The autoscaler stays off here, so load from one test never changes the replicas another sees;
+  // test/autoscaling/ runs it on a stack of its own.
+  const t = parseTopology({
+    api: { rateLimits: { loginsPerMinutePerIp: 1000 }, cache: { l1TtlMs: 30_000 } },
+    autoscaling: { enabled: false },
+  });
   // Development aid: FLOODGATE_TEST_ONLY_WORKERS=orders starts only those worker kinds (npm test runs all).
   const only = process.env.FLOODGATE_TEST_ONLY_WORKERS?.split(",");
   if (only) {

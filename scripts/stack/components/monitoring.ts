@@ -42,6 +42,14 @@ async function startHttpProcess(ctx: StackContext, p: HttpProcess): Promise<void
   });
 }
 
+/** Render prometheus.yml for the stack's current addresses (the autoscaler re-renders it as API replicas come and go). */
+export function writePrometheusYml(ctx: StackContext): string {
+  return writeConfig(
+    path.join(ctx.layout.dir("prometheus"), "prometheus.yml"),
+    renderPrometheusYml(ctx.topology, ctx.addresses, { ruleFiles: ruleFiles(ctx.repoRoot) }),
+  );
+}
+
 /** Start the exporters, Alertmanager and Prometheus, each ready when its HTTP endpoint answers. */
 export async function startMonitoring(ctx: StackContext): Promise<void> {
   const { topology: t, addresses: a, layout } = ctx;
@@ -92,7 +100,7 @@ export async function startMonitoring(ctx: StackContext): Promise<void> {
       name: "alertmanager",
       command: "prometheus-alertmanager",
       args: [
-        `--config.file=${writeConfig(path.join(layout.dir("alertmanager"), "alertmanager.yml"), renderAlertmanagerYml(t))}`,
+        `--config.file=${writeConfig(path.join(layout.dir("alertmanager"), "alertmanager.yml"), renderAlertmanagerYml(t, a))}`,
         `--storage.path=${layout.dir("alertmanager/data")}`,
         `--web.listen-address=${listen(a.alertmanager)}`,
         "--cluster.listen-address=", // a single instance: no gossip port
@@ -104,10 +112,7 @@ export async function startMonitoring(ctx: StackContext): Promise<void> {
       name: "prometheus",
       command: "prometheus",
       args: [
-        `--config.file=${writeConfig(
-          path.join(layout.dir("prometheus"), "prometheus.yml"),
-          renderPrometheusYml(t, a, { ruleFiles: ruleFiles(ctx.repoRoot) }),
-        )}`,
+        `--config.file=${writePrometheusYml(ctx)}`,
         `--storage.tsdb.path=${layout.dir("prometheus/data")}`,
         `--storage.tsdb.retention.time=${t.monitoring.retentionHours}h`,
         `--web.listen-address=${listen(a.prometheus)}`,
