@@ -91,3 +91,16 @@ describe("drill: a Redis master is killed", () => {
     expect(healed.out).toMatch(/ok: replicas linked: 3 of 3/);
   });
 });
+
+describe("backup-now", () => {
+  it("says what it would do, then takes a MariaDB backup and verifies it with a restore drill", async () => {
+    const dry = await runbook("backup-now", "--kind", "mysql", "--drill");
+    expect(dry.code).toBe(0);
+    expect(dry.out).toMatch(/would: take a mysql backup/);
+    const run = await runbook("backup-now", "--kind", "mysql", "--drill", "--apply", "--yes");
+    expect(run.out).toMatch(/done\s+take a mysql backup/);
+    expect(run.out).toMatch(/ok: restore drill: RTO [\d.]+ s/);
+    expect(run.code).toBe(0);
+    expect(await runbook("backup-now", "--kind", "postgres")).toMatchObject({ code: 2 });
+  });
+});
