@@ -47,7 +47,8 @@ COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /src/dist ./dist
 COPY package.json ./
 # The image's own user (uid 1000); the code is root-owned and read-only to it.
-RUN mkdir -p /var/lib/floodgate/static && chown node:node /var/lib/floodgate/static
+RUN mkdir -p /var/lib/floodgate/static /var/lib/floodgate/backups \
+ && chown node:node /var/lib/floodgate/static /var/lib/floodgate/backups
 USER node
 # The API's health endpoint; workers, the tracker and jobs get their own check from the deployment.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \

@@ -13,6 +13,9 @@ export interface BackupTarget {
   bucket: string;
 }
 
+/** Where the backup container keeps backups: its own volume (the image creates the folder for its user). */
+export const BACKUP_DIR = "/var/lib/floodgate/backups";
+
 /**
  * The backup service's environment (secrets included, so call it on the secret topology): MariaDB
  * dumps from the last replica, so the primary never pays for them, and Redis snapshots of every node.
@@ -31,6 +34,8 @@ export function backupEnv(t: Topology, a: Addresses, target: BackupTarget, keys:
     BACKUP_REDIS_NODES: a.redis.map(hostPort).join(","),
     BACKUP_REDIS_USER: "admin",
     BACKUP_REDIS_PASSWORD: t.redis.users.admin.password,
+    // Written to a volume until the S3 store lands; the S3 settings are kept for it.
+    BACKUP_DIR: BACKUP_DIR,
     S3_ENDPOINT: target.endpoint,
     S3_BUCKET: target.bucket,
     S3_ACCESS_KEY: keys.access,
@@ -58,6 +63,7 @@ export class Backups extends pulumi.ComponentResource {
     const envs = pulumi
       .all([ctx.secretTopology, bucketAccessKey, bucketSecretKey])
       .apply(([s, access, secret]) => backupEnv(s, ctx.addresses, args.target, { access, secret }));
+    const volume = new docker.Volume(`${name}-data`, { name: "backups-data" }, { parent: this });
     this.container = new docker.Container(
       `${name}-scheduler`,
       {
@@ -65,6 +71,7 @@ export class Backups extends pulumi.ComponentResource {
         image: ctx.images.app,
         command: appCommand("backup"),
         envs,
+        volumes: [{ volumeName: volume.name, containerPath: BACKUP_DIR }],
         networksAdvanced: onNetwork(ctx.network, NAMES.backups),
         healthcheck: httpHealthcheck(ctx.cfg.topology.backups.port, "/health", "node"),
         ...limits("backups", ctx.cfg.topology),

@@ -203,6 +203,11 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     ]);
     expect(e.BACKUP_MYSQL_SOURCE).toMatch(/^mysql-replica-\d+:/);
     expect(e.S3_BUCKET).toBe(`${t().name}-backups`);
+    // Until the S3 store exists, backups land on the container's own volume.
+    expect(e.BACKUP_DIR).toBe("/var/lib/floodgate/backups");
+    expect(named(d(), "backups").volumes).toEqual([
+      expect.objectContaining({ containerPath: "/var/lib/floodgate/backups" }),
+    ]);
   });
 
   it("serves /static/ from a mirror of the bucket the catalog publisher uploads to", () => {
