@@ -46,7 +46,7 @@ export class Supervisor {
 
   constructor(
     private readonly onEvent: (message: string) => void = () => undefined,
-    /** Called after every start, so the state file always lists every live pid. */
+    /** Called after every start and every single stop, so the state file always lists every live pid. */
     private readonly onStart: () => void = () => undefined,
   ) {}
 
@@ -99,6 +99,7 @@ export class Supervisor {
     const managed = this.processes.get(name);
     if (!managed) return;
     this.processes.delete(name);
+    this.onStart(); // the state file stops listing it (status, runbooks)
     await stopProcessGroup(managed.pid, managed.spec.stopSignal ?? "SIGTERM", managed.spec.stopTimeoutMs ?? 10_000);
   }
 

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { hostPort, localAddresses, parseTopology, withPortOffset, type Topology } from "../../infra/topology";
 import { startStack, type RunningStack } from "../../scripts/stack/stack";
+import { readState } from "../../scripts/stack/state";
 import { eventually } from "../stack/clients";
 import { repoRoot } from "../stack/test-stack";
 
@@ -90,6 +91,7 @@ it("adds a replica under load, holds while Prometheus is unreachable, and scales
       `  autoscaling: scale-out to 3 replicas ${((Date.now() - startedMs) / 1000).toFixed(1)} s after the load began\n`,
     );
     expect(upstream()).toContain(third); // nginx now sends it traffic …
+    expect(readState(path.join(root, "stack.json"))!.processes.map((p) => p.name)).toContain("api-3");
     await eventually(async () => ((await prom('count(up{job="api"} == 1)')) === 3 ? true : undefined), 30_000, 1000); // … and Prometheus scrapes it
     const served = await eventually(
       async () => {
@@ -139,4 +141,6 @@ it("adds a replica under load, holds while Prometheus is unreachable, and scales
     `  autoscaling: back to 2 replicas ${((Date.now() - idleMs) / 1000).toFixed(1)} s after the load stopped\n`,
   );
   expect(upstream()).not.toContain(third);
+  // The state file `npm run stack -- status` and the runbooks read follows the replicas too.
+  expect(readState(path.join(root, "stack.json"))!.processes.map((p) => p.name)).not.toContain("api-3");
 }, 400_000);

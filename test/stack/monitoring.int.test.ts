@@ -1,3 +1,6 @@
+import fs from "node:fs";
+import path from "node:path";
+import { repoRoot } from "./test-stack";
 import { eventually, getJson, testAddresses } from "./clients";
 
 interface Targets {
@@ -10,8 +13,9 @@ describe("Prometheus and Alertmanager", () => {
 
   it("scrapes every component and exporter, all up", async () => {
     const workers = a.workers.orders.length + a.workers.redPacketGrabs.length;
-    // prom, am, api, tracker, workers, nginx, node, mysqld, redis nodes, redis-exporter, rabbitmq
-    const expected = 2 + a.api.length + 1 + workers + 1 + 1 + a.mysqldExporters.length + a.redis.length + 1 + 1;
+    // prom, am, api, tracker, workers, nginx, node, mysqld, redis nodes, redis-exporter, rabbitmq,
+    // rabbitmq-queues, backups (the test stack runs no autoscaler)
+    const expected = 2 + a.api.length + 1 + workers + 1 + 1 + a.mysqldExporters.length + a.redis.length + 1 + 1 + 1 + 1;
     const targets = await eventually(
       async () => {
         const { body } = await getJson<Targets>(`${prometheus}/api/v1/targets`);
@@ -25,11 +29,13 @@ describe("Prometheus and Alertmanager", () => {
     expect([...jobs].sort()).toEqual([
       "alertmanager",
       "api",
+      "backups",
       "mysqld",
       "nginx",
       "node",
       "prometheus",
       "rabbitmq",
+      "rabbitmq-queues",
       "redis",
       "redis-exporter",
       "tracker",
@@ -49,6 +55,16 @@ describe("Prometheus and Alertmanager", () => {
       1000,
     );
     expect(firing.labels.alertname).toBe("Watchdog");
+    // Every rule file loaded, every rule evaluates without error against the real series.
+    const { body } = await getJson<{
+      data: { groups: Array<{ file: string; rules: Array<{ name: string; health: string; lastError?: string }> }> };
+    }>(`${prometheus}/api/v1/rules`);
+    const files = new Set(body.data.groups.map((g) => g.file.split("/").pop()));
+    expect([...files].sort()).toEqual(fs.readdirSync(path.join(repoRoot, "monitoring", "rules")).sort());
+    const unhealthy = body.data.groups.flatMap((g) =>
+      g.rules.filter((r) => r.health !== "ok" && r.health !== "unknown"),
+    );
+    expect(unhealthy).toEqual([]);
   });
 
   it("runs Alertmanager with the rendered configuration", async () => {
