@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import pino from "pino";
 import { hostPort } from "../../../infra/topology";
 import { Autoscaler, type Actuator } from "../../../services/src/autoscaler/controller";
+import { autoscalerServer } from "../../../services/src/autoscaler/server";
 import { run, type StackContext } from "../context";
 import { startApiReplica } from "./api";
 import { writePrometheusYml } from "./monitoring";
@@ -72,7 +73,7 @@ export async function startAutoscaler(ctx: StackContext): Promise<() => Promise<
     new LocalApiActuator(ctx),
     log,
   );
-  const server: Server = autoscaler.server();
+  const server: Server = autoscalerServer(autoscaler);
   await new Promise<void>((resolve, reject) =>
     server.once("error", reject).listen(address.port, address.host, resolve),
   );

@@ -8,6 +8,7 @@ import pino from "pino";
 import { loadAutoscalerEnv } from "../autoscaler/config";
 import { Autoscaler } from "../autoscaler/controller";
 import { DockerActuator } from "../autoscaler/docker-actuator";
+import { autoscalerServer } from "../autoscaler/server";
 
 function main(): void {
   let env;
@@ -31,9 +32,9 @@ function main(): void {
     new DockerActuator(env.AUTOSCALE_API_CONTAINERS),
     log,
   );
-  const server = autoscaler
-    .server()
-    .listen(env.HTTP_PORT, env.HTTP_HOST, () => log.info({ port: env.HTTP_PORT }, "autoscaler listening"));
+  const server = autoscalerServer(autoscaler).listen(env.HTTP_PORT, env.HTTP_HOST, () =>
+    log.info({ port: env.HTTP_PORT }, "autoscaler listening"),
+  );
   const timer = setInterval(() => void autoscaler.tick(), 1000);
   const stop = () => {
     clearInterval(timer);
