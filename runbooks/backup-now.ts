@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
-import { backupServiceEnv } from "../scripts/stack/components/backups";
+import { localBackupEnv } from "../scripts/stack/components/backups";
 import type { StackContext } from "../scripts/stack/context";
 import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
 
@@ -28,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
   const kind = String(values.kind);
   if (!["mysql", "redis", "all"].includes(kind)) throw new UsageError(`--kind ${kind}: expected mysql, redis or all`);
   const stack = localStack(options.stateDir);
-  const env = backupServiceEnv({ ...stack, bindHost: "127.0.0.1" } as unknown as StackContext);
+  const env = localBackupEnv({ ...stack, bindHost: "127.0.0.1" } as unknown as StackContext);
   const book = new Runbook("backup-now", options);
   const repoRoot = path.resolve(__dirname, "..");
   const backup = (args: string[]) =>

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { hostPort, type Addresses, type Topology } from "../topology";
+import { backupServiceEnv, type Addresses, type Topology } from "../topology";
 import { NAMES } from "./addresses";
 import { envList } from "./app-env";
 import { appCommand } from "./api-cluster";
@@ -21,19 +21,9 @@ export const BACKUP_DIR = "/var/lib/floodgate/backups";
  * dumps from the last replica, so the primary never pays for them, and Redis snapshots of every node.
  */
 export function backupEnv(t: Topology, a: Addresses, target: BackupTarget, keys: { access: string; secret: string }) {
-  const source = a.mysqlReplicas[a.mysqlReplicas.length - 1] ?? a.mysqlPrimary;
   return envList({
+    ...backupServiceEnv(t, a),
     HTTP_PORT: String(t.backups.port),
-    BACKUP_SCHEDULE: t.backups.schedule,
-    BACKUP_RETENTION_DAYS: String(t.backups.retentionDays),
-    BACKUP_KEEP_LAST: String(t.backups.keepLast),
-    BACKUP_MYSQL_SOURCE: hostPort(source),
-    MYSQL_DATABASE: t.mysql.database,
-    BACKUP_MYSQL_USER: t.mysql.users.backup.name,
-    BACKUP_MYSQL_PASSWORD: t.mysql.users.backup.password,
-    BACKUP_REDIS_NODES: a.redis.map(hostPort).join(","),
-    BACKUP_REDIS_USER: "admin",
-    BACKUP_REDIS_PASSWORD: t.redis.users.admin.password,
     // Written to a volume until the S3 store lands; the S3 settings are kept for it.
     BACKUP_DIR: BACKUP_DIR,
     S3_ENDPOINT: target.endpoint,

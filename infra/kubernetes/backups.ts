@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { hostPort, type Addresses, type Topology } from "../topology";
+import { backupServiceEnv, type Addresses, type Topology } from "../topology";
 import { appCommand, podEnv } from "./app-env";
 import type { KubernetesContext } from "./context";
 import { clientLabels, podLabels, resources, sizeOf } from "./pod-spec";
@@ -15,20 +15,7 @@ export type BackupKind = "mysql" | "redis";
  * come from every node; everything goes to the backups bucket and is pruned there.
  */
 export function backupEnv(t: Topology, a: Addresses, s3Endpoint: string): Record<string, string> {
-  const source = a.mysqlReplicas.at(-1) ?? a.mysqlPrimary;
-  return {
-    BACKUP_MYSQL_SOURCE: hostPort(source),
-    MYSQL_DATABASE: t.mysql.database,
-    BACKUP_MYSQL_USER: t.mysql.users.backup.name,
-    BACKUP_MYSQL_PASSWORD: t.mysql.users.backup.password,
-    BACKUP_REDIS_NODES: a.redis.map(hostPort).join(","),
-    BACKUP_REDIS_USER: "admin",
-    BACKUP_REDIS_PASSWORD: t.redis.users.admin.password,
-    S3_ENDPOINT: s3Endpoint,
-    S3_BUCKET: bucketNames(t.name).backups,
-    BACKUP_RETENTION_DAYS: String(t.backups.retentionDays),
-    BACKUP_KEEP_LAST: String(t.backups.keepLast),
-  };
+  return { ...backupServiceEnv(t, a), S3_ENDPOINT: s3Endpoint, S3_BUCKET: bucketNames(t.name).backups };
 }
 
 /**

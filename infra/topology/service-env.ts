@@ -203,3 +203,25 @@ export function serviceConfigToEnv(c: ServiceConfig): ServiceEnv {
     SHUTDOWN_DRAIN_MS: String(c.SHUTDOWN_DRAIN_MS),
   };
 }
+
+/**
+ * The backup service's environment on every target (services/src/backup/config.ts reads it):
+ * MariaDB dumps from the last replica, so the primary never pays for them; Redis snapshots through
+ * the admin ACL user; schedule and retention from the topology. Targets add where backups go
+ * (BACKUP_DIR, S3_*) and the HTTP port. Secrets included: call it on the secret topology.
+ */
+export function backupServiceEnv(t: Topology, a: Addresses): Record<string, string> {
+  const source = a.mysqlReplicas.at(-1) ?? a.mysqlPrimary;
+  return {
+    BACKUP_SCHEDULE: t.backups.schedule,
+    BACKUP_RETENTION_DAYS: String(t.backups.retentionDays),
+    BACKUP_KEEP_LAST: String(t.backups.keepLast),
+    BACKUP_MYSQL_SOURCE: hostPort(source),
+    MYSQL_DATABASE: t.mysql.database,
+    BACKUP_MYSQL_USER: t.mysql.users.backup.name,
+    BACKUP_MYSQL_PASSWORD: t.mysql.users.backup.password,
+    BACKUP_REDIS_NODES: a.redis.map(hostPort).join(","),
+    BACKUP_REDIS_USER: "admin",
+    BACKUP_REDIS_PASSWORD: t.redis.users.admin.password,
+  };
+}

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { hostPort } from "../../infra/topology";
-import { backupServiceEnv } from "../../scripts/stack/components/backups";
+import { localBackupEnv } from "../../scripts/stack/components/backups";
 import { mysqlSockets, replicaStatus } from "../../scripts/stack/components/mysql";
 import type { StackContext } from "../../scripts/stack/context";
 import type { Manifest } from "../../services/src/backup/store";
@@ -27,7 +27,7 @@ async function backupCli(...args: string[]): Promise<{ code: number; out: string
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ["--import", "tsx", "services/src/main/backup.ts", ...args],
-      { cwd: repoRoot, env: { ...process.env, ...backupServiceEnv(ctx()), BACKUP_DIR: dir }, timeout: 120_000 },
+      { cwd: repoRoot, env: { ...process.env, ...localBackupEnv(ctx()), BACKUP_DIR: dir }, timeout: 120_000 },
     );
     return { code: 0, out: stdout };
   } catch (err) {
