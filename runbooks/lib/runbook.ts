@@ -15,6 +15,7 @@ import { createInterface } from "node:readline/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { localAddresses, type Addresses, type Topology } from "../../infra/topology";
 import { StackLayout } from "../../scripts/stack/context";
+import { StackControl } from "../../scripts/stack/control";
 import { readState, type StackState } from "../../scripts/stack/state";
 
 /** A usage error: printed with the runbook's help, exit code 2. */
@@ -68,6 +69,8 @@ export interface LocalStack {
   state: StackState;
   topology: Topology;
   addresses: Addresses;
+  /** The stack owner's control socket: stop or start one of its processes by name. */
+  control: StackControl;
 }
 
 /** The stack recorded in `stateDir`, or a UsageError saying none runs there. */
@@ -75,8 +78,15 @@ export function localStack(stateDir: string): LocalStack {
   const layout = new StackLayout(stateDir);
   const state = readState(layout.stateFile);
   if (!state) throw new UsageError(`no stack runs in ${stateDir} (start one with npm start, or pass --state-dir)`);
-  if (!state.topology) throw new UsageError(`the stack in ${stateDir} predates runbooks: restart it`);
-  return { layout, state, topology: state.topology, addresses: localAddresses(state.topology) };
+  if (!state.topology || !state.controlSocket)
+    throw new UsageError(`the stack in ${stateDir} predates these runbooks: restart it`);
+  return {
+    layout,
+    state,
+    topology: state.topology,
+    addresses: localAddresses(state.topology),
+    control: new StackControl(state.controlSocket),
+  };
 }
 
 type Outcome = "ok" | "problem" | "done" | "would" | "skipped" | "failed";

@@ -1,6 +1,6 @@
 /**
  * The local stack: every floodgate component as a plain process on 127.0.0.1, state under .floodgate/.
- * Usage: stack [up|status|stop|logs <component> [-f]] [--topology FILE]
+ * Usage: stack [up|status|stop [component]|start <component>|logs <component> [-f]] [--topology FILE]
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -8,6 +8,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { hostPort } from "../../infra/topology";
 import { StackLayout } from "./context";
+import { StackControl } from "./control";
 import { startStack, stopStale } from "./stack";
 import { readState } from "./state";
 import { isAlive } from "./supervisor";
@@ -19,6 +20,9 @@ const HELP = `floodgate local stack
 usage: npm start [-- --topology FILE]          start everything and stay in the foreground (Ctrl-C stops it)
        npm run stack -- status                  one line per process: component, pid, address, status
        npm run stack -- stop                    stop a stack running in another terminal
+       npm run stack -- stop COMPONENT          stop one process of it (e.g. worker-orders-1)
+       npm run stack -- start COMPONENT         start again a process that was stopped or died
+                                                (e.g. mysql-primary after a crash; same config)
        npm run stack -- logs COMPONENT [-f]     print (or follow) one component's log
 
 options:
@@ -94,6 +98,24 @@ async function stop(layout: StackLayout): Promise<number> {
   return 0;
 }
 
+/** Stop or start one process through the owner's control socket. */
+async function one(layout: StackLayout, action: "start" | "stop", component: string): Promise<number> {
+  const state = readState(layout.stateFile);
+  if (!state?.controlSocket || !isAlive(state.ownerPid)) {
+    process.stderr.write(`no running stack in ${layout.root} to ${action} ${component} in\n`);
+    return 3;
+  }
+  const control = new StackControl(state.controlSocket);
+  const known = (await control.list()).map((p) => p.name);
+  if (!known.includes(component)) {
+    process.stderr.write(`unknown component ${component}; components: ${known.join(", ")}\n`);
+    return 2;
+  }
+  const after = await control[action](component);
+  process.stdout.write(`${component}: ${after.running ? `running, pid ${after.pid}` : "stopped"}\n`);
+  return 0;
+}
+
 function logs(layout: StackLayout, component: string | undefined, follow: boolean): Promise<number> {
   const dir = path.join(layout.root, "logs");
   const available = fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => f.replace(/\.log$/, "")) : [];
@@ -132,7 +154,15 @@ async function main(): Promise<void> {
       process.exitCode = status(layout);
       return;
     case "stop":
-      process.exitCode = await stop(layout);
+      process.exitCode = arg ? await one(layout, "stop", arg) : await stop(layout);
+      return;
+    case "start":
+      if (!arg) {
+        process.stderr.write(`usage: npm run stack -- start COMPONENT\n`);
+        process.exitCode = 2;
+        return;
+      }
+      process.exitCode = await one(layout, "start", arg);
       return;
     case "logs":
       process.exitCode = await logs(layout, arg, values.follow ?? false);

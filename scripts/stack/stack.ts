@@ -11,7 +11,8 @@ import { startAutoscaler } from "./components/autoscaler";
 import { startBackups } from "./components/backups";
 import { startTracker } from "./components/tracker";
 import { startWorkers } from "./components/workers";
-import { StackLayout, type StackContext } from "./context";
+import { startControlServer } from "./control";
+import { StackLayout, unixSocketPath, type StackContext } from "./context";
 import { readState, writeState } from "./state";
 import { isAlive, stopProcessGroup, Supervisor } from "./supervisor";
 
@@ -81,6 +82,7 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
 
   const progress = opts.progress ?? (() => undefined);
   const addresses: Addresses = localAddresses(topology);
+  const controlSocket = unixSocketPath(opts.root, "control.sock");
   const saveState = (): void =>
     writeState(layout.stateFile, {
       ownerPid: process.pid,
@@ -88,6 +90,7 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
       startedAt: new Date().toISOString(),
       epmdPort: topology.rabbitmq.epmdPort,
       topology,
+      controlSocket,
       processes: [...supervisor.processes.values()].map((m) => ({
         name: m.spec.name,
         pid: m.pid,
@@ -107,13 +110,16 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
     progress,
   };
   let stopAutoscaler = async () => undefined as void;
+  let stopControl = async () => undefined as void;
   const stop = async () => {
-    await stopAutoscaler(); // first, so it starts no replica while the stack stops
+    await stopControl(); // first, so no runbook starts a process while the stack stops
+    await stopAutoscaler(); // and no replica is started either
     await supervisor.stopAll();
     await stopEpmd(topology.rabbitmq.epmdPort);
     fs.rmSync(layout.stateFile, { force: true });
   };
   try {
+    stopControl = await startControlServer(controlSocket, supervisor);
     const phases = [
       () => Promise.all([startMysql(ctx), startRedis(ctx), startRabbitmq(ctx)]),
       () => startApi(ctx),

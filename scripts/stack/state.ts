@@ -9,6 +9,8 @@ export interface StackState {
   epmdPort: number;
   /** The topology the stack runs (local secrets included), so runbooks act on what is running. */
   topology?: Topology;
+  /** The owner's control socket (scripts/stack/control.ts): runbooks stop and start processes through it. */
+  controlSocket?: string;
   processes: Array<{ name: string; pid: number; address: string; logFile: string }>;
 }
 

@@ -40,6 +40,8 @@ const SAFE_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOG
  */
 export class Supervisor {
   readonly processes = new Map<string, Managed>();
+  /** Every process ever started, by name, with its phase: a stopped one can be started again. */
+  private readonly known = new Map<string, { spec: ProcessSpec; phase: number }>();
   private stopping = false;
   /** Bumped by the stack between start-up phases (stores, then the API, then the edge...). */
   phase = 0;
@@ -72,9 +74,10 @@ export class Supervisor {
       exited: false,
       exitCode: null,
       restarts: previous?.restarts ?? 0,
-      phase: previous?.phase ?? this.phase,
+      phase: previous?.phase ?? this.known.get(spec.name)?.phase ?? this.phase,
     };
     this.processes.set(spec.name, managed);
+    this.known.set(spec.name, { spec, phase: managed.phase });
     this.onStart();
     child.on("error", (err) => this.onEvent(`${spec.name}: ${err.message}`));
     child.on("exit", (code, signal) => {
@@ -92,6 +95,20 @@ export class Supervisor {
       }
     });
     return managed;
+  }
+
+  /** Start again, with the same spec and phase, a process this supervisor ran before that is not running now. */
+  startAgain(name: string): Managed {
+    const known = this.known.get(name);
+    if (!known) throw new Error(`${name}: no such process in this stack`);
+    const current = this.processes.get(name);
+    if (current && !current.exited) throw new Error(`${name} is running (pid ${current.pid})`);
+    return this.start(known.spec);
+  }
+
+  /** Names of every process this supervisor has run, running or not. */
+  knownNames(): string[] {
+    return [...this.known.keys()];
   }
 
   /** Stop one process group: stop signal, then SIGKILL after its timeout. */

@@ -1,37 +1,15 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
-import { hostPort } from "../../infra/topology";
 import { clusterHealth } from "../../scripts/stack/components/redis";
 import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
 import { masterOfKey } from "../support/redis";
 import { eventually, testAddresses, testTopology } from "../stack/clients";
-import { repoRoot, testLayout } from "../stack/test-stack";
+import { testLayout } from "../stack/test-stack";
+import { alertState, runbook } from "./support";
 import { stackPid } from "../flash-sales/support";
 
 // On-call drills on the live test stack: the fault is real, the alert fires in the real Prometheus,
 // and the runbook is run as on-call runs it (`npm run runbook -- …`, a child process).
 
 const ctx = () => ({ topology: testTopology(), addresses: testAddresses(), layout: testLayout() });
-
-async function runbook(...args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout } = await promisify(execFile)(
-      "npm",
-      ["run", "--silent", "runbook", "--", ...args, "--state-dir", testLayout().root],
-      { cwd: repoRoot, timeout: 60_000 },
-    );
-    return { code: 0, out: stdout };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: Number(e.code ?? -1), out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
-  }
-}
-
-async function alertState(name: string): Promise<string> {
-  const res = await fetch(`http://${hostPort(testAddresses().prometheus)}/api/v1/alerts`);
-  const body = (await res.json()) as { data: { alerts: Array<{ labels: { alertname: string }; state: string }> } };
-  return body.data.alerts.find((a) => a.labels.alertname === name)?.state ?? "inactive";
-}
 
 describe("drill: a replica's SQL thread stops", () => {
   const replica = () => mysqlSockets(ctx())["mysql-replica-1"];

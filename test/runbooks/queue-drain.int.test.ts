@@ -1,28 +1,14 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import amqp from "amqplib";
 import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
 import { eventually, testAddresses, testTopology } from "../stack/clients";
-import { repoRoot, testLayout } from "../stack/test-stack";
+import { runbook } from "./support";
 
 // queue-drain run as on-call runs it (a child process) against the live test stack: a dead letter
 // is a problem, the dry run leaves it, --purge-dlq --apply removes it.
 
 const stack = () => ({ topology: testTopology(), addresses: testAddresses() });
 
-async function runbook(...args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout } = await promisify(execFile)(
-      "npm",
-      ["run", "--silent", "runbook", "--", "queue-drain", ...args, "--state-dir", testLayout().root],
-      { cwd: repoRoot, timeout: 60_000 },
-    );
-    return { code: 0, out: stdout };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: Number(e.code ?? -1), out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
-  }
-}
+const queueDrain = (...args: string[]) => runbook("queue-drain", ...args);
 
 describe("queue-drain", () => {
   it("reports a dead letter, leaves it on a dry run and purges it with --purge-dlq --apply --yes", async () => {
@@ -37,7 +23,7 @@ describe("queue-drain", () => {
     // The management API's counts lag the broker by its stats interval.
     const seen = await eventually(
       async () => {
-        const r = await runbook();
+        const r = await queueDrain();
         return /PROBLEM: dead letters orders\.dlq: [1-9]\d* messages/.test(r.out) ? r : undefined;
       },
       30_000,
@@ -46,17 +32,17 @@ describe("queue-drain", () => {
     expect(seen.code).toBe(1);
     expect(seen.out).toMatch(/ok: queue orders: \d+ ready, \d+ unacked, [1-9]\d* consumers/);
 
-    const dry = await runbook("--purge-dlq");
+    const dry = await queueDrain("--purge-dlq");
     expect(dry.code).toBe(1);
     expect(dry.out).toMatch(/would: purge [1-9]\d* messages from orders\.dlq/);
 
-    const fix = await runbook("--purge-dlq", "--apply", "--yes");
+    const fix = await queueDrain("--purge-dlq", "--apply", "--yes");
     expect(fix.out).toMatch(/done\s+purge [1-9]\d* messages from orders\.dlq/);
     expect(fix.code).toBe(0);
 
     const after = await eventually(
       async () => {
-        const r = await runbook();
+        const r = await queueDrain();
         return /ok: dead letters orders\.dlq: 0 messages/.test(r.out) ? r : undefined;
       },
       30_000,
@@ -66,7 +52,7 @@ describe("queue-drain", () => {
   });
 
   it("names a bad --max-backlog and exits 2", async () => {
-    const bad = await runbook("--max-backlog", "lots");
+    const bad = await queueDrain("--max-backlog", "lots");
     expect(bad.code).toBe(2);
     expect(bad.out).toContain("--max-backlog lots: expected a whole number ≥ 0");
   });

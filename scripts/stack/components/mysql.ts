@@ -1,10 +1,8 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { createHash } from "node:crypto";
 import type { HostPort } from "../../../infra/topology";
 import { renderBootstrapSql, renderMariadbCnf, renderReplicaSetupSql } from "../../../infra/render";
-import { exitedMessage, run, writeConfig, type StackContext } from "../context";
+import { exitedMessage, run, unixSocketPath, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
 
 interface MariadbServer {
@@ -17,15 +15,6 @@ interface MariadbServer {
   cnf: string;
 }
 
-// Unix socket paths are limited to 107 bytes; a deep checkout falls back to a short temp path.
-function socketPath(dir: string): string {
-  const preferred = path.join(dir, "mysqld.sock");
-  if (preferred.length < 100) return preferred;
-  const short = path.join(os.tmpdir(), `floodgate-${createHash("sha1").update(dir).digest("hex").slice(0, 12)}`);
-  fs.mkdirSync(short, { recursive: true, mode: 0o700 });
-  return path.join(short, "mysqld.sock");
-}
-
 function servers(ctx: StackContext): MariadbServer[] {
   const { addresses: a, layout } = ctx;
   const all = [
@@ -34,7 +23,7 @@ function servers(ctx: StackContext): MariadbServer[] {
   ];
   return all.map((s, i) => {
     const dir = layout.dir(s.name);
-    return { ...s, serverId: i + 1, dir, socket: socketPath(dir), cnf: path.join(dir, "my.cnf") };
+    return { ...s, serverId: i + 1, dir, socket: unixSocketPath(dir, "mysqld.sock"), cnf: path.join(dir, "my.cnf") };
   });
 }
 
