@@ -1,21 +1,30 @@
 /**
  * redis-cluster: check the Redis Cluster node by node (answers, cluster_state, every slot served,
  * every master with a linked replica); `--failover NODE` (e.g. redis-3) makes that master's replica
- * take over its slots on purpose (CLUSTER FAILOVER, the safe, coordinated kind).
+ * take over its slots on purpose (CLUSTER FAILOVER, the safe, coordinated kind); `--rejoin` starts a
+ * node that is down (once the others serve every slot, so it comes back as a replica) and introduces
+ * a node that knows no other (CLUSTER MEET).
  */
 import { hostPort } from "../infra/topology";
 import { parseClusterInfo, redisAdmin } from "../scripts/stack/components/redis";
+import { waitFor } from "../scripts/stack/wait";
 import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
 
-const HELP = `usage: npm run runbook -- redis-cluster [--failover redis-N] [options]
+const HELP = `usage: npm run runbook -- redis-cluster [--failover redis-N] [--rejoin] [options]
 
 Checks every node of the local stack's Redis Cluster. With --failover redis-N --apply, asks a replica
 of that master to take over its slots (the master becomes a replica; no write is lost).
+With --rejoin --apply, starts every node that is down — only once the other nodes serve all 16384
+slots, so a former master comes back as a replica of its successor instead of with stale data — and
+sends CLUSTER MEET to a node that knows no other.
 
 ${COMMON_HELP}`;
 
 export async function main(argv: string[]): Promise<number> {
-  const { options, values, help } = parseRunbookArgs(argv, { failover: { type: "string" } });
+  const { options, values, help } = parseRunbookArgs(argv, {
+    failover: { type: "string" },
+    rejoin: { type: "boolean", default: false },
+  });
   if (help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
@@ -26,23 +35,59 @@ export async function main(argv: string[]): Promise<number> {
   const ask = (n: (typeof nodes)[number], args: string[]) => redisAdmin(stack, n.address, args);
 
   book.step(`asking ${nodes.length} nodes`);
-  const seen = await Promise.all(
-    nodes.map(async (n) => {
-      try {
-        const info = parseClusterInfo(await ask(n, ["CLUSTER", "INFO"]));
-        const replication = await ask(n, ["INFO", "replication"]);
-        return {
-          ...n,
-          up: true,
-          info,
-          role: /role:(\w+)/.exec(replication)?.[1],
-          linked: /master_link_status:up/.test(replication),
-        };
-      } catch (err) {
-        return { ...n, up: false, error: (err as Error).message.split("\n")[0] };
+  const survey = () =>
+    Promise.all(
+      nodes.map(async (n) => {
+        try {
+          const info = parseClusterInfo(await ask(n, ["CLUSTER", "INFO"]));
+          const replication = await ask(n, ["INFO", "replication"]);
+          return {
+            ...n,
+            up: true,
+            info,
+            role: /role:(\w+)/.exec(replication)?.[1],
+            linked: /master_link_status:up/.test(replication),
+          };
+        } catch (err) {
+          return { ...n, up: false, error: (err as Error).message.split("\n")[0] };
+        }
+      }),
+    );
+  let seen = await survey();
+  const serves = (n: (typeof seen)[number]) => n.up && "info" in n && n.info!.cluster_state === "ok";
+  if (values.rejoin) {
+    const helper = seen.find(serves);
+    let acted = false;
+    for (const n of seen.filter((x) => !x.up)) {
+      if (!helper) {
+        book.check(`${n.name} can rejoin`, false, "no node serves every slot yet: wait for the failover");
+        continue;
       }
-    }),
-  );
+      acted =
+        (await book.act(`start ${n.name}`, async () => {
+          await stack.control.start(n.name);
+          await waitFor(n.name, async () => (await ask(n, ["PING"])).trim() === "PONG", { timeoutMs: 30_000 });
+        })) || acted;
+    }
+    for (const n of seen.filter((x) => "info" in x && x.info!.cluster_known_nodes === "1")) {
+      if (!helper) continue;
+      acted =
+        (await book.act(`CLUSTER MEET ${n.name} with ${helper.name}`, async () => {
+          await ask(n, ["CLUSTER", "MEET", helper.address.host, String(helper.address.port)]);
+        })) || acted;
+    }
+    if (acted) {
+      book.step("waiting until every node reports the cluster ok");
+      const { masters, replicasPerMaster } = stack.topology.redis;
+      const whole = (all: typeof seen) =>
+        all.every(serves) && all.filter((n) => "linked" in n && n.linked).length === masters * replicasPerMaster;
+      await waitFor("the cluster", async () => whole(await survey()), {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      }).catch(() => undefined); // the checks below say what is still wrong
+      seen = await survey();
+    }
+  }
   let healthy = true;
   for (const n of seen) {
     const ok = n.up && "info" in n && n.info!.cluster_state === "ok" && n.info!.cluster_slots_ok === "16384";

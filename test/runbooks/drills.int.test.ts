@@ -1,4 +1,6 @@
-import { clusterHealth } from "../../scripts/stack/components/redis";
+import { clusterHealth, redisAdmin } from "../../scripts/stack/components/redis";
+import { StackControl } from "../../scripts/stack/control";
+import { readState } from "../../scripts/stack/state";
 import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
 import { masterOfKey } from "../support/redis";
 import { eventually, testAddresses, testTopology } from "../stack/clients";
@@ -67,6 +69,31 @@ describe("drill: a Redis master is killed", () => {
     );
     expect(healed.out).toMatch(/ok: masters: 3 of 3/);
     expect(healed.out).toMatch(/ok: replicas linked: 3 of 3/);
+  });
+});
+
+describe("drill: a Redis replica is stopped", () => {
+  it("redis-cluster reports it down; --rejoin --apply starts it and every replica is linked again", async () => {
+    const nodes = testAddresses().redis.map((address, i) => ({ name: `redis-${i + 1}`, address }));
+    const roles = await Promise.all(
+      nodes.map(async (n) => (await redisAdmin(ctx(), n.address, ["ROLE"])).split("\n")[0]),
+    );
+    const victim = nodes[roles.findIndex((r) => r.trim() === "slave")];
+    const control = new StackControl(readState(testLayout().stateFile)!.controlSocket!);
+    await control.stop(victim.name);
+    try {
+      const down = await runbook("redis-cluster");
+      expect(down.code).toBe(1);
+      expect(down.out).toMatch(new RegExp(`PROBLEM: ${victim.name} \\(.*\\): down`));
+      const dry = await runbook("redis-cluster", "--rejoin");
+      expect(dry.out).toMatch(new RegExp(`would: start ${victim.name}`));
+      const fix = await runbook("redis-cluster", "--rejoin", "--apply", "--yes");
+      expect(fix.out).toMatch(new RegExp(`done\\s+start ${victim.name}`));
+      expect(fix.out).toMatch(/ok: replicas linked: 3 of 3/);
+      expect(fix.code).toBe(0);
+    } finally {
+      await control.start(victim.name); // a no-op when the runbook did it
+    }
   });
 });
 
