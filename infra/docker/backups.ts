@@ -13,19 +13,22 @@ export interface BackupTarget {
   bucket: string;
 }
 
-/** Where the backup container keeps backups: its own volume (the image creates the folder for its user). */
-export const BACKUP_DIR = "/var/lib/floodgate/backups";
+/**
+ * Scratch space for a backup in progress (uploaded, then deleted) and for a drill's download: the
+ * folder the image creates for its non-root user (Dockerfile). Backups themselves live in the bucket.
+ */
+export const BACKUP_WORK_DIR = "/var/lib/floodgate/backups";
 
 /**
  * The backup service's environment (secrets included, so call it on the secret topology): MariaDB
- * dumps from the last replica, so the primary never pays for them, and Redis snapshots of every node.
+ * dumps from the last replica, so the primary never pays for them, Redis snapshots of every node,
+ * all into the backups bucket over S3.
  */
 export function backupEnv(t: Topology, a: Addresses, target: BackupTarget, keys: { access: string; secret: string }) {
   return envList({
     ...backupServiceEnv(t, a),
     HTTP_PORT: String(t.backups.port),
-    // Written to a volume until the S3 store lands; the S3 settings are kept for it.
-    BACKUP_DIR: BACKUP_DIR,
+    BACKUP_WORK_DIR,
     S3_ENDPOINT: target.endpoint,
     S3_BUCKET: target.bucket,
     S3_ACCESS_KEY: keys.access,
@@ -41,7 +44,8 @@ export interface BackupsArgs {
 
 /**
  * Scheduled backups: a long-running container from the app image (services/src/main/backup.ts)
- * that runs on the topology's cron schedule and prunes by retention.
+ * that runs on the topology's cron schedule, uploads into the backups bucket and prunes there by
+ * retention. It keeps nothing of its own, so it has no volume.
  */
 export class Backups extends pulumi.ComponentResource {
   /** The scheduler container. */
@@ -53,7 +57,6 @@ export class Backups extends pulumi.ComponentResource {
     const envs = pulumi
       .all([ctx.secretTopology, bucketAccessKey, bucketSecretKey])
       .apply(([s, access, secret]) => backupEnv(s, ctx.addresses, args.target, { access, secret }));
-    const volume = new docker.Volume(`${name}-data`, { name: "backups-data" }, { parent: this });
     this.container = new docker.Container(
       `${name}-scheduler`,
       {
@@ -61,7 +64,6 @@ export class Backups extends pulumi.ComponentResource {
         image: ctx.images.app,
         command: appCommand("backup"),
         envs,
-        volumes: [{ volumeName: volume.name, containerPath: BACKUP_DIR }],
         networksAdvanced: onNetwork(ctx.network, NAMES.backups),
         healthcheck: httpHealthcheck(ctx.cfg.topology.backups.port, "/health", "node"),
         ...limits("backups", ctx.cfg.topology),

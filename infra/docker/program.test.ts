@@ -17,6 +17,9 @@ import {
 import { REPO_ROOT, useStackConfig } from "../testing/stack-config";
 import { redisRestartDelayMs } from "../render";
 import { redisNodeCount } from "../topology";
+import { parseBackupEnv } from "../../services/src/backup/config";
+import { NAMES } from "./addresses";
+import { BUCKET_PORTS } from "./bucket-scripts";
 import type * as dockerTarget from "./index";
 
 // Changes every count and bound the program derives, so each policy sees them follow the config.
@@ -193,8 +196,9 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     );
   });
 
-  it("schedules backups from a replica into the bucket, with retention", () => {
-    const e = env(named(d(), "backups"));
+  it("schedules backups from a replica into the backups bucket over S3, with retention", () => {
+    const backups = named(d(), "backups");
+    const e = env(backups);
     const b = t().backups;
     expect([e.BACKUP_SCHEDULE, e.BACKUP_RETENTION_DAYS, e.BACKUP_KEEP_LAST]).toEqual([
       b.schedule,
@@ -202,12 +206,25 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
       String(b.keepLast),
     ]);
     expect(e.BACKUP_MYSQL_SOURCE).toMatch(/^mysql-replica-\d+:/);
-    expect(e.S3_BUCKET).toBe(`${t().name}-backups`);
-    // Until the S3 store exists, backups land on the container's own volume.
-    expect(e.BACKUP_DIR).toBe("/var/lib/floodgate/backups");
-    expect(named(d(), "backups").volumes).toEqual([
-      expect.objectContaining({ containerPath: "/var/lib/floodgate/backups" }),
-    ]);
+    // The service reads this environment as a bucket store (not a directory), with the real keys.
+    expect(e.BACKUP_DIR).toBeUndefined();
+    const bucket = `${t().name}-backups`;
+    expect(parseBackupEnv(e).store).toEqual({
+      type: "s3",
+      endpoint: `http://${NAMES.bucket}:${BUCKET_PORTS.s3}`,
+      bucket,
+      region: "us-east-1",
+      accessKeyId: testSecretValue("bucketAccessKey"),
+      secretAccessKey: testSecretValue("bucketSecretKey"),
+    });
+    expect(named(d(), "bucket-init").command[0]).toContain(`s3.bucket.create -name ${bucket}`);
+    // Only scratch space in the container, in the folder the image gives its non-root user.
+    expect(backups.volumes ?? []).toEqual([]);
+    const dockerfile = fs.readFileSync(path.join(REPO_ROOT, "Dockerfile"), "utf8");
+    expect(dockerfile).toMatch(new RegExp(`chown node:node [^\\n]*${e.BACKUP_WORK_DIR}\\b`));
+    // The keys arrive inside a Pulumi secret.
+    const raw = d().resources.find((r) => r.type === CONTAINER && r.inputs.name === "backups")!.rawInputs;
+    expect(isSecretValue(raw.envs)).toBe(true);
   });
 
   it("serves /static/ from a mirror of the bucket the catalog publisher uploads to", () => {

@@ -9,13 +9,24 @@ import { bucketNames } from "./bucket-scripts";
 /** What gets backed up; the argument `services/src/main/backup.ts` takes. */
 export type BackupKind = "mysql" | "redis";
 
+/** Scratch space for a backup in progress and a drill's download: an emptyDir, gone with the pod. */
+export const BACKUP_WORK_DIR = "/var/lib/floodgate/backups";
+
 /**
- * The environment of `backup.ts` (issue 6 adds the script), the same variables the Docker target
- * sets: MariaDB is dumped from the last replica so the primary never pays for it; Redis snapshots
- * come from every node; everything goes to the backups bucket and is pruned there.
+ * The environment of `backup.ts`, the same variables the Docker target sets: MariaDB is dumped from
+ * the last replica so the primary never pays for it; Redis snapshots come from every node;
+ * everything goes to the backups bucket over S3 and is pruned there. The S3 keys are added as
+ * references into the Secret, never here.
  */
 export function backupEnv(t: Topology, a: Addresses, s3Endpoint: string): Record<string, string> {
-  return { ...backupServiceEnv(t, a), S3_ENDPOINT: s3Endpoint, S3_BUCKET: bucketNames(t.name).backups };
+  return {
+    ...backupServiceEnv(t, a),
+    // Read by every run (a `--once` run serves nothing, but the configuration is one for both).
+    HTTP_PORT: String(t.backups.port),
+    BACKUP_WORK_DIR,
+    S3_ENDPOINT: s3Endpoint,
+    S3_BUCKET: bucketNames(t.name).backups,
+  };
 }
 
 /**
@@ -72,9 +83,11 @@ export class Backups extends pulumi.ComponentResource {
                           bucketKey("S3_ACCESS_KEY", "bucketAccessKey"),
                           bucketKey("S3_SECRET_KEY", "bucketSecretKey"),
                         ],
+                        volumeMounts: [{ name: "work", mountPath: BACKUP_WORK_DIR }],
                         resources: resources(sizeOf(t, "job")),
                       },
                     ],
+                    volumes: [{ name: "work", emptyDir: {} }],
                   },
                 },
               },

@@ -4,7 +4,7 @@ import path from "node:path";
 import { parse } from "yaml";
 import type { RawStackConfig } from "../config";
 import type { DeployConfig } from "../deployment";
-import { buildDeployConfig, testSecretValues } from "../testing/deploy-config";
+import { buildDeployConfig, testSecretValue, testSecretValues } from "../testing/deploy-config";
 import {
   isSecretValue,
   plainOccurrences,
@@ -20,7 +20,9 @@ import { redisRestartDelayMs } from "../render";
 import { redisNodeCount } from "../topology";
 import type * as program from "./index";
 import { migrationJobName } from "./app-pod";
-import { UNPROBED_SIDECARS } from "./bucket-scripts";
+import { BUCKET_PORTS, bucketNames, UNPROBED_SIDECARS } from "./bucket-scripts";
+import { NAMES, serviceHost } from "./addresses";
+import { parseBackupEnv } from "../../services/src/backup/config";
 
 // A second configuration that changes every count the program derives, so each assertion sees them follow.
 const SCALED: RawStackConfig = {
@@ -274,6 +276,43 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
       expect(env.BACKUP_KEEP_LAST).toBe(String(t().backups.keepLast));
       expect(env.BACKUP_MYSQL_SOURCE).toContain(`mysql-replica-${t().mysql.replicas}.`);
     }
+  });
+
+  it("backs up into the backups bucket over S3, the keys referenced from a Secret, and keeps no directory", () => {
+    const secret = d().resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name === "backups-secrets")!;
+    expect(isSecretValue(secret.rawInputs.stringData)).toBe(true);
+    const stringData = plain(secret).stringData as Record<string, string>;
+    const bucket = bucketNames(t().name).backups;
+    for (const c of ofKind(d(), "CronJob")) {
+      const pod = podTemplate(c).spec;
+      const vars = pod.containers[0].env as Obj[];
+      for (const [name, key] of [
+        ["S3_ACCESS_KEY", "bucketAccessKey"],
+        ["S3_SECRET_KEY", "bucketSecretKey"],
+      ])
+        expect(vars.find((v) => v.name === name)).toEqual({
+          name,
+          valueFrom: { secretKeyRef: { name: plain(secret).metadata.name, key } },
+        });
+      // Resolved as the kubelet would, the environment is a bucket store (not a directory) with the real keys.
+      const env = Object.fromEntries(
+        vars.map((v) => [v.name, v.valueFrom ? stringData[v.valueFrom.secretKeyRef.key] : v.value]),
+      );
+      expect(env.BACKUP_DIR).toBeUndefined();
+      expect(parseBackupEnv(env).store).toEqual({
+        type: "s3",
+        endpoint: `http://${serviceHost(NAMES.bucket, { namespace: d().cfg.kubernetes.namespace })}:${BUCKET_PORTS.s3}`,
+        bucket,
+        region: "us-east-1",
+        accessKeyId: testSecretValue("bucketAccessKey"),
+        secretAccessKey: testSecretValue("bucketSecretKey"),
+      });
+      // Scratch space only, gone with the pod.
+      expect(pod.volumes).toEqual([{ name: "work", emptyDir: {} }]);
+      expect(pod.containers[0].volumeMounts).toEqual([{ name: "work", mountPath: env.BACKUP_WORK_DIR }]);
+    }
+    const init = podTemplate(named(d(), "Job", "bucket-init")).spec.containers[0];
+    expect(init.command[2]).toContain(`s3.bucket.create -name ${bucket}`);
   });
 
   it("creates everything in the configured namespace", () => {

@@ -208,7 +208,8 @@ export function serviceConfigToEnv(c: ServiceConfig): ServiceEnv {
  * The backup service's environment on every target (services/src/backup/config.ts reads it):
  * MariaDB dumps from the last replica, so the primary never pays for them; Redis snapshots through
  * the admin ACL user; schedule and retention from the topology. Targets add where backups go
- * (BACKUP_DIR, S3_*) and the HTTP port. Secrets included: call it on the secret topology.
+ * (locally BACKUP_DIR; on Docker and Kubernetes the backups bucket: S3_* and a BACKUP_WORK_DIR for
+ * scratch) and the HTTP port. Secrets included: call it on the secret topology.
  */
 export function backupServiceEnv(t: Topology, a: Addresses): Record<string, string> {
   const source = a.mysqlReplicas.at(-1) ?? a.mysqlPrimary;

@@ -3,6 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import S3rver from "s3rver";
 import { hostPort } from "../../infra/topology";
 import { localBackupEnv } from "../../scripts/stack/components/backups";
 import { mysqlSockets, replicaStatus } from "../../scripts/stack/components/mysql";
@@ -22,12 +24,24 @@ const ctx = () =>
   }) as StackContext;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fg-backups-"));
 
+/** Run the backup service's CLI into `dir`, or with `store` (e.g. the S3 variables) in its place. */
 async function backupCli(...args: string[]): Promise<{ code: number; out: string }> {
+  return backupCliWith({ BACKUP_DIR: dir }, ...args);
+}
+
+async function backupCliWith(
+  store: Record<string, string | undefined>,
+  ...args: string[]
+): Promise<{ code: number; out: string }> {
   try {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ["--import", "tsx", "services/src/main/backup.ts", ...args],
-      { cwd: repoRoot, env: { ...process.env, ...localBackupEnv(ctx()), BACKUP_DIR: dir }, timeout: 120_000 },
+      {
+        cwd: repoRoot,
+        env: { ...process.env, ...localBackupEnv(ctx()), BACKUP_DIR: undefined, ...store },
+        timeout: 120_000,
+      },
     );
     return { code: 0, out: stdout };
   } catch (err) {
@@ -109,5 +123,57 @@ describe("backups", () => {
       code: 64,
       out: expect.stringContaining("--once postgres"),
     });
+  });
+});
+
+describe("backups into a bucket over S3 (s3rver on 127.0.0.1)", () => {
+  const bucket = "fg-int-backups";
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "fg-backups-work-"));
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), "fg-s3rver-"));
+  const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory: data });
+  let s3: S3Client;
+  let env: Record<string, string | undefined>;
+
+  beforeAll(async () => {
+    const { port } = await server.run();
+    const endpoint = `http://127.0.0.1:${port}`;
+    // s3rver's built-in account.
+    const keys = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+    s3 = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: keys });
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    env = {
+      S3_ENDPOINT: endpoint,
+      S3_BUCKET: bucket,
+      S3_ACCESS_KEY: keys.accessKeyId,
+      S3_SECRET_KEY: keys.secretAccessKey,
+      BACKUP_WORK_DIR: work,
+    };
+  });
+
+  afterAll(async () => {
+    s3.destroy();
+    await server.close();
+    for (const d of [work, data]) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it("uploads a MariaDB backup into the bucket and restores it from there; a tampered object fails the drill", async () => {
+    expect(await backupCliWith(env, "--once", "mysql")).toMatchObject({ code: 0 });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!).sort();
+    expect(keys).toEqual([
+      expect.stringMatching(/^mysql-\d{8}T\d{9}Z\/dump\.sql$/),
+      expect.stringMatching(/\/manifest\.json$/),
+    ]);
+    expect(fs.readdirSync(work)).toEqual([]); // uploaded, then the local copy removed
+
+    const drill = await backupCliWith(env, "--drill");
+    expect(drill.code).toBe(0);
+    expect(JSON.parse(drill.out)).toMatchObject({ ok: true, problems: [] });
+
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: keys[0], Body: "-- tampered\n" }));
+    const corrupt = await backupCliWith(env, "--drill");
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.out).toContain("dump.sql: sha256");
+    expect(fs.readdirSync(work)).toEqual([]); // the download is gone too
   });
 });

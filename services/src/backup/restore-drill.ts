@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
+import path from "node:path";
 import { ScratchMariadb } from "./scratch-mariadb";
-import { sha256File, type FsBackupStore, type Manifest } from "./store";
+import { CorruptBackupError, type BackupStore, type LocalBackup } from "./store";
 
 /** What a restore drill found. */
 export interface DrillResult {
@@ -8,20 +9,9 @@ export interface DrillResult {
   backupId: string | null;
   /** Seconds between the backup and the drill: how much a restore of it would lose now. */
   rpoSeconds: number | null;
-  /** Seconds to restore it into an empty server. */
+  /** Seconds to fetch it from the store, verify its files and restore it into an empty server. */
   rtoSeconds: number | null;
   problems: string[];
-}
-
-/** Check every file of a backup against its manifest's sha256. */
-export async function verifyFiles(store: FsBackupStore, m: Manifest): Promise<string[]> {
-  const problems: string[] = [];
-  for (const f of m.files) {
-    const actual = await sha256File(store.path(m.id, f.name)).catch(() => "missing");
-    if (actual !== f.sha256)
-      problems.push(`${m.id}/${f.name}: sha256 ${actual} ≠ manifest ${f.sha256} (corrupt backup)`);
-  }
-  return problems;
 }
 
 /**
@@ -29,7 +19,7 @@ export async function verifyFiles(store: FsBackupStore, m: Manifest): Promise<st
  * checksums, then every table's row count and CHECKSUM TABLE against the manifest, which recorded
  * them at the backup's GTID position.
  */
-export async function restoreDrill(store: FsBackupStore, id?: string, now = () => new Date()): Promise<DrillResult> {
+export async function restoreDrill(store: BackupStore, id?: string, now = () => new Date()): Promise<DrillResult> {
   const backups = await store.list("mysql");
   const m = id ? backups.find((b) => b.id === id) : backups[0];
   if (!m)
@@ -41,13 +31,21 @@ export async function restoreDrill(store: FsBackupStore, id?: string, now = () =
       problems: ["no MariaDB backup to restore"],
     };
   const rpoSeconds = (now().getTime() - Date.parse(m.createdAt)) / 1000;
-  const problems = await verifyFiles(store, m);
-  if (problems.length) return { ok: false, backupId: m.id, rpoSeconds, rtoSeconds: null, problems };
-
   const started = Date.now();
-  const server = await ScratchMariadb.start();
+  let local: LocalBackup;
   try {
-    await server.sql("", createReadStream(store.path(m.id, "dump.sql")));
+    local = await store.fetch(m);
+  } catch (err) {
+    if (!(err instanceof CorruptBackupError)) throw err;
+    return { ok: false, backupId: m.id, rpoSeconds, rtoSeconds: null, problems: err.problems };
+  }
+  const problems: string[] = [];
+  const server = await ScratchMariadb.start().catch(async (err: Error) => {
+    await local.release();
+    throw err;
+  });
+  try {
+    await server.sql("", createReadStream(path.join(local.dir, "dump.sql")));
     const rtoSeconds = (Date.now() - started) / 1000;
     for (const [table, expected] of Object.entries(m.tables ?? {})) {
       const ident = `\`${m.database}\`.\`${table.replace(/`/g, "``")}\``;
@@ -65,5 +63,6 @@ export async function restoreDrill(store: FsBackupStore, id?: string, now = () =
     return { ok: problems.length === 0, backupId: m.id, rpoSeconds, rtoSeconds, problems };
   } finally {
     await server.stop();
+    await local.release();
   }
 }

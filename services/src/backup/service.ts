@@ -4,13 +4,13 @@ import { backupMetrics as metrics } from "./metrics";
 import { backupMysql } from "./mysql-backup";
 import { backupRedis } from "./redis-backup";
 import { restoreDrill, type DrillResult } from "./restore-drill";
-import { backupId, toPrune, type BackupKind, type FsBackupStore, type Manifest } from "./store";
+import { backupId, toPrune, type BackupKind, type BackupStore, type Manifest } from "./store";
 
 /** Backups of one kind at a time, with retention and metrics; restore drills on demand. */
 export class BackupService {
   constructor(
     private readonly config: BackupConfig,
-    readonly store: FsBackupStore,
+    readonly store: BackupStore,
     private readonly log: Logger,
   ) {}
 

@@ -1,8 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { backupId, FsBackupStore, toPrune, type Manifest } from "./store";
-import { parseBackupEnv } from "./config";
+import { backupId, CorruptBackupError, FsBackupStore, toPrune, type Manifest } from "./store";
 
 const day = 86_400_000;
 const now = new Date("2026-11-28T12:00:00Z");
@@ -51,41 +50,27 @@ describe("FsBackupStore", () => {
       { name: "dump.sql", bytes: 5, sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" },
     ]);
   });
+  it("verifies a backup's files in place for a restore, and fails loudly on a corrupt one", async () => {
+    const store = new FsBackupStore(fs.mkdtempSync(path.join(os.tmpdir(), "store-")));
+    const work = await store.begin("mysql-c");
+    fs.writeFileSync(path.join(work, "dump.sql"), "hello");
+    const m = await store.commit(work, {
+      id: "mysql-c",
+      kind: "mysql",
+      createdAt: "2026-01-03T00:00:00Z",
+      source: "s",
+      durationSeconds: 1,
+    });
+    const local = await store.fetch(m);
+    expect(fs.readFileSync(path.join(local.dir, "dump.sql"), "utf8")).toBe("hello");
+    fs.appendFileSync(path.join(local.dir, "dump.sql"), "!");
+    const err = await store.fetch(m).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptBackupError);
+    expect(String(err)).toContain("mysql-c/dump.sql: sha256");
+    await store.remove("mysql-c");
+    expect(await store.list()).toEqual([]);
+  });
   it("names backups sortably to the millisecond", () => {
     expect(backupId("redis", new Date("2026-11-28T12:00:00.123Z"))).toBe("redis-20261128T120000123Z");
-  });
-});
-
-describe("parseBackupEnv", () => {
-  const good = {
-    HTTP_PORT: "8096",
-    BACKUP_SCHEDULE: "15 */6 * * *",
-    BACKUP_RETENTION_DAYS: "7",
-    BACKUP_KEEP_LAST: "8",
-    BACKUP_MYSQL_SOURCE: "127.0.0.1:13307",
-    MYSQL_DATABASE: "floodgate",
-    BACKUP_MYSQL_USER: "floodgate_backup",
-    BACKUP_MYSQL_PASSWORD: "secret",
-    BACKUP_REDIS_NODES: "127.0.0.1:17001,127.0.0.1:17002",
-    BACKUP_REDIS_USER: "admin",
-    BACKUP_REDIS_PASSWORD: "secret",
-    BACKUP_DIR: "/tmp/b",
-  };
-  it("reads the variables the Pulumi programs set", () => {
-    expect(parseBackupEnv(good)).toMatchObject({
-      HTTP_PORT: 8096,
-      BACKUP_REDIS_NODES: ["127.0.0.1:17001", "127.0.0.1:17002"],
-    });
-  });
-  it.each([
-    [{ BACKUP_SCHEDULE: "hourly" }, /BACKUP_SCHEDULE = "hourly": a five-field cron expression/],
-    [{ BACKUP_MYSQL_SOURCE: "replica" }, /BACKUP_MYSQL_SOURCE = "replica": host:port/],
-    [{ BACKUP_MYSQL_PASSWORD: "" }, /BACKUP_MYSQL_PASSWORD = \(hidden\)/],
-    [
-      { BACKUP_DIR: undefined, S3_ENDPOINT: "http://bucket:8333" },
-      /BACKUP_DIR = \(unset\): required \(the S3 store at http:\/\/bucket:8333 is not implemented yet\)/,
-    ],
-  ])("names the variable and value of a bad setting: %j", (change, message) => {
-    expect(() => parseBackupEnv({ ...good, ...change })).toThrow(message);
   });
 });

@@ -13,8 +13,9 @@ import { Cron } from "croner";
 import pino from "pino";
 import { collectDefaultMetrics, register } from "prom-client";
 import { loadBackupEnv } from "../backup/config";
+import { openBackupStore } from "../backup/open-store";
 import { BackupService } from "../backup/service";
-import { FsBackupStore, type BackupKind } from "../backup/store";
+import type { BackupKind } from "../backup/store";
 
 const KINDS: BackupKind[] = ["mysql", "redis"];
 
@@ -36,7 +37,7 @@ async function main(): Promise<number> {
     { level: config.LOG_LEVEL, base: { instance: config.INSTANCE_ID } },
     pino.destination(oneShot ? 2 : 1),
   );
-  const service = new BackupService(config, new FsBackupStore(config.BACKUP_DIR!), log);
+  const service = new BackupService(config, openBackupStore(config), log);
 
   if (values.once !== undefined) {
     if (!KINDS.includes(values.once as BackupKind)) {
@@ -79,7 +80,10 @@ async function main(): Promise<number> {
     }
   });
   server.listen(config.HTTP_PORT, config.HTTP_HOST, () =>
-    log.info({ port: config.HTTP_PORT, schedule: config.BACKUP_SCHEDULE, next: cron.nextRun() }, "backups scheduled"),
+    log.info(
+      { port: config.HTTP_PORT, schedule: config.BACKUP_SCHEDULE, next: cron.nextRun(), store: service.store.location },
+      "backups scheduled",
+    ),
   );
   await new Promise<void>((resolve) => {
     const stop = () => {
