@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import path from "node:path";
 import { ScratchMariadb } from "./scratch-mariadb";
-import { CorruptBackupError, type BackupStore, type LocalBackup } from "./store";
+import { CorruptBackupError, type BackupStore, type LocalBackup, type Manifest } from "./store";
 
 /** What a restore drill found. */
 export interface DrillResult {
@@ -47,22 +47,31 @@ export async function restoreDrill(store: BackupStore, id?: string, now = () => 
   try {
     await server.sql("", createReadStream(path.join(local.dir, "dump.sql")));
     const rtoSeconds = (Date.now() - started) / 1000;
-    for (const [table, expected] of Object.entries(m.tables ?? {})) {
-      const ident = `\`${m.database}\`.\`${table.replace(/`/g, "``")}\``;
-      const out = await server.sql(`SELECT COUNT(*) FROM ${ident}; CHECKSUM TABLE ${ident};`).catch((e: Error) => e);
-      if (out instanceof Error) {
-        problems.push(`${table}: ${out.message}`);
-        continue;
-      }
-      const [rows, checksumLine] = out.trim().split("\n");
-      const checksum = checksumLine?.split("\t")[1];
-      if (Number(rows) !== expected.rows) problems.push(`${table}: ${rows} rows restored, ${expected.rows} backed up`);
-      if (checksum !== expected.checksum)
-        problems.push(`${table}: CHECKSUM ${checksum}, backed up ${expected.checksum}`);
-    }
+    problems.push(...(await tableProblems((q) => server.sql(q), m)));
     return { ok: problems.length === 0, backupId: m.id, rpoSeconds, rtoSeconds, problems };
   } finally {
     await server.stop();
     await local.release();
   }
+}
+
+/**
+ * Compare a server's copy of the backed-up database with the manifest: every table's row count and
+ * CHECKSUM TABLE. `sql` runs statements there and answers tab-separated rows without headers.
+ */
+export async function tableProblems(sql: (statements: string) => Promise<string>, m: Manifest): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [table, expected] of Object.entries(m.tables ?? {})) {
+    const ident = `\`${m.database}\`.\`${table.replace(/`/g, "``")}\``;
+    const out = await sql(`SELECT COUNT(*) FROM ${ident}; CHECKSUM TABLE ${ident};`).catch((e: Error) => e);
+    if (out instanceof Error) {
+      problems.push(`${table}: ${out.message}`);
+      continue;
+    }
+    const [rows, checksumLine] = out.trim().split("\n");
+    const checksum = checksumLine?.split("\t")[1];
+    if (Number(rows) !== expected.rows) problems.push(`${table}: ${rows} rows restored, ${expected.rows} backed up`);
+    if (checksum !== expected.checksum) problems.push(`${table}: CHECKSUM ${checksum}, backed up ${expected.checksum}`);
+  }
+  return problems;
 }

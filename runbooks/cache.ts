@@ -1,0 +1,329 @@
+/**
+ * cache: the API's shared (L2) cache in the Redis Cluster, namespace by namespace — how many entries
+ * each holds (SCAN on every master, never KEYS); `--flush` deletes a namespace's entries; `--warm`
+ * loads what can be loaded through the services' own read paths. Blast radius: a flushed entry is
+ * reloaded from MariaDB on its next read, so the database takes those reads until the cache is warm.
+ */
+import { Cluster, type Redis } from "ioredis";
+import pino from "pino";
+import { serviceEnv } from "../infra/topology";
+import { parseServiceEnv } from "../infra/topology/service-env";
+import { CatalogService } from "../services/src/modules/catalog/service";
+import { FsStaticBucket } from "../services/src/modules/catalog/static-bucket";
+import { recentSales } from "../services/src/modules/flash-sales/repository";
+import { FlashSaleService } from "../services/src/modules/flash-sales/service";
+import { ordersPage } from "../services/src/modules/orders/service";
+import { loadProfile } from "../services/src/modules/profiles/service";
+import { signInHistory } from "../services/src/modules/sign-ins/service";
+import { HttpError } from "../services/src/platform/errors";
+import { closePlatform, createPlatform, type Platform } from "../services/src/platform/platform";
+import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, UsageError, type LocalStack } from "./lib/runbook";
+
+/** How one namespace is warmed: every id it can hold is known (global), or only the ids seen in it (per user). */
+type Warmer = { scope: "global"; warm: (p: Platform) => Promise<string> } | { scope: "per-user"; warm: WarmOne };
+type WarmOne = (p: Platform, id: number) => Promise<unknown>;
+
+/**
+ * Every namespace the services cache under (`p.caches.cache(name)` in services/src/modules), with
+ * the service read path that fills it. Keys are `c:{<namespace>:<id>}` and `c:{<namespace>:<id>}:ver`.
+ */
+export const NAMESPACES: Record<string, Warmer> = {
+  catalog: { scope: "global", warm: async (p) => `${(await catalogService(p).catalog()).products.length} products` },
+  "catalog-product": {
+    scope: "global",
+    warm: async (p) => {
+      const service = catalogService(p);
+      const ids = (await service.catalog()).products.map((x) => x.id);
+      await inBatches(ids, (id) => service.product(id));
+      return `${ids.length} active products`;
+    },
+  },
+  "catalog-version": {
+    scope: "global",
+    warm: (p) =>
+      catalogService(p)
+        .version()
+        .then(
+          (v) => `version ${v.version}`,
+          (err: unknown) => {
+            if (!(err instanceof HttpError && err.status === 404)) throw err;
+            return "not published yet (cached as missing)";
+          },
+        ),
+  },
+  "flash-sale": {
+    scope: "global",
+    warm: async (p) => {
+      const service = new FlashSaleService(p);
+      const ids = (await recentSales(p.db, 0)).map((s) => s.id);
+      await inBatches(ids, (id) => service.get(id));
+      return `${ids.length} scheduled or running sales`;
+    },
+  },
+  profile: { scope: "per-user", warm: (p, id) => loadProfile(p, id) },
+  orders: { scope: "per-user", warm: (p, id) => ordersPage(p, id, { limit: 20 }) },
+  "sign-ins": { scope: "per-user", warm: (p, id) => signInHistory(p, id, 1) },
+};
+
+const HELP = `usage: npm run runbook -- cache [--namespace NS] [--flush] [--warm] [options]
+
+Counts, per cache namespace, the entries the API keeps in the Redis Cluster (L2) — SCAN on every
+master, never KEYS. Namespaces:
+${Object.keys(NAMESPACES).join(", ")}.
+
+  --namespace NS   only this namespace (default: all of them)
+  --flush          with --apply: delete the namespace's entries: one UNLINK per key, batched per
+                   master (each key is its own hash slot), together with a bump of the entry's
+                   version counter as the services' own invalidation does, so a read already in
+                   flight cannot put the old value back. Each API process's in-process (L1) copy
+                   is not reached: it expires within CACHE_L1_TTL_MS.
+  --warm           with --apply: load entries through the services' own read paths (as an API
+                   process would on a miss): catalog, catalog-product, catalog-version and
+                   flash-sale completely (from the database); profile, orders and sign-ins are per
+                   user and are warmed only for the users whose entries this run found (so
+                   --flush --warm refreshes exactly what was cached); other users fill on their
+                   first read. Only Redis (L2) is warmed; each API process fills its L1 from it.
+
+${COMMON_HELP}`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { options, values, help } = parseRunbookArgs(argv, {
+    namespace: { type: "string" },
+    flush: { type: "boolean", default: false },
+    warm: { type: "boolean", default: false },
+  });
+  if (help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const only = values.namespace === undefined ? undefined : String(values.namespace);
+  if (only !== undefined && !(only in NAMESPACES))
+    throw new UsageError(`--namespace ${only}: unknown cache namespace (known: ${Object.keys(NAMESPACES).join(", ")})`);
+  const namespaces = only ? [only] : Object.keys(NAMESPACES);
+  const stack = localStack(options.stateDir);
+  const book = new Runbook("cache", options);
+  const l1TtlMs = stack.topology.api.cache.l1TtlMs;
+
+  // Check
+  const cluster = adminCluster(stack);
+  try {
+    book.step(`counting cache entries on every Redis master (SCAN MATCH c:{…})`);
+    let counts: Map<string, Count>;
+    try {
+      counts = await countEntries(await masters(cluster));
+    } catch (err) {
+      book.check("redis cluster", false, (err as Error).message);
+      return book.finish(false);
+    }
+    for (const ns of namespaces) {
+      const c = counts.get(ns) ?? emptyCount();
+      book.check(`namespace ${ns}`, true, `${c.ids.size} entries (+${c.versions} version counters)`);
+    }
+
+    // Apply
+    let healthy = true;
+    if (values.flush) healthy = (await flush(book, cluster, namespaces, counts, l1TtlMs)) && healthy;
+    if (values.warm) healthy = (await warm(book, stack, namespaces, counts)) && healthy;
+
+    // Verify
+    if (options.apply && (values.flush || values.warm)) {
+      book.step("counting again");
+      const after = await countEntries(await masters(cluster));
+      for (const ns of namespaces)
+        book.check(`namespace ${ns} now`, true, `${after.get(ns)?.ids.size ?? 0} entries (the API refills on reads)`);
+    }
+    return book.finish(healthy);
+  } finally {
+    cluster.disconnect();
+  }
+}
+
+/** What a namespace holds: the ids of its entries, and how many version counters. */
+interface Count {
+  ids: Set<string>;
+  versions: number;
+}
+const emptyCount = (): Count => ({ ids: new Set(), versions: 0 });
+
+// c:{<namespace>:<id>} or its version counter c:{<namespace>:<id>}:ver (services/src/platform/cache.ts).
+const KEY = /^c:\{([^:{}]+):(.*)\}(:ver)?$/;
+
+/** The cache entries on every master, by namespace. */
+async function countEntries(all: Redis[]): Promise<Map<string, Count>> {
+  const out = new Map<string, Count>();
+  for (const m of all)
+    for await (const key of scan(m, "c:{*")) {
+      const parsed = KEY.exec(key);
+      if (!parsed) continue;
+      const c = out.get(parsed[1]) ?? emptyCount();
+      if (parsed[3]) c.versions += 1;
+      else c.ids.add(parsed[2]);
+      out.set(parsed[1], c);
+    }
+  return out;
+}
+
+/** Every key of one node matching `pattern`, one SCAN page at a time. */
+async function* scan(client: Redis, pattern: string): AsyncGenerator<string> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await client.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    cursor = next;
+    yield* keys;
+  } while (cursor !== "0");
+}
+
+// What the services' invalidation does (INCR + EXPIRE the version, then drop the value), with UNLINK:
+// a loader that read the old version cannot store its value afterwards. Both keys share a hash tag.
+const DROP_ENTRY = `
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], 86400)
+return redis.call('UNLINK', KEYS[1])`;
+const BATCH = 500;
+
+/** Delete every entry of `namespaces` on every master (their version counters bumped); how many went. */
+export async function flushNamespaces(cluster: Cluster, namespaces: string[]): Promise<{ unlinked: number }> {
+  let unlinked = 0;
+  for (const m of await masters(cluster)) {
+    for (const ns of namespaces) {
+      let batch: string[] = [];
+      const send = async () => {
+        const pipeline = m.pipeline();
+        for (const key of batch) pipeline.eval(DROP_ENTRY, 2, key, `${key}:ver`);
+        for (const [i, [err, n]] of ((await pipeline.exec()) ?? []).entries()) {
+          // A slot that moved since the SCAN: the cluster client follows the redirection.
+          const result = err ? await cluster.eval(DROP_ENTRY, 2, batch[i], `${batch[i]}:ver`) : n;
+          unlinked += Number(result);
+        }
+        batch = [];
+      };
+      for await (const key of scan(m, `c:{${globEscape(ns)}:*`)) {
+        if (key.endsWith(":ver")) continue;
+        batch.push(key);
+        if (batch.length >= BATCH) await send();
+      }
+      if (batch.length) await send();
+    }
+  }
+  return { unlinked };
+}
+
+async function flush(
+  book: Runbook,
+  cluster: Cluster,
+  namespaces: string[],
+  counts: Map<string, Count>,
+  l1TtlMs: number,
+): Promise<boolean> {
+  let ok = true;
+  for (const ns of namespaces) {
+    const n = counts.get(ns)?.ids.size ?? 0;
+    if (n === 0) {
+      book.check(`flush ${ns}`, true, "nothing cached in Redis");
+      continue;
+    }
+    ok =
+      (await book.act(`flush ${ns}: unlink its ${n} entries from Redis`, async () => {
+        const { unlinked } = await flushNamespaces(cluster, [ns]);
+        book.check(
+          `flushed ${ns}`,
+          true,
+          `${unlinked} entries unlinked; in-process (L1) copies in each API process expire within CACHE_L1_TTL_MS = ${l1TtlMs} ms`,
+        );
+      })) && ok;
+  }
+  return ok || !book.options.apply;
+}
+
+async function warm(
+  book: Runbook,
+  stack: LocalStack,
+  namespaces: string[],
+  counts: Map<string, Count>,
+): Promise<boolean> {
+  let platform: Platform | undefined;
+  const connect = async () => (platform ??= await servicePlatform(stack));
+  let ok = true;
+  try {
+    for (const ns of namespaces) {
+      const warmer = NAMESPACES[ns];
+      if (warmer.scope === "global") {
+        ok =
+          (await book.act(`warm ${ns} through the service's read path`, async () => {
+            book.check(`warmed ${ns}`, true, await warmer.warm(await connect()));
+          })) && ok;
+        continue;
+      }
+      const ids = [...(counts.get(ns)?.ids ?? [])].map(Number).filter(Number.isInteger);
+      if (ids.length === 0) {
+        book.check(
+          `warm ${ns}`,
+          true,
+          "not warmed: entries are per user and none were cached when this run began, so there is no list of users to load; they fill on each user's first read",
+        );
+        continue;
+      }
+      ok =
+        (await book.act(`warm ${ns} for the ${ids.length} users it held`, async () => {
+          const p = await connect();
+          await inBatches(ids, (id) => warmer.warm(p, id));
+          book.check(`warmed ${ns}`, true, `${ids.length} users read through the service`);
+        })) && ok;
+    }
+  } finally {
+    if (platform) await closePlatform(platform);
+  }
+  return ok || !book.options.apply;
+}
+
+/** The API's own platform (app credentials, the same settings), in this process, for its read paths. */
+async function servicePlatform(stack: LocalStack): Promise<Platform> {
+  const { topology, addresses, layout } = stack;
+  const env = serviceEnv(
+    topology,
+    addresses,
+    { id: "runbook-cache", host: "127.0.0.1", port: topology.api.basePort },
+    { staticDir: layout.staticRoot, staticBaseUrl: "/static/" },
+  );
+  const config = parseServiceEnv(env);
+  return createPlatform(config, pino({ level: "warn" }, pino.destination(2)));
+}
+
+const catalogService = (p: Platform) => new CatalogService(p, new FsStaticBucket(p.config.STATIC_DIR));
+
+/** Run `fn` over `items`, at most 16 at a time (a warm-up must not become a load spike). */
+async function inBatches<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += 16) await Promise.all(items.slice(i, i + 16).map(fn));
+}
+
+/** A cluster client as the admin ACL user (SCAN and UNLINK on every node). */
+export function adminCluster(stack: Pick<LocalStack, "topology" | "addresses">): Cluster {
+  const cluster = new Cluster(
+    stack.addresses.redis.map((a) => ({ host: a.host, port: a.port })),
+    {
+      redisOptions: {
+        username: "admin",
+        password: stack.topology.redis.users.admin.password,
+        connectTimeout: 2000,
+        maxRetriesPerRequest: 2,
+      },
+      slotsRefreshTimeout: 2000,
+    },
+  );
+  cluster.on("error", () => undefined); // reported where a command fails
+  return cluster;
+}
+
+/** The cluster's masters now (after a failover, not the ones the topology started with). */
+async function masters(cluster: Cluster): Promise<Redis[]> {
+  if (cluster.status !== "ready")
+    await new Promise<void>((resolve, reject) => {
+      cluster.once("ready", resolve);
+      cluster.once("end", () => reject(new Error("redis cluster: no connection")));
+      setTimeout(() => reject(new Error("redis cluster: not ready within 10 s")), 10_000).unref();
+    });
+  return cluster.nodes("master");
+}
+
+/** A namespace as a literal in a SCAN pattern. */
+const globEscape = (s: string) => s.replace(/[*?[\]\\]/g, "\\$&");
