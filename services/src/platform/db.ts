@@ -10,6 +10,30 @@ export type Params = Param[];
 /** A connection inside a transaction. */
 export type Tx = mysql.PoolConnection;
 
+// Connection-level failures and a server that refuses writes for now (read-only during a failover,
+// shutting down, out of connections): the database is away, the statement itself is fine.
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "PROTOCOL_CONNECTION_LOST",
+  "ER_CON_COUNT_ERROR",
+  "ER_SERVER_SHUTDOWN",
+  "ER_CONNECTION_KILLED",
+  "ER_OPTION_PREVENTS_STATEMENT",
+]);
+
+/**
+ * True when `err` says the database cannot be reached or cannot take writes right now, as opposed to
+ * a statement that failed on its own merits: the first is worth waiting out, the second is not.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; fatal?: unknown } | null;
+  return Boolean(e && (e.fatal === true || (typeof e.code === "string" && UNREACHABLE_CODES.has(e.code))));
+}
+
 async function timed<T>(pool: "writer" | "reader", run: () => Promise<T>): Promise<T> {
   const end = dbQueryDuration.startTimer({ pool });
   try {

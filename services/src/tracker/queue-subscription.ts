@@ -27,6 +27,11 @@ export class QueueSubscription {
     return this.consumerTag !== null;
   }
 
+  /** True while `channel` is the one consuming: deliveries on an older one were already requeued by the broker. */
+  isCurrent(channel: amqp.Channel): boolean {
+    return this.channel === channel;
+  }
+
   /** Start consuming; resolves after the first attempt, connected or not (RabbitMQ may be down at start). */
   async start(): Promise<void> {
     await this.connect();
