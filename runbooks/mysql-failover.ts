@@ -144,11 +144,8 @@ export async function main(argv: string[]): Promise<number> {
 
   // The primary answers: it must be writable, and every replica must follow it.
   const primarySocket = sockets[PRIMARY];
-  let healthy = book.check(
-    `${PRIMARY} is writable`,
-    (await scalar(primarySocket, "SELECT @@read_only")) === "0",
-    `read_only = ${await scalar(primarySocket, "SELECT @@read_only")}`,
-  );
+  const readOnly = await scalar(primarySocket, "SELECT @@read_only");
+  let healthy = book.check(`${PRIMARY} is writable`, readOnly === "0", `read_only = ${readOnly}`);
   for (const name of replicas) {
     const socket = sockets[name];
     book.step(`${name}: does it follow ${PRIMARY}?`);
