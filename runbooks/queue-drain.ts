@@ -6,12 +6,10 @@
  * `--purge-dlq` deletes them. Blast radius: starts stack processes (never more than the topology has),
  * republishes or deletes dead letters.
  */
-import amqp from "amqplib";
 import { hostPort } from "../infra/topology";
-import { amqpUrl } from "../scripts/stack/components/rabbitmq";
-import { waitFor } from "../scripts/stack/wait";
-import { OrderMessageSchema } from "../services/src/modules/flash-sales/schema";
-import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, UsageError, type LocalStack } from "./lib/runbook";
+import { replayDlq } from "./lib/dlq-replay";
+import { startWorkers, verifyConsumed } from "./lib/queue-workers";
+import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
 
 const HELP = `usage: npm run runbook -- queue-drain [--start-workers] [--replay-dlq | --purge-dlq] [--max-backlog N]
                                    [--wait-seconds N] [options]
@@ -42,34 +40,12 @@ most --max-backlog (default 1000) messages ready; a dead-letter queue (*.dlq) wh
 
 ${COMMON_HELP}`;
 
+/** A queue as the management API lists it (the fields this runbook reads). */
 interface Queue {
   name: string;
   messages_ready: number;
   messages_unacknowledged: number;
   consumers: number;
-}
-
-/** The stack processes that consume each RabbitMQ work queue. */
-const CONSUMERS: Record<string, RegExp> = { orders: /^worker-orders-\d+$/, tracking: /^tracker$/ };
-
-type ReplayRule = { safe: true; valid: (body: Buffer) => boolean } | { safe: false; why: string };
-
-/** Which dead-letter queues may go back to their work queue; a queue not listed is refused. */
-const REPLAY: Record<string, ReplayRule> = {
-  // handleOrder: one transaction guarded by unique keys (request_id; sale, user, seq) — a duplicate is a no-op.
-  orders: { safe: true, valid: (body) => parsesAs(body, OrderMessageSchema) },
-  tracking: {
-    safe: false,
-    why: "the tracker remembers counted event ids only in memory for 10 minutes: a replayed event could be counted twice",
-  },
-};
-
-function parsesAs(body: Buffer, schema: { safeParse: (v: unknown) => { success: boolean } }): boolean {
-  try {
-    return schema.safeParse(JSON.parse(body.toString("utf8"))).success;
-  } catch {
-    return false;
-  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -112,10 +88,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   let healthy = true;
   const work = queues.filter((q) => !q.name.endsWith(".dlq"));
-  const stalled: Queue[] = [];
+  const stalled: string[] = [];
   for (const q of work) {
     const detail = `${q.messages_ready} ready, ${q.messages_unacknowledged} unacked, ${q.consumers} consumers`;
-    if (!book.check(`queue ${q.name}`, q.consumers > 0 && q.messages_ready <= maxBacklog, detail)) stalled.push(q);
+    if (!book.check(`queue ${q.name}`, q.consumers > 0 && q.messages_ready <= maxBacklog, detail)) stalled.push(q.name);
   }
 
   // Plan / Apply, then Verify: workers first, so that replayed dead letters find consumers.
@@ -129,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     const empty = q.messages_ready === 0;
     book.check(`dead letters ${q.name}`, empty, `${q.messages_ready} messages`);
     if (empty) continue;
-    if (values["replay-dlq"]) healthy = (await replayDlq(book, stack, q)) && healthy;
+    if (values["replay-dlq"]) healthy = (await replayDlq(book, stack, q.name)) && healthy;
     else if (values["purge-dlq"]) {
       const purged = await book.act(`purge ${q.messages_ready} messages from ${q.name}`, async () => {
         const url = `${api}/${encodeURIComponent(q.name)}/contents`;
@@ -146,172 +122,4 @@ function wholeNumber(flag: string, raw: unknown): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} ${String(raw)}: expected a whole number ≥ 0`);
   return n;
-}
-
-/**
- * Report the stopped workers of each stalled queue and, with --start-workers, start them. `ok` is
- * false when every stalled queue stays stalled for sure (nothing to start, or a start failed).
- */
-async function startWorkers(book: Runbook, stack: LocalStack, stalled: Queue[], start: boolean) {
-  book.step("workers of the queues with a backlog or no consumer");
-  const started: Queue[] = [];
-  let processes;
-  try {
-    processes = await stack.control.list();
-  } catch (err) {
-    return { ok: book.check("stack control socket", false, (err as Error).message), started };
-  }
-  let ok = true;
-  for (const q of stalled) {
-    const pattern = CONSUMERS[q.name];
-    const mine = pattern ? processes.filter((p) => pattern.test(p.name)) : [];
-    const stopped = mine.filter((p) => !p.running).map((p) => p.name);
-    const detail = `${mine.length - stopped.length} of ${mine.length} running`;
-    if (mine.length === 0) ok = book.check(`workers of ${q.name}`, false, "this stack runs no process for it");
-    else if (stopped.length === 0)
-      ok = book.check(`workers of ${q.name}`, false, `${detail}: more means raising their processes in the topology`);
-    else {
-      book.check(`workers of ${q.name}`, false, `${detail}, stopped: ${stopped.join(", ")}`);
-      if (!start) ok = false;
-      else {
-        let all = true;
-        for (const name of stopped) all = (await book.act(`start ${name}`, () => startProcess(stack, name))) && all;
-        if (all) started.push(q);
-        ok &&= all;
-      }
-    }
-  }
-  return { ok, started };
-}
-
-async function startProcess(stack: LocalStack, name: string): Promise<void> {
-  const p = await stack.control.start(name);
-  if (!p.running) throw new Error(`the stack reports ${name} not running`);
-}
-
-/** After starting workers: wait until each queue has consumers and at most maxBacklog ready, and report it. */
-async function verifyConsumed(book: Runbook, stack: LocalStack, started: Queue[], maxBacklog: number, waitMs: number) {
-  if (started.length === 0) return true;
-  let connection: amqp.ChannelModel;
-  try {
-    connection = await amqp.connect(amqpUrl(stack, "admin"), { timeout: 5000 });
-  } catch (err) {
-    return book.check("rabbitmq AMQP", false, (err as Error).message);
-  }
-  try {
-    const channel = await connection.createChannel();
-    let ok = true;
-    for (const q of started) {
-      book.step(`waiting up to ${waitMs / 1000} s for consumers on ${q.name} and its backlog`);
-      // checkQueue asks the broker itself: the management API's counts lag by its stats interval.
-      let last = await channel.checkQueue(q.name);
-      const consumed = await waitFor(
-        q.name,
-        async () => {
-          last = await channel.checkQueue(q.name);
-          return last.consumerCount > 0 && last.messageCount <= maxBacklog;
-        },
-        { timeoutMs: waitMs, intervalMs: 500 },
-      ).then(
-        () => true,
-        () => false,
-      );
-      const detail = `${last.messageCount} ready, ${last.consumerCount} consumers`;
-      ok = book.check(`queue ${q.name} consumed again`, consumed, detail) && ok;
-    }
-    return ok;
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
-}
-
-// Settle this many dead letters per publisher-confirm round trip.
-const REPLAY_BATCH = 100;
-// A quorum queue may drop acks that arrive just before their channel closes (rabbitmq-server#10327).
-const ACK_GRACE_MS = 500;
-
-/** Replay one non-empty dead-letter queue into its work queue when its rule allows; false when refused or failed. */
-async function replayDlq(book: Runbook, stack: LocalStack, dlq: Queue): Promise<boolean> {
-  const target = dlq.name.slice(0, -".dlq".length);
-  const rule = REPLAY[target];
-  if (!rule || !rule.safe) {
-    const why =
-      rule && !rule.safe ? rule.why : `no replay rule for ${target}: its consumer is not known to be idempotent`;
-    return book.check(`replay ${dlq.name}`, false, `refused: ${why}; inspect it, then --purge-dlq`);
-  }
-  const progress = { moved: 0, kept: 0 };
-  const done = await book.act(`replay the messages of ${dlq.name} into ${target}`, () =>
-    moveMessages(amqpUrl(stack, "admin"), dlq.name, target, rule.valid, progress),
-  );
-  if (!done && progress.moved + progress.kept === 0) return false;
-  const detail = `${progress.moved} replayed into ${target}, ${progress.kept} kept (not valid ${target} messages)`;
-  if (!done) return book.check(`replayed ${dlq.name}`, false, `${detail} before the failure`);
-  return book.check(
-    `replayed ${dlq.name}`,
-    progress.kept === 0,
-    progress.kept ? `${detail}: inspect, then --purge-dlq` : detail,
-  );
-}
-
-/**
- * Move what `dlq` holds now into `target`: each message is taken unacknowledged, published with a
- * publisher confirm (to `target` when valid, else back to the tail of `dlq`), and acknowledged only
- * after the confirm. A failure at any point leaves the message in the DLQ (returned on close); at
- * worst it is then in both queues, which is why only idempotent consumers get a replay.
- */
-async function moveMessages(
-  url: string,
-  dlq: string,
-  target: string,
-  valid: (body: Buffer) => boolean,
-  progress: { moved: number; kept: number },
-): Promise<void> {
-  const connection = await amqp.connect(url, { timeout: 5000 });
-  try {
-    const channel = await connection.createConfirmChannel();
-    // Bounded by what is there now: messages kept go to the tail and are not taken twice in one run.
-    let left = (await channel.checkQueue(dlq)).messageCount;
-    while (left > 0) {
-      const batch: amqp.GetMessage[] = [];
-      while (batch.length < Math.min(left, REPLAY_BATCH)) {
-        const m = await channel.get(dlq, { noAck: false });
-        if (!m) break;
-        batch.push(m);
-      }
-      if (batch.length === 0) break;
-      const verdicts = batch.map((m) => valid(m.content));
-      batch.forEach((m, i) =>
-        verdicts[i]
-          ? channel.sendToQueue(target, m.content, republished(m, { "x-replayed-from": dlq }))
-          : channel.sendToQueue(dlq, m.content, republished(m, {})),
-      );
-      await channel.waitForConfirms(); // throws when the broker refused one: nothing is acked then
-      for (const m of batch) channel.ack(m);
-      progress.moved += verdicts.filter(Boolean).length;
-      progress.kept += verdicts.filter((v) => !v).length;
-      left -= batch.length;
-    }
-    await new Promise((resolve) => setTimeout(resolve, ACK_GRACE_MS));
-    await channel.close();
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
-}
-
-/** The publish options that keep a dead letter's identity (id, timestamp, headers), plus `extra` headers. */
-function republished(m: amqp.GetMessage, extra: Record<string, string>): amqp.Options.Publish {
-  const p = m.properties;
-  // The broker counts deliveries afresh in the work queue.
-  const { "x-delivery-count": _count, ...headers } = p.headers ?? {};
-  return {
-    persistent: true,
-    contentType: p.contentType,
-    contentEncoding: p.contentEncoding,
-    messageId: p.messageId,
-    correlationId: p.correlationId,
-    timestamp: p.timestamp,
-    type: p.type,
-    appId: p.appId,
-    headers: { ...headers, ...extra },
-  };
 }

@@ -1,0 +1,94 @@
+/**
+ * The queue-drain runbook's workers: start the topology's stopped consumers of stalled work queues
+ * through the stack's control socket, then wait until the queues are consumed again.
+ */
+import amqp from "amqplib";
+import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
+import { waitFor } from "../../scripts/stack/wait";
+import type { LocalStack, Runbook } from "./runbook";
+
+/** The stack processes that consume each RabbitMQ work queue. */
+const CONSUMERS: Record<string, RegExp> = { orders: /^worker-orders-\d+$/, tracking: /^tracker$/ };
+
+/**
+ * Report the stopped workers of each stalled queue and, with --start-workers, start them. `ok` is
+ * false when every stalled queue stays stalled for sure (nothing to start, or a start failed).
+ */
+export async function startWorkers(book: Runbook, stack: LocalStack, stalled: string[], start: boolean) {
+  book.step("workers of the queues with a backlog or no consumer");
+  const started: string[] = [];
+  let processes;
+  try {
+    processes = await stack.control.list();
+  } catch (err) {
+    return { ok: book.check("stack control socket", false, (err as Error).message), started };
+  }
+  let ok = true;
+  for (const queue of stalled) {
+    const pattern = CONSUMERS[queue];
+    const mine = pattern ? processes.filter((p) => pattern.test(p.name)) : [];
+    const stopped = mine.filter((p) => !p.running).map((p) => p.name);
+    const detail = `${mine.length - stopped.length} of ${mine.length} running`;
+    if (mine.length === 0) ok = book.check(`workers of ${queue}`, false, "this stack runs no process for it");
+    else if (stopped.length === 0)
+      ok = book.check(`workers of ${queue}`, false, `${detail}: more means raising their processes in the topology`);
+    else {
+      book.check(`workers of ${queue}`, false, `${detail}, stopped: ${stopped.join(", ")}`);
+      if (!start) ok = false;
+      else {
+        let all = true;
+        for (const name of stopped) all = (await book.act(`start ${name}`, () => startProcess(stack, name))) && all;
+        if (all) started.push(queue);
+        ok &&= all;
+      }
+    }
+  }
+  return { ok, started };
+}
+
+async function startProcess(stack: LocalStack, name: string): Promise<void> {
+  const p = await stack.control.start(name);
+  if (!p.running) throw new Error(`the stack reports ${name} not running`);
+}
+
+/** After starting workers: wait until each queue has consumers and at most maxBacklog ready, and report it. */
+export async function verifyConsumed(
+  book: Runbook,
+  stack: LocalStack,
+  started: string[],
+  maxBacklog: number,
+  waitMs: number,
+) {
+  if (started.length === 0) return true;
+  let connection: amqp.ChannelModel;
+  try {
+    connection = await amqp.connect(amqpUrl(stack, "admin"), { timeout: 5000 });
+  } catch (err) {
+    return book.check("rabbitmq AMQP", false, (err as Error).message);
+  }
+  try {
+    const channel = await connection.createChannel();
+    let ok = true;
+    for (const queue of started) {
+      book.step(`waiting up to ${waitMs / 1000} s for consumers on ${queue} and its backlog`);
+      // checkQueue asks the broker itself: the management API's counts lag by its stats interval.
+      let last = await channel.checkQueue(queue);
+      const consumed = await waitFor(
+        queue,
+        async () => {
+          last = await channel.checkQueue(queue);
+          return last.consumerCount > 0 && last.messageCount <= maxBacklog;
+        },
+        { timeoutMs: waitMs, intervalMs: 500 },
+      ).then(
+        () => true,
+        () => false,
+      );
+      const detail = `${last.messageCount} ready, ${last.consumerCount} consumers`;
+      ok = book.check(`queue ${queue} consumed again`, consumed, detail) && ok;
+    }
+    return ok;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
