@@ -4,7 +4,7 @@
  * loads what can be loaded through the services' own read paths. Blast radius: a flushed entry is
  * reloaded from MariaDB on its next read, so the database takes those reads until the cache is warm.
  */
-import { Cluster, type Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import pino from "pino";
 import { serviceEnv } from "../infra/topology";
 import { parseServiceEnv } from "../infra/topology/service-env";
@@ -17,17 +17,15 @@ import { loadProfile } from "../services/src/modules/profiles/service";
 import { signInHistory } from "../services/src/modules/sign-ins/service";
 import { HttpError } from "../services/src/platform/errors";
 import { closePlatform, createPlatform, type Platform } from "../services/src/platform/platform";
+import { adminCluster, flushNamespaces, masters, scan, type CacheNamespace } from "./lib/cache-store";
 import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, UsageError, type LocalStack } from "./lib/runbook";
 
 /** How one namespace is warmed: every id it can hold is known (global), or only the ids seen in it (per user). */
 type Warmer = { scope: "global"; warm: (p: Platform) => Promise<string> } | { scope: "per-user"; warm: WarmOne };
 type WarmOne = (p: Platform, id: number) => Promise<unknown>;
 
-/**
- * Every namespace the services cache under (`p.caches.cache(name)` in services/src/modules), with
- * the service read path that fills it. Keys are `c:{<namespace>:<id>}` and `c:{<namespace>:<id>}:ver`.
- */
-export const NAMESPACES: Record<string, Warmer> = {
+/** Every namespace (lib/cache-store.ts) with the service read path that fills it. */
+const NAMESPACES: Record<CacheNamespace, Warmer> = {
   catalog: { scope: "global", warm: async (p) => `${(await catalogService(p).catalog()).products.length} products` },
   "catalog-product": {
     scope: "global",
@@ -99,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
   const only = values.namespace === undefined ? undefined : String(values.namespace);
   if (only !== undefined && !(only in NAMESPACES))
     throw new UsageError(`--namespace ${only}: unknown cache namespace (known: ${Object.keys(NAMESPACES).join(", ")})`);
-  const namespaces = only ? [only] : Object.keys(NAMESPACES);
+  const namespaces = (only ? [only] : Object.keys(NAMESPACES)) as CacheNamespace[];
   const stack = localStack(options.stateDir);
   const book = new Runbook("cache", options);
   const l1TtlMs = stack.topology.api.cache.l1TtlMs;
@@ -164,49 +162,6 @@ async function countEntries(all: Redis[]): Promise<Map<string, Count>> {
 }
 
 /** Every key of one node matching `pattern`, one SCAN page at a time. */
-async function* scan(client: Redis, pattern: string): AsyncGenerator<string> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await client.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-    cursor = next;
-    yield* keys;
-  } while (cursor !== "0");
-}
-
-// What the services' invalidation does (INCR + EXPIRE the version, then drop the value), with UNLINK:
-// a loader that read the old version cannot store its value afterwards. Both keys share a hash tag.
-const DROP_ENTRY = `
-redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], 86400)
-return redis.call('UNLINK', KEYS[1])`;
-const BATCH = 500;
-
-/** Delete every entry of `namespaces` on every master (their version counters bumped); how many went. */
-export async function flushNamespaces(cluster: Cluster, namespaces: string[]): Promise<{ unlinked: number }> {
-  let unlinked = 0;
-  for (const m of await masters(cluster)) {
-    for (const ns of namespaces) {
-      let batch: string[] = [];
-      const send = async () => {
-        const pipeline = m.pipeline();
-        for (const key of batch) pipeline.eval(DROP_ENTRY, 2, key, `${key}:ver`);
-        for (const [i, [err, n]] of ((await pipeline.exec()) ?? []).entries()) {
-          // A slot that moved since the SCAN: the cluster client follows the redirection.
-          const result = err ? await cluster.eval(DROP_ENTRY, 2, batch[i], `${batch[i]}:ver`) : n;
-          unlinked += Number(result);
-        }
-        batch = [];
-      };
-      for await (const key of scan(m, `c:{${globEscape(ns)}:*`)) {
-        if (key.endsWith(":ver")) continue;
-        batch.push(key);
-        if (batch.length >= BATCH) await send();
-      }
-      if (batch.length) await send();
-    }
-  }
-  return { unlinked };
-}
 
 async function flush(
   book: Runbook,
@@ -238,7 +193,7 @@ async function flush(
 async function warm(
   book: Runbook,
   stack: LocalStack,
-  namespaces: string[],
+  namespaces: CacheNamespace[],
   counts: Map<string, Count>,
 ): Promise<boolean> {
   let platform: Platform | undefined;
@@ -295,35 +250,3 @@ const catalogService = (p: Platform) => new CatalogService(p, new FsStaticBucket
 async function inBatches<T>(items: T[], fn: (item: T) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < items.length; i += 16) await Promise.all(items.slice(i, i + 16).map(fn));
 }
-
-/** A cluster client as the admin ACL user (SCAN and UNLINK on every node). */
-export function adminCluster(stack: Pick<LocalStack, "topology" | "addresses">): Cluster {
-  const cluster = new Cluster(
-    stack.addresses.redis.map((a) => ({ host: a.host, port: a.port })),
-    {
-      redisOptions: {
-        username: "admin",
-        password: stack.topology.redis.users.admin.password,
-        connectTimeout: 2000,
-        maxRetriesPerRequest: 2,
-      },
-      slotsRefreshTimeout: 2000,
-    },
-  );
-  cluster.on("error", () => undefined); // reported where a command fails
-  return cluster;
-}
-
-/** The cluster's masters now (after a failover, not the ones the topology started with). */
-async function masters(cluster: Cluster): Promise<Redis[]> {
-  if (cluster.status !== "ready")
-    await new Promise<void>((resolve, reject) => {
-      cluster.once("ready", resolve);
-      cluster.once("end", () => reject(new Error("redis cluster: no connection")));
-      setTimeout(() => reject(new Error("redis cluster: not ready within 10 s")), 10_000).unref();
-    });
-  return cluster.nodes("master");
-}
-
-/** A namespace as a literal in a SCAN pattern. */
-const globEscape = (s: string) => s.replace(/[*?[\]\\]/g, "\\$&");

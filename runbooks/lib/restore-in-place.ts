@@ -15,7 +15,7 @@ import type { StackContext } from "../../scripts/stack/context";
 import { exec } from "../../services/src/backup/exec";
 import { tableProblems } from "../../services/src/backup/restore-drill";
 import { sha256File, type FsBackupStore, type Manifest } from "../../services/src/backup/store";
-import { adminCluster, flushNamespaces, NAMESPACES } from "../cache";
+import { adminCluster, CACHE_NAMESPACES, flushNamespaces } from "./cache-store";
 import { missingFrom, parseGtidPos, type GtidPos } from "./gtid";
 import { restoresDir } from "./restored-instances";
 import type { LocalStack, Runbook } from "./runbook";
@@ -230,7 +230,7 @@ async function replace(
   book.step("flushing the API's Redis cache: it holds values read after the backup");
   const cluster = adminCluster(stack);
   try {
-    const { unlinked } = await flushNamespaces(cluster, Object.keys(NAMESPACES));
+    const { unlinked } = await flushNamespaces(cluster, [...CACHE_NAMESPACES]);
     const l1 = `in-process (L1) copies expire within CACHE_L1_TTL_MS = ${stack.topology.api.cache.l1TtlMs} ms`;
     book.check("API cache flushed", true, `${unlinked} Redis entries unlinked; ${l1}`);
   } catch (err) {
