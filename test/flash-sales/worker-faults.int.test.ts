@@ -4,7 +4,7 @@ import type { RowDataPacket } from "mysql2";
 import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
 import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
 import { isAlive } from "../../scripts/stack/supervisor";
-import { eventually, testAddresses, testTopology } from "../stack/clients";
+import { eventually, liveQueue, testAddresses, testTopology } from "../stack/clients";
 import { testLayout } from "../stack/test-stack";
 import { onPrimary } from "../support/db";
 import { counterAt } from "../support/metrics";
@@ -43,17 +43,6 @@ async function refuseOrdersOf(saleId: number): Promise<() => Promise<void>> {
      END IF //`,
   );
   return () => rootSql(primary, `DROP TRIGGER IF EXISTS ${db}.${name}`).then(() => undefined);
-}
-
-/** Messages waiting in a queue, as the app user sees them. */
-async function queueDepth(queue: string): Promise<number> {
-  const connection = await amqp.connect(amqpUrl(stack(), "app"));
-  try {
-    const channel = await connection.createChannel();
-    return (await channel.checkQueue(queue)).messageCount;
-  } finally {
-    await connection.close();
-  }
 }
 
 /** One admitted purchase through the API; returns its buyer and request id. */
@@ -135,13 +124,17 @@ describe("orders workers under injected faults", () => {
 
   it("dead-letters a message that keeps failing past the delivery limit, and the reconciler re-publishes it", async () => {
     const saleId = await buildSale({ stock: 3 });
-    const dlqBefore = await queueDepth("orders.dlq");
+    const dlqBefore = (await liveQueue("orders.dlq")).messageCount;
     const heal = await refuseOrdersOf(saleId);
     let accepted;
     try {
       accepted = await admittedPurchase(saleId);
       // deliveryLimit (5) attempts with backoff 250 ms … 4 s, then the dead-letter exchange takes it.
-      await eventually(async () => ((await queueDepth("orders.dlq")) > dlqBefore ? true : undefined), 30_000, 250);
+      await eventually(
+        async () => ((await liveQueue("orders.dlq")).messageCount > dlqBefore ? true : undefined),
+        30_000,
+        250,
+      );
       const [row] = await onPrimary((conn) =>
         conn.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM orders WHERE request_id = ?", [accepted!.requestId]),
       );

@@ -1,11 +1,9 @@
 import { clusterHealth, redisAdmin } from "../../scripts/stack/components/redis";
-import { StackControl } from "../../scripts/stack/control";
-import { readState } from "../../scripts/stack/state";
 import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
 import { masterOfKey } from "../support/redis";
 import { eventually, testAddresses, testTopology } from "../stack/clients";
 import { testLayout } from "../stack/test-stack";
-import { alertState, runbook } from "./support";
+import { alertState, runbook, testControl } from "./support";
 import { stackPid } from "../flash-sales/support";
 
 // On-call drills on the live test stack: the fault is real, the alert fires in the real Prometheus,
@@ -79,7 +77,7 @@ describe("drill: a Redis replica is stopped", () => {
       nodes.map(async (n) => (await redisAdmin(ctx(), n.address, ["ROLE"])).split("\n")[0]),
     );
     const victim = nodes[roles.findIndex((r) => r.trim() === "slave")];
-    const control = new StackControl(readState(testLayout().stateFile)!.controlSocket!);
+    const control = testControl();
     await control.stop(victim.name);
     try {
       const down = await runbook("redis-cluster");

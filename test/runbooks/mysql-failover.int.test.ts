@@ -1,12 +1,8 @@
 import { randomUUID } from "node:crypto";
-import amqp from "amqplib";
-import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
 import { mysqlSockets, replicaStatus, rootSql } from "../../scripts/stack/components/mysql";
-import { StackControl } from "../../scripts/stack/control";
-import { readState } from "../../scripts/stack/state";
 import { isAlive } from "../../scripts/stack/supervisor";
 import { buildUser } from "../support/api";
-import { eventually, testAddresses, testTopology } from "../stack/clients";
+import { eventually, liveQueue, testAddresses, testTopology } from "../stack/clients";
 import { testLayout } from "../stack/test-stack";
 import {
   acceptedOf,
@@ -20,7 +16,7 @@ import {
   stackPid,
   type Buyer,
 } from "../flash-sales/support";
-import { alertState, runbook } from "./support";
+import { alertState, runbook, testControl } from "./support";
 
 // Drill (b) on the live test stack: the MariaDB primary is SIGKILLed in the middle of a flash sale.
 // Admission goes on in Redis; the workers cannot persist and hold their messages until it is back. MysqlDown fires; on-call runs
@@ -34,18 +30,6 @@ const serving = (socket: string) =>
     () => true,
     () => false,
   );
-
-const control = () => new StackControl(readState(testLayout().stateFile)!.controlSocket!);
-
-/** Messages waiting in orders.dlq. */
-async function deadLetters(): Promise<number> {
-  const connection = await amqp.connect(amqpUrl({ topology: testTopology(), addresses: testAddresses() }, "app"));
-  try {
-    return (await (await connection.createChannel()).checkQueue("orders.dlq")).messageCount;
-  } finally {
-    await connection.close();
-  }
-}
 
 async function storm(saleId: number, buyers: Buyer[], from: number) {
   const answers = await bounded(
@@ -75,7 +59,7 @@ describe("drill: the MariaDB primary is killed during a sale", () => {
       expect(await serving(primary)).toBe(false);
     } finally {
       // What the page says to do instead: restart the old primary; then resume replication.
-      await control().start("mysql-primary");
+      await testControl().start("mysql-primary");
       await eventually(async () => ((await serving(primary)) ? true : undefined), 60_000);
       await rootSql(replica, "START SLAVE");
     }
@@ -91,7 +75,7 @@ describe("drill: the MariaDB primary is killed during a sale", () => {
     expect((await awaitOutcomes(saleId, before)).every((o) => o.status === "confirmed")).toBe(true);
 
     // The fault, while the sale goes on: admission needs only Redis, so purchases are still accepted.
-    const deadLettersBefore = await deadLetters();
+    const deadLettersBefore = (await liveQueue("orders.dlq")).messageCount;
     const victim = stackPid("mysql-primary");
     process.kill(victim, "SIGKILL");
     const during = await storm(saleId, buyers.slice(80), 80);
@@ -124,7 +108,7 @@ describe("drill: the MariaDB primary is killed during a sale", () => {
     expect(await mysqlView(saleId)).toEqual({ orders: 200, maxPerUser: 1, remaining: 0 });
     expect(await reconciliation(saleId)).toMatchObject({ drift: 0, mysqlConsistent: true });
     // The workers waited the outage out with the messages in hand: none spent its deliveries.
-    expect(await deadLetters()).toBe(deadLettersBefore);
+    expect((await liveQueue("orders.dlq")).messageCount).toBe(deadLettersBefore);
     expect((await buildUser()).token).toBeTruthy(); // an API write (registration + login)
 
     // The old primary's data now follows the new primary, and holds the sale's orders too.

@@ -1,6 +1,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { hostPort } from "../../infra/topology";
+import { StackControl } from "../../scripts/stack/control";
+import { readState } from "../../scripts/stack/state";
 import { testAddresses } from "../stack/clients";
 import { repoRoot, testLayout } from "../stack/test-stack";
 
@@ -25,3 +27,6 @@ export async function alertState(name: string): Promise<string> {
   const body = (await res.json()) as { data: { alerts: Array<{ labels: { alertname: string }; state: string }> } };
   return body.data.alerts.find((a) => a.labels.alertname === name)?.state ?? "inactive";
 }
+
+/** The test stack owner's control socket: stop or start one of its processes by name. */
+export const testControl = () => new StackControl(readState(testLayout().stateFile)!.controlSocket!);

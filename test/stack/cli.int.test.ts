@@ -71,6 +71,13 @@ const portOpen = (port: number) =>
     socket.once("error", () => resolve(false));
   });
 
+/** The stack CLI (`npm run stack -- …`) against this test's state folder. */
+const stackCli = (...args: string[]) =>
+  spawnSync(process.execPath, ["--import", "tsx", "scripts/stack/main.ts", ...args, "--state-dir", stateDir], {
+    cwd: repoRoot,
+    encoding: "utf8",
+  });
+
 describe("npm start", () => {
   beforeAll(() => {
     fs.rmSync(stateDir, { recursive: true, force: true });
@@ -80,9 +87,7 @@ describe("npm start", () => {
 
   afterAll(() => {
     // Whatever a failed assertion left running.
-    spawnSync(process.execPath, ["--import", "tsx", "scripts/stack/main.ts", "stop", "--state-dir", stateDir], {
-      cwd: repoRoot,
-    });
+    stackCli("stop");
   });
 
   it("serves a healthy API, stops everything on Ctrl-C, and reuses its data on the next start", async () => {
@@ -91,16 +96,26 @@ describe("npm start", () => {
     const health = await getJson<{ status: string }>(`http://127.0.0.1:${addresses.nginx.port}/api/v1/health`);
     expect(health).toMatchObject({ status: 200, body: { status: "ok" } });
 
-    const status = spawnSync(
-      process.execPath,
-      ["--import", "tsx", "scripts/stack/main.ts", "status", "--state-dir", stateDir],
-      {
-        cwd: repoRoot,
-        encoding: "utf8",
-      },
-    );
+    const status = stackCli("status");
     expect(status.status).toBe(0);
     expect(status.stdout).toMatch(/mysql-primary .* running/);
+
+    // One process stopped and started again through the owner's control socket, same spec.
+    const worker = () =>
+      readState(path.join(stateDir, "stack.json"))!.processes.find((p) => p.name === "worker-orders-1");
+    const before = worker()!.pid;
+    const stopped = stackCli("stop", "worker-orders-1");
+    expect([stopped.status, stopped.stdout]).toEqual([0, "worker-orders-1: stopped\n"]);
+    expect(isAlive(before)).toBe(false);
+    expect(worker()).toBeUndefined();
+    const restarted = stackCli("start", "worker-orders-1");
+    expect(restarted.status).toBe(0);
+    expect(restarted.stdout).toMatch(/^worker-orders-1: running, pid \d+/);
+    expect(isAlive(worker()!.pid)).toBe(true);
+    expect(worker()!.pid).not.toBe(before);
+    const unknown = stackCli("start", "worker-nope-1");
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown component worker-nope-1; components: .*worker-orders-1/);
 
     const { name, password } = topology.mysql.users.migrator;
     const connect = () =>

@@ -1,5 +1,7 @@
+import amqp from "amqplib";
 import mysql from "mysql2/promise";
 import type { HostPort } from "../../infra/topology";
+import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
 import { testAddresses, testTopology } from "./test-stack";
 
 type MysqlRole = "app" | "migrator";
@@ -44,6 +46,16 @@ export async function getJson<T = unknown>(
 ): Promise<{ status: number; body: T }> {
   const res = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
   return { status: res.status, body: (await res.json()) as T };
+}
+
+/** What the broker itself says about a queue of the test stack (the management API lags by its stats interval). */
+export async function liveQueue(queue: string): Promise<{ messageCount: number; consumerCount: number }> {
+  const connection = await amqp.connect(amqpUrl({ topology: testTopology(), addresses: testAddresses() }, "app"));
+  try {
+    return await (await connection.createChannel()).checkQueue(queue);
+  } finally {
+    await connection.close();
+  }
 }
 
 export { testAddresses, testTopology };
