@@ -23,6 +23,7 @@ import { differenceBeyondHostsAndPorts, type TargetSpecifics } from "./testing/f
 import { recordResources, recorded, settle, settleRegistrations, unwrapSecrets } from "./testing/pulumi-mocks";
 import { REPO_ROOT } from "./testing/stack-config";
 import { localAddresses, type Addresses, type Topology } from "./topology";
+import { STACK_FILE_PATH } from "../runbooks/lib/stack-file";
 
 // Every file the Docker program mounts must be exactly a renderer's output for the Docker addresses
 // (or a monitoring/ rule file, verbatim), and differ from the local stack's rendering of the same
@@ -225,7 +226,10 @@ describe.each([
         .flatMap((r) => {
           const c = unwrapSecrets(r.inputs) as { name: string; uploads?: Array<{ file: string; content: string }> };
           return (c.uploads ?? []).map((u): [string, string] => [`${c.name}:${u.file}`, u.content]);
-        }),
+        })
+        // Not a service config but the runbooks' view of the stack (JSON of the secret topology,
+        // addresses and process names); infra/docker/program.test.ts checks it.
+        .filter(([key]) => key !== `runbooks:${STACK_FILE_PATH}`),
     );
     const t = withSecrets(cfg.topology, Object.fromEntries(SECRET_NAMES.map((n) => [n, testSecretValue(n)])));
     expected = expectedDockerFiles(cfg, t, dockerAddresses(t, cfg.docker.subnet));

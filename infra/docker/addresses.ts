@@ -25,6 +25,7 @@ export const NAMES = {
   redisExporter: "redis-exporter",
   autoscaler: "autoscaler",
   backups: "backups",
+  runbooks: "runbooks",
 } as const;
 
 /** Container name of API slot `i` (0-based). */

@@ -17,7 +17,8 @@ export type ContainerRole =
   | "exporter"
   | "job"
   | "backups"
-  | "autoscaler";
+  | "autoscaler"
+  | "runbooks";
 
 /** Memory limit (MiB) and CPU limit (cores) of one container. */
 export interface ContainerSize {
@@ -45,6 +46,7 @@ export function containerSize(role: ContainerRole, t: Topology): ContainerSize {
     case "tracker":
     case "bucket":
     case "backups":
+    case "runbooks": // idle until on-call runs one; backup-now and restore stream dumps like backups
       return { memoryMb: 512, cpus: 1 };
     case "alertmanager":
     case "autoscaler":

@@ -13,6 +13,7 @@ import { Monitoring, readRuleFiles } from "./monitoring";
 import { MysqlPrimaryReplica } from "./mysql-primary-replica";
 import { RabbitMq } from "./rabbitmq";
 import { RedisCluster } from "./redis-cluster";
+import { Runbooks } from "./runbooks";
 import { StaticBucket } from "./static-bucket";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -78,15 +79,9 @@ export function deployDocker(cfg: DeployConfig): StackOutputs {
     readRuleFiles(path.join(REPO_ROOT, "monitoring", "rules")),
     opts,
   );
-  new Backups(
-    "backups",
-    ctx,
-    {
-      target: { endpoint: bucket.endpoint, bucket: bucket.buckets.backups },
-      dependsOn: [bucket.ready, ...mysql.servers],
-    },
-    opts,
-  );
+  const backupTarget = { endpoint: bucket.endpoint, bucket: bucket.buckets.backups };
+  new Backups("backups", ctx, { target: backupTarget, dependsOn: [bucket.ready, ...mysql.servers] }, opts);
+  new Runbooks("runbooks", ctx, { backupTarget }, opts);
   new Autoscaler(
     "autoscaler",
     ctx,

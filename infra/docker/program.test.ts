@@ -18,6 +18,7 @@ import { REPO_ROOT, useStackConfig } from "../testing/stack-config";
 import { redisRestartDelayMs } from "../render";
 import { redisNodeCount } from "../topology";
 import { parseBackupEnv } from "../../services/src/backup/config";
+import { parseStackFile, STACK_FILE_PATH } from "../../runbooks/lib/stack-file";
 import { NAMES } from "./addresses";
 import { BUCKET_PORTS } from "./bucket-scripts";
 import type * as dockerTarget from "./index";
@@ -227,6 +228,51 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     expect(isSecretValue(raw.envs)).toBe(true);
   });
 
+  it("gives the runbooks container a stack file that parses as the Docker target, with the real secrets", () => {
+    const file = parseStackFile(JSON.parse(upload(named(d(), NAMES.runbooks), STACK_FILE_PATH)));
+    expect(file.target).toBe("docker");
+    expect(file.docker).toEqual({ socket: "/var/run/docker.sock" });
+    expect(file.mysqlAdmin).toEqual({ user: "root", password: testSecretValue("mysqlRootPassword") });
+    expect(file.topology.mysql.users.backup.password).toBe(testSecretValue("mysqlBackupPassword"));
+    expect(file.topology.rabbitmq.users.admin.password).toBe(testSecretValue("rabbitmqAdminPassword"));
+    expect(file.addresses.api.length).toBe(Math.max(t().api.replicas, t().autoscaling.maxReplicas));
+  });
+
+  it("lists in the stack file every stack process the program runs, each by the name of its container", () => {
+    const file = parseStackFile(JSON.parse(upload(named(d(), NAMES.runbooks), STACK_FILE_PATH)));
+    const listed = file.processes.map((p) => p.name);
+    const created = containers(d()).map((c) => c.name as string);
+    expect(listed.filter((n) => !created.includes(n))).toEqual([]);
+    const processLike =
+      /^(mysql-primary|mysql-replica-\d+|redis-\d+|api-\d+|worker-[a-z-]+-\d+|mysqld-exporter-[a-z0-9-]+)$/;
+    expect(created.filter((n) => processLike.test(n) && !listed.includes(n))).toEqual([]);
+    for (const name of ["nginx", "tracker", "rabbitmq", "prometheus", "alertmanager", "autoscaler", "backups"])
+      expect(listed).toContain(name);
+    expect(
+      listed.filter((n) => /^(migrate|bucket|static-|redis-cluster-form|runbooks$)/.test(n) || n.endsWith("-setup")),
+    ).toEqual([]);
+  });
+
+  it("hands the runbooks exactly the backups container's environment", () => {
+    const file = parseStackFile(JSON.parse(upload(named(d(), NAMES.runbooks), STACK_FILE_PATH)));
+    expect(file.backupEnv).toEqual(env(named(d(), NAMES.backups)));
+  });
+
+  it("uploads the stack file as a Pulumi secret", () => {
+    const raw = d().resources.find((r) => r.type === CONTAINER && r.inputs.name === NAMES.runbooks)!.rawInputs;
+    const stackFile = (raw.uploads as Obj[]).find((u) => u.file === STACK_FILE_PATH);
+    expect(isSecretValue(stackFile?.content)).toBe(true);
+  });
+
+  it("runs the runbooks container from the app image, idle, as root with the Docker socket mounted", () => {
+    const c = named(d(), NAMES.runbooks);
+    expect(c.volumes).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" }]);
+    expect(c.user).toBe("root");
+    expect(c.image).toBe(named(d(), NAMES.backups).image);
+    expect(c.command).toEqual(["node", "-e", "setInterval(() => {}, 1 << 30)"]);
+    expect(c.networksAdvanced[0].aliases).toEqual([NAMES.runbooks]);
+  });
+
   it("serves /static/ from a mirror of the bucket the catalog publisher uploads to", () => {
     const mount = (name: string) =>
       (named(d(), name).volumes as Obj[]).map((v) => [v.volumeName, v.containerPath, !!v.readOnly]);
@@ -254,9 +300,14 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     const needles = testSecretValues();
     const leaks = d().resources.flatMap((r) => plainOccurrences(r.rawInputs, needles).map((p) => `${r.name}: ${p}`));
     expect(leaks).toEqual([]);
-    // And they do arrive, as secrets, where they are used; the RabbitMQ admin's only as its salted
-    // hash, inside definitions.json, which must then be a secret too.
-    const all = JSON.stringify(d().resources.map((r) => r.rawInputs));
+    // And they do arrive, as secrets, where they are used; outside the runbooks' stack file (the
+    // whole secret topology, checked above) the RabbitMQ admin's only as its salted hash, inside
+    // definitions.json, which must then be a secret too.
+    const all = JSON.stringify(
+      d()
+        .resources.filter((r) => r.inputs.name !== NAMES.runbooks)
+        .map((r) => r.rawInputs),
+    );
     const arrived = needles.filter((n) => all.includes(n));
     expect(needles.filter((n) => !arrived.includes(n))).toEqual([testSecretValue("rabbitmqAdminPassword")]);
     const rabbit = d().resources.find((r) => r.type === CONTAINER && r.inputs.name === "rabbitmq");

@@ -1,0 +1,140 @@
+/**
+ * The app image's build stage, replayed without Docker: the build context .dockerignore lets
+ * through, the stage's COPY lines into a temporary folder, then its exact `RUN npx tsc …` line.
+ */
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { REPO_ROOT } from "../testing/stack-config";
+
+const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
+
+/** The instructions of one stage (`FROM … AS <stage>`), continuation lines joined, comments dropped. */
+function stageInstructions(dockerfile: string, stage: string): string[] {
+  const lines = dockerfile.replace(/\\\n\s*/g, " ").split("\n");
+  const start = lines.findIndex((l) => new RegExp(`^FROM \\S+ AS ${stage}$`, "i").test(l.trim()));
+  if (start < 0) throw new Error(`Dockerfile has no stage ${stage}`);
+  const end = lines.findIndex((l, i) => i > start && /^FROM /i.test(l));
+  return lines
+    .slice(start + 1, end < 0 ? undefined : end)
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+}
+
+/** Whether .dockerignore sends `rel` (a file path from the repository root): the last rule matching it or a parent wins. */
+function inBuildContext(dockerignore: string): (rel: string) => boolean {
+  const rules = dockerignore
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"))
+    .map((l) => ({ keep: l.startsWith("!"), pattern: l.replace(/^!/, "").replace(/\/$/, "") }));
+  return (rel) => {
+    const parts = rel.split("/");
+    const candidates = parts.map((_, i) => parts.slice(0, i + 1).join("/"));
+    let kept = true;
+    for (const r of rules) if (candidates.some((c) => path.matchesGlob(c, r.pattern))) kept = r.keep;
+    return kept;
+  };
+}
+
+/** Replay the build stage's COPY lines into `dir`: what `docker build` would have in /src, files counted per source. */
+function copyBuildContext(instructions: string[], dir: string): Record<string, number> {
+  const sent = inBuildContext(read(".dockerignore"));
+  const copied: Record<string, number> = {};
+  for (const line of instructions.filter((l) => l.startsWith("COPY "))) {
+    const args = line.split(/\s+/).slice(1);
+    const dest = args.pop()!;
+    for (const src of args) {
+      copied[src] = 0;
+      const from = path.join(REPO_ROOT, src);
+      // A directory's contents land in dest; a file into dest/ when dest is a folder.
+      const to = fs.statSync(from).isDirectory() || !dest.endsWith("/") ? dest : path.join(dest, path.basename(src));
+      fs.cpSync(from, path.join(dir, to), {
+        recursive: true,
+        filter: (f) => {
+          if (fs.statSync(f).isDirectory()) return true;
+          const ok = sent(path.relative(REPO_ROOT, f));
+          if (ok) copied[src] += 1;
+          return ok;
+        },
+      });
+    }
+  }
+  return copied;
+}
+
+/** Every bare package a compiled file requires, by package name. */
+function requiredPackages(distDir: string): Set<string> {
+  const found = new Set<string>();
+  for (const f of fs.readdirSync(distDir, { recursive: true, encoding: "utf8" })) {
+    if (!f.endsWith(".js")) continue;
+    for (const m of fs.readFileSync(path.join(distDir, f), "utf8").matchAll(/require\("([^".][^"]*)"\)/g)) {
+      if (m[1].startsWith("node:")) continue;
+      const parts = m[1].split("/");
+      found.add(m[1].startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]);
+    }
+  }
+  return found;
+}
+
+describe("the app image's build stage", () => {
+  const dockerfile = read("Dockerfile");
+  const build = stageInstructions(dockerfile, "build");
+  let dir: string;
+  let copied: Record<string, number>;
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "floodgate-image-build-"));
+    copied = copyBuildContext(build, dir);
+    // Stands in for the stage's `npm ci`: the same lockfile, already installed.
+    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+    const tsc = build.find((l) => l.startsWith("RUN npx tsc "));
+    if (!tsc) throw new Error("the build stage has no `RUN npx tsc …` line");
+    try {
+      execFileSync("sh", ["-c", tsc.slice("RUN ".length)], { cwd: dir, stdio: "pipe", encoding: "utf8" });
+    } catch (err) {
+      // tsc reports on stdout: show it, not just "Command failed".
+      const e = err as { stdout?: string; stderr?: string };
+      throw new Error(`${tsc}\n${e.stdout ?? ""}${e.stderr ?? ""}`, { cause: err });
+    }
+  }, 120_000);
+
+  afterAll(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("copies only sources the build context (.dockerignore) sends, and no tests", () => {
+    expect(Object.entries(copied).filter(([, files]) => files === 0)).toEqual([]);
+    const tests = fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".test.ts"));
+    expect(tests.filter((f) => !f.startsWith("node_modules"))).toEqual([]);
+  });
+
+  it("compiles the runbooks: the dispatcher and every runbook it can load by name", () => {
+    expect(fs.existsSync(path.join(dir, "dist/runbooks/main.js"))).toBe(true);
+    expect(fs.existsSync(path.join(dir, "dist/runbooks/status.js"))).toBe(true);
+    const runbooks = fs.readdirSync(path.join(REPO_ROOT, "runbooks")).filter((f) => /^[^.]+\.ts$/.test(f));
+    const missing = runbooks.filter((f) => !fs.existsSync(path.join(dir, "dist/runbooks", f.replace(/\.ts$/, ".js"))));
+    expect(missing).toEqual([]);
+  });
+
+  it("still compiles every service entry point and ships the migrations", () => {
+    const entries = fs.readdirSync(path.join(REPO_ROOT, "services/src/main")).filter((f) => f.endsWith(".ts"));
+    expect(entries.length).toBeGreaterThan(0);
+    for (const e of entries)
+      expect([e, fs.existsSync(path.join(dir, "dist/services/src/main", e.replace(/\.ts$/, ".js")))]).toEqual([
+        e,
+        true,
+      ]);
+    expect(fs.readdirSync(path.join(dir, "dist/services/migrations")).length).toBeGreaterThan(0);
+  });
+
+  it("requires at run time only production dependencies the runtime image keeps", () => {
+    const deps = Object.keys((JSON.parse(read("package.json")) as { dependencies: object }).dependencies);
+    const uninstall = stageInstructions(dockerfile, "deps").find((l) => l.includes("npm uninstall"));
+    const dropped = (uninstall ?? "").split(/\s+/).filter((w) => w !== "" && !w.startsWith("-"));
+    const kept = deps.filter((d) => !dropped.includes(d));
+    expect(dropped).toEqual(expect.arrayContaining(["zx", "@pulumi/pulumi"]));
+    expect([...requiredPackages(path.join(dir, "dist"))].filter((p) => !kept.includes(p))).toEqual([]);
+  });
+});
