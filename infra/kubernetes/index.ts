@@ -14,6 +14,7 @@ import { Monitoring } from "./monitoring";
 import { MysqlPrimaryReplica } from "./mysql-primary-replica";
 import { RabbitMq } from "./rabbit-mq";
 import { RedisCluster } from "./redis-cluster";
+import { Runbooks } from "./runbooks";
 import { StaticBucket } from "./static-bucket";
 
 /** Every rule file under monitoring/rules/ (name → contents): Prometheus loads the same set on every target. */
@@ -42,6 +43,7 @@ export function deployKubernetes(cfg: DeployConfig): StackOutputs {
   new Monitoring("monitoring", { ...ctx, rules: readRuleFiles() });
   new Backups("backups", { ...ctx, s3Endpoint: bucket.s3Endpoint }, { dependsOn: stores });
   new Autoscaling("autoscaling", { ...ctx, target: apiCluster.statefulSet });
+  new Runbooks("runbooks", { ...ctx, s3Endpoint: bucket.s3Endpoint });
   const publicBase = `http://${cfg.publicHost}:${cfg.publicPort}`;
   const admin = (offset: number, inCluster: string) =>
     pulumi.output(

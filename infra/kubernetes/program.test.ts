@@ -21,7 +21,9 @@ import { redisNodeCount } from "../topology";
 import type * as program from "./index";
 import { migrationJobName } from "./app-pod";
 import { BUCKET_PORTS, bucketNames, UNPROBED_SIDECARS } from "./bucket-scripts";
-import { NAMES, serviceHost } from "./addresses";
+import { NAMES, kubernetesAddresses, serviceHost } from "./addresses";
+import { kubernetesStackFile, RUNBOOK_STACK_SECRET, RUNBOOKS } from "./runbooks";
+import { parseStackFile, STACK_FILE_PATH } from "../../runbooks/lib/stack-file";
 import { parseBackupEnv } from "../../services/src/backup/config";
 
 // A second configuration that changes every count the program derives, so each assertion sees them follow.
@@ -322,5 +324,146 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
     );
     expect(namespaced.length).toBeGreaterThan(30);
     expect(namespaced.filter((r) => plain(r).metadata?.namespace !== ns).map((r) => r.name)).toEqual([]);
+  });
+});
+
+describe.each(CASES)("the runbooks pod (%s config)", (which) => {
+  const d = () => deployed[which];
+  const t = () => d().cfg.topology;
+  const stackSecret = () => named(d(), "Secret", RUNBOOK_STACK_SECRET.name);
+  const stackFile = () =>
+    parseStackFile(JSON.parse(stackSecret().stringData[RUNBOOK_STACK_SECRET.key]), "runbook-stack Secret");
+  const runbooksPod = () => podTemplate(named(d(), "Deployment", RUNBOOKS));
+
+  it("writes a stack file that parses, for target k8s, with the real secrets and the deployed namespace", () => {
+    const raw = d().resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name === "runbooks-stack")!;
+    expect(isSecretValue(raw.rawInputs.stringData)).toBe(true);
+    const file = stackFile();
+    expect(file.target).toBe("k8s");
+    expect(file.kubernetes).toEqual({ namespace: d().cfg.kubernetes.namespace });
+    expect(file.mysqlAdmin).toEqual({ user: "root", password: testSecretValue("mysqlRootPassword") });
+    expect(file.topology.redis.users.admin.password).toBe(testSecretValue("redisAdminPassword"));
+    expect(file.addresses.redis).toHaveLength(redisNodeCount(t()));
+    // The backup environment is the CronJobs' one, resolved: a usable S3 store with the real keys.
+    const backup = parseBackupEnv(file.backupEnv!);
+    expect(backup.store).toMatchObject({
+      type: "s3",
+      bucket: bucketNames(t().name).backups,
+      accessKeyId: testSecretValue("bucketAccessKey"),
+      secretAccessKey: testSecretValue("bucketSecretKey"),
+    });
+    expect(file.backupEnv!.BACKUP_MYSQL_PASSWORD).toBe(testSecretValue("mysqlBackupPassword"));
+  });
+
+  it("names only pods the program runs: a StatefulSet it creates and an ordinal below its replicas (API: its slots)", () => {
+    const sets = Object.fromEntries(ofKind(d(), "StatefulSet").map((s) => [s.metadata.name, s.spec.replicas]));
+    const limit = (set: string) =>
+      set === NAMES.api ? Math.max(t().api.replicas, t().autoscaling.maxReplicas) : sets[set];
+    const processes = stackFile().processes;
+    for (const p of processes) {
+      expect({ name: p.name, known: p.statefulSet! in sets }).toEqual({ name: p.name, known: true });
+      expect({ name: p.name, below: p.ordinal! < limit(p.statefulSet!) }).toEqual({ name: p.name, below: true });
+    }
+    // Every pod of every application StatefulSet is listed once, under its 1-based local-stack name.
+    const listed = new Set(processes.map((p) => p.statefulSet!));
+    expect([...listed].sort()).toEqual(
+      Object.keys(sets)
+        .filter((s) => /^(mysql-(primary|replica-\d+)|redis|worker-.+|api)$/.test(s))
+        .sort(),
+    );
+    for (const set of listed)
+      expect(processes.filter((p) => p.statefulSet === set).map((p) => p.ordinal)).toEqual(
+        Array.from({ length: set.startsWith("mysql-") ? 1 : limit(set) }, (_, i) => i),
+      );
+    expect(processes.find((p) => p.name === `redis-${redisNodeCount(t())}`)).toEqual({
+      name: `redis-${redisNodeCount(t())}`,
+      statefulSet: "redis",
+      ordinal: redisNodeCount(t()) - 1,
+    });
+    expect(processes.find((p) => p.name === "worker-red-packet-grabs-1")).toMatchObject({
+      statefulSet: "worker-red-packet-grabs",
+      ordinal: 0,
+    });
+  });
+
+  it("mounts the stack file at STACK_FILE_PATH, read-only, from the runbook-stack Secret", () => {
+    const spec = runbooksPod().spec;
+    const [container] = spec.containers as Obj[];
+    const mount = (container.volumeMounts as Obj[]).find((m) => m.readOnly)!;
+    const volume = (spec.volumes as Obj[]).find((v) => v.name === mount.name)!;
+    expect(volume.secret.secretName).toBe(RUNBOOK_STACK_SECRET.name);
+    const files = (volume.secret.items as Obj[]).map((i) => path.posix.join(mount.mountPath, i.path));
+    expect(files).toEqual([STACK_FILE_PATH]);
+    expect(volume.secret.items[0].key).toBe(RUNBOOK_STACK_SECRET.key);
+    expect(stackSecret().stringData[volume.secret.items[0].key]).toBeDefined();
+    expect(container.image).toBe(d().cfg.images.app);
+  });
+
+  it("runs as the runbooks service account, not as root, and carries every client label a NetworkPolicy asks for", () => {
+    const pod = runbooksPod();
+    expect(pod.spec.serviceAccountName).toBe(RUNBOOKS);
+    expect(named(d(), "ServiceAccount", RUNBOOKS)).toBeDefined();
+    expect(pod.spec.securityContext.runAsNonRoot).toBe(true);
+    expect(pod.spec.securityContext.runAsUser).toBeGreaterThan(0);
+    const required = ofKind(d(), "NetworkPolicy")
+      .flatMap((p) => (p.spec.ingress as Obj[]).flatMap((rule) => rule.from as Obj[]))
+      .map((s) => s.podSelector.matchLabels as Record<string, string>)
+      .filter((labels) => Object.keys(labels).some((l) => l.endsWith("-client")));
+    expect(required.length).toBeGreaterThanOrEqual(4);
+    for (const labels of required) expect(pod.metadata.labels).toMatchObject(labels);
+  });
+
+  it("grants the runbooks service account exactly the pod, StatefulSet, scale and Service verbs it needs", () => {
+    const role = named(d(), "Role", RUNBOOKS);
+    const grants = (role.rules as Obj[]).flatMap((r) =>
+      (r.resources as string[]).flatMap((res) =>
+        (r.verbs as string[]).map((v) => `${(r.apiGroups as string[]).join(",")}/${res}:${v}`),
+      ),
+    );
+    expect(grants.sort()).toEqual(
+      [
+        "/pods:get",
+        "/pods:list",
+        "/pods:watch",
+        "/pods:delete",
+        "apps/statefulsets:get",
+        "apps/statefulsets:list",
+        "apps/statefulsets/scale:get",
+        "apps/statefulsets/scale:patch",
+        "apps/statefulsets/scale:update",
+        "/services:get",
+        "/services:list",
+      ].sort(),
+    );
+    const binding = named(d(), "RoleBinding", RUNBOOKS);
+    expect(binding.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: RUNBOOKS });
+    expect(binding.subjects).toEqual([
+      { kind: "ServiceAccount", name: RUNBOOKS, namespace: d().cfg.kubernetes.namespace },
+    ]);
+  });
+});
+
+describe("kubernetesStackFile", () => {
+  const t = buildDeployConfig("kubernetes", SCALED).topology;
+  const file = kubernetesStackFile(t, kubernetesAddresses(t, { namespace: "fg" }), "fg", "root-pw", { A: "1" });
+
+  it.each([
+    ["mysql-primary", "mysql-primary", 0],
+    ["mysql-replica-2", "mysql-replica-2", 0],
+    ["redis-1", "redis", 0],
+    ["redis-12", "redis", 11],
+    ["worker-orders-5", "worker-orders", 4],
+    ["worker-red-packet-grabs-1", "worker-red-packet-grabs", 0],
+    ["api-1", "api", 0],
+    ["api-9", "api", 8],
+  ])("maps %s to pod ordinal of its StatefulSet", (name, statefulSet, ordinal) => {
+    expect(file.processes.find((p) => p.name === name)).toEqual({ name, statefulSet, ordinal });
+  });
+
+  it("lists nothing beyond the topology's counts", () => {
+    const names = file.processes.map((p) => p.name);
+    for (const beyond of ["mysql-replica-3", "redis-13", "worker-orders-6", "worker-red-packet-grabs-2", "api-10"])
+      expect(names).not.toContain(beyond);
+    expect(parseStackFile(file).processes).toHaveLength(1 + 2 + 12 + 5 + 1 + 9);
   });
 });

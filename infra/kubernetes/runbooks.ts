@@ -1,0 +1,158 @@
+import path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { STACK_FILE_PATH, type StackFileInput, type StackProcess } from "../../runbooks/lib/stack-file";
+import { withSecrets } from "../deployment";
+import { WORKER_KINDS, redisNodeCount, type Addresses, type Topology } from "../topology";
+import { NAMES, apiSlots, mysqlReplicaName, workerName } from "./addresses";
+import { backupEnv } from "./backups";
+import type { KubernetesContext } from "./context";
+import { clientLabels, podLabels, resources, sizeOf } from "./pod-spec";
+
+/** The name of the runbooks Deployment, its ServiceAccount, Role and RoleBinding. */
+export const RUNBOOKS = "runbooks";
+/** The Secret holding the runbook stack file, and the file's key in it. */
+export const RUNBOOK_STACK_SECRET = { name: "runbook-stack", key: path.basename(STACK_FILE_PATH) } as const;
+
+/** What runbooks may do through the API: read pods and delete a crashed one, scale StatefulSets, find Services. */
+export const RUNBOOK_ROLE_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
+  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] },
+  { apiGroups: ["apps"], resources: ["statefulsets"], verbs: ["get", "list"] },
+  { apiGroups: ["apps"], resources: ["statefulsets/scale"], verbs: ["get", "patch", "update"] },
+  { apiGroups: [""], resources: ["services"], verbs: ["get", "list"] },
+];
+
+const ordinals = (set: string, count: number, name: (i: number) => string): StackProcess[] =>
+  Array.from({ length: count }, (_, i) => ({ name: name(i + 1), statefulSet: set, ordinal: i }));
+
+/** Every StatefulSet pod under its local-stack name (1-based) → pod ordinal (0-based), API slots up to the autoscaler's maximum. */
+export function kubernetesProcesses(t: Topology): StackProcess[] {
+  return [
+    { name: NAMES.mysqlPrimary, statefulSet: NAMES.mysqlPrimary, ordinal: 0 },
+    ...Array.from({ length: t.mysql.replicas }, (_, i) => ({
+      name: mysqlReplicaName(i + 1),
+      statefulSet: mysqlReplicaName(i + 1),
+      ordinal: 0,
+    })),
+    ...ordinals(NAMES.redis, redisNodeCount(t), (i) => `redis-${i}`),
+    ...WORKER_KINDS.flatMap((kind) =>
+      ordinals(workerName(kind), t.workers[kind].processes, (i) => `${workerName(kind)}-${i}`),
+    ),
+    ...ordinals(NAMES.api, apiSlots(t), (i) => `api-${i}`),
+  ];
+}
+
+/** The runbook stack file of a Kubernetes deployment (pure; `t` and `backupEnv` carry the real secrets). */
+export function kubernetesStackFile(
+  t: Topology,
+  addresses: Addresses,
+  namespace: string,
+  mysqlRootPassword: string,
+  backupEnv: Record<string, string>,
+): StackFileInput {
+  return {
+    target: "k8s",
+    topology: t,
+    addresses,
+    mysqlAdmin: { user: "root", password: mysqlRootPassword },
+    processes: kubernetesProcesses(t),
+    kubernetes: { namespace },
+    backupEnv,
+  };
+}
+
+/**
+ * The runbooks pod: an idle pod from the app image that on-call `kubectl exec`s into to run a
+ * runbook with `--target k8s`. It reads the stack file from a Secret, reaches every store (it
+ * carries every client label) and scales StatefulSets through its own narrow Role.
+ */
+export class Runbooks extends pulumi.ComponentResource {
+  constructor(name: string, ctx: KubernetesContext & { s3Endpoint: string }, opts?: pulumi.ComponentResourceOptions) {
+    super("floodgate:kubernetes:Runbooks", name, {}, opts);
+    const { cfg, addresses: a, namespace } = ctx;
+    const t = cfg.topology;
+    const secret = new k8s.core.v1.Secret(
+      `${name}-stack`,
+      {
+        metadata: { name: RUNBOOK_STACK_SECRET.name, namespace },
+        stringData: pulumi.all(cfg.secrets).apply((values) => {
+          const real = withSecrets(t, values);
+          const env = {
+            ...backupEnv(real, a, ctx.s3Endpoint),
+            S3_ACCESS_KEY: values.bucketAccessKey,
+            S3_SECRET_KEY: values.bucketSecretKey,
+          };
+          const file = kubernetesStackFile(real, a, cfg.kubernetes.namespace, values.mysqlRootPassword, env);
+          return { [RUNBOOK_STACK_SECRET.key]: JSON.stringify(file, null, 2) };
+        }),
+      },
+      { parent: this },
+    );
+    const account = new k8s.core.v1.ServiceAccount(
+      `${name}-account`,
+      { metadata: { name: RUNBOOKS, namespace } },
+      { parent: this },
+    );
+    const role = new k8s.rbac.v1.Role(
+      `${name}-role`,
+      { metadata: { name: RUNBOOKS, namespace }, rules: RUNBOOK_ROLE_RULES },
+      { parent: this },
+    );
+    new k8s.rbac.v1.RoleBinding(
+      `${name}-binding`,
+      {
+        metadata: { name: RUNBOOKS, namespace },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+        subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace }],
+      },
+      { parent: this },
+    );
+    // Ready and alive while the stack file is readable: the pod does nothing else.
+    const fileCheck = { exec: { command: ["test", "-r", STACK_FILE_PATH] } };
+    const labels = podLabels(RUNBOOKS);
+    const deployment = new k8s.apps.v1.Deployment(
+      `${name}-pod`,
+      {
+        metadata: { name: RUNBOOKS, namespace },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { "app.kubernetes.io/name": RUNBOOKS } },
+          template: {
+            metadata: { labels: { ...labels, ...clientLabels("mysql", "redis", "rabbitmq", "bucket") } },
+            spec: {
+              serviceAccountName: account.metadata.name,
+              // The image's own user (node, uid 1000); the group lets it read the 0440 stack file.
+              securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 },
+              containers: [
+                {
+                  name: RUNBOOKS,
+                  image: cfg.images.app,
+                  // Idle: runbooks run through `kubectl exec`, not as the container's process.
+                  command: ["node", "-e", "setInterval(() => {}, 1 << 30)"],
+                  resources: resources(sizeOf(t, "job")),
+                  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                  readinessProbe: { ...fileCheck, periodSeconds: 10 },
+                  livenessProbe: { ...fileCheck, periodSeconds: 30, failureThreshold: 3 },
+                  volumeMounts: [{ name: "stack", mountPath: path.dirname(STACK_FILE_PATH), readOnly: true }],
+                },
+              ],
+              // A directory mount (not subPath), so a `pulumi up` that changes the file reaches the pod.
+              volumes: [
+                {
+                  name: "stack",
+                  secret: {
+                    secretName: secret.metadata.name,
+                    defaultMode: 0o440,
+                    items: [{ key: RUNBOOK_STACK_SECRET.key, path: RUNBOOK_STACK_SECRET.key }],
+                  },
+                },
+              ],
+            },
+          },
+        },
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ deployment: deployment.metadata.name });
+  }
+}
