@@ -1,18 +1,19 @@
 /**
- * backup-now: take a MariaDB and/or Redis backup of the local stack right now, with the backup
- * service's own code and settings (retention applies), and optionally run the restore drill.
+ * backup-now: take a MariaDB and/or Redis backup of the stack right now, with the backup service's
+ * own code and settings (its store, retention), and optionally run the restore drill.
  */
 import { execFile } from "node:child_process";
-import path from "node:path";
 import { promisify } from "node:util";
-import { localBackupEnv } from "../scripts/stack/components/backups";
-import type { StackContext } from "../scripts/stack/context";
-import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
+import { parseBackupEnv } from "../services/src/backup/config";
+import { openBackupStore } from "../services/src/backup/open-store";
+import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
+import { openStack, serviceEntry } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- backup-now [--kind mysql|redis|all] [--drill] [options]
 
-Takes backups now into the stack's backups folder; --drill then restores the newest MariaDB
-backup into a scratch server and verifies every table.
+Takes backups now into the stack's backup store (the local stack's backups folder, the backups
+bucket on Docker and Kubernetes); --drill then restores the newest MariaDB backup into a scratch
+server and verifies every table.
 
 ${COMMON_HELP}`;
 
@@ -27,19 +28,20 @@ export async function main(argv: string[]): Promise<number> {
   }
   const kind = String(values.kind);
   if (!["mysql", "redis", "all"].includes(kind)) throw new UsageError(`--kind ${kind}: expected mysql, redis or all`);
-  const stack = localStack(options.stateDir);
-  const env = localBackupEnv({ ...stack, bindHost: "127.0.0.1" } as unknown as StackContext);
+  const stack = openStack(options);
+  const env = stack.backupEnv;
+  const { location } = openBackupStore(parseBackupEnv(env));
   const book = new Runbook("backup-now", options);
-  const repoRoot = path.resolve(__dirname, "..");
+  const entry = serviceEntry("backup");
   const backup = (args: string[]) =>
-    promisify(execFile)(process.execPath, ["--import", "tsx", "services/src/main/backup.ts", ...args], {
-      cwd: repoRoot,
+    promisify(execFile)(process.execPath, [...entry.args, ...args], {
+      cwd: entry.cwd,
       env: { ...process.env, ...env },
       timeout: 600_000,
     });
   let healthy = true;
   for (const k of kind === "all" ? ["mysql", "redis"] : [kind]) {
-    book.step(`${k} backup into ${env.BACKUP_DIR}`);
+    book.step(`${k} backup into ${location}`);
     healthy =
       (await book.act(`take a ${k} backup`, async () => void (await backup(["--once", k])))) || !options.apply
         ? healthy

@@ -4,6 +4,7 @@
  * loads what can be loaded through the services' own read paths. Blast radius: a flushed entry is
  * reloaded from MariaDB on its next read, so the database takes those reads until the cache is warm.
  */
+import os from "node:os";
 import type { Cluster, Redis } from "ioredis";
 import pino from "pino";
 import { serviceEnv } from "../infra/topology";
@@ -18,7 +19,8 @@ import { signInHistory } from "../services/src/modules/sign-ins/service";
 import { HttpError } from "../services/src/platform/errors";
 import { closePlatform, createPlatform, type Platform } from "../services/src/platform/platform";
 import { adminCluster, flushNamespaces, masters, scan, type CacheNamespace } from "./lib/cache-store";
-import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, UsageError, type LocalStack } from "./lib/runbook";
+import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
+import { openStack, type RunbookStack } from "./lib/stack";
 
 /** How one namespace is warmed: every id it can hold is known (global), or only the ids seen in it (per user). */
 type Warmer = { scope: "global"; warm: (p: Platform) => Promise<string> } | { scope: "per-user"; warm: WarmOne };
@@ -98,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
   if (only !== undefined && !(only in NAMESPACES))
     throw new UsageError(`--namespace ${only}: unknown cache namespace (known: ${Object.keys(NAMESPACES).join(", ")})`);
   const namespaces = (only ? [only] : Object.keys(NAMESPACES)) as CacheNamespace[];
-  const stack = localStack(options.stateDir);
+  const stack = openStack(options);
   const book = new Runbook("cache", options);
   const l1TtlMs = stack.topology.api.cache.l1TtlMs;
 
@@ -192,7 +194,7 @@ async function flush(
 
 async function warm(
   book: Runbook,
-  stack: LocalStack,
+  stack: RunbookStack,
   namespaces: CacheNamespace[],
   counts: Map<string, Count>,
 ): Promise<boolean> {
@@ -232,13 +234,14 @@ async function warm(
 }
 
 /** The API's own platform (app credentials, the same settings), in this process, for its read paths. */
-async function servicePlatform(stack: LocalStack): Promise<Platform> {
-  const { topology, addresses, layout } = stack;
+async function servicePlatform(stack: RunbookStack): Promise<Platform> {
+  const { topology, addresses } = stack;
   const env = serviceEnv(
     topology,
     addresses,
     { id: "runbook-cache", host: "127.0.0.1", port: topology.api.basePort },
-    { staticDir: layout.staticRoot, staticBaseUrl: "/static/" },
+    // The warmers only read (catalog(), product()…); nothing here publishes to the static bucket.
+    { staticDir: stack.local?.layout.staticRoot ?? os.tmpdir(), staticBaseUrl: "/static/" },
   );
   const config = parseServiceEnv(env);
   return createPlatform(config, pino({ level: "warn" }, pino.destination(2)));

@@ -6,12 +6,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { COMMON_HELP, UsageError } from "./lib/runbook";
 
-/** Runbooks are the .ts files beside this one that export `main`. */
+// .ts in a checkout (run through tsx), .js in the app image, where the runbooks are compiled.
+const EXT = path.extname(__filename);
+
+/** Runbooks are the files beside this one that export `main`. */
 export function runbookNames(): string[] {
   return fs
     .readdirSync(__dirname)
-    .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && f !== "main.ts")
-    .map((f) => f.replace(/\.ts$/, ""))
+    .filter((f) => f.endsWith(EXT) && !f.endsWith(`.test${EXT}`) && f !== `main${EXT}`)
+    .map((f) => f.slice(0, -EXT.length))
     .sort();
 }
 
@@ -28,7 +31,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`unknown runbook: ${name}\n\n${usage()}\n`);
     return 2;
   }
-  const mod = (await import(path.join(__dirname, `${name}.ts`))) as { main: (argv: string[]) => Promise<number> };
+  const mod = (await import(path.join(__dirname, `${name}${EXT}`))) as { main: (argv: string[]) => Promise<number> };
   try {
     return await mod.main(rest);
   } catch (err) {

@@ -33,6 +33,8 @@ When the primary (mysql-primary) does not answer:
   4. start the old primary as a replica of the new one and wait until it has caught up.
 When the primary answers: checks that it is writable and every replica follows it, and rebuilds a
 replica that is down or follows nothing (so a second run after a failover finds nothing to do).
+Local stack only for now: on Docker and Kubernetes the primary's name is the container's or
+StatefulSet's, which the Pulumi program owns; runbooks/MysqlDown.md says what to do there.
 
 ${COMMON_HELP}`;
 
@@ -76,6 +78,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
+  if (options.target !== "local")
+    throw new UsageError(
+      `--target ${options.target}: the failover moves the primary's address by moving data directories on the local stack; on ${options.target} the address belongs to a container or StatefulSet the Pulumi program owns (runbooks/MysqlDown.md, "Docker and Kubernetes")`,
+    );
   const stack = localStack(options.stateDir);
   const sockets = mysqlSockets(stack);
   const replicas = Object.keys(sockets).filter((n) => n !== PRIMARY);

@@ -3,12 +3,12 @@
  * threads that have stopped. Refuses to restart a thread stopped by an error it cannot judge
  * (Last_SQL_Error set): that needs a human, usually a rebuild from a backup.
  */
-import { replicaStatus, mysqlSockets, rootSql } from "../scripts/stack/components/mysql";
-import { COMMON_HELP, localStack, parseRunbookArgs, Runbook } from "./lib/runbook";
+import { COMMON_HELP, parseRunbookArgs, Runbook } from "./lib/runbook";
+import { openStack } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- mysql-replica [options]
 
-Checks Slave_IO_Running, Slave_SQL_Running and Seconds_Behind_Master on every replica of the local
+Checks Slave_IO_Running, Slave_SQL_Running and Seconds_Behind_Master on every replica of the
 stack; with --apply, START SLAVE on a replica whose threads stopped without an error.
 
 ${COMMON_HELP}`;
@@ -19,13 +19,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const stack = localStack(options.stateDir);
+  const stack = openStack(options);
   const book = new Runbook("mysql-replica", options);
-  const sockets = mysqlSockets(stack);
   let healthy = true;
-  for (const [name, socket] of Object.entries(sockets).filter(([n]) => n.startsWith("mysql-replica-"))) {
+  for (const name of stack.mysql.names.filter((n) => n.startsWith("mysql-replica-"))) {
     book.step(`${name}: SHOW SLAVE STATUS`);
-    let status = await replicaStatus(socket);
+    let status = await stack.mysql.replicaStatus(name);
     const running = (s: Record<string, string>) => s.Slave_IO_Running === "Yes" && s.Slave_SQL_Running === "Yes";
     if (!running(status)) {
       const error = status.Last_SQL_Error || status.Last_IO_Error;
@@ -39,9 +38,9 @@ export async function main(argv: string[]): Promise<number> {
         continue; // skipping events or forcing it would hide divergence: rebuild instead (see the page)
       }
       await book.act(`START SLAVE on ${name}`, async () => {
-        await rootSql(socket, "START SLAVE");
+        await stack.mysql.sql(name, "START SLAVE");
       });
-      status = await replicaStatus(socket);
+      status = await stack.mysql.replicaStatus(name);
     }
     const ok = running(status);
     healthy &&= ok;

@@ -1,5 +1,5 @@
 /**
- * queue-drain: inspect RabbitMQ's queues on the local stack — backlog, unacknowledged messages and
+ * queue-drain: inspect RabbitMQ's queues on the stack — backlog, unacknowledged messages and
  * consumers of every work queue, what waits in every dead-letter queue (`*.dlq`) — and act:
  * `--start-workers` starts the stopped workers of a queue that has a backlog or no consumer,
  * `--replay-dlq` moves dead letters back to their work queue (only where the consumer is idempotent),
@@ -9,21 +9,22 @@
 import { hostPort } from "../infra/topology";
 import { replayDlq } from "./lib/dlq-replay";
 import { startWorkers, verifyConsumed } from "./lib/queue-workers";
-import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
+import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
+import { openStack } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- queue-drain [--start-workers] [--replay-dlq | --purge-dlq] [--max-backlog N]
                                    [--wait-seconds N] [options]
 
-Lists every RabbitMQ queue of the local stack: a work queue is healthy when it has a consumer and at
+Lists every RabbitMQ queue of the stack: a work queue is healthy when it has a consumer and at
 most --max-backlog (default 1000) messages ready; a dead-letter queue (*.dlq) when it is empty.
 
   --start-workers    with --apply: for each work queue with a backlog or no consumer, start the
                      topology's workers of that queue that are not running (orders: worker-orders-N,
-                     tracking: the tracker) through the stack's control socket, then wait until the
-                     queue has consumers again and its backlog is at most --max-backlog. Running
-                     workers are left alone. It starts only the workers the topology has: there are no
-                     spare worker slots, so running more means raising workers.<kind>.processes in the
-                     topology and restarting the stack.
+                     tracking: the tracker) through the local stack's control socket, the Docker
+                     Engine or the Kubernetes API, then wait until the queue has consumers again and
+                     its backlog is at most --max-backlog. Running workers are left alone. It starts
+                     only the workers the topology has: there are no spare worker slots, so running
+                     more means raising workers.<kind>.processes in the topology and redeploying.
   --replay-dlq       with --apply: move the messages of each non-empty dead-letter queue back to its
                      work queue (orders.dlq → orders). Each message is taken unacknowledged, published
                      to the work queue with a publisher confirm, and acknowledged in the DLQ only after
@@ -67,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
       "--purge-dlq and --replay-dlq together: choose one (replay keeps the messages, purge deletes them)",
     );
 
-  const stack = localStack(options.stateDir);
+  const stack = openStack(options);
   const book = new Runbook("queue-drain", options);
   const { vhost, users } = stack.topology.rabbitmq;
   const api = `http://${hostPort(stack.addresses.rabbitmqManagement)}/api/queues/${encodeURIComponent(vhost)}`;

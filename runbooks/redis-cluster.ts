@@ -5,14 +5,16 @@
  * node that is down (once the others serve every slot, so it comes back as a replica) and introduces
  * a node that knows no other (CLUSTER MEET).
  */
+import { lookup } from "node:dns/promises";
 import { hostPort } from "../infra/topology";
 import { parseClusterInfo, redisAdmin } from "../scripts/stack/components/redis";
 import { waitFor } from "../scripts/stack/wait";
-import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
+import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
+import { openStack } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- redis-cluster [--failover redis-N] [--rejoin] [options]
 
-Checks every node of the local stack's Redis Cluster. With --failover redis-N --apply, asks a replica
+Checks every node of the stack's Redis Cluster. With --failover redis-N --apply, asks a replica
 of that master to take over its slots (the master becomes a replica; no write is lost).
 With --rejoin --apply, starts every node that is down — only once the other nodes serve all 16384
 slots, so a former master comes back as a replica of its successor instead of with stale data — and
@@ -29,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const stack = localStack(options.stateDir);
+  const stack = openStack(options);
   const book = new Runbook("redis-cluster", options);
   const nodes = stack.addresses.redis.map((address, i) => ({ name: `redis-${i + 1}`, address }));
   const ask = (n: (typeof nodes)[number], args: string[]) => redisAdmin(stack, n.address, args);
@@ -73,7 +75,9 @@ export async function main(argv: string[]): Promise<number> {
       if (!helper) continue;
       acted =
         (await book.act(`CLUSTER MEET ${n.name} with ${helper.name}`, async () => {
-          await ask(n, ["CLUSTER", "MEET", helper.address.host, String(helper.address.port)]);
+          // CLUSTER MEET takes an IP: on Kubernetes the address is a pod's DNS name.
+          const { address: ip } = await lookup(helper.address.host, { family: 4 });
+          await ask(n, ["CLUSTER", "MEET", ip, String(helper.address.port)]);
         })) || acted;
     }
     if (acted) {

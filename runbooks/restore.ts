@@ -1,22 +1,23 @@
 /**
- * restore: list the local stack's MariaDB backups and restore one — into a new MariaDB instance
- * beside the stack (default), or in place over the primary's database, which replicates to every
- * replica. Blast radius: `--into new` starts one mariadbd on loopback and a folder under the state
+ * restore: list the stack's MariaDB backups (its backup store: the local folder, or the backups
+ * bucket) and restore one — into a new MariaDB instance beside the local stack (default), or in
+ * place over the primary's database, which replicates to every replica. Blast radius: `--into new` starts one mariadbd on loopback and a folder under the state
  * folder; `--into in-place` replaces the live database: writes after the backup are lost (a safety
  * backup of them is taken first and named), and writes are refused while it runs.
  */
 import path from "node:path";
-import { localBackupEnv } from "../scripts/stack/components/backups";
-import type { StackContext } from "../scripts/stack/context";
-import { CorruptBackupError, FsBackupStore, type Manifest } from "../services/src/backup/store";
+import { parseBackupEnv } from "../services/src/backup/config";
+import { openBackupStore } from "../services/src/backup/open-store";
+import { CorruptBackupError, type BackupStore, type LocalBackup, type Manifest } from "../services/src/backup/store";
 import { restoreInPlace } from "./lib/restore-in-place";
 import { restoreIntoNew, runningInstance, stopInstances } from "./lib/restored-instances";
-import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, UsageError, type LocalStack } from "./lib/runbook";
+import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
+import { openStack, type RunbookStack } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- restore [--list] [ID|latest] [--into new|in-place] [--port N] [options]
        npm run runbook -- restore --stop-instance ID|all [options]
 
-Lists the local stack's MariaDB backups (id, created, GTID position, size, whether every file still
+Lists the stack's MariaDB backups (id, created, GTID position, size, whether every file still
 matches the sha256 in its manifest, and whether a restored instance of it runs). Restoring checks
 the backup's file checksums first.
 
@@ -26,7 +27,8 @@ the backup's file checksums first.
                      <state-dir>/restores/ID, listening on 127.0.0.1:PORT and its own socket; verified
                      like the restore drill (every table's row count and CHECKSUM TABLE equal to the
                      manifest) and left running for you: the output says how to connect and how to
-                     stop it. Running it again finds the instance and only verifies it.
+                     stop it. Running it again finds the instance and only verifies it. Local stack
+                     only: on Docker and Kubernetes, use the restore drill (backup-now --drill).
   --port N           the new instance's port (default: a free one)
   --stop-instance ID|all
                      stop the restored instance of backup ID (or every one) and delete its folder;
@@ -63,12 +65,15 @@ export async function main(argv: string[]): Promise<number> {
   const port = values.port === undefined ? undefined : parsePort(String(values.port));
   if (port !== undefined && into !== "new") throw new UsageError(`--port ${port}: only with --into new`);
 
-  const stack = localStack(options.stateDir);
-  const store = new FsBackupStore(
-    localBackupEnv({ ...stack, bindHost: "127.0.0.1" } as unknown as StackContext).BACKUP_DIR,
-  );
+  const stack = openStack(options);
+  const newInstance = into === "new" && positionals.length > 0 && !values.list;
+  if (!stack.local && (values["stop-instance"] !== undefined || newInstance))
+    throw new UsageError(
+      `${values["stop-instance"] !== undefined ? "--stop-instance" : "--into new"}: restored instances run beside the local stack only (on ${stack.target}, verify a backup with backup-now --drill, or restore --into in-place)`,
+    );
+  const store = openBackupStore(parseBackupEnv(stack.backupEnv));
   const book = new Runbook("restore", options);
-  if (values["stop-instance"] !== undefined) return stopInstances(book, stack, String(values["stop-instance"]));
+  if (values["stop-instance"] !== undefined) return stopInstances(book, stack.local!, String(values["stop-instance"]));
 
   const backups = await store.list("mysql");
   const wanted = positionals[0];
@@ -82,18 +87,22 @@ export async function main(argv: string[]): Promise<number> {
 
   // Check: the files first, whatever happens next.
   book.step(`backup ${m.id}: created ${m.createdAt}, GTID ${m.gtid ?? "?"}, ${backupSize(m)}`);
-  let dir: string;
+  let fetched: LocalBackup;
   try {
-    dir = (await store.fetch(m)).dir; // the directory store verifies in place: nothing to release
+    fetched = await store.fetch(m); // downloaded from a bucket, or verified in place in a folder
   } catch (err) {
     if (!(err instanceof CorruptBackupError)) throw err;
     book.check(`files of ${m.id}`, false, err.problems.join("; "));
     return book.finish(false);
   }
-  book.check(`files of ${m.id}`, true, `${m.files.length} files match the sha256 in the manifest`);
-  const dump = path.join(dir, "dump.sql");
-  if (into === "in-place") return book.finish(await restoreInPlace(book, stack, store, m, dump));
-  return book.finish(await restoreIntoNew(book, stack, m, dump, port));
+  try {
+    book.check(`files of ${m.id}`, true, `${m.files.length} files match the sha256 in the manifest`);
+    const dump = path.join(fetched.dir, "dump.sql");
+    if (into === "in-place") return book.finish(await restoreInPlace(book, stack, store, m, dump));
+    return book.finish(await restoreIntoNew(book, stack.local!, m, dump, port));
+  } finally {
+    await fetched.release();
+  }
 }
 
 function parsePort(raw: string): number {
@@ -110,8 +119,8 @@ const backupSize = (m: Manifest) => {
 /** The --list table: every backup, whether its files still match, and where its restored instance runs. */
 async function listBackups(
   book: Runbook,
-  stack: LocalStack,
-  store: FsBackupStore,
+  stack: RunbookStack,
+  store: BackupStore,
   backups: Manifest[],
 ): Promise<number> {
   book.step(`MariaDB backups in ${store.location}, newest first`);
@@ -123,11 +132,11 @@ async function listBackups(
   let healthy = true;
   for (const m of backups) {
     const problems = await store.fetch(m).then(
-      () => [],
+      (b) => b.release().then(() => []),
       (err: Error) => (err instanceof CorruptBackupError ? err.problems : [err.message]),
     );
     healthy &&= problems.length === 0;
-    const info = await runningInstance(stack, m.id);
+    const info = stack.local ? await runningInstance(stack.local, m.id) : null;
     rows.push([
       m.id,
       m.createdAt,

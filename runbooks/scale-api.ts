@@ -5,7 +5,8 @@
  * its alerts afterwards: a manual count lasts until the next ApiScaleOut / ApiScaleIn after the cooldown.
  */
 import { hostPort } from "../infra/topology";
-import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
+import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
+import { openStack } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- scale-api [--replicas N] [options]
 
@@ -40,9 +41,13 @@ export async function main(argv: string[]): Promise<number> {
   const wanted = values.replicas === undefined ? undefined : Number(values.replicas);
   if (wanted !== undefined && !(Number.isInteger(wanted) && wanted >= 1))
     throw new UsageError(`--replicas ${String(values.replicas)}: must be a whole number of at least 1`);
-  const stack = localStack(options.stateDir);
+  const stack = openStack(options);
+  if (stack.target === "k8s")
+    throw new UsageError(
+      "on Kubernetes the HorizontalPodAutoscaler scales the API, not floodgate's autoscaler: kubectl get hpa api, kubectl scale statefulset api --replicas N",
+    );
   if (!stack.addresses.autoscaler)
-    throw new UsageError(`the stack in ${options.stateDir} runs no autoscaler (topology autoscaling.enabled is false)`);
+    throw new UsageError(`${stack.description} runs no autoscaler (topology autoscaling.enabled is false)`);
   const base = `http://${hostPort(stack.addresses.autoscaler)}`;
   const book = new Runbook("scale-api", options);
 
@@ -77,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
       });
   }
 
-  // Verify: the replicas the autoscaler reports are ports basePort…basePort+N-1, each live.
+  // Verify: the replicas the autoscaler reports are slots 1…N (local: ports basePort…), each live.
   const after = await call<ReplicaStatus>(`${base}/replicas`);
   let healthy = book.check(
     "replica count",
@@ -87,9 +92,10 @@ export async function main(argv: string[]): Promise<number> {
     `${after.running} running${wanted !== undefined && options.apply ? `, ${wanted} wanted` : ""}`,
   );
   book.step("each replica's liveness");
-  const host = stack.addresses.api[0]?.host ?? "127.0.0.1";
+  const first = stack.addresses.api[0] ?? { host: "127.0.0.1", port: stack.topology.api.basePort };
   for (let i = 0; i < after.running; i++) {
-    const address = `${host}:${stack.topology.api.basePort + i}`;
+    // Local addresses list the topology's replicas only; a slot the autoscaler added is the next port.
+    const address = hostPort(stack.addresses.api[i] ?? { host: first.host, port: first.port + i });
     const live = await fetch(`http://${address}/api/v1/health/live`, { signal: AbortSignal.timeout(5000) })
       .then((r) => r.ok)
       .catch(() => false);

@@ -1,17 +1,19 @@
 /**
- * status: every component of the local stack in one table — processes, MariaDB primary and
+ * status: every component of the stack in one table — processes, MariaDB primary and
  * replication, the Redis Cluster, RabbitMQ's queues and consumers, Prometheus's targets and the
  * alerts firing now. Read-only.
  */
 import { hostPort } from "../infra/topology";
-import { mysqlSockets, replicaStatus, rootSql } from "../scripts/stack/components/mysql";
+import amqp from "amqplib";
+import { amqpUrl } from "../scripts/stack/components/rabbitmq";
 import { parseClusterInfo, redisAdmin } from "../scripts/stack/components/redis";
 import { isAlive } from "../scripts/stack/supervisor";
-import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, type LocalStack } from "./lib/runbook";
+import { COMMON_HELP, parseRunbookArgs, Runbook } from "./lib/runbook";
+import { openStack, type RunbookStack } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- status [options]
 
-One table of every component's health on the local stack; exit code 1 when anything is unhealthy.
+One table of every component's health on the stack; exit code 1 when anything is unhealthy.
 
 ${COMMON_HELP}`;
 
@@ -19,6 +21,19 @@ async function json<T>(url: string, headers: Record<string, string> = {}): Promi
   const res = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return (await res.json()) as T;
+}
+
+/** Ready messages and consumers of each queue, as the broker counts them now. */
+async function brokerCounts(url: string, names: string[]) {
+  const connection = await amqp.connect(url, { timeout: 5000 });
+  try {
+    const channel = await connection.createChannel();
+    const counts = new Map<string, { messageCount: number; consumerCount: number }>();
+    for (const name of names) counts.set(name, await channel.checkQueue(name));
+    return counts;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
 }
 
 const attempt = async <T>(fn: () => Promise<T>): Promise<T | Error> => fn().catch((e: Error) => e);
@@ -29,13 +44,20 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const stack = localStack(options.stateDir);
+  const stack = openStack(options);
   const book = new Runbook("status", options);
   let healthy = true;
   const check = (what: string, ok: boolean, detail: string) => (healthy = book.check(what, ok, detail) && healthy);
 
-  book.step("processes");
-  for (const p of stack.state.processes) check(`process ${p.name}`, isAlive(p.pid), `pid ${p.pid} ${p.address}`);
+  book.step(`processes of ${stack.description}`);
+  if (stack.local)
+    for (const p of stack.local.state.processes)
+      check(`process ${p.name}`, isAlive(p.pid), `pid ${p.pid} ${p.address}`);
+  else {
+    const processes = await attempt(() => stack.control.list());
+    if (processes instanceof Error) check("processes", false, processes.message);
+    else for (const p of processes) check(`process ${p.name}`, p.running, p.running ? "running" : "not running");
+  }
 
   book.step("MariaDB");
   await mariadb(stack, check);
@@ -59,22 +81,34 @@ export async function main(argv: string[]): Promise<number> {
     authorization: `Basic ${Buffer.from(`${users.admin.name}:${users.admin.password}`).toString("base64")}`,
   };
   const queues = await attempt(() =>
-    json<Array<{ name: string; messages_ready: number; messages_unacknowledged: number; consumers: number }>>(
+    json<Array<{ name: string; messages_unacknowledged?: number }>>(
       `http://${hostPort(stack.addresses.rabbitmqManagement)}/api/queues/${encodeURIComponent(vhost)}`,
       auth,
     ),
   );
   if (queues instanceof Error) check("rabbitmq", false, queues.message);
-  else
-    for (const q of queues) {
-      const dlq = q.name.endsWith(".dlq");
-      const ok = dlq ? q.messages_ready === 0 : q.consumers > 0;
-      check(
-        `queue ${q.name}`,
-        ok,
-        `${q.messages_ready} ready, ${q.messages_unacknowledged} unacked, ${q.consumers} consumers`,
-      );
-    }
+  else {
+    // Ready messages and consumers from the broker itself (AMQP): the management API's counts lag
+    // by its statistics interval and are missing altogether for a few seconds after a start.
+    const live = await attempt(() =>
+      brokerCounts(
+        amqpUrl(stack, "admin"),
+        queues.map((q) => q.name),
+      ),
+    );
+    if (live instanceof Error) check("rabbitmq AMQP", false, live.message);
+    else
+      for (const q of queues) {
+        const { messageCount, consumerCount } = live.get(q.name)!;
+        const dlq = q.name.endsWith(".dlq");
+        const ok = dlq ? messageCount === 0 : consumerCount > 0;
+        check(
+          `queue ${q.name}`,
+          ok,
+          `${messageCount} ready, ${q.messages_unacknowledged ?? "?"} unacked, ${consumerCount} consumers`,
+        );
+      }
+  }
 
   book.step("Prometheus");
   const prom = `http://${hostPort(stack.addresses.prometheus)}`;
@@ -106,9 +140,9 @@ export async function main(argv: string[]): Promise<number> {
   return book.finish(healthy);
 }
 
-async function mariadb(stack: LocalStack, check: (what: string, ok: boolean, detail: string) => boolean) {
-  for (const [name, socket] of Object.entries(mysqlSockets(stack))) {
-    const up = await attempt(() => rootSql(socket, "SELECT @@read_only"));
+async function mariadb(stack: RunbookStack, check: (what: string, ok: boolean, detail: string) => boolean) {
+  for (const name of stack.mysql.names) {
+    const up = await attempt(() => stack.mysql.sql(name, "SELECT @@read_only"));
     if (up instanceof Error) {
       check(name, false, up.message.split("\n")[0]);
       continue;
@@ -117,7 +151,7 @@ async function mariadb(stack: LocalStack, check: (what: string, ok: boolean, det
       check(name, up.trim() === "0", `read_only=${up.trim()}`);
       continue;
     }
-    const s = await replicaStatus(socket);
+    const s = await stack.mysql.replicaStatus(name);
     check(
       name,
       s.Slave_IO_Running === "Yes" && s.Slave_SQL_Running === "Yes",

@@ -4,7 +4,7 @@
  * runbook and by an in-place restore (which must drop every entry the old data filled).
  */
 import { Cluster, type Redis } from "ioredis";
-import type { LocalStack } from "./runbook";
+import type { RunbookStack } from "./stack";
 
 /**
  * Every namespace the services cache under (`p.caches.cache(name)` in services/src/modules). Keys are
@@ -68,7 +68,7 @@ export async function flushNamespaces(cluster: Cluster, namespaces: string[]): P
 }
 
 /** A cluster client as the admin ACL user (SCAN and UNLINK on every node). */
-export function adminCluster(stack: Pick<LocalStack, "topology" | "addresses">): Cluster {
+export function adminCluster(stack: Pick<RunbookStack, "topology" | "addresses">): Cluster {
   const cluster = new Cluster(
     stack.addresses.redis.map((a) => ({ host: a.host, port: a.port })),
     {

@@ -5,7 +5,8 @@
 import amqp from "amqplib";
 import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
 import { OrderMessageSchema } from "../../services/src/modules/flash-sales/schema";
-import type { LocalStack, Runbook } from "./runbook";
+import type { Runbook } from "./runbook";
+import type { RunbookStack } from "./stack";
 
 type ReplayRule = { safe: true; valid: (body: Buffer) => boolean } | { safe: false; why: string };
 
@@ -33,7 +34,7 @@ const REPLAY_BATCH = 100;
 const ACK_GRACE_MS = 500;
 
 /** Replay one non-empty dead-letter queue into its work queue when its rule allows; false when refused or failed. */
-export async function replayDlq(book: Runbook, stack: LocalStack, dlq: string): Promise<boolean> {
+export async function replayDlq(book: Runbook, stack: RunbookStack, dlq: string): Promise<boolean> {
   const target = dlq.slice(0, -".dlq".length);
   const rule = REPLAY[target];
   if (!rule || !rule.safe) {

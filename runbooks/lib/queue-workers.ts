@@ -1,11 +1,12 @@
 /**
  * The queue-drain runbook's workers: start the topology's stopped consumers of stalled work queues
- * through the stack's control socket, then wait until the queues are consumed again.
+ * through whatever runs the stack's processes, then wait until the queues are consumed again.
  */
 import amqp from "amqplib";
 import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
 import { waitFor } from "../../scripts/stack/wait";
-import type { LocalStack, Runbook } from "./runbook";
+import type { Runbook } from "./runbook";
+import type { RunbookStack } from "./stack";
 
 /** The stack processes that consume each RabbitMQ work queue. */
 const CONSUMERS: Record<string, RegExp> = { orders: /^worker-orders-\d+$/, tracking: /^tracker$/ };
@@ -14,14 +15,14 @@ const CONSUMERS: Record<string, RegExp> = { orders: /^worker-orders-\d+$/, track
  * Report the stopped workers of each stalled queue and, with --start-workers, start them. `ok` is
  * false when every stalled queue stays stalled for sure (nothing to start, or a start failed).
  */
-export async function startWorkers(book: Runbook, stack: LocalStack, stalled: string[], start: boolean) {
+export async function startWorkers(book: Runbook, stack: RunbookStack, stalled: string[], start: boolean) {
   book.step("workers of the queues with a backlog or no consumer");
   const started: string[] = [];
   let processes;
   try {
     processes = await stack.control.list();
   } catch (err) {
-    return { ok: book.check("stack control socket", false, (err as Error).message), started };
+    return { ok: book.check(`processes of ${stack.description}`, false, (err as Error).message), started };
   }
   let ok = true;
   for (const queue of stalled) {
@@ -37,7 +38,7 @@ export async function startWorkers(book: Runbook, stack: LocalStack, stalled: st
       if (!start) ok = false;
       else {
         let all = true;
-        for (const name of stopped) all = (await book.act(`start ${name}`, () => startProcess(stack, name))) && all;
+        for (const name of stopped) all = (await book.act(`start ${name}`, () => stack.control.start(name))) && all;
         if (all) started.push(queue);
         ok &&= all;
       }
@@ -46,15 +47,10 @@ export async function startWorkers(book: Runbook, stack: LocalStack, stalled: st
   return { ok, started };
 }
 
-async function startProcess(stack: LocalStack, name: string): Promise<void> {
-  const p = await stack.control.start(name);
-  if (!p.running) throw new Error(`the stack reports ${name} not running`);
-}
-
 /** After starting workers: wait until each queue has consumers and at most maxBacklog ready, and report it. */
 export async function verifyConsumed(
   book: Runbook,
-  stack: LocalStack,
+  stack: RunbookStack,
   started: string[],
   maxBacklog: number,
   waitMs: number,

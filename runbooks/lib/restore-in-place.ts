@@ -6,34 +6,37 @@
 import { execFile } from "node:child_process";
 import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { sqlString } from "../../infra/render/mariadb";
-import { localBackupEnv } from "../../scripts/stack/components/backups";
-import { mysqlSockets, replicaStatus, rootSql } from "../../scripts/stack/components/mysql";
-import type { StackContext } from "../../scripts/stack/context";
 import { exec } from "../../services/src/backup/exec";
 import { tableProblems } from "../../services/src/backup/restore-drill";
-import { sha256File, type FsBackupStore, type Manifest } from "../../services/src/backup/store";
+import { sha256File, type BackupStore, type Manifest } from "../../services/src/backup/store";
 import { adminCluster, CACHE_NAMESPACES, flushNamespaces } from "./cache-store";
 import { missingFrom, parseGtidPos, type GtidPos } from "./gtid";
 import { restoresDir } from "./restored-instances";
-import type { LocalStack, Runbook } from "./runbook";
+import type { Runbook } from "./runbook";
+import { serviceEntry, type RunbookStack } from "./stack";
 
-/** A MariaDB server of the stack, reached as root over its socket. */
+/** SQL on one server as the stack's all-privileges account; tab-separated rows. */
+type Sql = (sql: string, timeoutMs?: number) => Promise<string>;
+
+/** A MariaDB server of the stack. */
 interface Server {
   name: string;
-  socket: string;
+  sql: Sql;
 }
 
 /** The stack's servers by what they are now: the primary replicates from nobody (after a failover too). */
-async function serverRoles(stack: LocalStack): Promise<{ primary: Server; replicas: Server[] }> {
+async function serverRoles(stack: RunbookStack): Promise<{ primary: Server; replicas: Server[] }> {
   const all = await Promise.all(
-    Object.entries(mysqlSockets(stack)).map(async ([name, socket]) => {
-      const status = await replicaStatus(socket).catch((err: Error) => {
+    stack.mysql.names.map(async (name) => {
+      const status = await stack.mysql.replicaStatus(name).catch((err: Error) => {
         throw new Error(`${name} does not answer: ${err.message.split("\n")[0]}`);
       });
-      return { name, socket, replica: Object.keys(status).length > 0 };
+      const sql: Sql = (q, timeoutMs) => stack.mysql.sql(name, q, timeoutMs);
+      return { name, sql, replica: Object.keys(status).length > 0 };
     }),
   );
   const primaries = all.filter((s) => !s.replica);
@@ -43,10 +46,9 @@ async function serverRoles(stack: LocalStack): Promise<{ primary: Server; replic
 }
 
 /** Row count and CHECKSUM TABLE of every base table of `db` on a server, by table. */
-async function tableStatsOn(socket: string, db: string): Promise<Map<string, { rows: number; checksum: string }>> {
+async function tableStatsOn(sql: Sql, db: string): Promise<Map<string, { rows: number; checksum: string }>> {
   const names = (
-    await rootSql(
-      socket,
+    await sql(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = ${sqlString(db)} AND table_type = 'BASE TABLE' ORDER BY table_name`,
     )
   )
@@ -55,7 +57,7 @@ async function tableStatsOn(socket: string, db: string): Promise<Map<string, { r
   const out = new Map<string, { rows: number; checksum: string }>();
   for (const t of names) {
     const ident = `\`${db}\`.\`${t.replace(/`/g, "``")}\``;
-    const [rows, checksumLine] = (await rootSql(socket, `SELECT COUNT(*) FROM ${ident}; CHECKSUM TABLE ${ident};`))
+    const [rows, checksumLine] = (await sql(`SELECT COUNT(*) FROM ${ident}; CHECKSUM TABLE ${ident};`))
       .trim()
       .split("\n");
     out.set(t, { rows: Number(rows), checksum: checksumLine?.split("\t")[1] ?? "" });
@@ -70,18 +72,21 @@ function transactionsAfter(have: GtidPos, want: GtidPos): number {
   return n;
 }
 
-const gtidPos = async (socket: string) => (await rootSql(socket, "SELECT @@global.gtid_binlog_pos")).trim();
+const gtidPos = async (sql: Sql) => (await sql("SELECT @@global.gtid_binlog_pos")).trim();
 
 /** Wait until `replica` has applied `pos`; false after `timeoutSeconds`. */
 async function caughtUp(replica: Server, pos: string, timeoutSeconds: number): Promise<boolean> {
-  const r = await rootSql(replica.socket, `SELECT MASTER_GTID_WAIT(${sqlString(pos)}, ${timeoutSeconds})`);
+  const r = await replica.sql(
+    `SELECT MASTER_GTID_WAIT(${sqlString(pos)}, ${timeoutSeconds})`,
+    (timeoutSeconds + 10) * 1000,
+  );
   return r.trim() === "0";
 }
 
 /** What the server holds that differs from the manifest: row counts, checksums, and tables the backup lacks. */
-async function differences(socket: string, m: Manifest): Promise<string[]> {
-  const problems = await tableProblems((q) => rootSql(socket, q), m);
-  const now = await tableStatsOn(socket, m.database!);
+async function differences(sql: Sql, m: Manifest): Promise<string[]> {
+  const problems = await tableProblems((q) => sql(q), m);
+  const now = await tableStatsOn(sql, m.database!);
   for (const t of now.keys()) if (!(t in (m.tables ?? {}))) problems.push(`${t}: not in the backup`);
   return problems;
 }
@@ -92,8 +97,8 @@ async function differences(socket: string, m: Manifest): Promise<string[]> {
  */
 export async function restoreInPlace(
   book: Runbook,
-  stack: LocalStack,
-  store: FsBackupStore,
+  stack: RunbookStack,
+  store: BackupStore,
   m: Manifest,
   dump: string,
 ): Promise<boolean> {
@@ -110,7 +115,7 @@ export async function restoreInPlace(
 
   // Plan: exactly what would be lost.
   const backupPos = parseGtidPos(m.gtid ?? "");
-  const nowText = await gtidPos(primary.socket);
+  const nowText = await gtidPos(primary.sql);
   const nowPos = parseGtidPos(nowText);
   const foreign = missingFrom(nowPos, backupPos);
   if (foreign.length)
@@ -121,7 +126,7 @@ export async function restoreInPlace(
     );
   const lost = missingFrom(backupPos, nowPos);
   const count = transactionsAfter(backupPos, nowPos);
-  const current = await tableStatsOn(primary.socket, db);
+  const current = await tableStatsOn(primary.sql, db);
   const out = (l: string) => process.stdout.write(`${l}\n`);
   out(`\nrestoring ${m.id} in place loses everything ${primary.name} committed after it:`);
   out(`  the backup is at GTID ${m.gtid} (${m.createdAt}); ${primary.name} is at ${nowText}`);
@@ -154,8 +159,8 @@ export async function restoreInPlace(
 /** The --apply part of an in-place restore; false when a replica did not come out equal to the backup. */
 async function replace(
   book: Runbook,
-  stack: LocalStack,
-  store: FsBackupStore,
+  stack: RunbookStack,
+  store: BackupStore,
   m: Manifest,
   dump: string,
   primary: Server,
@@ -163,17 +168,18 @@ async function replace(
 ): Promise<boolean> {
   const db = m.database!;
   // A copy, checked again: the safety backup's retention could remove an old backup's folder.
-  const copy = path.join(restoresDir(stack), `.in-place-${m.id}.sql`);
-  await fs.mkdir(restoresDir(stack), { recursive: true });
+  const work = stack.local ? restoresDir(stack.local) : os.tmpdir();
+  const copy = path.join(work, `.in-place-${m.id}.sql`);
+  await fs.mkdir(work, { recursive: true });
   await fs.copyFile(dump, copy);
   const expected = m.files.find((f) => f.name === "dump.sql")?.sha256;
   if ((await sha256File(copy)) !== expected) throw new Error(`${copy}: sha256 differs from the manifest`);
-  const readOnly = (on: boolean) => rootSql(primary.socket, `SET GLOBAL read_only = ${on ? "ON" : "OFF"}`);
+  const readOnly = (on: boolean) => primary.sql(`SET GLOBAL read_only = ${on ? "ON" : "OFF"}`);
   let replaced = false;
   try {
     await readOnly(true);
     book.check(`${primary.name} read-only`, true, "the services' writes fail until the restore is done");
-    const fence = await gtidPos(primary.socket);
+    const fence = await gtidPos(primary.sql);
     for (const r of replicas)
       if (!(await caughtUp(r, fence, 120))) throw new Error(`${r.name} did not reach ${fence} within 120 s`);
     book.step("a safety backup of the database as it is now, through the backup service");
@@ -188,11 +194,13 @@ async function replace(
 
     book.step(`dropping ${db} on ${primary.name} and loading ${m.id} (binlogged: the replicas replay it)`);
     replaced = true;
-    await rootSql(primary.socket, `DROP DATABASE IF EXISTS \`${db}\``);
-    await exec("mariadb", ["--no-defaults", "--protocol=socket", `--socket=${primary.socket}`, "-uroot", "--batch"], {
+    await primary.sql(`DROP DATABASE IF EXISTS \`${db}\``);
+    const access = stack.mysql.server(primary.name);
+    await exec("mariadb", ["--no-defaults", ...access.args, "--batch"], {
       input: createReadStream(copy),
+      env: access.env,
     });
-    const onPrimary = await differences(primary.socket, m);
+    const onPrimary = await differences(primary.sql, m);
     if (onPrimary.length) throw new Error(`${primary.name} differs from ${m.id}: ${onPrimary.join("; ")}`);
     const tables = `${Object.keys(m.tables ?? {}).length} tables: row counts and CHECKSUM TABLE equal`;
     book.check(`${primary.name} matches ${m.id}`, true, tables);
@@ -216,13 +224,13 @@ async function replace(
   }
 
   let healthy = true;
-  const restoredAt = await gtidPos(primary.socket);
+  const restoredAt = await gtidPos(primary.sql);
   for (const r of replicas) {
     if (!(await caughtUp(r, restoredAt, 300))) {
       healthy = book.check(`${r.name} caught up`, false, `not at ${restoredAt} within 300 s`) && healthy;
       continue;
     }
-    const problems = await differences(r.socket, m);
+    const problems = await differences(r.sql, m);
     const detail = problems.length ? problems.join("; ") : `at ${restoredAt}, every table equal to the manifest`;
     healthy = book.check(`${r.name} matches ${m.id}`, problems.length === 0, detail) && healthy;
   }
@@ -248,12 +256,12 @@ async function replace(
 }
 
 /** Take a MariaDB backup now with the backup service's own code and settings (as backup-now does). */
-async function safetyBackup(stack: LocalStack, store: FsBackupStore): Promise<Manifest> {
-  const env = localBackupEnv({ ...stack, bindHost: "127.0.0.1" } as unknown as StackContext);
+async function safetyBackup(stack: RunbookStack, store: BackupStore): Promise<Manifest> {
   const before = new Set((await store.list("mysql")).map((b) => b.id));
-  await promisify(execFile)(process.execPath, ["--import", "tsx", "services/src/main/backup.ts", "--once", "mysql"], {
-    cwd: path.resolve(__dirname, "../.."), // the repository root: this file is in runbooks/lib
-    env: { ...process.env, ...env },
+  const entry = serviceEntry("backup");
+  await promisify(execFile)(process.execPath, [...entry.args, "--once", "mysql"], {
+    cwd: entry.cwd,
+    env: { ...process.env, ...stack.backupEnv },
     timeout: 600_000,
   });
   const made = (await store.list("mysql")).find((b) => !before.has(b.id));

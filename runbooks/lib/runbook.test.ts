@@ -1,6 +1,13 @@
 import { parseRunbookArgs, Runbook, UsageError, type RunbookOptions } from "./runbook";
 
-const opts = (o: Partial<RunbookOptions> = {}): RunbookOptions => ({ apply: false, yes: false, stateDir: "/x", ...o });
+const opts = (o: Partial<RunbookOptions> = {}): RunbookOptions => ({
+  apply: false,
+  yes: false,
+  stateDir: "/x",
+  target: "local",
+  stackFile: "/x.json",
+  ...o,
+});
 
 function book(o: Partial<RunbookOptions>, answer = false) {
   const out: string[] = [];
@@ -58,7 +65,7 @@ describe("parseRunbookArgs", () => {
   });
 
   it.each([
-    [["--target", "k8s"], /--target k8s: only the local stack/],
+    [["--target", "kubernetes"], /--target kubernetes: expected local, docker, k8s/],
     [["--bogus"], /Unknown option '--bogus'/],
   ])("refuses %j with a usage error", (argv, message) => {
     expect(() => parseRunbookArgs(argv, {})).toThrow(UsageError);

@@ -8,7 +8,8 @@
  * - progress goes to stdout as it happens, and a closing summary lists every check and action;
  * - exit code 0 when everything checked is healthy (or was fixed), 1 when something still is not,
  *   2 for bad usage.
- * Only the local stack is a target today: Docker and Kubernetes refuse with exit code 2.
+ * Targets: the local stack (its state folder) by default; `--target docker|k8s` from inside a Docker or
+ * Kubernetes stack's `runbooks` container, which holds the stack file (lib/stack.ts).
  */
 import path from "node:path";
 import { createInterface } from "node:readline/promises";
@@ -17,6 +18,7 @@ import { localAddresses, type Addresses, type Topology } from "../../infra/topol
 import { StackLayout } from "../../scripts/stack/context";
 import { StackControl } from "../../scripts/stack/control";
 import { readState, type StackState } from "../../scripts/stack/state";
+import { RUNBOOK_TARGETS, STACK_FILE_PATH, type RunbookTarget } from "./stack-file";
 
 /** A usage error: printed with the runbook's help, exit code 2. */
 export class UsageError extends Error {}
@@ -26,6 +28,9 @@ export interface RunbookOptions {
   apply: boolean;
   yes: boolean;
   stateDir: string;
+  target: RunbookTarget;
+  /** The runbook stack file (Docker and Kubernetes targets). */
+  stackFile: string;
 }
 
 const COMMON = {
@@ -33,14 +38,19 @@ const COMMON = {
   yes: { type: "boolean", default: false },
   target: { type: "string", default: "local" },
   "state-dir": { type: "string" },
+  "stack-file": { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 } as const satisfies ParseArgsConfig["options"];
 
 export const COMMON_HELP = `options:
   --apply            act (default: dry run, say what would be done)
   --yes              do not ask before each change
+  --target T         where to act: local (default), docker or k8s — the last two from inside
+                     the stack's runbooks container (docker exec -it runbooks …,
+                     kubectl exec -it deploy/runbooks -- …)
   --state-dir DIR    the local stack's state folder (default: .floodgate/local)
-  --target local     where to act (only the local stack today)
+  --stack-file FILE  the Docker or Kubernetes stack's runbook stack file
+                     (default: ${STACK_FILE_PATH}, written there by the Pulumi program)
   -h, --help         this text`;
 
 /** Parse argv into the common options plus the runbook's own (`extra`) and positionals. */
@@ -52,13 +62,16 @@ export function parseRunbookArgs<E extends NonNullable<ParseArgsConfig["options"
     throw new UsageError((err as Error).message);
   }
   const v = parsed.values as Record<string, unknown>;
-  if (v.target !== "local")
-    throw new UsageError(`--target ${String(v.target)}: only the local stack is supported by this runbook yet`);
+  const target = String(v.target);
+  if (!(RUNBOOK_TARGETS as readonly string[]).includes(target))
+    throw new UsageError(`--target ${target}: expected ${RUNBOOK_TARGETS.join(", ")}`);
   const repoRoot = path.resolve(__dirname, "..", "..");
   const options: RunbookOptions = {
     apply: Boolean(v.apply),
     yes: Boolean(v.yes),
     stateDir: path.resolve(String(v["state-dir"] ?? path.join(repoRoot, ".floodgate", "local"))),
+    target: target as RunbookTarget,
+    stackFile: path.resolve(String(v["stack-file"] ?? STACK_FILE_PATH)),
   };
   return { options, values: v, positionals: parsed.positionals, help: Boolean(v.help) };
 }
