@@ -7,6 +7,8 @@
  * republishes or deletes dead letters.
  */
 import { hostPort } from "../infra/topology";
+import { amqpUrl } from "../scripts/stack/components/rabbitmq";
+import { brokerCounts } from "./lib/broker";
 import { replayDlq } from "./lib/dlq-replay";
 import { startWorkers, verifyConsumed } from "./lib/queue-workers";
 import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
@@ -82,9 +84,21 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const res = await fetch(api, { headers, signal: AbortSignal.timeout(5000) });
     if (!res.ok) throw new Error(`${api}: HTTP ${res.status}`);
-    queues = (await res.json()) as Queue[];
+    const listed = (await res.json()) as Array<{ name: string; messages_unacknowledged?: number }>;
+    // Ready and consumers from the broker now; the management API only names the queues (and
+    // samples unacknowledged counts), its counts lagging by its statistics interval.
+    const live = await brokerCounts(
+      amqpUrl(stack, "admin"),
+      listed.map((q) => q.name),
+    );
+    queues = listed.map((q) => ({
+      name: q.name,
+      messages_ready: live.get(q.name)!.messageCount,
+      messages_unacknowledged: q.messages_unacknowledged ?? 0,
+      consumers: live.get(q.name)!.consumerCount,
+    }));
   } catch (err) {
-    book.check("rabbitmq management API", false, (err as Error).message);
+    book.check("rabbitmq", false, (err as Error).message);
     return book.finish(false);
   }
   let healthy = true;

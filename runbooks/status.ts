@@ -4,10 +4,10 @@
  * alerts firing now. Read-only.
  */
 import { hostPort } from "../infra/topology";
-import amqp from "amqplib";
 import { amqpUrl } from "../scripts/stack/components/rabbitmq";
 import { parseClusterInfo, redisAdmin } from "../scripts/stack/components/redis";
 import { isAlive } from "../scripts/stack/supervisor";
+import { brokerCounts } from "./lib/broker";
 import { COMMON_HELP, parseRunbookArgs, Runbook } from "./lib/runbook";
 import { openStack, type RunbookStack } from "./lib/stack";
 
@@ -21,19 +21,6 @@ async function json<T>(url: string, headers: Record<string, string> = {}): Promi
   const res = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return (await res.json()) as T;
-}
-
-/** Ready messages and consumers of each queue, as the broker counts them now. */
-async function brokerCounts(url: string, names: string[]) {
-  const connection = await amqp.connect(url, { timeout: 5000 });
-  try {
-    const channel = await connection.createChannel();
-    const counts = new Map<string, { messageCount: number; consumerCount: number }>();
-    for (const name of names) counts.set(name, await channel.checkQueue(name));
-    return counts;
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
 }
 
 const attempt = async <T>(fn: () => Promise<T>): Promise<T | Error> => fn().catch((e: Error) => e);
