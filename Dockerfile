@@ -44,9 +44,11 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 # --- runtime -------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 # Backups dump MariaDB from a replica and snapshot Redis with the engines' own clients, which the
-# runbooks use too (Debian 12 ships the 10.11 and 7.0 clients, matching the servers).
+# runbooks use too (Debian 12 ships the 10.11 and 7.0 clients, matching the servers); the restore
+# drill restores each backup into a scratch server of its own (mariadbd from mariadb-server-core,
+# running as the image's user, reachable only on its socket).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends mariadb-client redis-tools \
+ && apt-get install -y --no-install-recommends mariadb-client mariadb-server-core redis-tools \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app

@@ -29,6 +29,9 @@ export function backupEnv(t: Topology, a: Addresses, target: BackupTarget, keys:
     ...backupServiceEnv(t, a),
     HTTP_PORT: String(t.backups.port),
     BACKUP_WORK_DIR,
+    // Every backup is restored into a scratch MariaDB inside the container and verified, exporting
+    // RTO and RPO (RestoreDrillFailed); the image carries mariadb-server-core for it.
+    BACKUP_RESTORE_DRILL: "after-each-backup",
     S3_ENDPOINT: target.endpoint,
     S3_BUCKET: target.bucket,
     S3_ACCESS_KEY: keys.access,

@@ -223,6 +223,9 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     expect(backups.volumes ?? []).toEqual([]);
     const dockerfile = fs.readFileSync(path.join(REPO_ROOT, "Dockerfile"), "utf8");
     expect(dockerfile).toMatch(new RegExp(`chown node:node [^\\n]*${e.BACKUP_WORK_DIR}\\b`));
+    // The restore drill after each backup needs a MariaDB server (mariadbd, mariadb-install-db) in the image.
+    expect(parseBackupEnv(e).BACKUP_RESTORE_DRILL).toBe("after-each-backup");
+    expect(dockerfile).toMatch(/apt-get install [^\n]*\bmariadb-server-core\b/);
     // The keys arrive inside a Pulumi secret.
     const raw = d().resources.find((r) => r.type === CONTAINER && r.inputs.name === "backups")!.rawInputs;
     expect(isSecretValue(raw.envs)).toBe(true);

@@ -119,7 +119,9 @@ export async function restoreIntoNew(
   const { app } = stack.topology.mysql.users;
   const out = (l: string) => process.stdout.write(`${l}\n`);
   out(`\nthe restored instance of ${m.id} runs and is left running:`);
-  out(`  connect: mariadb --protocol=socket --socket=${socket} -uroot ${m.database}   (as this OS user)`);
+  out(
+    `  connect: mariadb --protocol=socket --socket=${socket} -u ${ScratchMariadb.account} ${m.database}   (as this OS user)`,
+  );
   out(
     `       or: mariadb -h 127.0.0.1 -P ${info.port} -u ${app.name} -p ${m.database}   (the topology's app password)`,
   );

@@ -81,13 +81,20 @@ export class ScratchMariadb {
     return ScratchMariadb.sqlOn(this.socket, statements, input);
   }
 
-  /** Run SQL as root on the server at `socket` (one started earlier, maybe by another process). */
+  /**
+   * The account to use: mariadb-install-db gives every privilege, by socket authentication, to root
+   * and to the OS user who ran it — so a non-root user (the app image's `node`, which runs the
+   * restore drill on Docker and Kubernetes) connects as itself, not as root.
+   */
+  static readonly account = os.userInfo().username;
+
+  /** Run SQL with every privilege on the server at `socket` (one started earlier, maybe by another process). */
   static sqlOn(socket: string, statements: string, input?: NodeJS.ReadableStream): Promise<string> {
     const args = [
       "--no-defaults",
       "--protocol=socket",
       `--socket=${socket}`,
-      "-uroot",
+      `--user=${ScratchMariadb.account}`,
       "--batch",
       "--skip-column-names",
     ];
