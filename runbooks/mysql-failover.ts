@@ -1,25 +1,25 @@
 /**
- * mysql-failover: when the local stack's MariaDB primary is down, promote a replica, put it at the
+ * mysql-failover: when the stack's MariaDB primary is down, promote a replica, put it at the
  * primary's address, and rebuild the old primary as a replica of it.
  *
- * The local stack's MariaDB addresses belong to roles (mysql-primary listens on the primary port,
- * mysql-replica-N on the replica ports), the way the Docker and Kubernetes targets give the primary
- * a service name. Moving the promoted server's data directory into the primary's place is the local
- * equivalent of pointing that name at it: the app, the workers, the exporters and the backups keep
- * their configuration and reconnect; no process of the app is restarted.
+ * MariaDB addresses belong to roles: mysql-primary listens on the primary port (local) or is the
+ * container named mysql-primary (Docker), mysql-replica-N likewise. Moving the promoted server's
+ * data into the primary's place (lib/failover-data.ts: its data directory, or its Docker volume)
+ * points that address at it without changing anything the Pulumi program or the stack configured:
+ * the app, the workers, the exporters and the backups keep their configuration and reconnect; no
+ * process of the app is restarted.
  *
  * Refuses to promote a replica that lacks a transaction the old primary's binary log committed
  * (read from its data directory with mariadb-binlog): that would lose it. Idempotent: with the
  * primary up it checks every replica follows it and rebuilds one that does not.
  */
-import fs from "node:fs";
-import path from "node:path";
 import { renderReplicaSetupSql } from "../infra/render";
 import { hostPort } from "../infra/topology";
-import { mysqlSockets, replicaStatus, rootSql } from "../scripts/stack/components/mysql";
 import { waitFor } from "../scripts/stack/wait";
-import { formatGtidPos, lastCommittedInBinlog, missingFrom, parseGtidPos } from "./lib/gtid";
-import { COMMON_HELP, localStack, parseRunbookArgs, Runbook, UsageError, type LocalStack } from "./lib/runbook";
+import { failoverData } from "./lib/failover-data";
+import { formatGtidPos, missingFrom, parseGtidPos } from "./lib/gtid";
+import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
+import { openStack, type RunbookStack } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- mysql-failover [--replica mysql-replica-N] [options]
 
@@ -33,44 +33,23 @@ When the primary (mysql-primary) does not answer:
   4. start the old primary as a replica of the new one and wait until it has caught up.
 When the primary answers: checks that it is writable and every replica follows it, and rebuilds a
 replica that is down or follows nothing (so a second run after a failover finds nothing to do).
-Local stack only for now: on Docker and Kubernetes the primary's name is the container's or
-StatefulSet's, which the Pulumi program owns; runbooks/MysqlDown.md says what to do there.
+On Docker the data moves between the servers' volumes (one-shot containers from the runbooks
+container's image mount them; containers and volumes stay as the Pulumi program made them).
+Kubernetes is refused (exit 2): runbooks/MysqlDown.md says what to do there.
 
 ${COMMON_HELP}`;
 
 const PRIMARY = "mysql-primary";
 
-/** True when the server on `socket` answers. */
-async function serving(socket: string): Promise<boolean> {
-  return rootSql(socket, "SELECT 1").then(
+/** True when the server answers. */
+const serving = (stack: RunbookStack, name: string): Promise<boolean> =>
+  stack.mysql.sql(name, "SELECT 1").then(
     (out) => out.trim() === "1",
     () => false,
   );
-}
 
 /** One value from SQL. */
-const scalar = async (socket: string, sql: string) => (await rootSql(socket, sql)).trim();
-
-/**
- * Swap two servers' data directories (both stopped). Binary and relay log index files name their
- * logs by absolute path, so entries under the old folder are rewritten to the new one.
- */
-function swapDataDirs(stack: LocalStack, a: string, b: string): void {
-  const dirA = path.join(stack.layout.dir(a), "data");
-  const dirB = path.join(stack.layout.dir(b), "data");
-  const parked = `${dirA}.failover`;
-  fs.renameSync(dirA, parked);
-  fs.renameSync(dirB, dirA);
-  fs.renameSync(parked, dirB);
-  const repoint = (dir: string, from: string) => {
-    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".index"))) {
-      const file = path.join(dir, f);
-      fs.writeFileSync(file, fs.readFileSync(file, "utf8").split(`${from}/`).join(`${dir}/`));
-    }
-  };
-  repoint(dirA, dirB);
-  repoint(dirB, dirA);
-}
+const scalar = async (stack: RunbookStack, name: string, sql: string) => (await stack.mysql.sql(name, sql)).trim();
 
 export async function main(argv: string[]): Promise<number> {
   const { options, values, help } = parseRunbookArgs(argv, { replica: { type: "string" } });
@@ -78,43 +57,44 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  if (options.target !== "local")
+  const stack = openStack(options);
+  const data = failoverData(stack);
+  if (!data)
     throw new UsageError(
-      `--target ${options.target}: the failover moves the primary's address by moving data directories on the local stack; on ${options.target} the address belongs to a container or StatefulSet the Pulumi program owns (runbooks/MysqlDown.md, "Docker and Kubernetes")`,
+      `--target ${options.target}: the failover moves the promoted server's data to the primary's address, and a Kubernetes pod cannot count on mounting two servers' volumes (runbooks/MysqlDown.md, "Kubernetes")`,
     );
-  const stack = localStack(options.stateDir);
-  const sockets = mysqlSockets(stack);
-  const replicas = Object.keys(sockets).filter((n) => n !== PRIMARY);
+  const replicas = stack.mysql.names.filter((n) => n !== PRIMARY);
   const chosen = values.replica as string | undefined;
   if (chosen !== undefined && !replicas.includes(chosen))
     throw new UsageError(`--replica ${chosen}: not a replica of this stack (${replicas.join(", ") || "none"})`);
   const book = new Runbook("mysql-failover", options);
   const primaryAddress = hostPort(stack.addresses.mysqlPrimary);
   const waitServing = (name: string) =>
-    waitFor(name, () => serving(sockets[name]), { timeoutMs: 120_000, intervalMs: 250 });
+    waitFor(name, () => serving(stack, name), { timeoutMs: 120_000, intervalMs: 250 });
 
   book.step(`${PRIMARY} (${primaryAddress}): does it answer?`);
-  if (!(await serving(sockets[PRIMARY]))) {
-    book.check(`${PRIMARY} answers`, false, `no answer on ${sockets[PRIMARY]}`);
+  if (!(await serving(stack, PRIMARY))) {
+    book.check(`${PRIMARY} answers`, false, `no answer at ${primaryAddress}`);
     const candidates = chosen ? [chosen] : replicas;
     let candidate: string | undefined;
-    for (const name of candidates) if (await serving(sockets[name])) candidate ??= name;
+    for (const name of candidates) if (await serving(stack, name)) candidate ??= name;
     if (!candidate) {
       book.check("a replica to promote", false, `none of ${candidates.join(", ")} answers`);
       return book.finish(false);
     }
-    const socket = sockets[candidate];
     book.step(`${candidate}: apply every transaction it received from the old primary`);
-    const received = (await replicaStatus(socket)).Gtid_IO_Pos ?? "";
-    const waited = received ? await scalar(socket, `SELECT MASTER_GTID_WAIT('${received}', 60)`) : "0";
+    const received = (await stack.mysql.replicaStatus(candidate)).Gtid_IO_Pos ?? "";
+    const waited = received
+      ? (await stack.mysql.sql(candidate, `SELECT MASTER_GTID_WAIT('${received}', 60)`, 70_000)).trim()
+      : "0";
     if (!book.check(`${candidate} applied what it received`, waited === "0", `received ${received || "(nothing)"}`))
       return book.finish(false);
-    const applied = parseGtidPos(await scalar(socket, "SELECT @@gtid_slave_pos"));
+    const applied = parseGtidPos(await scalar(stack, candidate, "SELECT @@gtid_slave_pos"));
 
-    book.step(`${PRIMARY}: the last transaction its binary log committed`);
+    book.step(`${PRIMARY}: the last transaction its binary log committed (${data.where(PRIMARY)})`);
     let committed;
     try {
-      committed = await lastCommittedInBinlog(path.join(stack.layout.dir(PRIMARY), "data"));
+      committed = await data.lastCommitted(PRIMARY);
     } catch (err) {
       book.check("old primary's binary log readable", false, (err as Error).message);
       return book.finish(false);
@@ -130,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!complete) return book.finish(false);
 
     const promoted = await book.act(`promote ${candidate} (STOP SLAVE; RESET SLAVE ALL)`, async () => {
-      await rootSql(socket, "STOP SLAVE; RESET SLAVE ALL;");
+      await stack.mysql.sql(candidate, "STOP SLAVE; RESET SLAVE ALL;");
     });
     if (!promoted) return book.finish(false);
     const moved = await book.act(
@@ -138,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
       async () => {
         await stack.control.stop(candidate);
         await stack.control.stop(PRIMARY);
-        swapDataDirs(stack, PRIMARY, candidate);
+        await data.swap(PRIMARY, candidate);
         await stack.control.start(PRIMARY);
         await waitServing(PRIMARY);
       },
@@ -149,14 +129,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   // The primary answers: it must be writable, and every replica must follow it.
-  const primarySocket = sockets[PRIMARY];
-  const readOnly = await scalar(primarySocket, "SELECT @@read_only");
+  const readOnly = await scalar(stack, PRIMARY, "SELECT @@read_only");
   let healthy = book.check(`${PRIMARY} is writable`, readOnly === "0", `read_only = ${readOnly}`);
   for (const name of replicas) {
-    const socket = sockets[name];
     book.step(`${name}: does it follow ${PRIMARY}?`);
-    if (!(await serving(socket))) {
-      book.check(`${name} answers`, false, `no answer on ${socket}`);
+    if (!(await serving(stack, name))) {
+      book.check(`${name} answers`, false, "no answer");
       const started = await book.act(`start ${name}`, async () => {
         await stack.control.start(name);
         await waitServing(name);
@@ -166,8 +144,9 @@ export async function main(argv: string[]): Promise<number> {
         continue;
       }
     }
-    const status = await replicaStatus(socket);
+    const status = await stack.mysql.replicaStatus(name);
     const follows =
+      status.Master_Host === stack.addresses.mysqlPrimary.host &&
       status.Master_Port === String(stack.addresses.mysqlPrimary.port) &&
       status.Slave_IO_Running === "Yes" &&
       status.Slave_SQL_Running === "Yes";
@@ -182,22 +161,22 @@ export async function main(argv: string[]): Promise<number> {
       const rebuilt = await book.act(`make ${name} a replica of ${PRIMARY} from its own GTID position`, async () => {
         // A former primary's position is its binary log's; a replica's is what it applied.
         const fresh = Object.keys(status).length === 0;
-        if (fresh) await rootSql(socket, "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos;");
-        await rootSql(socket, renderReplicaSetupSql(stack.topology, { primary: stack.addresses.mysqlPrimary }));
+        if (fresh) await stack.mysql.sql(name, "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos;");
+        await stack.mysql.sql(name, renderReplicaSetupSql(stack.topology, { primary: stack.addresses.mysqlPrimary }));
       });
       if (!rebuilt) {
         healthy = false;
         continue;
       }
     }
-    const target = await scalar(primarySocket, "SELECT @@gtid_binlog_pos");
-    const caughtUp = (await scalar(socket, `SELECT MASTER_GTID_WAIT('${target}', 60)`)) === "0";
-    const after = await replicaStatus(socket);
+    const target = await scalar(stack, PRIMARY, "SELECT @@gtid_binlog_pos");
+    const caughtUp = (await stack.mysql.sql(name, `SELECT MASTER_GTID_WAIT('${target}', 60)`, 70_000)).trim() === "0";
+    const after = await stack.mysql.replicaStatus(name);
     healthy =
       book.check(
         `${name} follows ${PRIMARY}`,
         caughtUp && after.Slave_IO_Running === "Yes" && after.Slave_SQL_Running === "Yes",
-        `IO ${after.Slave_IO_Running}, SQL ${after.Slave_SQL_Running}, at ${await scalar(socket, "SELECT @@gtid_slave_pos")} of ${target}${after.Last_SQL_Error ? `, error: ${after.Last_SQL_Error}` : ""}`,
+        `IO ${after.Slave_IO_Running}, SQL ${after.Slave_SQL_Running}, at ${await scalar(stack, name, "SELECT @@gtid_slave_pos")} of ${target}${after.Last_SQL_Error ? `, error: ${after.Last_SQL_Error}` : ""}`,
       ) && healthy;
   }
   return book.finish(healthy);

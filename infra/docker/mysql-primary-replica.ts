@@ -24,6 +24,9 @@ export function dockerMariadbCnf(ctx: DockerContext, role: "primary" | "replica"
 }
 
 // Waits for the server, then runs one SQL file as root; the password comes from MYSQL_PWD, never argv.
+/** The named volume of a MariaDB server's data (the runbooks' failover swaps data between them). */
+export const mysqlVolumeName = (container: string) => `${container}-data`;
+
 const sqlJob = (to: HostPort, file: string, onlyIf = "true") =>
   `until mariadb -h ${to.host} -P ${to.port} -uroot -e 'SELECT 1' >/dev/null 2>&1; do sleep 2; done; ` +
   `if ${onlyIf}; then mariadb -h ${to.host} -P ${to.port} -uroot < ${file}; fi`;
@@ -41,7 +44,11 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
     const a = ctx.addresses;
     const rootPassword = pulumi.interpolate`MARIADB_ROOT_PASSWORD=${ctx.cfg.secrets.mysqlRootPassword}`;
     const server = (container: string, role: "primary" | "replica", serverId: number, at: HostPort) => {
-      const volume = new docker.Volume(`${name}-${container}-data`, { name: `${container}-data` }, { parent: this });
+      const volume = new docker.Volume(
+        `${name}-${container}-data`,
+        { name: mysqlVolumeName(container) },
+        { parent: this },
+      );
       return new docker.Container(
         `${name}-${container}`,
         {

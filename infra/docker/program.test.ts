@@ -234,7 +234,7 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
   it("gives the runbooks container a stack file that parses as the Docker target, with the real secrets", () => {
     const file = parseStackFile(JSON.parse(upload(named(d(), NAMES.runbooks), STACK_FILE_PATH)));
     expect(file.target).toBe("docker");
-    expect(file.docker).toEqual({ socket: "/var/run/docker.sock" });
+    expect(file.docker).toEqual({ socket: "/var/run/docker.sock", container: NAMES.runbooks });
     expect(file.mysqlAdmin).toEqual({ user: "root", password: testSecretValue("mysqlRootPassword") });
     expect(file.topology.mysql.users.backup.password).toBe(testSecretValue("mysqlBackupPassword"));
     expect(file.topology.rabbitmq.users.admin.password).toBe(testSecretValue("rabbitmqAdminPassword"));
@@ -254,6 +254,22 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     expect(
       listed.filter((n) => /^(migrate|bucket|static-|redis-cluster-form|runbooks$)/.test(n) || n.endsWith("-setup")),
     ).toEqual([]);
+  });
+
+  it("names each MariaDB server's data volume in the stack file, the one its container mounts", () => {
+    const file = parseStackFile(JSON.parse(upload(named(d(), NAMES.runbooks), STACK_FILE_PATH)));
+    const withVolume = file.processes.filter((p) => p.volume);
+    expect(withVolume.map((p) => p.name)).toEqual([
+      NAMES.mysqlPrimary,
+      ...Array.from({ length: t().mysql.replicas }, (_, i) => `mysql-replica-${i + 1}`),
+    ]);
+    for (const p of withVolume) {
+      const mounts = (named(d(), p.name).volumes ?? []) as Array<{ volumeName?: string; containerPath: string }>;
+      expect([p.name, mounts.find((m) => m.containerPath === "/var/lib/mysql")?.volumeName]).toEqual([
+        p.name,
+        p.volume,
+      ]);
+    }
   });
 
   it("hands the runbooks exactly the backups container's environment", () => {

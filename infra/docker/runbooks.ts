@@ -4,6 +4,7 @@ import { STACK_FILE_PATH, type StackFileInput } from "../../runbooks/lib/stack-f
 import { redisNodeCount, WORKER_KINDS, type Addresses, type Topology } from "../topology";
 import { apiName, apiSlots, mysqldExporterName, mysqlReplicaName, NAMES, redisName, workerName } from "./addresses";
 import { backupEnv, type BackupTarget } from "./backups";
+import { mysqlVolumeName } from "./mysql-primary-replica";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import type { DockerContext } from "./context";
 
@@ -51,13 +52,17 @@ export function dockerStackFile(args: DockerStackFileArgs): StackFileInput {
   const { topology: t, addresses: a } = args;
   // The very lines the backups container gets, so backup-now and restore act exactly as it does.
   const env = backupEnv(t, a, args.backupTarget, args.bucketKeys);
+  const mysqlServers = new Set([NAMES.mysqlPrimary, ...range(t.mysql.replicas).map((i) => mysqlReplicaName(i + 1))]);
   return {
     target: "docker",
     topology: t,
     addresses: a,
     mysqlAdmin: { user: "root", password: args.mysqlRootPassword },
-    processes: dockerProcessNames(t).map((name) => ({ name })),
-    docker: { socket: DOCKER_SOCKET },
+    processes: dockerProcessNames(t).map((name) =>
+      // mysql-failover moves data between the MariaDB servers' volumes (mysql-primary-replica.ts names them).
+      mysqlServers.has(name) ? { name, volume: mysqlVolumeName(name) } : { name },
+    ),
+    docker: { socket: DOCKER_SOCKET, container: NAMES.runbooks },
     backupEnv: Object.fromEntries(
       env.map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
     ),

@@ -99,3 +99,15 @@ export async function lastCommittedInBinlog(datadir: string, base = "mariadb-bin
   if (code !== 0) throw new Error(`mariadb-binlog ${last}: exit ${code}: ${stderr.trim()}`);
   return tracker.pos;
 }
+
+// `node gtid.js DATADIR` prints what the stopped server of DATADIR committed last: mysql-failover runs
+// it in a one-shot container from the app image where the data is a Docker volume it cannot see.
+if (require.main === module) {
+  lastCommittedInBinlog(process.argv[2] ?? ".").then(
+    (pos) => process.stdout.write(`${formatGtidPos(pos)}\n`),
+    (err: Error) => {
+      process.stderr.write(`${err.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -48,6 +48,8 @@ const ProcessSchema = z.object({
   name: z.string().min(1),
   statefulSet: z.string().min(1).optional(),
   ordinal: z.number().int().min(0).optional(),
+  /** Docker: the named volume holding a MariaDB server's data (mysql-failover moves data between them). */
+  volume: z.string().min(1).optional(),
 });
 export type StackProcess = z.infer<typeof ProcessSchema>;
 
@@ -60,8 +62,11 @@ const FileSchema = z
     /** A MariaDB account with every privilege, reached over TCP (root with MARIADB_ROOT_PASSWORD). */
     mysqlAdmin: z.object({ user: z.string().min(1), password: z.string().min(1) }),
     processes: z.array(ProcessSchema),
-    /** Docker: the Engine API socket mounted into the runbooks container. */
-    docker: z.object({ socket: z.string().min(1) }).optional(),
+    /**
+     * Docker: the Engine API socket mounted into the runbooks container, and that container's name
+     * (one-shot containers for mysql-failover run from its image).
+     */
+    docker: z.object({ socket: z.string().min(1), container: z.string().min(1).default("runbooks") }).optional(),
     /** Kubernetes: the namespace; the API is reached in-cluster with the pod's service account. */
     kubernetes: z.object({ namespace: z.string().min(1) }).optional(),
     /** The backup service's environment (services/src/backup/config.ts), for backup-now and restore. */

@@ -79,6 +79,8 @@ export interface RunbookStack {
   backupEnv: Record<string, string>;
   /** The local stack's state folder and control socket; only on the local target. */
   local?: LocalStack;
+  /** The Docker engine, the runbooks container's name, and each MariaDB server's volume; only on Docker. */
+  docker?: { engine: DockerEngine; container: string; volumes: Record<string, string> };
 }
 
 /** The stack `options` point at, or a UsageError saying why there is none. */
@@ -138,8 +140,14 @@ export function fromFile(file: StackFile, engine?: DockerEngine): RunbookStack {
   const names = file.processes.map((p) => p.name);
   let control: ProcessControl;
   let description: string;
+  let dockerParts: RunbookStack["docker"];
   if (file.target === "docker") {
     const docker = engine ?? new DockerEngine(file.docker!.socket);
+    dockerParts = {
+      engine: docker,
+      container: file.docker!.container,
+      volumes: Object.fromEntries(file.processes.flatMap((p) => (p.volume ? [[p.name, p.volume]] : []))),
+    };
     description = `the Docker stack (engine at ${docker.socketPath})`;
     const known = (name: string) => {
       if (!names.includes(name)) throw new Error(`no process ${name} in the Docker stack (it has ${names.join(", ")})`);
@@ -168,6 +176,7 @@ export function fromFile(file: StackFile, engine?: DockerEngine): RunbookStack {
     ),
     control,
     backupEnv: file.backupEnv ?? {},
+    docker: dockerParts,
   };
 }
 

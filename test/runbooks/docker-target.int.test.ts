@@ -8,6 +8,7 @@ import { localBackupEnv } from "../../scripts/stack/components/backups";
 import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
 import type { StackContext } from "../../scripts/stack/context";
 import type { StackFileInput } from "../../runbooks/lib/stack-file";
+import { stackPid } from "../flash-sales/support";
 import { eventually, liveQueue, testAddresses, testTopology } from "../stack/clients";
 import { testLayout } from "../stack/test-stack";
 import { dockerEngineOverStack, runbook, testControl } from "./support";
@@ -18,6 +19,7 @@ import { dockerEngineOverStack, runbook, testControl } from "./support";
 // stopped through the Docker Engine API, here answered by the test stack itself (support.ts).
 
 const ADMIN = { user: "runbook_admin", password: randomBytes(12).toString("hex") };
+const mysqlNames = () => Object.keys(sockets());
 const sockets = () => mysqlSockets({ addresses: testAddresses(), layout: testLayout() });
 let engine: Awaited<ReturnType<typeof dockerEngineOverStack>>;
 let stackFile: string;
@@ -41,7 +43,9 @@ async function writeStackFile(backupEnv: Record<string, string>): Promise<string
     topology: testTopology(),
     addresses: testAddresses(),
     mysqlAdmin: ADMIN,
-    processes: (await testControl().list()).map((p) => ({ name: p.name })),
+    processes: (await testControl().list()).map((p) =>
+      mysqlNames().includes(p.name) ? { name: p.name, volume: `${p.name}-data` } : { name: p.name },
+    ),
     docker: { socket: engine.socketPath },
     backupEnv,
   };
@@ -58,7 +62,9 @@ beforeAll(async () => {
     `CREATE USER IF NOT EXISTS '${ADMIN.user}'@'127.0.0.1' IDENTIFIED BY '${ADMIN.password}';
      GRANT ALL PRIVILEGES ON *.* TO '${ADMIN.user}'@'127.0.0.1' WITH GRANT OPTION;`,
   );
-  engine = await dockerEngineOverStack();
+  // Each MariaDB server's Docker volume is its data directory on the test stack.
+  const dataDir = (name: string) => path.join(testLayout().dir(name), "data");
+  engine = await dockerEngineOverStack(Object.fromEntries(mysqlNames().map((name) => [`${name}-data`, dataDir(name)])));
   stackFile = await writeStackFile(testBackupEnv());
 });
 
@@ -123,10 +129,6 @@ describe("runbooks with --target docker", () => {
   });
 
   it("refuses what the Docker target cannot do, and a missing or mismatched stack file, with exit code 2", async () => {
-    const failover = await docker("mysql-failover");
-    expect(failover.code).toBe(2);
-    expect(failover.out).toMatch(/--target docker: .*Pulumi program owns/);
-
     const into = await docker("restore", "latest", "--into", "new");
     expect(into.code).toBe(2);
     expect(into.out).toMatch(/--into new: restored instances run beside the local stack only/);
@@ -138,6 +140,74 @@ describe("runbooks with --target docker", () => {
     const k8s = await runbook("status", "--target", "k8s", "--stack-file", stackFile);
     expect(k8s.code).toBe(2);
     expect(k8s.out).toMatch(/--target k8s: .* describes a docker stack/);
+
+    const kubernetesFile = path.join(path.dirname(stackFile), "k8s-stack.json");
+    const processes = mysqlNames().map((name) => ({ name, statefulSet: name, ordinal: 0 }));
+    fs.writeFileSync(
+      kubernetesFile,
+      JSON.stringify({
+        ...JSON.parse(fs.readFileSync(stackFile, "utf8")),
+        target: "k8s",
+        processes,
+        kubernetes: { namespace: "floodgate" },
+      }),
+    );
+    const failover = await runbook("mysql-failover", "--target", "k8s", "--stack-file", kubernetesFile);
+    expect(failover.code).toBe(2);
+    expect(failover.out).toMatch(/--target k8s: .*cannot count on mounting two servers' volumes/);
+  });
+});
+
+describe("drill on the Docker target: the MariaDB primary is killed", () => {
+  const probe = "docker_failover_probe";
+  const count = async (name: string) =>
+    Number((await rootSql(sockets()[name], `SELECT COUNT(*) FROM ${probe}.t`)).trim());
+
+  beforeAll(async () => {
+    await rootSql(
+      sockets()["mysql-primary"],
+      `CREATE DATABASE IF NOT EXISTS ${probe}; CREATE TABLE IF NOT EXISTS ${probe}.t (id INT PRIMARY KEY);
+       USE ${probe}; DELETE FROM t; INSERT INTO t SELECT seq FROM seq_1_to_100;`,
+    );
+  });
+
+  afterAll(async () => {
+    await rootSql(sockets()["mysql-primary"], `DROP DATABASE IF EXISTS ${probe}`).catch(() => undefined);
+  });
+
+  it("mysql-failover reads the dead primary's binlog and swaps the volumes in one-shot containers; the old primary rejoins", async () => {
+    await eventually(async () => ((await count("mysql-replica-1")) === 100 ? true : undefined), 30_000);
+    process.kill(stackPid("mysql-primary"), "SIGKILL");
+    await eventually(
+      async () => ((await testControl().list()).find((p) => p.name === "mysql-primary")?.running ? undefined : true),
+      30_000,
+    );
+
+    const fix = await docker("mysql-failover", "--apply", "--yes");
+    if (fix.code !== 0) throw new Error(`mysql-failover exited ${fix.code}:\n${fix.out}`);
+    expect(fix.out).toMatch(/the last transaction its binary log committed \(volume mysql-primary-data\)/);
+    expect(fix.out).toMatch(/ok: mysql-replica-1 holds every committed transaction/);
+    expect(fix.out).toMatch(/done\s+promote mysql-replica-1/);
+    expect(fix.out).toMatch(/done\s+move mysql-replica-1's data to mysql-primary/);
+    expect(fix.out).toMatch(/ok: mysql-replica-1 follows mysql-primary/);
+    const created = engine.calls.filter((c) => c.startsWith("POST /containers/create"));
+    expect(created).toEqual(
+      expect.arrayContaining([
+        "POST /containers/create?name=mysql-failover-binlog",
+        "POST /containers/create?name=mysql-failover-swap",
+      ]),
+    );
+
+    // The promoted server serves at the primary's address, writable, with every row; the old
+    // primary follows it and gets new writes.
+    expect((await rootSql(sockets()["mysql-primary"], "SELECT @@read_only")).trim()).toBe("0");
+    await rootSql(sockets()["mysql-primary"], `INSERT INTO ${probe}.t VALUES (101)`);
+    expect(await count("mysql-primary")).toBe(101);
+    await eventually(async () => ((await count("mysql-replica-1")) === 101 ? true : undefined), 30_000);
+
+    const again = await docker("mysql-failover", "--apply", "--yes");
+    expect(again.out).not.toMatch(/done\s/);
+    if (again.code !== 0) throw new Error(`the second run exited ${again.code}:\n${again.out}`);
   });
 });
 
