@@ -52,7 +52,6 @@ export class DockerEngine {
     const created = await this.request("POST", `/containers/create?name=${name}`, {
       Image: spec.image,
       Cmd: spec.command,
-      Entrypoint: [],
       User: spec.user,
       Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
       HostConfig: { Binds: spec.binds, NetworkMode: "none" },
