@@ -141,6 +141,11 @@ describe("tracker service", () => {
         body: { status: "ok", checks: { mysql: { status: "up" }, rabbitmq: { status: "up" } } },
       });
 
+      // The flush histogram has a series only once this process has flushed (an earlier test may
+      // have restarted the tracker): count one event first.
+      const event = buildEvent();
+      await publish([asMessage(event)]);
+      await eventually(async () => ((await stats("view", event.subject)).body.total === 1 ? true : undefined));
       const metrics = await (await fetch(`${trackerUrl}/metrics`)).text();
       for (const name of [
         "floodgate_tracker_events_consumed_total",
