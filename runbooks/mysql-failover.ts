@@ -33,9 +33,10 @@ When the primary (mysql-primary) does not answer:
   4. start the old primary as a replica of the new one and wait until it has caught up.
 When the primary answers: checks that it is writable and every replica follows it, and rebuilds a
 replica that is down or follows nothing (so a second run after a failover finds nothing to do).
-On Docker the data moves between the servers' volumes (one-shot containers from the runbooks
-container's image mount them; containers and volumes stay as the Pulumi program made them).
-Kubernetes is refused (exit 2): runbooks/MysqlDown.md says what to do there.
+On Docker and Kubernetes the data moves between the servers' volumes (Docker volumes or
+PersistentVolumeClaims, mounted by one-shot containers or pods from the app image); containers,
+StatefulSets and volumes stay as the Pulumi program made them. On Kubernetes both claims must be
+attachable to one node (runbooks/MysqlDown.md).
 
 ${COMMON_HELP}`;
 
@@ -61,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   const data = failoverData(stack);
   if (!data)
     throw new UsageError(
-      `--target ${options.target}: the failover moves the promoted server's data to the primary's address, and a Kubernetes pod cannot count on mounting two servers' volumes (runbooks/MysqlDown.md, "Kubernetes")`,
+      `--target ${options.target}: no way to move MariaDB data on this target (runbooks/MysqlDown.md)`,
     );
   const replicas = stack.mysql.names.filter((n) => n !== PRIMARY);
   const chosen = values.replica as string | undefined;

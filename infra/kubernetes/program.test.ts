@@ -335,12 +335,30 @@ describe.each(CASES)("the runbooks pod (%s config)", (which) => {
     parseStackFile(JSON.parse(stackSecret().stringData[RUNBOOK_STACK_SECRET.key]), "runbook-stack Secret");
   const runbooksPod = () => podTemplate(named(d(), "Deployment", RUNBOOKS));
 
+  it("names each MariaDB server's data claim as its StatefulSet's claim template makes it", () => {
+    const withVolume = stackFile().processes.filter((p) => p.volume);
+    expect(withVolume.map((p) => p.name)).toEqual([
+      "mysql-primary",
+      ...Array.from({ length: t().mysql.replicas }, (_, i) => `mysql-replica-${i + 1}`),
+    ]);
+    for (const p of withVolume) {
+      const set = named(d(), "StatefulSet", p.statefulSet!);
+      const template = (set.spec.volumeClaimTemplates as Obj[]).find((c) =>
+        (podTemplate(set).spec.containers[0].volumeMounts as Obj[]).some(
+          (m) => m.name === c.metadata.name && m.mountPath === "/var/lib/mysql",
+        ),
+      )!;
+      // Kubernetes names a StatefulSet pod's claim <template>-<statefulset>-<ordinal>.
+      expect(p.volume).toBe(`${template.metadata.name}-${p.statefulSet}-${p.ordinal}`);
+    }
+  });
+
   it("writes a stack file that parses, for target k8s, with the real secrets and the deployed namespace", () => {
     const raw = d().resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name === "runbooks-stack")!;
     expect(isSecretValue(raw.rawInputs.stringData)).toBe(true);
     const file = stackFile();
     expect(file.target).toBe("k8s");
-    expect(file.kubernetes).toEqual({ namespace: d().cfg.kubernetes.namespace });
+    expect(file.kubernetes).toEqual({ namespace: d().cfg.kubernetes.namespace, image: d().cfg.images.app });
     expect(file.mysqlAdmin).toEqual({ user: "root", password: testSecretValue("mysqlRootPassword") });
     expect(file.topology.redis.users.admin.password).toBe(testSecretValue("redisAdminPassword"));
     expect(file.addresses.redis).toHaveLength(redisNodeCount(t()));
@@ -413,7 +431,7 @@ describe.each(CASES)("the runbooks pod (%s config)", (which) => {
     for (const labels of required) expect(pod.metadata.labels).toMatchObject(labels);
   });
 
-  it("grants the runbooks service account exactly the pod, StatefulSet, scale and Service verbs it needs", () => {
+  it("grants the runbooks service account exactly the pod, pod log, StatefulSet, scale and Service verbs it needs", () => {
     const role = named(d(), "Role", RUNBOOKS);
     const grants = (role.rules as Obj[]).flatMap((r) =>
       (r.resources as string[]).flatMap((res) =>
@@ -425,7 +443,9 @@ describe.each(CASES)("the runbooks pod (%s config)", (which) => {
         "/pods:get",
         "/pods:list",
         "/pods:watch",
+        "/pods:create",
         "/pods:delete",
+        "/pods/log:get",
         "apps/statefulsets:get",
         "apps/statefulsets:list",
         "apps/statefulsets/scale:get",
@@ -457,7 +477,7 @@ describe("kubernetesStackFile", () => {
     ["api-1", "api", 0],
     ["api-9", "api", 8],
   ])("maps %s to pod ordinal of its StatefulSet", (name, statefulSet, ordinal) => {
-    expect(file.processes.find((p) => p.name === name)).toEqual({ name, statefulSet, ordinal });
+    expect(file.processes.find((p) => p.name === name)).toMatchObject({ name, statefulSet, ordinal });
   });
 
   it("lists nothing beyond the topology's counts", () => {

@@ -16,7 +16,9 @@ export const RUNBOOK_STACK_SECRET = { name: "runbook-stack", key: path.basename(
 
 /** What runbooks may do through the API: read pods and delete a crashed one, scale StatefulSets, find Services. */
 export const RUNBOOK_ROLE_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
-  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] },
+  // create: mysql-failover's one-shot pods, which mount the MariaDB servers' claims.
+  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "create", "delete"] },
+  { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
   { apiGroups: ["apps"], resources: ["statefulsets"], verbs: ["get", "list"] },
   { apiGroups: ["apps"], resources: ["statefulsets/scale"], verbs: ["get", "patch", "update"] },
   { apiGroups: [""], resources: ["services"], verbs: ["get", "list"] },
@@ -25,15 +27,23 @@ export const RUNBOOK_ROLE_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
 const ordinals = (set: string, count: number, name: (i: number) => string): StackProcess[] =>
   Array.from({ length: count }, (_, i) => ({ name: name(i + 1), statefulSet: set, ordinal: i }));
 
-/** Every StatefulSet pod under its local-stack name (1-based) → pod ordinal (0-based), API slots up to the autoscaler's maximum. */
+/** The PersistentVolumeClaim of a MariaDB server's data: claim template "data" of its one-pod StatefulSet. */
+export const mysqlClaimName = (server: string) => `data-${server}-0`;
+
+/**
+ * Every StatefulSet pod under its local-stack name (1-based) → pod ordinal (0-based), API slots up to
+ * the autoscaler's maximum; MariaDB servers with their data's claim (mysql-failover moves data).
+ */
 export function kubernetesProcesses(t: Topology): StackProcess[] {
+  const mysql = (server: string): StackProcess => ({
+    name: server,
+    statefulSet: server,
+    ordinal: 0,
+    volume: mysqlClaimName(server),
+  });
   return [
-    { name: NAMES.mysqlPrimary, statefulSet: NAMES.mysqlPrimary, ordinal: 0 },
-    ...Array.from({ length: t.mysql.replicas }, (_, i) => ({
-      name: mysqlReplicaName(i + 1),
-      statefulSet: mysqlReplicaName(i + 1),
-      ordinal: 0,
-    })),
+    mysql(NAMES.mysqlPrimary),
+    ...Array.from({ length: t.mysql.replicas }, (_, i) => mysql(mysqlReplicaName(i + 1))),
     ...ordinals(NAMES.redis, redisNodeCount(t), (i) => `redis-${i}`),
     ...WORKER_KINDS.flatMap((kind) =>
       ordinals(workerName(kind), t.workers[kind].processes, (i) => `${workerName(kind)}-${i}`),
@@ -49,6 +59,7 @@ export function kubernetesStackFile(
   namespace: string,
   mysqlRootPassword: string,
   backupEnv: Record<string, string>,
+  image?: string,
 ): StackFileInput {
   return {
     target: "k8s",
@@ -56,7 +67,7 @@ export function kubernetesStackFile(
     addresses,
     mysqlAdmin: { user: "root", password: mysqlRootPassword },
     processes: kubernetesProcesses(t),
-    kubernetes: { namespace },
+    kubernetes: { namespace, image },
     backupEnv,
   };
 }
@@ -82,7 +93,14 @@ export class Runbooks extends pulumi.ComponentResource {
             S3_ACCESS_KEY: values.bucketAccessKey,
             S3_SECRET_KEY: values.bucketSecretKey,
           };
-          const file = kubernetesStackFile(real, a, cfg.kubernetes.namespace, values.mysqlRootPassword, env);
+          const file = kubernetesStackFile(
+            real,
+            a,
+            cfg.kubernetes.namespace,
+            values.mysqlRootPassword,
+            env,
+            cfg.images.app,
+          );
           return { [RUNBOOK_STACK_SECRET.key]: JSON.stringify(file, null, 2) };
         }),
       },

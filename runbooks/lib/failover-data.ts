@@ -2,9 +2,10 @@
  * The two things mysql-failover does to MariaDB data rather than through SQL, per target:
  * read what a stopped primary's binary log committed, and swap two stopped servers' data so the
  * promoted one serves at the primary's address. On the local stack the data directories are
- * folders of the state folder; on Docker they are named volumes the runbooks container cannot see,
- * so one-shot containers from its own image mount them. Kubernetes has no equivalent (a pod cannot
- * count on mounting two servers' ReadWriteOnce volumes): the runbook refuses there.
+ * folders of the state folder. On Docker they are named volumes and on Kubernetes
+ * PersistentVolumeClaims, which the runbooks container cannot see: one-shot containers or pods from
+ * the app image mount them (on Kubernetes both claims in one pod, so both must be attachable to one
+ * node — with node-local storage on different nodes the scheduler says so and the runbook stops).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -22,6 +23,7 @@ export interface FailoverData {
 
 /** The failover's data operations on this stack's target; undefined where there are none (Kubernetes). */
 export function failoverData(stack: RunbookStack): FailoverData | undefined {
+  if (stack.kubernetes) return kubernetesData(stack.kubernetes);
   if (stack.local) {
     const dir = (name: string) => path.join(stack.local!.layout.dir(name), "data");
     return {
@@ -59,18 +61,79 @@ const MOUNT = "/volumes";
 export const PARKING_VOLUME = "mysql-failover-parking";
 
 /**
- * Swap the contents of volumes $A and $B through $P (all on one Docker host: moves are renames),
- * refusing if $P is not empty (an interrupted swap: its data must be put back by hand). Index files
- * are rewritten to name their logs relative to the datadir ("./mariadb-bin.000007"), which MariaDB
- * reads wherever the datadir is.
+ * Swap the contents of data folders $A and $B through the parking folder $P — a volume of its own
+ * on Docker (one host: moves are renames), a folder inside $A on Kubernetes — refusing if $P is not
+ * empty (an interrupted swap: its data must be put back by hand). A file system's lost+found stays
+ * where it is. Index files are rewritten to name their logs relative to the datadir
+ * ("./mariadb-bin.000007"), which MariaDB reads wherever the datadir is mounted.
  */
 export const SWAP_SCRIPT = `set -eu
-for d in "$A" "$B" "$P"; do [ -d "$d" ] || { echo "$d is not mounted" >&2; exit 2; }; done
+for d in "$A" "$B"; do [ -d "$d" ] || { echo "$d is not mounted" >&2; exit 2; }; done
+mkdir -p "$P"
 if [ -n "$(ls -A "$P")" ]; then echo "$P holds the data of an interrupted swap: put it back by hand (runbooks/MysqlDown.md)" >&2; exit 3; fi
-find "$A" -mindepth 1 -maxdepth 1 -exec mv -t "$P" {} +
-find "$B" -mindepth 1 -maxdepth 1 -exec mv -t "$A" {} +
+find "$A" -mindepth 1 -maxdepth 1 ! -name lost+found ! -path "$P" -exec mv -t "$P" {} +
+find "$B" -mindepth 1 -maxdepth 1 ! -name lost+found -exec mv -t "$A" {} +
 find "$P" -mindepth 1 -maxdepth 1 -exec mv -t "$B" {} +
+case "$P" in "$A"/*) rmdir "$P" ;; esac
 for f in "$A"/*.index "$B"/*.index; do if [ -e "$f" ]; then sed -i 's#^.*/#./#' "$f"; fi; done`;
+
+/** The uid and gid MariaDB's official image runs as, and so owns its data. */
+export const MARIADB_UID = 999;
+
+/** The parking folder inside $A on Kubernetes (no third claim to provision). */
+const K8S_PARKING = ".failover-parking";
+
+/** `node …/gtid.js`: the app image holds the same compiled runbooks as the one running this. */
+function gtidCommand(): string[] {
+  const cli = path.join(__dirname, `gtid${path.extname(__filename)}`);
+  return path.extname(__filename) === ".ts" ? [process.execPath, "--import", "tsx", cli] : [process.execPath, cli];
+}
+
+/** A GTID position as the gtid CLI prints it. */
+const parsePrinted = (text: string): GtidPos => {
+  const last = text.trim().split("\n").at(-1)!.trim(); // a pod's log has stderr in it too
+  return last === formatGtidPos(new Map()) ? new Map() : parseGtidPos(last);
+};
+
+function kubernetesData(k: NonNullable<RunbookStack["kubernetes"]>): FailoverData {
+  const claim = (name: string) => {
+    const v = k.volumes[name];
+    if (!v) throw new Error(`the stack file names no PersistentVolumeClaim for ${name}`);
+    return v;
+  };
+  const image = () => {
+    if (!k.image) throw new Error("the stack file names no image for one-shot pods (kubernetes.image)");
+    return k.image;
+  };
+  return {
+    where: (name) => `claim ${claim(name)}`,
+    lastCommitted: async (name) => {
+      const at = `${MOUNT}/${claim(name)}`;
+      const r = await k.control.runPod({
+        name: "mysql-failover-binlog",
+        image: image(),
+        command: [...gtidCommand(), at],
+        claims: { [at]: claim(name) },
+        readOnly: true,
+        runAs: MARIADB_UID,
+      });
+      if (!r.succeeded) throw new Error(`reading ${name}'s binary log: ${r.log.trim()}`);
+      return parsePrinted(r.log);
+    },
+    swap: async (a, b) => {
+      const [A, B] = [claim(a), claim(b)].map((v) => `${MOUNT}/${v}`);
+      const r = await k.control.runPod({
+        name: "mysql-failover-swap",
+        image: image(),
+        command: ["sh", "-c", SWAP_SCRIPT],
+        claims: { [A]: claim(a), [B]: claim(b) },
+        env: { A, B, P: `${A}/${K8S_PARKING}` },
+        runAs: MARIADB_UID,
+      });
+      if (!r.succeeded) throw new Error(`swapping ${claim(a)} and ${claim(b)}: ${r.log.trim()}`);
+    },
+  };
+}
 
 function dockerData(docker: NonNullable<RunbookStack["docker"]>): FailoverData {
   const volume = (name: string) => {
@@ -82,9 +145,6 @@ function dockerData(docker: NonNullable<RunbookStack["docker"]>): FailoverData {
   const checked = (what: string, r: { exitCode: number; stderr: string }) => {
     if (r.exitCode !== 0) throw new Error(`${what}: exit ${r.exitCode}: ${r.stderr.trim()}`);
   };
-  // This file, run by node in the one-shot container: the image holds the same compiled runbooks.
-  const gtidCli = path.join(__dirname, `gtid${path.extname(__filename)}`);
-  const node = path.extname(__filename) === ".ts" ? [process.execPath, "--import", "tsx"] : [process.execPath];
   return {
     where: (name) => `volume ${volume(name)}`,
     lastCommitted: async (name) => {
@@ -92,13 +152,12 @@ function dockerData(docker: NonNullable<RunbookStack["docker"]>): FailoverData {
       const r = await docker.engine.run({
         name: "mysql-failover-binlog",
         image: await image(),
-        command: [...node, gtidCli, at],
+        command: [...gtidCommand(), at],
         binds: [`${volume(name)}:${at}:ro`],
         user: "0",
       });
       checked(`reading ${name}'s binary log`, r);
-      const text = r.stdout.trim();
-      return text === formatGtidPos(new Map()) ? new Map() : parseGtidPos(text);
+      return parsePrinted(r.stdout);
     },
     swap: async (a, b) => {
       const [A, B, P] = [volume(a), volume(b), PARKING_VOLUME].map((v) => `${MOUNT}/${v}`);

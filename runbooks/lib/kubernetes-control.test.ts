@@ -248,3 +248,89 @@ describe("inClusterApi", () => {
     );
   });
 });
+
+describe("KubernetesControl.runPod", () => {
+  // A one-shot pod's life as the API reports it: Pending, then Succeeded (or never scheduled).
+  async function podApi(outcome: "succeeds" | "unschedulable") {
+    const calls: string[] = [];
+    let created: { metadata: { name: string }; spec: Record<string, unknown> } | undefined;
+    let gets = 0;
+    const server = http.createServer((req, res) => {
+      let text = "";
+      req.on("data", (c: Buffer) => (text += c.toString()));
+      req.on("end", () => {
+        calls.push(`${req.method} ${req.url}`);
+        const send = (status: number, body: unknown) =>
+          void res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(body));
+        if (req.method === "POST") {
+          expect(req.headers["content-type"]).toBe("application/json");
+          created = JSON.parse(text) as typeof created;
+          return send(201, created);
+        }
+        if (req.url?.endsWith("/log")) return void res.writeHead(200).end("0-2-41\n");
+        if (req.method === "DELETE") return send(created ? 200 : 404, {});
+        if (!created) return send(404, { message: "not found" });
+        if (outcome === "unschedulable")
+          return send(200, {
+            status: {
+              phase: "Pending",
+              conditions: [
+                {
+                  type: "PodScheduled",
+                  status: "False",
+                  reason: "Unschedulable",
+                  message: "0/3 nodes are available: 3 node(s) had volume node affinity conflict.",
+                },
+              ],
+            },
+          });
+        send(200, { status: { phase: ++gets < 3 ? "Pending" : "Succeeded" } });
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    servers.push(server);
+    const control = new KubernetesControl({
+      namespace: NS,
+      processes: PROCESSES,
+      api: { server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
+      pollIntervalMs: 5,
+    });
+    return { control, calls, created: () => created };
+  }
+
+  const spec = {
+    name: "mysql-failover-swap",
+    image: "app:1",
+    command: ["sh", "-c", "true"],
+    claims: { "/volumes/a": "data-mysql-primary-0", "/volumes/b": "data-mysql-replica-1-0" },
+    env: { A: "/volumes/a" },
+    runAs: 999,
+  };
+
+  it("creates the pod with its claims as the data's owner, waits for it to end, returns its log and deletes it", async () => {
+    const api = await podApi("succeeds");
+    expect(await api.control.runPod(spec)).toEqual({ succeeded: true, log: "0-2-41\n" });
+    const pod = api.created()!.spec as {
+      restartPolicy: string;
+      securityContext: Record<string, unknown>;
+      volumes: Array<{ persistentVolumeClaim: { claimName: string } }>;
+      containers: Array<{ volumeMounts: Array<{ mountPath: string }>; env: unknown[] }>;
+    };
+    expect(pod.restartPolicy).toBe("Never");
+    expect(pod.securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 999, runAsNonRoot: true });
+    expect(pod.volumes.map((v) => v.persistentVolumeClaim.claimName)).toEqual([
+      "data-mysql-primary-0",
+      "data-mysql-replica-1-0",
+    ]);
+    expect(pod.containers[0].volumeMounts.map((m) => m.mountPath)).toEqual(["/volumes/a", "/volumes/b"]);
+    expect(api.calls.at(-1)).toBe("DELETE /api/v1/namespaces/fg/pods/mysql-failover-swap");
+  });
+
+  it("stops at once with the scheduler's reason when the pod cannot be placed", async () => {
+    const api = await podApi("unschedulable");
+    await expect(api.control.runPod(spec)).rejects.toThrow(
+      "pod mysql-failover-swap cannot be scheduled: 0/3 nodes are available: 3 node(s) had volume node affinity conflict.",
+    );
+    expect(api.calls.at(-1)).toBe("DELETE /api/v1/namespaces/fg/pods/mysql-failover-swap");
+  });
+});

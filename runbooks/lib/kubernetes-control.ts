@@ -17,8 +17,22 @@ export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccoun
 /** How to reach the API server: its base URL (https, or http in tests), a bearer token and the CA. */
 export interface KubernetesApi {
   server: string;
-  token: string;
+  /** A bearer token; none behind `kubectl proxy`, which authenticates for its caller. */
+  token?: string;
   ca?: Buffer;
+}
+
+/** A one-shot pod: a command in an image, with PersistentVolumeClaims mounted by path. */
+export interface OneShotPod {
+  name: string;
+  image: string;
+  command: string[];
+  /** Mount path → claim name. */
+  claims: Record<string, string>;
+  readOnly?: boolean;
+  env?: Record<string, string>;
+  /** Run as this uid and gid (the data's owner). */
+  runAs?: number;
 }
 
 /** What KubernetesControl needs: the namespace, the processes from the stack file, and optionally the API. */
@@ -60,7 +74,7 @@ interface Pod {
   metadata?: { deletionTimestamp?: string };
   status?: {
     phase?: string;
-    conditions?: Array<{ type: string; status: string }>;
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
     containerStatuses?: Array<{ state?: { waiting?: { reason?: string } } }>;
   };
 }
@@ -129,6 +143,73 @@ export class KubernetesControl implements ProcessControl {
     await this.waitFor(at, "gone", (pod) => pod === undefined);
   }
 
+  /**
+   * Run a one-shot pod to its end (restartPolicy Never) and return its exit status and log; the pod
+   * is deleted after. A pod the scheduler cannot place (two ReadWriteOnce claims on different nodes)
+   * fails with the scheduler's reason instead of waiting out the timeout.
+   */
+  async runPod(spec: OneShotPod, timeoutMs = 600_000): Promise<{ succeeded: boolean; log: string }> {
+    const podsPath = `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/pods`;
+    const at = { pod: spec.name };
+    await this.request("DELETE", this.podPath(at), undefined, true); // a leftover of an interrupted run
+    await this.waitForGone(at, timeoutMs);
+    const mounts = Object.entries(spec.claims);
+    await this.request("POST", podsPath, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: spec.name, labels: { "app.kubernetes.io/name": spec.name } },
+      spec: {
+        restartPolicy: "Never",
+        securityContext:
+          spec.runAs === undefined ? undefined : { runAsUser: spec.runAs, runAsGroup: spec.runAs, runAsNonRoot: true },
+        containers: [
+          {
+            name: "run",
+            image: spec.image,
+            command: spec.command,
+            env: Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value })),
+            volumeMounts: mounts.map(([mountPath], i) => ({ name: `v${i}`, mountPath, readOnly: spec.readOnly })),
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+          },
+        ],
+        volumes: mounts.map(([, claimName], i) => ({
+          name: `v${i}`,
+          persistentVolumeClaim: { claimName, readOnly: spec.readOnly },
+        })),
+      },
+    });
+    try {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const pod = await this.getPod(at);
+        const phase = pod?.status?.phase;
+        if (phase === "Succeeded" || phase === "Failed") {
+          const log = (await this.request("GET", `${this.podPath(at)}/log`, undefined, false, true)) as string;
+          return { succeeded: phase === "Succeeded", log };
+        }
+        const unschedulable = pod?.status?.conditions?.find(
+          (c) => c.type === "PodScheduled" && c.reason === "Unschedulable",
+        );
+        if (unschedulable) throw new Error(`pod ${spec.name} cannot be scheduled: ${unschedulable.message ?? ""}`);
+        if (Date.now() >= deadline)
+          throw new Error(
+            `pod ${spec.name} did not finish within ${Math.round(timeoutMs / 1000)} s (phase ${phase ?? "none"})`,
+          );
+        await new Promise((r) => setTimeout(r, this.pollIntervalMs));
+      }
+    } finally {
+      await this.request("DELETE", this.podPath(at), undefined, true).catch(() => undefined);
+    }
+  }
+
+  private async waitForGone(at: { pod: string }, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.getPod(at)) !== undefined) {
+      if (Date.now() >= deadline) throw new Error(`pod ${at.pod} still exists after ${Math.round(timeoutMs / 1000)} s`);
+      await new Promise((r) => setTimeout(r, this.pollIntervalMs));
+    }
+  }
+
   private locate(name: string): { name: string; statefulSet: string; ordinal: number; pod: string } {
     const p = this.processes.find((x) => x.name === name);
     if (!p)
@@ -174,14 +255,15 @@ export class KubernetesControl implements ProcessControl {
   }
 
   /** One API call; a 404 is `undefined` when `missingOk`, any other non-2xx an Error with the API's message. */
-  private request(method: string, apiPath: string, body?: unknown, missingOk = false): Promise<unknown> {
+  private request(method: string, apiPath: string, body?: unknown, missingOk = false, raw = false): Promise<unknown> {
     this.api ??= inClusterApi();
     const api = this.api;
     const url = new URL(apiPath, api.server);
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { Authorization: `Bearer ${api.token}`, Accept: "application/json" };
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (api.token) headers.Authorization = `Bearer ${api.token}`;
     if (payload !== undefined) {
-      headers["Content-Type"] = "application/merge-patch+json";
+      headers["Content-Type"] = method === "PATCH" ? "application/merge-patch+json" : "application/json";
       headers["Content-Length"] = String(Buffer.byteLength(payload));
     }
     const client = url.protocol === "http:" ? http : https;
@@ -197,7 +279,7 @@ export class KubernetesControl implements ProcessControl {
           } catch {
             json = { message: text };
           }
-          if (status >= 200 && status < 300) return resolve(json);
+          if (status >= 200 && status < 300) return resolve(raw ? text : json);
           if (status === 404 && missingOk) return resolve(undefined);
           const message = (json as { message?: string }).message ?? text;
           reject(new Error(`kubernetes ${method} ${apiPath}: HTTP ${status}: ${message}`));

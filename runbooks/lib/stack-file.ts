@@ -48,7 +48,10 @@ const ProcessSchema = z.object({
   name: z.string().min(1),
   statefulSet: z.string().min(1).optional(),
   ordinal: z.number().int().min(0).optional(),
-  /** Docker: the named volume holding a MariaDB server's data (mysql-failover moves data between them). */
+  /**
+   * A MariaDB server's data, which mysql-failover moves between servers: the named volume (Docker),
+   * the PersistentVolumeClaim (Kubernetes).
+   */
   volume: z.string().min(1).optional(),
 });
 export type StackProcess = z.infer<typeof ProcessSchema>;
@@ -67,8 +70,14 @@ const FileSchema = z
      * (one-shot containers for mysql-failover run from its image).
      */
     docker: z.object({ socket: z.string().min(1), container: z.string().min(1).default("runbooks") }).optional(),
-    /** Kubernetes: the namespace; the API is reached in-cluster with the pod's service account. */
-    kubernetes: z.object({ namespace: z.string().min(1) }).optional(),
+    /**
+     * Kubernetes: the namespace; the app image (one-shot pods for mysql-failover run it); the API,
+     * in-cluster with the pod's service account unless `api` names another (`kubectl proxy`'s URL,
+     * to run the runbooks from outside the cluster).
+     */
+    kubernetes: z
+      .object({ namespace: z.string().min(1), image: z.string().min(1).optional(), api: z.url().optional() })
+      .optional(),
     /** The backup service's environment (services/src/backup/config.ts), for backup-now and restore. */
     backupEnv: z.record(z.string(), z.string()).optional(),
   })

@@ -81,6 +81,8 @@ export interface RunbookStack {
   local?: LocalStack;
   /** The Docker engine, the runbooks container's name, and each MariaDB server's volume; only on Docker. */
   docker?: { engine: DockerEngine; container: string; volumes: Record<string, string> };
+  /** The Kubernetes API, the app image, and each MariaDB server's claim; only on Kubernetes. */
+  kubernetes?: { control: KubernetesControl; image?: string; volumes: Record<string, string> };
 }
 
 /** The stack `options` point at, or a UsageError saying why there is none. */
@@ -138,15 +140,17 @@ export function fromFile(file: StackFile, engine?: DockerEngine): RunbookStack {
     ...a.mysqlReplicas.map((address, i) => ({ name: `mysql-replica-${i + 1}`, address })),
   ];
   const names = file.processes.map((p) => p.name);
+  const volumes = Object.fromEntries(file.processes.flatMap((p) => (p.volume ? [[p.name, p.volume]] : [])));
   let control: ProcessControl;
   let description: string;
   let dockerParts: RunbookStack["docker"];
+  let kubernetesParts: RunbookStack["kubernetes"];
   if (file.target === "docker") {
     const docker = engine ?? new DockerEngine(file.docker!.socket);
     dockerParts = {
       engine: docker,
       container: file.docker!.container,
-      volumes: Object.fromEntries(file.processes.flatMap((p) => (p.volume ? [[p.name, p.volume]] : []))),
+      volumes,
     };
     description = `the Docker stack (engine at ${docker.socketPath})`;
     const known = (name: string) => {
@@ -159,8 +163,15 @@ export function fromFile(file: StackFile, engine?: DockerEngine): RunbookStack {
       stop: (name) => docker.stop(known(name)),
     };
   } else {
-    description = `the Kubernetes stack in namespace ${file.kubernetes!.namespace}`;
-    control = new KubernetesControl({ namespace: file.kubernetes!.namespace, processes: file.processes });
+    const k = file.kubernetes!;
+    description = `the Kubernetes stack in namespace ${k.namespace}`;
+    const kubernetes = new KubernetesControl({
+      namespace: k.namespace,
+      processes: file.processes,
+      api: k.api ? { server: k.api } : undefined,
+    });
+    control = kubernetes;
+    kubernetesParts = { control: kubernetes, image: k.image, volumes };
   }
   return {
     target: file.target,
@@ -177,6 +188,7 @@ export function fromFile(file: StackFile, engine?: DockerEngine): RunbookStack {
     control,
     backupEnv: file.backupEnv ?? {},
     docker: dockerParts,
+    kubernetes: kubernetesParts,
   };
 }
 

@@ -140,21 +140,6 @@ describe("runbooks with --target docker", () => {
     const k8s = await runbook("status", "--target", "k8s", "--stack-file", stackFile);
     expect(k8s.code).toBe(2);
     expect(k8s.out).toMatch(/--target k8s: .* describes a docker stack/);
-
-    const kubernetesFile = path.join(path.dirname(stackFile), "k8s-stack.json");
-    const processes = mysqlNames().map((name) => ({ name, statefulSet: name, ordinal: 0 }));
-    fs.writeFileSync(
-      kubernetesFile,
-      JSON.stringify({
-        ...JSON.parse(fs.readFileSync(stackFile, "utf8")),
-        target: "k8s",
-        processes,
-        kubernetes: { namespace: "floodgate" },
-      }),
-    );
-    const failover = await runbook("mysql-failover", "--target", "k8s", "--stack-file", kubernetesFile);
-    expect(failover.code).toBe(2);
-    expect(failover.out).toMatch(/--target k8s: .*cannot count on mounting two servers' volumes/);
   });
 });
 

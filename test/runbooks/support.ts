@@ -139,3 +139,142 @@ export async function dockerEngineOverStack(
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
   return { socketPath, calls, close: () => server.close() };
 }
+
+/** How a process of the stack maps onto a StatefulSet pod (the program's own mapping, kubernetesProcesses). */
+interface PodOf {
+  name: string;
+  statefulSet?: string;
+  ordinal?: number;
+}
+
+/**
+ * No Kubernetes cluster runs here: a plain-HTTP server on 127.0.0.1 answers the API calls the
+ * runbooks make (as `kubectl proxy` would), with the test stack itself. A StatefulSet pod is the
+ * stack's process of that name (`processes`); its StatefulSet's scale starts and stops them through
+ * the control socket. Like the StatefulSet controller, a pod within the desired replicas that is not
+ * running is started again when it is looked at — unless the test marked it `crashing`, which
+ * reports it in CrashLoopBackOff until its StatefulSet is scaled below it. A one-shot pod runs its
+ * command on this host, each claim it mounts standing for a folder (`claims`: a MariaDB server's data
+ * directory), the mount path replaced by the folder in its command line and environment. Unverified
+ * against a real API server.
+ */
+export async function kubernetesApiOverStack(
+  processes: PodOf[],
+  claims: Record<string, string>,
+): Promise<{ url: string; calls: string[]; crashing: Set<string>; close: () => void }> {
+  const control = testControl();
+  const calls: string[] = [];
+  const crashing = new Set<string>();
+  const desired = new Map<string, number>();
+  for (const p of processes)
+    if (p.statefulSet !== undefined) desired.set(p.statefulSet, (desired.get(p.statefulSet) ?? 0) + 1);
+  const byPod = new Map(processes.map((p) => [`${p.statefulSet}-${p.ordinal}`, p]));
+  const oneShots = new Map<string, { phase: string; log: string }>();
+  const answer = (res: http.ServerResponse, status: number, body?: unknown) =>
+    void res
+      .writeHead(status, { "content-type": "application/json" })
+      .end(body === undefined ? undefined : JSON.stringify(body));
+  const notFound = (res: http.ServerResponse, what: string) =>
+    answer(res, 404, { kind: "Status", message: `${what} not found` });
+
+  async function handle(method: string, url: URL, body: string, res: http.ServerResponse): Promise<void> {
+    const pods = /^\/api\/v1\/namespaces\/[^/]+\/pods(?:\/([^/]+))?(\/log)?$/.exec(url.pathname);
+    const scale = /^\/apis\/apps\/v1\/namespaces\/[^/]+\/statefulsets\/([^/]+)\/scale$/.exec(url.pathname);
+    if (pods && method === "POST" && !pods[1]) {
+      const spec = JSON.parse(body) as {
+        metadata: { name: string };
+        spec: {
+          containers: Array<{
+            command: string[];
+            env?: Array<{ name: string; value: string }>;
+            volumeMounts?: Array<{ name: string; mountPath: string }>;
+          }>;
+          volumes?: Array<{ name: string; persistentVolumeClaim: { claimName: string } }>;
+        };
+      };
+      const c = spec.spec.containers[0];
+      const claimOf = new Map((spec.spec.volumes ?? []).map((v) => [v.name, v.persistentVolumeClaim.claimName]));
+      const mounts = new Map(
+        (c.volumeMounts ?? []).map((m) => {
+          const claim = claimOf.get(m.name)!;
+          if (!claims[claim]) throw new Error(`no claim ${claim}`);
+          return [m.mountPath, claims[claim]] as const;
+        }),
+      );
+      const mapped = (v: string) =>
+        mounts.get(v) ?? [...mounts].reduce((s, [from, to]) => s.split(`${from}/`).join(`${to}/`), v);
+      const run = { phase: "Running", log: "" };
+      oneShots.set(spec.metadata.name, run);
+      const child = spawn(c.command[0], c.command.slice(1).map(mapped), {
+        cwd: repoRoot,
+        env: { ...process.env, ...Object.fromEntries((c.env ?? []).map((e) => [e.name, mapped(e.value)])) },
+      });
+      child.stdout.on("data", (d: Buffer) => (run.log += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (run.log += d.toString()));
+      child.on("close", (code) => (run.phase = code === 0 ? "Succeeded" : "Failed"));
+      return answer(res, 201, spec);
+    }
+    if (pods && pods[1]) {
+      const name = decodeURIComponent(pods[1]);
+      const oneShot = oneShots.get(name);
+      if (oneShot) {
+        if (pods[2]) return void res.writeHead(200, { "content-type": "text/plain" }).end(oneShot.log);
+        if (method === "DELETE") return void (oneShots.delete(name), answer(res, 200, {}));
+        return answer(res, 200, { status: { phase: oneShot.phase } });
+      }
+      const p = byPod.get(name);
+      if (!p || (method !== "GET" && method !== "DELETE")) return notFound(res, `pods "${name}"`);
+      if (method === "DELETE") {
+        crashing.delete(p.name);
+        await control.stop(p.name);
+        return answer(res, 200, {});
+      }
+      if (crashing.has(p.name))
+        return answer(res, 200, {
+          status: {
+            phase: "Running",
+            conditions: [{ type: "Ready", status: "False" }],
+            containerStatuses: [{ state: { waiting: { reason: "CrashLoopBackOff" } } }],
+          },
+        });
+      const live = (await control.list()).find((x) => x.name === p.name);
+      if (live?.running)
+        return answer(res, 200, { status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] } });
+      // The StatefulSet controller recreates a pod within its replicas; here, once it is looked at.
+      if (live && p.ordinal! < (desired.get(p.statefulSet!) ?? 0)) void control.start(p.name).catch(() => undefined);
+      return notFound(res, `pods "${name}"`);
+    }
+    if (scale) {
+      const set = decodeURIComponent(scale[1]);
+      if (!desired.has(set)) return notFound(res, `statefulsets.apps "${set}"`);
+      if (method === "PATCH") {
+        const replicas = (JSON.parse(body) as { spec: { replicas: number } }).spec.replicas;
+        desired.set(set, replicas);
+        const live = await control.list();
+        for (const p of processes.filter((x) => x.statefulSet === set)) {
+          const running = live.find((x) => x.name === p.name)?.running;
+          if (p.ordinal! >= replicas) {
+            crashing.delete(p.name);
+            if (running) await control.stop(p.name);
+          } else if (running === false && !crashing.has(p.name)) await control.start(p.name);
+        }
+      }
+      return answer(res, 200, { spec: { replicas: desired.get(set) } });
+    }
+    notFound(res, url.pathname);
+  }
+
+  const server = http.createServer((req, res) => {
+    calls.push(`${req.method} ${req.url}`);
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c.toString()));
+    req.on("end", () => {
+      void handle(req.method ?? "", new URL(req.url ?? "/", "http://api"), body, res).catch((err: Error) =>
+        answer(res, 500, { message: err.message }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, calls, crashing, close: () => server.close() };
+}

@@ -1,0 +1,133 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { kubernetesProcesses } from "../../infra/kubernetes/runbooks";
+import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
+import type { StackFileInput } from "../../runbooks/lib/stack-file";
+import { stackPid } from "../flash-sales/support";
+import { eventually, liveQueue, testAddresses, testTopology } from "../stack/clients";
+import { testLayout } from "../stack/test-stack";
+import { kubernetesApiOverStack, runbook, testControl } from "./support";
+
+// The runbooks' Kubernetes target, run as on-call runs it (a child process, `--target k8s` with a
+// runbook stack file whose `kubernetes.api` is a kubectl-proxy-style URL), against the live test
+// stack: stores by address over TCP, processes as StatefulSet pods through the Kubernetes API, here
+// answered by the test stack itself (support.ts), with the program's own process-to-pod mapping.
+
+const ADMIN = { user: "runbook_k8s", password: randomBytes(12).toString("hex") };
+const NAMESPACE = "floodgate";
+const sockets = () => mysqlSockets({ addresses: testAddresses(), layout: testLayout() });
+const processes = () => kubernetesProcesses(testTopology());
+let api: Awaited<ReturnType<typeof kubernetesApiOverStack>>;
+let stackFile: string;
+
+const k8s = (name: string, ...args: string[]) => runbook(name, "--target", "k8s", "--stack-file", stackFile, ...args);
+const scale = (statefulSet: string, replicas: number) =>
+  fetch(`${api.url}/apis/apps/v1/namespaces/${NAMESPACE}/statefulsets/${statefulSet}/scale`, {
+    method: "PATCH",
+    headers: { "content-type": "application/merge-patch+json" },
+    body: JSON.stringify({ spec: { replicas } }),
+  });
+
+beforeAll(async () => {
+  await rootSql(
+    sockets()["mysql-primary"],
+    `CREATE USER IF NOT EXISTS '${ADMIN.user}'@'127.0.0.1' IDENTIFIED BY '${ADMIN.password}';
+     GRANT ALL PRIVILEGES ON *.* TO '${ADMIN.user}'@'127.0.0.1' WITH GRANT OPTION;`,
+  );
+  // Each MariaDB server's claim is its data directory on the test stack.
+  const claims = Object.fromEntries(
+    processes()
+      .filter((p) => p.volume)
+      .map((p) => [p.volume!, path.join(testLayout().dir(p.name), "data")]),
+  );
+  api = await kubernetesApiOverStack(processes(), claims);
+  const file: StackFileInput = {
+    target: "k8s",
+    topology: testTopology(),
+    addresses: testAddresses(),
+    mysqlAdmin: ADMIN,
+    processes: processes(),
+    kubernetes: { namespace: NAMESPACE, image: "floodgate-app", api: api.url },
+  };
+  stackFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "stack-file-")), "runbook-stack.json");
+  fs.writeFileSync(stackFile, JSON.stringify(file), { mode: 0o600 });
+});
+
+afterAll(async () => {
+  api?.close();
+  await rootSql(sockets()["mysql-primary"], `DROP USER IF EXISTS '${ADMIN.user}'@'127.0.0.1'`);
+});
+
+describe("runbooks with --target k8s", () => {
+  it("status reads the StatefulSet pods through the Kubernetes API and every store over TCP", async () => {
+    const { out } = await k8s("status");
+    expect(out).toContain(`processes of the Kubernetes stack in namespace ${NAMESPACE}`);
+    expect(out).toMatch(/ok: process redis-1: running/);
+    expect(out).toMatch(/ok: process worker-orders-2: running/);
+    expect(out).toMatch(/ok: mysql-primary: read_only=0/);
+    expect(out).toMatch(/ok: mysql-replica-1: IO Yes, SQL Yes/);
+    expect(api.calls).toContain(`GET /api/v1/namespaces/${NAMESPACE}/pods/worker-orders-1`);
+  });
+
+  it("queue-drain --start-workers scales a StatefulSet scaled to zero back up to its workers", async () => {
+    expect((await scale("worker-orders", 0)).status).toBe(200);
+    try {
+      await eventually(async () => ((await liveQueue("orders")).consumerCount === 0 ? true : undefined), 30_000);
+      const fix = await k8s("queue-drain", "--start-workers", "--apply", "--yes", "--wait-seconds", "60");
+      expect(fix.out).toMatch(/done\s+start worker-orders-1/);
+      expect(fix.out).toMatch(/done\s+start worker-orders-2/);
+      expect(fix.out).toMatch(/ok: queue orders consumed again/);
+      const patches = api.calls.filter((c) => c.startsWith("PATCH") && c.includes("worker-orders"));
+      expect(patches.length).toBeGreaterThanOrEqual(3); // the test's scale to 0, then 1, then 2
+    } finally {
+      await scale("worker-orders", 2);
+    }
+  });
+});
+
+describe("drill on the Kubernetes target: the MariaDB primary crash-loops", () => {
+  const probe = "k8s_failover_probe";
+  const count = async (name: string) =>
+    Number((await rootSql(sockets()[name], `SELECT COUNT(*) FROM ${probe}.t`)).trim());
+
+  beforeAll(async () => {
+    await rootSql(
+      sockets()["mysql-primary"],
+      `CREATE DATABASE IF NOT EXISTS ${probe}; CREATE TABLE IF NOT EXISTS ${probe}.t (id INT PRIMARY KEY);
+       USE ${probe}; DELETE FROM t; INSERT INTO t SELECT seq FROM seq_1_to_100;`,
+    );
+  });
+
+  afterAll(async () => {
+    api.crashing.clear();
+    await rootSql(sockets()["mysql-primary"], `DROP DATABASE IF EXISTS ${probe}`).catch(() => undefined);
+  });
+
+  it("mysql-failover reads the binlog and swaps the claims in one-shot pods; the old primary rejoins", async () => {
+    await eventually(async () => ((await count("mysql-replica-1")) === 100 ? true : undefined), 30_000);
+    api.crashing.add("mysql-primary"); // the StatefulSet controller cannot bring it back
+    process.kill(stackPid("mysql-primary"), "SIGKILL");
+    await eventually(
+      async () => ((await testControl().list()).find((p) => p.name === "mysql-primary")?.running ? undefined : true),
+      30_000,
+    );
+
+    const fix = await k8s("mysql-failover", "--apply", "--yes");
+    if (fix.code !== 0) throw new Error(`mysql-failover exited ${fix.code}:\n${fix.out}`);
+    expect(fix.out).toMatch(/the last transaction its binary log committed \(claim data-mysql-primary-0\)/);
+    expect(fix.out).toMatch(/done\s+promote mysql-replica-1/);
+    expect(fix.out).toMatch(/done\s+move mysql-replica-1's data to mysql-primary/);
+    expect(fix.out).toMatch(/ok: mysql-replica-1 follows mysql-primary/);
+    expect(api.calls.filter((c) => c === `POST /api/v1/namespaces/${NAMESPACE}/pods`)).toHaveLength(2);
+
+    expect((await rootSql(sockets()["mysql-primary"], "SELECT @@read_only")).trim()).toBe("0");
+    await rootSql(sockets()["mysql-primary"], `INSERT INTO ${probe}.t VALUES (101)`);
+    await eventually(async () => ((await count("mysql-replica-1")) === 101 ? true : undefined), 30_000);
+
+    const again = await k8s("mysql-failover", "--apply", "--yes");
+    expect(again.out).not.toMatch(/done\s/);
+    if (again.code !== 0) throw new Error(`the second run exited ${again.code}:\n${again.out}`);
+  });
+});
