@@ -80,7 +80,8 @@ export function kubernetesAddresses(t: Topology, dns: ClusterDns): Addresses {
     nginxStatus: { host: "127.0.0.1", port: t.nginx.statusPort },
     api: range(apiSlots(t)).map((i) => svc(apiSlotName(i), t.api.basePort)),
     tracker: svc(NAMES.tracker, t.tracker.port),
-    // No autoscaler (KEDA scales the API) and no backup service (CronJobs) on Kubernetes.
+    // No autoscaler on Kubernetes: KEDA scales the API.
+    backups: svc("backups", t.backups.port),
     workers: Object.fromEntries(
       WORKER_KINDS.map((kind) => [
         kind,

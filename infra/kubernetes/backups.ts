@@ -3,13 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { backupServiceEnv, type Addresses, type Topology } from "../topology";
 import { appCommand, podEnv } from "./app-env";
 import type { KubernetesContext } from "./context";
-import { clientLabels, podLabels, resources, sizeOf } from "./pod-spec";
+import { clusterServiceSpec } from "./object-specs";
+import { clientLabels, httpProbes, podLabels, resources, sizeOf } from "./pod-spec";
 import { bucketNames } from "./bucket-scripts";
 
-/** What gets backed up; the argument `services/src/main/backup.ts` takes. */
-export type BackupKind = "mysql" | "redis";
+/** The backup service's Deployment and Service. */
+export const BACKUPS = "backups";
 
-/** Scratch space for a backup in progress and a drill's download: an emptyDir, gone with the pod. */
+/** Scratch space for a backup in progress and a drill's download and server: an emptyDir, gone with the pod. */
 export const BACKUP_WORK_DIR = "/var/lib/floodgate/backups";
 
 /**
@@ -21,17 +22,21 @@ export const BACKUP_WORK_DIR = "/var/lib/floodgate/backups";
 export function backupEnv(t: Topology, a: Addresses, s3Endpoint: string): Record<string, string> {
   return {
     ...backupServiceEnv(t, a),
-    // Read by every run (a `--once` run serves nothing, but the configuration is one for both).
     HTTP_PORT: String(t.backups.port),
     BACKUP_WORK_DIR,
+    // Every backup is restored into a scratch MariaDB in the pod and verified (RTO, RPO).
+    BACKUP_RESTORE_DRILL: "after-each-backup",
     S3_ENDPOINT: s3Endpoint,
     S3_BUCKET: bucketNames(t.name).backups,
   };
 }
 
 /**
- * Backups: a CronJob per kind on the topology's schedule. Each runs `backup.ts` once from the app
- * image (`--once <kind>`), where Docker keeps it running on the same schedule.
+ * Backups: the backup service (services/src/main/backup.ts), one pod running the topology's cron
+ * schedule like the Docker target's container — each backup uploaded into the bucket and pruned
+ * there, then restored into a scratch MariaDB and verified — with /metrics scraped by Prometheus
+ * (last success, size, duration, RTO and RPO: BackupTooOld and RestoreDrillFailed). One replica and
+ * the Recreate strategy: two schedulers would back up twice.
  */
 export class Backups extends pulumi.ComponentResource {
   constructor(name: string, ctx: KubernetesContext & { s3Endpoint: string }, opts?: pulumi.ComponentResourceOptions) {
@@ -54,49 +59,48 @@ export class Backups extends pulumi.ComponentResource {
       name,
       valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
     });
-    for (const kind of ["mysql", "redis"] as const) {
-      new k8s.batch.v1.CronJob(
-        `${name}-${kind}`,
-        {
-          metadata: { name: `backup-${kind}`, namespace },
-          spec: {
-            schedule: t.backups.schedule,
-            // A backup still running when the next is due is left to finish; two at once would only compete.
-            concurrencyPolicy: "Forbid",
-            startingDeadlineSeconds: 600,
-            successfulJobsHistoryLimit: 3,
-            failedJobsHistoryLimit: 3,
-            jobTemplate: {
-              spec: {
-                backoffLimit: 2,
-                template: {
-                  metadata: { labels: { ...podLabels(`backup-${kind}`), ...clientLabels(kind, "bucket") } },
-                  spec: {
-                    restartPolicy: "OnFailure",
-                    containers: [
-                      {
-                        name: "backup",
-                        image: cfg.images.app,
-                        command: [...appCommand("backup"), "--once", kind],
-                        env: [
-                          ...env,
-                          bucketKey("S3_ACCESS_KEY", "bucketAccessKey"),
-                          bucketKey("S3_SECRET_KEY", "bucketSecretKey"),
-                        ],
-                        volumeMounts: [{ name: "work", mountPath: BACKUP_WORK_DIR }],
-                        resources: resources(sizeOf(t, "job")),
-                      },
-                    ],
-                    volumes: [{ name: "work", emptyDir: {} }],
-                  },
+    const port = t.backups.port;
+    new k8s.apps.v1.Deployment(
+      `${name}-service`,
+      {
+        metadata: { name: BACKUPS, namespace },
+        spec: {
+          replicas: 1,
+          strategy: { type: "Recreate" },
+          selector: { matchLabels: { "app.kubernetes.io/name": BACKUPS } },
+          template: {
+            metadata: { labels: { ...podLabels(BACKUPS), ...clientLabels("mysql", "redis", "bucket") } },
+            spec: {
+              // A backup in progress finishes first (the replica's applier is stopped meanwhile).
+              terminationGracePeriodSeconds: 300,
+              containers: [
+                {
+                  name: "backup",
+                  image: cfg.images.app,
+                  command: appCommand("backup"),
+                  env: [
+                    ...env,
+                    bucketKey("S3_ACCESS_KEY", "bucketAccessKey"),
+                    bucketKey("S3_SECRET_KEY", "bucketSecretKey"),
+                  ],
+                  ports: [{ name: "http", containerPort: port }],
+                  volumeMounts: [{ name: "work", mountPath: BACKUP_WORK_DIR }],
+                  resources: resources(sizeOf(t, "backups")),
+                  ...httpProbes("/health", port),
                 },
-              },
+              ],
+              volumes: [{ name: "work", emptyDir: {} }],
             },
           },
         },
-        { parent: this },
-      );
-    }
+      },
+      { parent: this },
+    );
+    new k8s.core.v1.Service(
+      `${name}-metrics`,
+      { metadata: { name: BACKUPS, namespace }, spec: clusterServiceSpec(BACKUPS, { http: port }) },
+      { parent: this },
+    );
     this.registerOutputs({ schedule: t.backups.schedule });
   }
 }

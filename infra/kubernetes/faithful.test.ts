@@ -63,11 +63,10 @@ const localMariadb = (name: string): MariadbPaths => ({
 
 function expectedFiles(t: Topology, a: Addresses, accessKey: string, secretKey: string): Map<string, Expected> {
   // Every API slot is listed; compare with a local stack running as many API processes. Kubernetes
-  // runs no autoscaler (KEDA scales) and no backup service (CronJobs): the one difference in components.
+  // runs no autoscaler (KEDA scales): the one difference in components.
   const la: Addresses = {
     ...localAddresses({ ...t, api: { ...t.api, replicas: a.api.length } }),
     autoscaler: undefined,
-    backups: undefined,
   };
   const k8s = (text: string, bareHosts: string[] = [], paths: string[] = []): Rendering => ({
     text,

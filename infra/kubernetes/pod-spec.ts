@@ -39,6 +39,7 @@ export interface Size {
 
 /** Every kind of pod the program runs. */
 export type Workload =
+  | "backups"
   | "nginx"
   | "api"
   | "worker"
@@ -80,6 +81,9 @@ export function sizeOf(t: Topology, w: Workload): Size {
       return { cpuMilli: [100, 1000], memoryMi: [128, 512] };
     case "job":
       return { cpuMilli: [100, 1000], memoryMi: [128, 512] };
+    // Streams dumps, and runs the restore drill's scratch MariaDB (a 64 MiB buffer pool) beside it.
+    case "backups":
+      return { cpuMilli: [100, 1000], memoryMi: [384, 1024] };
     case "alertmanager":
     case "exporter":
     case "sidecar":

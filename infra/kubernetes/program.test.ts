@@ -22,6 +22,7 @@ import type * as program from "./index";
 import { migrationJobName } from "./app-pod";
 import { BUCKET_PORTS, bucketNames, UNPROBED_SIDECARS } from "./bucket-scripts";
 import { NAMES, kubernetesAddresses, serviceHost } from "./addresses";
+import { appCommand } from "./app-env";
 import { kubernetesStackFile, RUNBOOK_STACK_SECRET, RUNBOOKS } from "./runbooks";
 import { parseStackFile, STACK_FILE_PATH } from "../../runbooks/lib/stack-file";
 import { parseBackupEnv } from "../../services/src/backup/config";
@@ -268,16 +269,30 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
       expect(rules[f]).toBe(fs.readFileSync(path.join(__dirname, "..", "..", "monitoring", "rules", f), "utf8"));
   });
 
-  it("backs up MariaDB and Redis with CronJobs on the topology's schedule and retention", () => {
-    const cronJobs = ofKind(d(), "CronJob");
-    expect(cronJobs.map((c) => c.metadata.name).sort()).toEqual(["backup-mysql", "backup-redis"]);
-    for (const c of cronJobs) {
-      expect(c.spec.schedule).toBe(t().backups.schedule);
-      const env = Object.fromEntries((podTemplate(c).spec.containers[0].env as Obj[]).map((e) => [e.name, e.value]));
-      expect(env.BACKUP_RETENTION_DAYS).toBe(String(t().backups.retentionDays));
-      expect(env.BACKUP_KEEP_LAST).toBe(String(t().backups.keepLast));
-      expect(env.BACKUP_MYSQL_SOURCE).toContain(`mysql-replica-${t().mysql.replicas}.`);
-    }
+  it("runs the backup service (one scheduler, drills after each backup) on the topology's schedule and retention, scraped by Prometheus", () => {
+    expect(ofKind(d(), "CronJob")).toEqual([]);
+    const service = named(d(), "Deployment", "backups");
+    expect(service.spec.replicas).toBe(1);
+    expect(service.spec.strategy).toEqual({ type: "Recreate" }); // never two schedulers
+    const c = podTemplate(service).spec.containers[0];
+    expect(c.command).toEqual(appCommand("backup"));
+    const env = Object.fromEntries((c.env as Obj[]).map((e) => [e.name, e.value]));
+    expect(env.BACKUP_SCHEDULE).toBe(t().backups.schedule);
+    expect(env.BACKUP_RETENTION_DAYS).toBe(String(t().backups.retentionDays));
+    expect(env.BACKUP_KEEP_LAST).toBe(String(t().backups.keepLast));
+    expect(env.BACKUP_MYSQL_SOURCE).toContain(`mysql-replica-${t().mysql.replicas}.`);
+    expect(env.BACKUP_RESTORE_DRILL).toBe("after-each-backup");
+    expect(c.readinessProbe.httpGet).toMatchObject({ path: "/health", port: t().backups.port });
+    // Prometheus scrapes it through its Service (BackupTooOld, RestoreDrillFailed).
+    const svc = named(d(), "Service", "backups");
+    expect(svc.spec.ports).toEqual([{ name: "http", port: t().backups.port, targetPort: t().backups.port }]);
+    const scrape = parse(named(d(), "ConfigMap", "prometheus-conf").data["prometheus.yml"]) as {
+      scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
+    };
+    const job = scrape.scrape_configs.find((j) => j.job_name === "backups")!;
+    expect(job.static_configs[0].targets).toEqual([
+      `${serviceHost("backups", { namespace: d().cfg.kubernetes.namespace })}:${t().backups.port}`,
+    ]);
   });
 
   it("backs up into the backups bucket over S3, the keys referenced from a Secret, and keeps no directory", () => {
@@ -285,7 +300,7 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
     expect(isSecretValue(secret.rawInputs.stringData)).toBe(true);
     const stringData = plain(secret).stringData as Record<string, string>;
     const bucket = bucketNames(t().name).backups;
-    for (const c of ofKind(d(), "CronJob")) {
+    for (const c of [named(d(), "Deployment", "backups")]) {
       const pod = podTemplate(c).spec;
       const vars = pod.containers[0].env as Obj[];
       for (const [name, key] of [

@@ -14,7 +14,7 @@ export interface Addresses {
   tracker: HostPort;
   /** The autoscaler (/health, /metrics, the Alertmanager webhook); absent where the platform scales (Kubernetes). */
   autoscaler?: HostPort;
-  /** The long-running backup service (/health, /metrics); absent where backups are CronJobs (Kubernetes). */
+  /** The long-running backup service (/health, /metrics, scraped by Prometheus). */
   backups?: HostPort;
   /** Metrics endpoints of the queue workers, per kind, one per process. */
   workers: Record<WorkerKind, HostPort[]>;
