@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,17 +7,17 @@ import { localBackupEnv } from "../../scripts/stack/components/backups";
 import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
 import type { StackContext } from "../../scripts/stack/context";
 import type { StackFileInput } from "../../runbooks/lib/stack-file";
-import { stackPid } from "../flash-sales/support";
 import { eventually, liveQueue, testAddresses, testTopology } from "../stack/clients";
 import { testLayout } from "../stack/test-stack";
-import { dockerEngineOverStack, runbook, testControl } from "./support";
+import { dockerEngineOverStack, failoverDrill, runbook, tcpAdmin, testControl } from "./support";
 
 // The runbooks' Docker target, run as on-call runs it (a child process, `--target docker` with a
 // runbook stack file), against the live test stack: the stores are reached by address over TCP with
 // the stack file's credentials — as inside a Docker stack's network — and processes are started and
 // stopped through the Docker Engine API, here answered by the test stack itself (support.ts).
 
-const ADMIN = { user: "runbook_admin", password: randomBytes(12).toString("hex") };
+const admin = tcpAdmin("runbook_admin");
+const ADMIN = admin.account;
 const mysqlNames = () => Object.keys(sockets());
 const sockets = () => mysqlSockets({ addresses: testAddresses(), layout: testLayout() });
 let engine: Awaited<ReturnType<typeof dockerEngineOverStack>>;
@@ -55,13 +54,7 @@ async function writeStackFile(backupEnv: Record<string, string>): Promise<string
 }
 
 beforeAll(async () => {
-  // The account the Docker program gives runbooks is root over TCP; the local stack's root is
-  // socket-only, so the test creates one like it (binlogged: the replicas get it too).
-  await rootSql(
-    sockets()["mysql-primary"],
-    `CREATE USER IF NOT EXISTS '${ADMIN.user}'@'127.0.0.1' IDENTIFIED BY '${ADMIN.password}';
-     GRANT ALL PRIVILEGES ON *.* TO '${ADMIN.user}'@'127.0.0.1' WITH GRANT OPTION;`,
-  );
+  await admin.create();
   // Each MariaDB server's Docker volume is its data directory on the test stack.
   const dataDir = (name: string) => path.join(testLayout().dir(name), "data");
   engine = await dockerEngineOverStack(Object.fromEntries(mysqlNames().map((name) => [`${name}-data`, dataDir(name)])));
@@ -70,7 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   engine?.close();
-  await rootSql(sockets()["mysql-primary"], `DROP USER IF EXISTS '${ADMIN.user}'@'127.0.0.1'`);
+  await admin.drop();
 });
 
 describe("runbooks with --target docker", () => {
@@ -81,7 +74,11 @@ describe("runbooks with --target docker", () => {
     expect(out).toMatch(/ok: mysql-primary: read_only=0/);
     expect(out).toMatch(/ok: mysql-replica-1: IO Yes, SQL Yes/);
     expect(out).toMatch(/ok: redis cluster/);
-    if (code !== 0) throw new Error(`status exited ${code}:\n${out}`); // the output says what is unhealthy
+    const problems = out.split("\n").filter((l) => /^\s+PROBLEM:/.test(l));
+    // Healthy but for what other tests' faults may have left — dead letters, an alert still firing —
+    // which status reports, as it should.
+    expect(problems.filter((l) => !/PROBLEM: (queue \S+\.dlq|alerts firing):/.test(l))).toEqual([]);
+    expect(code).toBe(problems.length === 0 ? 0 : 1);
     expect(engine.calls).toContain("GET /containers/worker-orders-1/json");
   });
 
@@ -144,55 +141,15 @@ describe("runbooks with --target docker", () => {
 });
 
 describe("drill on the Docker target: the MariaDB primary is killed", () => {
-  const probe = "docker_failover_probe";
-  const count = async (name: string) =>
-    Number((await rootSql(sockets()[name], `SELECT COUNT(*) FROM ${probe}.t`)).trim());
-
-  beforeAll(async () => {
-    await rootSql(
-      sockets()["mysql-primary"],
-      `CREATE DATABASE IF NOT EXISTS ${probe}; CREATE TABLE IF NOT EXISTS ${probe}.t (id INT PRIMARY KEY);
-       USE ${probe}; DELETE FROM t; INSERT INTO t SELECT seq FROM seq_1_to_100;`,
-    );
-  });
-
-  afterAll(async () => {
-    await rootSql(sockets()["mysql-primary"], `DROP DATABASE IF EXISTS ${probe}`).catch(() => undefined);
-  });
-
   it("mysql-failover reads the dead primary's binlog and swaps the volumes in one-shot containers; the old primary rejoins", async () => {
-    await eventually(async () => ((await count("mysql-replica-1")) === 100 ? true : undefined), 30_000);
-    process.kill(stackPid("mysql-primary"), "SIGKILL");
-    await eventually(
-      async () => ((await testControl().list()).find((p) => p.name === "mysql-primary")?.running ? undefined : true),
-      30_000,
-    );
-
-    const fix = await docker("mysql-failover", "--apply", "--yes");
-    if (fix.code !== 0) throw new Error(`mysql-failover exited ${fix.code}:\n${fix.out}`);
-    expect(fix.out).toMatch(/the last transaction its binary log committed \(volume mysql-primary-data\)/);
-    expect(fix.out).toMatch(/ok: mysql-replica-1 holds every committed transaction/);
-    expect(fix.out).toMatch(/done\s+promote mysql-replica-1/);
-    expect(fix.out).toMatch(/done\s+move mysql-replica-1's data to mysql-primary/);
-    expect(fix.out).toMatch(/ok: mysql-replica-1 follows mysql-primary/);
-    const created = engine.calls.filter((c) => c.startsWith("POST /containers/create"));
-    expect(created).toEqual(
+    const out = await failoverDrill(docker, "docker_failover_probe");
+    expect(out).toMatch(/the last transaction its binary log committed \(volume mysql-primary-data\)/);
+    expect(engine.calls).toEqual(
       expect.arrayContaining([
         "POST /containers/create?name=mysql-failover-binlog",
         "POST /containers/create?name=mysql-failover-swap",
       ]),
     );
-
-    // The promoted server serves at the primary's address, writable, with every row; the old
-    // primary follows it and gets new writes.
-    expect((await rootSql(sockets()["mysql-primary"], "SELECT @@read_only")).trim()).toBe("0");
-    await rootSql(sockets()["mysql-primary"], `INSERT INTO ${probe}.t VALUES (101)`);
-    expect(await count("mysql-primary")).toBe(101);
-    await eventually(async () => ((await count("mysql-replica-1")) === 101 ? true : undefined), 30_000);
-
-    const again = await docker("mysql-failover", "--apply", "--yes");
-    expect(again.out).not.toMatch(/done\s/);
-    if (again.code !== 0) throw new Error(`the second run exited ${again.code}:\n${again.out}`);
   });
 });
 
