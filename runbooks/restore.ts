@@ -27,8 +27,8 @@ the backup's file checksums first.
                      <state-dir>/restores/ID, listening on 127.0.0.1:PORT and its own socket; verified
                      like the restore drill (every table's row count and CHECKSUM TABLE equal to the
                      manifest) and left running for you: the output says how to connect and how to
-                     stop it. Running it again finds the instance and only verifies it. Local stack
-                     only: on Docker and Kubernetes, use the restore drill (backup-now --drill).
+                     stop it. Running it again finds the instance and only verifies it. On Docker
+                     and Kubernetes it runs inside the runbooks container, under its temp folder.
   --port N           the new instance's port (default: a free one)
   --stop-instance ID|all
                      stop the restored instance of backup ID (or every one) and delete its folder;
@@ -66,14 +66,9 @@ export async function main(argv: string[]): Promise<number> {
   if (port !== undefined && into !== "new") throw new UsageError(`--port ${port}: only with --into new`);
 
   const stack = openStack(options);
-  const newInstance = into === "new" && positionals.length > 0 && !values.list;
-  if (!stack.local && (values["stop-instance"] !== undefined || newInstance))
-    throw new UsageError(
-      `${values["stop-instance"] !== undefined ? "--stop-instance" : "--into new"}: restored instances run beside the local stack only (on ${stack.target}, verify a backup with backup-now --drill, or restore --into in-place)`,
-    );
   const store = openBackupStore(parseBackupEnv(stack.backupEnv));
   const book = new Runbook("restore", options);
-  if (values["stop-instance"] !== undefined) return stopInstances(book, stack.local!, String(values["stop-instance"]));
+  if (values["stop-instance"] !== undefined) return stopInstances(book, stack, String(values["stop-instance"]));
 
   const backups = await store.list("mysql");
   const wanted = positionals[0];
@@ -99,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     book.check(`files of ${m.id}`, true, `${m.files.length} files match the sha256 in the manifest`);
     const dump = path.join(fetched.dir, "dump.sql");
     if (into === "in-place") return book.finish(await restoreInPlace(book, stack, store, m, dump));
-    return book.finish(await restoreIntoNew(book, stack.local!, m, dump, port));
+    return book.finish(await restoreIntoNew(book, stack, m, dump, port));
   } finally {
     await fetched.release();
   }
@@ -136,7 +131,7 @@ async function listBackups(
       (err: Error) => (err instanceof CorruptBackupError ? err.problems : [err.message]),
     );
     healthy &&= problems.length === 0;
-    const info = stack.local ? await runningInstance(stack.local, m.id) : null;
+    const info = await runningInstance(stack, m.id);
     rows.push([
       m.id,
       m.createdAt,

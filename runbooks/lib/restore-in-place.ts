@@ -6,7 +6,6 @@
 import { execFile } from "node:child_process";
 import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { sqlString } from "../../infra/render/mariadb";
@@ -168,7 +167,7 @@ async function replace(
 ): Promise<boolean> {
   const db = m.database!;
   // A copy, checked again: the safety backup's retention could remove an old backup's folder.
-  const work = stack.local ? restoresDir(stack.local) : os.tmpdir();
+  const work = restoresDir(stack);
   const copy = path.join(work, `.in-place-${m.id}.sql`);
   await fs.mkdir(work, { recursive: true });
   await fs.copyFile(dump, copy);

@@ -1,10 +1,12 @@
 /**
  * The restore runbook's restored instances: a backup loaded into a new MariaDB beside the stack (its own
- * folder under <state-dir>/restores, 127.0.0.1:PORT and a socket), verified, found again, and stopped.
+ * folder under <state-dir>/restores — on Docker and Kubernetes under the runbooks container's temp
+ * folder — 127.0.0.1:PORT and a socket), verified, found again, and stopped.
  */
 import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { sqlString } from "../../infra/render/mariadb";
@@ -12,10 +14,19 @@ import { unixSocketPath } from "../../scripts/stack/context";
 import { tableProblems } from "../../services/src/backup/restore-drill";
 import { ScratchMariadb } from "../../services/src/backup/scratch-mariadb";
 import type { Manifest } from "../../services/src/backup/store";
-import { UsageError, type LocalStack, type Runbook } from "./runbook";
+import { UsageError, type Runbook } from "./runbook";
+import type { RunbookStack } from "./stack";
 
-/** Where restored instances live, one folder per backup id. */
-export const restoresDir = (stack: LocalStack) => path.join(stack.layout.root, "restores");
+/**
+ * Where restored instances live, one folder per backup id: in the local stack's state folder, or in
+ * the runbooks container's temp folder (gone with the container; a restored instance is for a look).
+ */
+export const restoresDir = (stack: Pick<RunbookStack, "local">) =>
+  stack.local ? path.join(stack.local.layout.root, "restores") : path.join(os.tmpdir(), "floodgate-restores");
+
+/** The runbook's own target options, for the commands it prints. */
+const targetArgs = (stack: Pick<RunbookStack, "local" | "target">) =>
+  stack.local ? `--state-dir ${stack.local.layout.root}` : `--target ${stack.target}`;
 
 /** What a restored instance records beside its data. */
 interface InstanceInfo {
@@ -33,7 +44,7 @@ async function readInstance(dir: string): Promise<InstanceInfo | null> {
 }
 
 /** The restored instance of backup `id` when one runs, else null. */
-export async function runningInstance(stack: LocalStack, id: string): Promise<InstanceInfo | null> {
+export async function runningInstance(stack: RunbookStack, id: string): Promise<InstanceInfo | null> {
   const dir = path.join(restoresDir(stack), id);
   return (await ScratchMariadb.pidIn(dir)) !== null ? await readInstance(dir) : null;
 }
@@ -62,7 +73,7 @@ function freePort(): Promise<number> {
 /** Restore `m` into a new instance (or find the one already restored) and verify it against the manifest. */
 export async function restoreIntoNew(
   book: Runbook,
-  stack: LocalStack,
+  stack: RunbookStack,
   m: Manifest,
   dump: string,
   wantedPort: number | undefined,
@@ -125,12 +136,12 @@ export async function restoreIntoNew(
   out(
     `       or: mariadb -h 127.0.0.1 -P ${info.port} -u ${app.name} -p ${m.database}   (the topology's app password)`,
   );
-  out(`  stop:    npm run runbook -- restore --stop-instance ${m.id} --apply --state-dir ${stack.layout.root}`);
+  out(`  stop:    npm run runbook -- restore --stop-instance ${m.id} --apply ${targetArgs(stack)}`);
   return ok;
 }
 
 /** Stop one restored instance (or all) and delete its folder; nothing to do when none is there. */
-export async function stopInstances(book: Runbook, stack: LocalStack, which: string): Promise<number> {
+export async function stopInstances(book: Runbook, stack: RunbookStack, which: string): Promise<number> {
   if (which !== "all" && (which.includes("/") || which.startsWith(".")))
     throw new UsageError(`--stop-instance ${which}: not a backup id`);
   const root = restoresDir(stack);

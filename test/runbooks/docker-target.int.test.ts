@@ -125,11 +125,7 @@ describe("runbooks with --target docker", () => {
     expect(out).toMatch(/MariaDB backups in .*backups/);
   });
 
-  it("refuses what the Docker target cannot do, and a missing or mismatched stack file, with exit code 2", async () => {
-    const into = await docker("restore", "latest", "--into", "new");
-    expect(into.code).toBe(2);
-    expect(into.out).toMatch(/--into new: restored instances run beside the local stack only/);
-
+  it("refuses a missing or mismatched stack file with exit code 2", async () => {
     const missing = await runbook("status", "--target", "docker", "--stack-file", "/nonexistent/stack.json");
     expect(missing.code).toBe(2);
     expect(missing.out).toMatch(/\/nonexistent\/stack.json: no such file/);
@@ -185,7 +181,7 @@ describe("backup-now and restore with --target docker, on the backups bucket (s3
     for (const d of [work, data]) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  it("backs up into the bucket, lists it with verified checksums, and restores it in place from there", async () => {
+  it("backs up into the bucket, lists it with verified checksums, restores it in place and into a new instance from there", async () => {
     const none = await inBucket("restore", "--list");
     expect(none.code).toBe(1);
     expect(none.out).toMatch(/MariaDB backups: none in http:\/\/127.0.0.1:\d+\/fg-runbook-backups/);
@@ -214,6 +210,19 @@ describe("backup-now and restore with --target docker, on the backups bucket (s3
     expect(done.out).toMatch(/ok: mysql-primary writable again/);
     const after = await inBucket("restore", "--list");
     expect(after.out).toMatch(/ok: MariaDB backups: 2 listed/);
+
+    // Into a new instance, as in the runbooks container: under its temp folder, left running, stopped.
+    const fresh = await inBucket("restore", id, "--into", "new", "--apply", "--yes");
+    if (fresh.code !== 0) throw new Error(`restore --into new exited ${fresh.code}:\n${fresh.out}`);
+    expect(fresh.out).toMatch(new RegExp(`ok: instance of ${id} matches the manifest`));
+    expect(fresh.out).toMatch(
+      new RegExp(`stop: +npm run runbook -- restore --stop-instance ${id} --apply --target docker`),
+    );
+    const instances = path.join(os.tmpdir(), "floodgate-restores");
+    expect(fs.readdirSync(instances)).toContain(id);
+    const stopped = await inBucket("restore", "--stop-instance", id, "--apply", "--yes");
+    expect(stopped.code).toBe(0);
+    expect(fs.readdirSync(instances)).not.toContain(id);
     expect(fs.readdirSync(work)).toEqual([]); // every download released
   });
 });
