@@ -5,17 +5,24 @@
  * its alerts afterwards: a manual count lasts until the next ApiScaleOut / ApiScaleIn after the cooldown.
  */
 import { hostPort } from "../infra/topology";
-import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
-import { openStack } from "./lib/stack";
+import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError, type RunbookOptions } from "./lib/runbook";
+import type { KubernetesControl } from "./lib/kubernetes-control";
+import { openStack, type RunbookStack } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- scale-api [--replicas N] [options]
 
 Checks the autoscaler and every API replica it runs; with --replicas N and --apply, asks the
-autoscaler to run N replicas now (it refuses a count outside its min/max).
+autoscaler to run N replicas now (it refuses a count outside its min/max). On Kubernetes, where
+KEDA's HorizontalPodAutoscaler scales the api StatefulSet, it reads and sets the StatefulSet's
+replicas within the same bounds and waits for the pods; the HPA may change the count again at its
+next decision.
 
   --replicas N       the API replica count to run
 
 ${COMMON_HELP}`;
+
+/** The API's StatefulSet on Kubernetes (infra/kubernetes/addresses.ts NAMES.api). */
+const API_SET = "api";
 
 interface ReplicaStatus {
   running: number;
@@ -42,10 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   if (wanted !== undefined && !(Number.isInteger(wanted) && wanted >= 1))
     throw new UsageError(`--replicas ${String(values.replicas)}: must be a whole number of at least 1`);
   const stack = openStack(options);
-  if (stack.target === "k8s")
-    throw new UsageError(
-      "on Kubernetes the HorizontalPodAutoscaler scales the API, not floodgate's autoscaler: kubectl get hpa api, kubectl scale statefulset api --replicas N",
-    );
+  if (stack.kubernetes) return scaleStatefulSet(stack, stack.kubernetes.control, wanted, options);
   if (!stack.addresses.autoscaler)
     throw new UsageError(`${stack.description} runs no autoscaler (topology autoscaling.enabled is false)`);
   const base = `http://${hostPort(stack.addresses.autoscaler)}`;
@@ -100,6 +104,56 @@ export async function main(argv: string[]): Promise<number> {
       .then((r) => r.ok)
       .catch(() => false);
     healthy = book.check(`api-${i + 1}`, live, address) && healthy;
+  }
+  return book.finish(healthy);
+}
+
+/**
+ * Kubernetes: KEDA's HorizontalPodAutoscaler scales the api StatefulSet between the topology's
+ * autoscaling bounds; by hand the runbook sets the StatefulSet's replicas (within the same bounds)
+ * and waits for each pod to be ready. The HPA keeps acting afterwards, as the autoscaler does
+ * elsewhere: a manual count lasts until its next decision.
+ */
+async function scaleStatefulSet(
+  stack: RunbookStack,
+  control: KubernetesControl,
+  wanted: number | undefined,
+  options: RunbookOptions,
+): Promise<number> {
+  const book = new Runbook("scale-api", options);
+  const { minReplicas: min, maxReplicas: max } = stack.topology.autoscaling;
+  book.step(`StatefulSet ${API_SET} in ${stack.description}`);
+  let running: number;
+  try {
+    running = await control.replicas(API_SET);
+  } catch (err) {
+    book.check("Kubernetes API answers", false, (err as Error).message);
+    return book.finish(false);
+  }
+  book.check("Kubernetes API answers", true, `${running} replicas wanted, bounds ${min}–${max} (KEDA's HPA)`);
+  if (wanted !== undefined) {
+    if (wanted < min || wanted > max)
+      throw new UsageError(`--replicas ${wanted}: outside the autoscaling bounds ${min}–${max}`);
+    if (wanted === running) book.check(`${wanted} replicas`, true, "already wanted, nothing to do");
+    else
+      await book.act(`scale StatefulSet ${API_SET} from ${running} to ${wanted} replicas`, async () => {
+        await control.scale(API_SET, wanted);
+        // Ordered pods: api-1…api-N come up, the ones above go.
+        for (let i = 1; i <= wanted; i++) await control.start(`api-${i}`);
+        for (let i = running; i > wanted; i--) await control.stop(`api-${i}`);
+      });
+  }
+  const after = await control.replicas(API_SET);
+  const pods = (await control.list()).filter((p) => /^api-\d+$/.test(p.name));
+  let healthy = book.check(
+    "replica count",
+    (wanted === undefined || !options.apply || after === wanted) && after >= min && after <= max,
+    `${after} wanted${wanted !== undefined && options.apply ? `, ${wanted} asked for` : ""}`,
+  );
+  book.step("each replica's pod");
+  for (let i = 1; i <= after; i++) {
+    const pod = pods.find((p) => p.name === `api-${i}`);
+    healthy = book.check(`api-${i}`, Boolean(pod?.running), pod?.running ? "ready" : "not ready") && healthy;
   }
   return book.finish(healthy);
 }

@@ -115,6 +115,16 @@ export class KubernetesControl implements ProcessControl {
     );
   }
 
+  /** A StatefulSet's desired replica count (its scale subresource). */
+  replicas(statefulSet: string): Promise<number> {
+    return this.getReplicas(statefulSet);
+  }
+
+  /** Set a StatefulSet's desired replica count. */
+  scale(statefulSet: string, replicas: number): Promise<void> {
+    return this.setReplicas(statefulSet, replicas);
+  }
+
   async start(name: string): Promise<void> {
     const at = this.locate(name);
     if ((await this.getReplicas(at.statefulSet)) <= at.ordinal) {

@@ -79,6 +79,24 @@ describe("runbooks with --target k8s", () => {
   });
 });
 
+describe("scale-api with --target k8s", () => {
+  it("reads the api StatefulSet's replicas and each pod, and keeps a count within the autoscaling bounds", async () => {
+    const { minReplicas, maxReplicas } = testTopology().autoscaling;
+    const running = testTopology().api.replicas;
+    const check = await k8s("scale-api", "--replicas", String(running));
+    expect(check.out).toMatch(
+      new RegExp(`ok: Kubernetes API answers: ${running} replicas wanted, bounds ${minReplicas}–${maxReplicas}`),
+    );
+    expect(check.out).toMatch(new RegExp(`ok: ${running} replicas: already wanted, nothing to do`));
+    expect(check.out).toMatch(/ok: api-1: ready/);
+    expect(check.code).toBe(0);
+
+    const outside = await k8s("scale-api", "--replicas", String(maxReplicas + 1));
+    expect(outside.code).toBe(2);
+    expect(outside.out).toMatch(new RegExp(`--replicas ${maxReplicas + 1}: outside the autoscaling bounds`));
+  });
+});
+
 describe("drill on the Kubernetes target: the MariaDB primary crash-loops", () => {
   afterAll(() => api.crashing.clear());
 

@@ -167,9 +167,12 @@ export async function kubernetesApiOverStack(
   const control = testControl();
   const calls: string[] = [];
   const crashing = new Set<string>();
+  // Each StatefulSet wants the pods the stack runs now (the program's API slots beyond them are scaled down).
   const desired = new Map<string, number>();
+  const runningNow = new Set((await control.list()).filter((p) => p.running).map((p) => p.name));
   for (const p of processes)
-    if (p.statefulSet !== undefined) desired.set(p.statefulSet, (desired.get(p.statefulSet) ?? 0) + 1);
+    if (p.statefulSet !== undefined)
+      desired.set(p.statefulSet, (desired.get(p.statefulSet) ?? 0) + (runningNow.has(p.name) ? 1 : 0));
   const byPod = new Map(processes.map((p) => [`${p.statefulSet}-${p.ordinal}`, p]));
   const oneShots = new Map<string, { phase: string; log: string }>();
   const answer = (res: http.ServerResponse, status: number, body?: unknown) =>
