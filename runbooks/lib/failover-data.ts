@@ -116,6 +116,8 @@ function kubernetesData(k: NonNullable<RunbookStack["kubernetes"]>): FailoverDat
         claims: { [at]: claim(name) },
         readOnly: true,
         runAs: MARIADB_UID,
+        // A crash-looping server's pod keeps its claim attached to its node: read beside it.
+        nodeName: await k.control.nodeOf(name),
       });
       if (!r.succeeded) throw new Error(`reading ${name}'s binary log: ${r.log.trim()}`);
       return parsePrinted(r.log);

@@ -305,6 +305,7 @@ describe("KubernetesControl.runPod", () => {
     claims: { "/volumes/a": "data-mysql-primary-0", "/volumes/b": "data-mysql-replica-1-0" },
     env: { A: "/volumes/a" },
     runAs: 999,
+    nodeName: "node-2",
   };
 
   it("creates the pod with its claims as the data's owner, waits for it to end, returns its log and deletes it", async () => {
@@ -312,11 +313,13 @@ describe("KubernetesControl.runPod", () => {
     expect(await api.control.runPod(spec)).toEqual({ succeeded: true, log: "0-2-41\n" });
     const pod = api.created()!.spec as {
       restartPolicy: string;
+      nodeName: string;
       securityContext: Record<string, unknown>;
       volumes: Array<{ persistentVolumeClaim: { claimName: string } }>;
       containers: Array<{ volumeMounts: Array<{ mountPath: string }>; env: unknown[] }>;
     };
     expect(pod.restartPolicy).toBe("Never");
+    expect(pod.nodeName).toBe("node-2");
     expect(pod.securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 999, runAsNonRoot: true });
     expect(pod.volumes.map((v) => v.persistentVolumeClaim.claimName)).toEqual([
       "data-mysql-primary-0",

@@ -33,6 +33,11 @@ export interface OneShotPod {
   env?: Record<string, string>;
   /** Run as this uid and gid (the data's owner). */
   runAs?: number;
+  /**
+   * Run on this node: beside a pod that still holds a ReadWriteOnce claim (attached to its node), a
+   * pod elsewhere would hang on the volume's attachment.
+   */
+  nodeName?: string;
 }
 
 /** What KubernetesControl needs: the namespace, the processes from the stack file, and optionally the API. */
@@ -72,6 +77,7 @@ export function inClusterApi(env: NodeJS.ProcessEnv = process.env, dir = SERVICE
 
 interface Pod {
   metadata?: { deletionTimestamp?: string };
+  spec?: { nodeName?: string };
   status?: {
     phase?: string;
     conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
@@ -113,6 +119,11 @@ export class KubernetesControl implements ProcessControl {
     return Promise.all(
       this.processes.map(async (p) => ({ name: p.name, running: isRunning(await this.getPod(this.locate(p.name))) })),
     );
+  }
+
+  /** The node a process's pod runs on, if it has a pod (running or not). */
+  async nodeOf(name: string): Promise<string | undefined> {
+    return (await this.getPod(this.locate(name)))?.spec?.nodeName;
   }
 
   /** A StatefulSet's desired replica count (its scale subresource). */
@@ -170,6 +181,7 @@ export class KubernetesControl implements ProcessControl {
       metadata: { name: spec.name, labels: { "app.kubernetes.io/name": spec.name } },
       spec: {
         restartPolicy: "Never",
+        nodeName: spec.nodeName,
         securityContext:
           spec.runAs === undefined ? undefined : { runAsUser: spec.runAs, runAsGroup: spec.runAs, runAsNonRoot: true },
         containers: [

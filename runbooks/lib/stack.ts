@@ -133,7 +133,7 @@ export function fromLocal(stack: LocalStack): RunbookStack {
 }
 
 /** A Docker or Kubernetes stack as its runbook stack file describes it. */
-export function fromFile(file: StackFile, engine?: DockerEngine): RunbookStack {
+export function fromFile(file: StackFile): RunbookStack {
   const a = file.addresses;
   const servers = [
     { name: "mysql-primary", address: a.mysqlPrimary },
@@ -146,7 +146,7 @@ export function fromFile(file: StackFile, engine?: DockerEngine): RunbookStack {
   let dockerParts: RunbookStack["docker"];
   let kubernetesParts: RunbookStack["kubernetes"];
   if (file.target === "docker") {
-    const docker = engine ?? new DockerEngine(file.docker!.socket);
+    const docker = new DockerEngine(file.docker!.socket);
     dockerParts = {
       engine: docker,
       container: file.docker!.container,
