@@ -6,9 +6,7 @@
  * `--purge-dlq` deletes them. Blast radius: starts stack processes (never more than the topology has),
  * republishes or deletes dead letters.
  */
-import { hostPort } from "../infra/topology";
-import { amqpUrl } from "../scripts/stack/components/rabbitmq";
-import { brokerCounts } from "./lib/broker";
+import { liveQueues, managementApi, type LiveQueue } from "./lib/broker";
 import { replayDlq } from "./lib/dlq-replay";
 import { startWorkers, verifyConsumed } from "./lib/queue-workers";
 import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
@@ -43,14 +41,6 @@ most --max-backlog (default 1000) messages ready; a dead-letter queue (*.dlq) wh
 
 ${COMMON_HELP}`;
 
-/** A queue as the management API lists it (the fields this runbook reads). */
-interface Queue {
-  name: string;
-  messages_ready: number;
-  messages_unacknowledged: number;
-  consumers: number;
-}
-
 export async function main(argv: string[]): Promise<number> {
   const { options, values, help } = parseRunbookArgs(argv, {
     "start-workers": { type: "boolean", default: false },
@@ -72,31 +62,13 @@ export async function main(argv: string[]): Promise<number> {
 
   const stack = openStack(options);
   const book = new Runbook("queue-drain", options);
-  const { vhost, users } = stack.topology.rabbitmq;
-  const api = `http://${hostPort(stack.addresses.rabbitmqManagement)}/api/queues/${encodeURIComponent(vhost)}`;
-  const headers = {
-    authorization: `Basic ${Buffer.from(`${users.admin.name}:${users.admin.password}`).toString("base64")}`,
-  };
+  const { vhost } = stack.topology.rabbitmq;
 
   // Check
   book.step(`RabbitMQ queues in vhost ${vhost}`);
-  let queues: Queue[];
+  let queues: LiveQueue[];
   try {
-    const res = await fetch(api, { headers, signal: AbortSignal.timeout(5000) });
-    if (!res.ok) throw new Error(`${api}: HTTP ${res.status}`);
-    const listed = (await res.json()) as Array<{ name: string; messages_unacknowledged?: number }>;
-    // Ready and consumers from the broker now; the management API only names the queues (and
-    // samples unacknowledged counts), its counts lagging by its statistics interval.
-    const live = await brokerCounts(
-      amqpUrl(stack, "admin"),
-      listed.map((q) => q.name),
-    );
-    queues = listed.map((q) => ({
-      name: q.name,
-      messages_ready: live.get(q.name)!.messageCount,
-      messages_unacknowledged: q.messages_unacknowledged ?? 0,
-      consumers: live.get(q.name)!.consumerCount,
-    }));
+    queues = await liveQueues(stack);
   } catch (err) {
     book.check("rabbitmq", false, (err as Error).message);
     return book.finish(false);
@@ -105,8 +77,8 @@ export async function main(argv: string[]): Promise<number> {
   const work = queues.filter((q) => !q.name.endsWith(".dlq"));
   const stalled: string[] = [];
   for (const q of work) {
-    const detail = `${q.messages_ready} ready, ${q.messages_unacknowledged} unacked, ${q.consumers} consumers`;
-    if (!book.check(`queue ${q.name}`, q.consumers > 0 && q.messages_ready <= maxBacklog, detail)) stalled.push(q.name);
+    const detail = `${q.ready} ready, ${q.unacked ?? 0} unacked, ${q.consumers} consumers`;
+    if (!book.check(`queue ${q.name}`, q.consumers > 0 && q.ready <= maxBacklog, detail)) stalled.push(q.name);
   }
 
   // Plan / Apply, then Verify: workers first, so that replayed dead letters find consumers.
@@ -117,14 +89,15 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   for (const q of queues.filter((x) => x.name.endsWith(".dlq"))) {
-    const empty = q.messages_ready === 0;
-    book.check(`dead letters ${q.name}`, empty, `${q.messages_ready} messages`);
+    const empty = q.ready === 0;
+    book.check(`dead letters ${q.name}`, empty, `${q.ready} messages`);
     if (empty) continue;
     if (values["replay-dlq"]) healthy = (await replayDlq(book, stack, q.name)) && healthy;
     else if (values["purge-dlq"]) {
-      const purged = await book.act(`purge ${q.messages_ready} messages from ${q.name}`, async () => {
-        const url = `${api}/${encodeURIComponent(q.name)}/contents`;
-        const res = await fetch(url, { method: "DELETE", headers, signal: AbortSignal.timeout(5000) });
+      const purged = await book.act(`purge ${q.ready} messages from ${q.name}`, async () => {
+        const api = managementApi(stack);
+        const url = `${api.queues}/${encodeURIComponent(q.name)}/contents`;
+        const res = await fetch(url, { method: "DELETE", headers: api.headers, signal: AbortSignal.timeout(5000) });
         if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
       });
       healthy &&= purged;

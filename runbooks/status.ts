@@ -4,10 +4,9 @@
  * alerts firing now. Read-only.
  */
 import { hostPort } from "../infra/topology";
-import { amqpUrl } from "../scripts/stack/components/rabbitmq";
 import { parseClusterInfo, redisAdmin } from "../scripts/stack/components/redis";
 import { isAlive } from "../scripts/stack/supervisor";
-import { brokerCounts } from "./lib/broker";
+import { liveQueues } from "./lib/broker";
 import { COMMON_HELP, parseRunbookArgs, Runbook } from "./lib/runbook";
 import { openStack, type RunbookStack } from "./lib/stack";
 
@@ -63,39 +62,13 @@ export async function main(argv: string[]): Promise<number> {
   );
 
   book.step("RabbitMQ");
-  const { vhost, users } = stack.topology.rabbitmq;
-  const auth = {
-    authorization: `Basic ${Buffer.from(`${users.admin.name}:${users.admin.password}`).toString("base64")}`,
-  };
-  const queues = await attempt(() =>
-    json<Array<{ name: string; messages_unacknowledged?: number }>>(
-      `http://${hostPort(stack.addresses.rabbitmqManagement)}/api/queues/${encodeURIComponent(vhost)}`,
-      auth,
-    ),
-  );
+  const queues = await attempt(() => liveQueues(stack));
   if (queues instanceof Error) check("rabbitmq", false, queues.message);
-  else {
-    // Ready messages and consumers from the broker itself (AMQP): the management API's counts lag
-    // by its statistics interval and are missing altogether for a few seconds after a start.
-    const live = await attempt(() =>
-      brokerCounts(
-        amqpUrl(stack, "admin"),
-        queues.map((q) => q.name),
-      ),
-    );
-    if (live instanceof Error) check("rabbitmq AMQP", false, live.message);
-    else
-      for (const q of queues) {
-        const { messageCount, consumerCount } = live.get(q.name)!;
-        const dlq = q.name.endsWith(".dlq");
-        const ok = dlq ? messageCount === 0 : consumerCount > 0;
-        check(
-          `queue ${q.name}`,
-          ok,
-          `${messageCount} ready, ${q.messages_unacknowledged ?? "?"} unacked, ${consumerCount} consumers`,
-        );
-      }
-  }
+  else
+    for (const q of queues) {
+      const ok = q.name.endsWith(".dlq") ? q.ready === 0 : q.consumers > 0;
+      check(`queue ${q.name}`, ok, `${q.ready} ready, ${q.unacked ?? "?"} unacked, ${q.consumers} consumers`);
+    }
 
   book.step("Prometheus");
   const prom = `http://${hostPort(stack.addresses.prometheus)}`;

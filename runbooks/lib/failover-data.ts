@@ -89,10 +89,17 @@ function gtidCommand(): string[] {
   return path.extname(__filename) === ".ts" ? [process.execPath, "--import", "tsx", cli] : [process.execPath, cli];
 }
 
-/** A GTID position as the gtid CLI prints it. */
-const parsePrinted = (text: string): GtidPos => {
-  const last = text.trim().split("\n").at(-1)!.trim(); // a pod's log has stderr in it too
-  return last === formatGtidPos(new Map()) ? new Map() : parseGtidPos(last);
+/** A GTID position as the gtid CLI prints it, found in its output or its pod's log. */
+export const parsePrinted = (text: string): GtidPos => {
+  // A pod's log has stderr in it too: the position is the last line that is one.
+  const empty = formatGtidPos(new Map());
+  const line = text
+    .split("\n")
+    .map((l) => l.trim())
+    .reverse()
+    .find((l) => l === empty || /^\d+-\d+-\d+(,\d+-\d+-\d+)*$/.test(l));
+  if (line === undefined) throw new Error(`no GTID position in: ${text.trim().slice(-500)}`);
+  return line === empty ? new Map() : parseGtidPos(line);
 };
 
 function kubernetesData(k: NonNullable<RunbookStack["kubernetes"]>): FailoverData {

@@ -8,7 +8,7 @@
 import path from "node:path";
 import type { Addresses, HostPort, Topology } from "../../infra/topology";
 import { localBackupEnv } from "../../scripts/stack/components/backups";
-import { mysqlSockets } from "../../scripts/stack/components/mysql";
+import { mysqlSockets, parseVerticalRow } from "../../scripts/stack/components/mysql";
 import { run, type StackContext } from "../../scripts/stack/context";
 import { DockerEngine } from "../../services/src/platform/docker-engine";
 import { KubernetesControl } from "./kubernetes-control";
@@ -56,12 +56,7 @@ export class MysqlAdmin {
       input: "SHOW SLAVE STATUS",
       env: s.env,
     });
-    return Object.fromEntries(
-      out.split("\n").flatMap((line) => {
-        const m = /^\s*(\w+): ?(.*)$/.exec(line);
-        return m ? [[m[1], m[2]] as const] : [];
-      }),
-    );
+    return parseVerticalRow(out);
   }
 }
 

@@ -9,6 +9,7 @@ import { hostPort } from "../../infra/topology";
 import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
 import { StackControl } from "../../scripts/stack/control";
 import { readState } from "../../scripts/stack/state";
+import { stackPid } from "../flash-sales/support";
 import { eventually, testAddresses } from "../stack/clients";
 import { repoRoot, testLayout } from "../stack/test-stack";
 
@@ -37,11 +38,39 @@ export async function alertState(name: string): Promise<string> {
 /** The test stack owner's control socket: stop or start one of its processes by name. */
 export const testControl = () => new StackControl(readState(testLayout().stateFile)!.controlSocket!);
 
+/** How a one-shot container or pod ended. */
+interface HostRun {
+  code: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+/**
+ * Run a one-shot container's or pod's command on this host, each mount path (exactly, or as a
+ * prefix) in its command line and environment replaced by the folder standing for its volume.
+ */
+function runOnHost(command: string[], env: Record<string, string>, mounts: Map<string, string>): Promise<HostRun> {
+  const mapped = (v: string) =>
+    mounts.get(v) ?? [...mounts].reduce((s, [from, to]) => s.split(`${from}/`).join(`${to}/`), v);
+  return new Promise((resolve) => {
+    const child = spawn(command[0], command.slice(1).map(mapped), {
+      cwd: repoRoot,
+      env: { ...process.env, ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, mapped(v)])) },
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => out.push(c));
+    child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }));
+  });
+}
+
 /** A one-shot container the fake engine was asked to create, and its run once started. */
 interface OneShotRun {
   cmd: string[];
   env: Record<string, string>;
-  done?: Promise<{ code: number; stdout: Buffer; stderr: Buffer }>;
+  mounts: Map<string, string>;
+  done?: Promise<HostRun>;
 }
 
 /** Docker's non-TTY log framing: per chunk, [stream, 0, 0, 0, size (BE)] then the bytes. */
@@ -91,11 +120,10 @@ export async function dockerEngineOverStack(
       const mounts = new Map(
         (spec.HostConfig?.Binds ?? []).map((b) => [b.split(":")[1], folder(b.split(":")[0])] as const),
       );
-      const mapped = (v: string) => mounts.get(v) ?? v;
       const env = Object.fromEntries(
-        (spec.Env ?? []).map((e) => [e.slice(0, e.indexOf("=")), mapped(e.slice(e.indexOf("=") + 1))]),
+        (spec.Env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
       );
-      oneShots.set(url.searchParams.get("name")!, { cmd: spec.Cmd.map(mapped), env });
+      oneShots.set(url.searchParams.get("name")!, { cmd: spec.Cmd, env, mounts });
       return answer(res, 201, { Id: url.searchParams.get("name") });
     }
     const m = /^\/containers\/([^/]+)(?:\/(json|start|stop|wait|logs))?$/.exec(url.pathname);
@@ -104,19 +132,7 @@ export async function dockerEngineOverStack(
     if (m && oneShot) {
       if (method === "DELETE") return void (oneShots.delete(name), answer(res, 204));
       if (m[2] === "start") {
-        oneShot.done = new Promise((resolve) => {
-          const child = spawn(oneShot.cmd[0], oneShot.cmd.slice(1), {
-            cwd: repoRoot,
-            env: { ...process.env, ...oneShot.env },
-          });
-          const out: Buffer[] = [];
-          const err: Buffer[] = [];
-          child.stdout.on("data", (c: Buffer) => out.push(c));
-          child.stderr.on("data", (c: Buffer) => err.push(c));
-          child.on("close", (code) =>
-            resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }),
-          );
-        });
+        oneShot.done = runOnHost(oneShot.cmd, oneShot.env, oneShot.mounts);
         return answer(res, 204);
       }
       if (m[2] === "wait") return answer(res, 200, { StatusCode: (await oneShot.done!).code });
@@ -206,17 +222,13 @@ export async function kubernetesApiOverStack(
           return [m.mountPath, claims[claim]] as const;
         }),
       );
-      const mapped = (v: string) =>
-        mounts.get(v) ?? [...mounts].reduce((s, [from, to]) => s.split(`${from}/`).join(`${to}/`), v);
       const run = { phase: "Running", log: "" };
       oneShots.set(spec.metadata.name, run);
-      const child = spawn(c.command[0], c.command.slice(1).map(mapped), {
-        cwd: repoRoot,
-        env: { ...process.env, ...Object.fromEntries((c.env ?? []).map((e) => [e.name, mapped(e.value)])) },
+      const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+      void runOnHost(c.command, env, mounts).then((r) => {
+        run.log = Buffer.concat([r.stdout, r.stderr]).toString();
+        run.phase = r.code === 0 ? "Succeeded" : "Failed";
       });
-      child.stdout.on("data", (d: Buffer) => (run.log += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (run.log += d.toString()));
-      child.on("close", (code) => (run.phase = code === 0 ? "Succeeded" : "Failed"));
       return answer(res, 201, spec);
     }
     if (pods && pods[1]) {
@@ -328,7 +340,7 @@ export async function failoverDrill(
   try {
     await eventually(async () => ((await count("mysql-replica-1")) === 100 ? true : undefined), 30_000);
     await fault();
-    process.kill(readState(testLayout().stateFile)!.processes.find((p) => p.name === "mysql-primary")!.pid, "SIGKILL");
+    process.kill(stackPid("mysql-primary"), "SIGKILL");
     await eventually(
       async () => ((await testControl().list()).find((p) => p.name === "mysql-primary")?.running ? undefined : true),
       30_000,

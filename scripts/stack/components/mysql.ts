@@ -47,6 +47,11 @@ export async function replicaStatus(socket: string): Promise<Record<string, stri
       input: "SHOW SLAVE STATUS",
     },
   );
+  return parseVerticalRow(out);
+}
+
+/** One row of the `mariadb --vertical` output as a field → value map. */
+export function parseVerticalRow(out: string): Record<string, string> {
   const pairs = out.split("\n").flatMap((line) => {
     const m = /^\s*(\w+): ?(.*)$/.exec(line);
     return m ? [[m[1], m[2]] as const] : [];
