@@ -15,7 +15,8 @@ export const NginxSchema = z.object({
   workerConnections: count(64, 65535).default(8192),
   rateLimitPerSecond: count(1, 1_000_000).default(20000),
   rateLimitBurst: count(0, 1_000_000).default(40000),
-  connectionsPerIp: count(1, 1_000_000).default(20000),
+  // nginx refuses a limit_conn of 65536 or more.
+  connectionsPerIp: count(1, 65_535).default(20000),
   clientMaxBodyKb: count(1, 102_400).default(64),
   proxyConnectTimeoutSeconds: count(1, 300).default(2),
   proxyReadTimeoutSeconds: count(1, 300).default(10),
@@ -50,6 +51,11 @@ export const ApiSchema = z.object({
       negativeTtlSeconds: count(1, 3600).default(5),
     })
     .prefault({}),
+  /**
+   * Serve the benchmark's naive baseline (`POST /naive/flash-sales/:id/purchases`: a row-locked
+   * conditional UPDATE plus INSERT per request, no cache, no queue). Off everywhere but `npm run bench`.
+   */
+  naiveBaseline: z.boolean().default(false),
   rateLimits: z
     .object({
       perIpPerSecond: count(1, 1_000_000).default(2000),

@@ -61,6 +61,12 @@ describe("parseTopology", () => {
       /^rabbitmq\.queues\.1\.name = "a": duplicate queue a/,
     ],
     ["a bad cron schedule", { backups: { schedule: "daily" } }, /^backups\.schedule = "daily": /],
+    // nginx refuses `limit_conn` of 65536 or more: the schema stops it before `nginx -t` does.
+    [
+      "a per-address connection limit nginx refuses",
+      { nginx: { connectionsPerIp: 65_536 } },
+      /^nginx\.connectionsPerIp = 65536: /,
+    ],
   ])("rejects %s, naming the field and the value", (_, input, message) => {
     expect(problemsOf(input)).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
   });
@@ -78,7 +84,7 @@ describe("parseTopology", () => {
 });
 
 describe("withPortOffset", () => {
-  it.each([1000, 2000])(
+  it.each([1000, 2000, 2500, 3000])(
     "moves every port by %i, keeping the topology valid and disjoint from the defaults",
     (delta) => {
       const base = parseTopology({});
@@ -115,6 +121,19 @@ describe("service environment mapping", () => {
     expect(c.MYSQL_USER).toBe(t.mysql.users.app.name);
     expect(c.REDIS_USER).toBe("app");
     expect(c.RABBITMQ_USER).toBe(t.rabbitmq.users.app.name);
+  });
+
+  it("serves the naive baseline only when the topology asks for it (the benchmark's stack)", () => {
+    expect(parseServiceEnv(env).NAIVE_BASELINE).toBe(false);
+    const bench = parseTopology({ api: { naiveBaseline: true } });
+    const benchEnv = serviceEnv(
+      bench,
+      localAddresses(bench),
+      { id: "api-1", host: "127.0.0.1", port: 8101 },
+      { staticDir: "/srv/static", staticBaseUrl: "/static/" },
+    );
+    expect(parseServiceEnv(benchEnv).NAIVE_BASELINE).toBe(true);
+    expect(() => parseServiceEnv({ ...env, NAIVE_BASELINE: "yes" })).toThrow(/- NAIVE_BASELINE \("yes"\)/);
   });
 
   it.each([
