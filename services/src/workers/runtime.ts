@@ -21,6 +21,14 @@ export const workerLag = new Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
 });
 
+/** Messages persisted per batch (one transaction), by queue. */
+export const workerBatchSize = new Histogram({
+  name: "floodgate_worker_batch_size",
+  help: "Messages persisted in one batch (one database transaction), by queue",
+  labelNames: ["queue"] as const,
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+});
+
 /** What a worker's consumer gets: the platform (db, redis, caches, mq), config and logger. */
 export interface WorkerContext {
   platform: Platform;

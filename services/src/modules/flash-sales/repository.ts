@@ -1,4 +1,4 @@
-import type { ResultSetHeader } from "mysql2";
+import type { ResultSetHeader, RowDataPacket } from "mysql2";
 import type { Database, Tx } from "../../platform/db";
 
 /** A flash_sales row as the service uses it. */
@@ -109,4 +109,76 @@ export async function mysqlTally(db: Database, saleId: number): Promise<{ remain
     [saleId],
   );
   return { remaining: Number(rows[0]?.remaining ?? 0), orders: Number(rows[0]?.orders ?? 0) };
+}
+
+/** An order row as the batch writer checks it against a batch (any sale). */
+export interface OrderKeyRow {
+  id: number;
+  requestId: string;
+  saleId: number | null;
+  userId: number;
+  seq: number | null;
+}
+
+/** Lock a sale's row until the transaction ends (every order of the sale queues here); its remaining and price. */
+export async function lockSale(tx: Tx, saleId: number): Promise<{ remaining: number; priceCents: number } | null> {
+  const [rows] = await tx.query<RowDataPacket[]>(
+    "SELECT remaining, price_cents AS priceCents FROM flash_sales WHERE id = ? FOR UPDATE",
+    [saleId],
+  );
+  return rows[0] ? { remaining: Number(rows[0].remaining), priceCents: Number(rows[0].priceCents) } : null;
+}
+
+/** Orders holding one of `requestIds` (any sale), or any seq of one of `userIds` in this sale. */
+export async function ordersClashing(
+  tx: Tx,
+  saleId: number,
+  requestIds: string[],
+  userIds: number[],
+): Promise<OrderKeyRow[]> {
+  const cols = "id, request_id AS requestId, flash_sale_id AS saleId, user_id AS userId, seq";
+  const [rows] = await tx.query<RowDataPacket[]>(
+    `SELECT ${cols} FROM orders WHERE request_id IN (?)
+     UNION SELECT ${cols} FROM orders WHERE flash_sale_id = ? AND user_id IN (?)`,
+    [requestIds, saleId, userIds],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    requestId: String(r.requestId),
+    saleId: r.saleId === null ? null : Number(r.saleId),
+    userId: Number(r.userId),
+    seq: r.seq === null ? null : Number(r.seq),
+  }));
+}
+
+/** Take `n` units at once: false when fewer remain (the conditional update is the final guard). */
+export async function takeUnits(tx: Tx, saleId: number, n: number): Promise<boolean> {
+  const [result] = await tx.execute<ResultSetHeader>(
+    "UPDATE flash_sales SET remaining = remaining - ? WHERE id = ? AND remaining >= ?",
+    [n, saleId, n],
+  );
+  return result.affectedRows === 1;
+}
+
+/** Insert orders at `priceCents` in one statement; ER_DUP_ENTRY refuses them all. */
+export async function insertSaleOrders(
+  tx: Tx,
+  saleId: number,
+  priceCents: number,
+  orders: Array<{ userId: number; requestId: string; seq: number }>,
+): Promise<void> {
+  await tx.query("INSERT INTO orders (user_id, request_id, flash_sale_id, seq, quantity, amount_cents) VALUES ?", [
+    orders.map((o) => [o.userId, o.requestId, saleId, o.seq, 1, priceCents]),
+  ]);
+}
+
+/** Order ids by request id, from the primary (read back: consecutive insert ids are not promised everywhere). */
+export async function orderIdsByRequest(db: Database, requestIds: string[]): Promise<Map<string, number>> {
+  if (requestIds.length === 0) return new Map();
+  const marks = requestIds.map(() => "?").join(", ");
+  const rows = await db.readPrimary<{ id: number; request_id: string }>(
+    `SELECT id, request_id FROM orders WHERE request_id IN (${marks})`,
+    requestIds,
+  );
+  return new Map(rows.map((r) => [String(r.request_id), Number(r.id)]));
 }

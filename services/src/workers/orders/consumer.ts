@@ -1,108 +1,105 @@
 import type amqp from "amqplib";
 import { ORDERS_QUEUE } from "../../modules/flash-sales/reconcile";
 import { SaleStore } from "../../modules/flash-sales/sale-store";
-import { OrderMessageSchema } from "../../modules/flash-sales/schema";
+import { OrderMessageSchema, type OrderMessage } from "../../modules/flash-sales/schema";
 import { isDatabaseUnavailable } from "../../platform/db";
 import { QueueSubscription } from "../../tracker/queue-subscription";
-import { workerLag, workerMessages, type Consumer, type WorkerContext } from "../runtime";
+import { workerBatchSize, type Consumer, type WorkerContext } from "../runtime";
+import { persistOrderBatch, settleOrderBatch } from "./batch-handler";
+import { KeyedBatcher } from "./batcher";
+import { Deliveries, type Delivery } from "./deliveries";
 import { handleOrder } from "./handler";
+import { BatchWrites } from "./user-writes";
 
 // A quorum queue may drop acks that arrive just before their channel closes (rabbitmq-server#10327).
 const ACK_GRACE_MS = 500;
-const retryDelayMs = (deliveries: number) => Math.min(250 * 2 ** deliveries, 5000);
+// Deliveries of one socket read arrive together; a short window gathers the next few reads too.
+const BATCH_WINDOW_MS = 2;
 
-function parse(message: amqp.ConsumeMessage) {
+type Order = Delivery & { order: OrderMessage };
+
+function parse(message: amqp.ConsumeMessage): OrderMessage | null {
   try {
-    return OrderMessageSchema.safeParse(JSON.parse(message.content.toString("utf8")));
+    const parsed = OrderMessageSchema.safeParse(JSON.parse(message.content.toString("utf8")));
+    return parsed.success ? parsed.data : null;
   } catch {
     return null;
   }
 }
 
 /**
- * Consume `orders` with prefetch = concurrency on its own connection (reconnecting): ack only after
- * the commit; invalid messages to orders.dlq. While the database is unavailable (down, failing over,
- * read-only) the message is kept in hand and retried with a backoff: an outage is not the message's
- * fault and must not spend its deliveries. Any other failure is requeued after a backoff, so the
- * queue's x-delivery-limit dead-letters a poison message (the reconciler re-publishes its reservation).
+ * Consume `orders` with prefetch = concurrency on its own connection (reconnecting), in batches:
+ * what arrives within BATCH_WINDOW_MS of the first waiting message (or a prefetch full) is grouped
+ * by sale, and each sale's group is persisted in one transaction (`persistOrderBatch`), one batch
+ * per sale at a time, so what arrives during a commit goes in the next. Acks come after the
+ * commit; invalid messages go to orders.dlq. While the database is unavailable (down, failing
+ * over, read-only) the batch is kept in hand and retried with a backoff: an outage is not the
+ * messages' fault and must not spend their deliveries. Any other failure of a batch sends its
+ * messages one by one through `handleOrder`, where a message that fails is requeued after a
+ * backoff, so the queue's x-delivery-limit dead-letters a poison message (the reconciler
+ * re-publishes its reservation) without taking its batch with it.
  */
 export async function startOrdersConsumer(ctx: WorkerContext): Promise<Consumer> {
-  const store = new SaleStore(ctx.platform.redis);
-  const inFlight = new Set<Promise<void>>();
-  const delayed = new Map<NodeJS.Timeout, () => void>();
-  let stopping = false;
-  const count = (outcome: string) => workerMessages.inc({ queue: ORDERS_QUEUE, outcome });
-  const settle = (op: () => void) => {
-    try {
-      op();
-    } catch (err) {
-      ctx.log.debug({ err: (err as Error).message }, "could not settle; the broker redelivers the message");
-    }
-  };
+  const p = ctx.platform;
+  const store = new SaleStore(p.redis);
+  const writes = new BatchWrites(p);
+  const book = new Deliveries(ctx.log, (channel) => subscription.isCurrent(channel));
+  const warn = (err: unknown, fields: Record<string, unknown>, what: string) =>
+    ctx.log.warn({ err: (err as Error).message, ...fields }, what);
 
-  const handle = async (channel: amqp.Channel, message: amqp.ConsumeMessage, attempt = 0): Promise<void> => {
-    const parsed = parse(message);
-    if (!parsed?.success) {
-      count("dead_lettered");
-      return settle(() => channel.nack(message, false, false));
-    }
+  const handleOne = async (d: Order, attempt = 0): Promise<void> => {
     try {
-      const outcome = await handleOrder(ctx.platform, store, parsed.data);
-      settle(() => channel.ack(message));
-      count(outcome);
-      if (message.properties.timestamp)
-        workerLag.observe({ queue: ORDERS_QUEUE }, Date.now() / 1000 - message.properties.timestamp);
+      book.ack(d, await handleOrder(p, store, d.order));
     } catch (err) {
-      count("retried");
-      if (isDatabaseUnavailable(err)) {
-        ctx.log.warn(
-          { err: (err as Error).message, requestId: parsed.data.requestId },
-          "database unavailable; retrying",
-        );
-        const again = await new Promise<boolean>((resolve) => {
-          if (stopping) return resolve(false);
-          const timer = setTimeout(() => {
-            delayed.delete(timer);
-            resolve(true);
-          }, retryDelayMs(attempt));
-          delayed.set(timer, () => resolve(false)); // stopping: hand it back instead
-        });
-        // Its channel gone (RabbitMQ restarted), the broker has requeued it already: let it go.
-        if (!subscription.isCurrent(channel)) return;
-        if (again) return handle(channel, message, attempt + 1);
-        return settle(() => channel.nack(message, false, true));
+      book.count("retried");
+      if (!isDatabaseUnavailable(err)) {
+        warn(err, { requestId: d.order.requestId }, "order failed; requeueing");
+        return book.requeueLater(d);
       }
-      ctx.log.warn({ err: (err as Error).message, requestId: parsed.data.requestId }, "order failed; requeueing");
-      const deliveries = Number(message.properties.headers?.["x-delivery-count"] ?? 0);
-      const requeue = () => settle(() => channel.nack(message, false, true));
-      const timer = setTimeout(() => {
-        delayed.delete(timer);
-        requeue();
-      }, retryDelayMs(deliveries));
-      delayed.set(timer, requeue);
+      warn(err, { requestId: d.order.requestId }, "database unavailable; retrying");
+      const again = await book.hold(attempt);
+      if (!book.live(d)) return;
+      return again ? handleOne(d, attempt + 1) : book.requeue(d);
     }
   };
 
+  const handleBatch = async (saleId: number, batch: Order[], release: () => void, attempt = 0): Promise<void> => {
+    if (attempt === 0) workerBatchSize.observe({ queue: ORDERS_QUEUE }, batch.length);
+    const orders = batch.map((d) => d.order);
+    try {
+      const plan = await persistOrderBatch(p, saleId, orders);
+      release(); // committed: the sale's next batch may take the row lock while this one settles
+      const outcomes = await settleOrderBatch(p, store, writes, orders, plan);
+      batch.forEach((d, i) => book.ack(d, outcomes[i]));
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) {
+        warn(err, { saleId, size: batch.length }, "batch failed; handling its messages one by one");
+        await Promise.all(batch.map((d) => handleOne(d)));
+        return;
+      }
+      batch.forEach(() => book.count("retried"));
+      warn(err, { saleId, size: batch.length }, "database unavailable; retrying the batch");
+      const again = await book.hold(attempt);
+      const live = batch.filter((d) => book.live(d));
+      if (again && live.length > 0) return handleBatch(saleId, live, release, attempt + 1);
+      live.forEach((d) => book.requeue(d));
+    }
+  };
+
+  const batcher = new KeyedBatcher<number, Order>({ windowMs: BATCH_WINDOW_MS, maxSize: ctx.concurrency }, handleBatch);
   const subscription = new QueueSubscription(ctx.config, ORDERS_QUEUE, ctx.concurrency, ctx.log, (channel, message) => {
-    const job = handle(channel, message).finally(() => inFlight.delete(job));
-    inFlight.add(job);
+    const order = parse(message);
+    if (!order) return book.deadLetter({ channel, message });
+    batcher.add(order.saleId, { channel, message, order });
   });
   await subscription.start();
   return {
     healthy: () => subscription.consuming,
     async stop() {
-      stopping = true;
       await subscription.cancel(); // no new deliveries after this
-      const handBack = () => {
-        for (const [timer, requeue] of delayed) {
-          clearTimeout(timer);
-          delayed.delete(timer);
-          requeue();
-        }
-      };
-      handBack(); // messages waiting out a database outage go back to the queue
-      await Promise.allSettled([...inFlight]); // finish, commit and ack what is in hand
-      handBack();
+      book.handBack(); // messages waiting out a database outage or a backoff go back to the queue
+      await batcher.drain(); // finish, commit and ack what is in hand
+      book.handBack();
       await new Promise((resolve) => setTimeout(resolve, ACK_GRACE_MS));
       await subscription.close();
     },
