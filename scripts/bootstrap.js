@@ -4,6 +4,7 @@
 // and the Debian packages of the real components — then hands over to Node 24:
 //   node scripts/bootstrap.js stack [args]   the local stack CLI (npm start, npm run stack)
 //   node scripts/bootstrap.js run SCRIPT     an npm script (npm test)
+//   node scripts/bootstrap.js ts FILE [args] a TypeScript program (npm run bench, npm run chaos)
 "use strict";
 const { spawnSync, spawn } = require("node:child_process");
 const fs = require("node:fs");
@@ -84,12 +85,14 @@ function handOver(command, args) {
 
 function main() {
   const [mode, ...rest] = process.argv.slice(2);
-  if (mode !== "stack" && mode !== "run") fail("usage: bootstrap.js stack [args] | run SCRIPT");
+  if (!["stack", "run", "ts"].includes(mode)) fail("usage: bootstrap.js stack [args] | run SCRIPT | ts FILE [args]");
   ensureNodeModules();
   ensureDebianPackages();
   const node24 = path.join(root, "node_modules", ".bin", "node");
   if (mode === "stack") {
     handOver(node24, ["--import", "tsx", path.join(root, "scripts", "stack", "main.ts"), ...rest]);
+  } else if (mode === "ts") {
+    handOver(node24, ["--import", "tsx", path.resolve(root, rest[0]), ...rest.slice(1)]);
   } else {
     handOver("npm", ["run", "--silent", ...rest]);
   }

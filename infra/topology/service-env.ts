@@ -34,6 +34,7 @@ export const SERVICE_ENV_VARS = [
   "STATIC_BASE_URL",
   "WORKER_CONCURRENCY",
   "SHUTDOWN_DRAIN_MS",
+  "NAIVE_BASELINE",
 ] as const;
 
 /** One service variable's name. */
@@ -90,6 +91,8 @@ export const ServiceConfigSchema = z.object({
   /** How long a stopping API replica keeps answering (longer than the load balancer's idle keep-alive). */
   SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(600_000),
   STATIC_BASE_URL: z.string().regex(/^(https?:\/\/[^/]+)?\/.*\/$/, { error: "a URL or path ending in /" }),
+  /** "on" serves the benchmark's naive baseline route (api.naiveBaseline). */
+  NAIVE_BASELINE: z.enum(["on", "off"]).transform((v) => v === "on"),
 });
 
 /** A service's parsed configuration. */
@@ -166,6 +169,7 @@ export function serviceEnv(t: Topology, addrs: Addresses, instance: ServiceInsta
     STATIC_BASE_URL: paths.staticBaseUrl,
     WORKER_CONCURRENCY: String(instance.concurrency ?? 1),
     SHUTDOWN_DRAIN_MS: String((t.nginx.upstreamKeepaliveSeconds + 1) * 1000),
+    NAIVE_BASELINE: t.api.naiveBaseline ? "on" : "off",
   };
 }
 
@@ -201,6 +205,7 @@ export function serviceConfigToEnv(c: ServiceConfig): ServiceEnv {
     STATIC_BASE_URL: c.STATIC_BASE_URL,
     WORKER_CONCURRENCY: String(c.WORKER_CONCURRENCY),
     SHUTDOWN_DRAIN_MS: String(c.SHUTDOWN_DRAIN_MS),
+    NAIVE_BASELINE: c.NAIVE_BASELINE ? "on" : "off",
   };
 }
 

@@ -8,6 +8,7 @@ import { profilesRoutes } from "./profiles/router";
 import { signInsRoutes } from "./sign-ins/router";
 import { flashSalesRoutes } from "./flash-sales/router";
 import { redPacketsRoutes } from "./red-packets/router";
+import { naiveBaselineRoutes } from "./naive-baseline/router";
 
 /** A feature module registers its documented routes. */
 export type Module = (api: ApiRouter, platform: Platform) => void;
@@ -22,4 +23,5 @@ export const modules: Module[] = [
   signInsRoutes,
   flashSalesRoutes,
   redPacketsRoutes,
+  naiveBaselineRoutes,
 ];

@@ -1,0 +1,71 @@
+import type { LoadPlan } from "../load/closed";
+import { createPacket } from "../load/fixtures";
+import { grabbedShare, packetInvariants, waitGrabs } from "../load/invariants";
+import { entryUrl } from "../load/target";
+import type { BenchContext } from "./measure";
+import { closed, open } from "./measure";
+import type { InvariantCheck, LoadRun, ScenarioResult } from "./results";
+
+/** Parts of one packet: the most the API allows. */
+const PARTS = 10_000;
+
+/**
+ * Grabs of `packets`: request i grabs packet ⌊i / PARTS⌋ as user i mod 2·PARTS, so every packet sees
+ * PARTS distinct users and empties exactly; past the last packet, requests wrap (already_grabbed).
+ */
+function grabPlan(b: BenchContext, packets: number[], accepted: Array<Map<number, number>>): LoadPlan {
+  const userOf = (i: number) => b.users[i % (2 * PARTS)];
+  const packetOf = (i: number) => Math.floor(i / PARTS) % packets.length;
+  return {
+    url: entryUrl(b.target),
+    request: (i) => ({
+      method: "POST",
+      path: `/api/v1/red-packets/${packets[packetOf(i)]}/grabs`,
+      headers: { authorization: `Bearer ${userOf(i).token}` },
+    }),
+    expected: (key) => ["200", "409 already_grabbed", "410 empty"].includes(key),
+    onAnswer(i, status, body) {
+      const share = grabbedShare(status, body);
+      if (share !== null) accepted[packetOf(i)].set(userOf(i).id, share);
+    },
+  };
+}
+
+/** A run over fresh packets, then the wait until every 200 is persisted, and the invariants. */
+async function packetRun(b: BenchContext, packetCount: number, run: (plan: LoadPlan) => Promise<LoadRun>) {
+  const creator = b.users[b.users.length - 1];
+  const packets: number[] = [];
+  for (let p = 0; p < packetCount; p++) packets.push(await createPacket(b.target, creator, PARTS));
+  const accepted = packets.map(() => new Map<number, number>());
+  const result = await run(grabPlan(b, packets, accepted));
+  const total = accepted.reduce((n, a) => n + a.size, 0);
+  const drainMs = await waitGrabs(b.target, packets);
+  b.log(`  ${result.model}: ${total} grabs, persisted ${drainMs} ms after the run`);
+  return { run: result, drainMs, drained: total, invariants: await packetInvariants(b.target, packets, accepted) };
+}
+
+const prefixed = (model: string, checks: InvariantCheck[]) =>
+  checks.map((c) => ({ ...c, name: `${model}: ${c.name}` }));
+
+/** Red-packet grab storm: packets of 10,000 parts, each grabbed by 10,000 distinct users. */
+export async function redPacketGrabs(
+  b: BenchContext,
+  expectedRps: number,
+): Promise<Omit<ScenarioResult, "ratioToCeiling">> {
+  if (b.users.length < 2 * PARTS) throw new Error(`red-packet grabs need ${2 * PARTS} users`);
+  // Enough packets for the run at up to twice the expected rate; the rest of the requests wrap.
+  const packetsFor = (rps: number) => Math.max(1, Math.ceil((2 * rps * b.settings.durationSeconds) / PARTS));
+  const closedPart = await packetRun(b, packetsFor(expectedRps), (plan) => closed(b, plan));
+  const openPart = await packetRun(b, packetsFor(closedPart.run.rps), (plan) => open(b, plan, closedPart.run.rps));
+  return {
+    id: "red-packet-grabs",
+    title: "Red-packet grab storm",
+    path: "POST /api/v1/red-packets/:id/grabs",
+    ceiling: "koa-bare",
+    closed: closedPart.run,
+    open: openPart.run,
+    drainMs: closedPart.drainMs,
+    drained: closedPart.drained,
+    invariants: [...prefixed("closed", closedPart.invariants), ...prefixed("open", openPart.invariants)],
+  };
+}

@@ -1,0 +1,53 @@
+import type { ResultSetHeader, RowDataPacket } from "mysql2";
+import type { Database, Tx } from "../../platform/db";
+
+/** How a naive purchase ended. */
+export type NaiveOutcome = { orderId: number } | { refused: "sold_out" | "limit_reached" | "duplicate_request" };
+
+/**
+ * The purchase as a user would write it without floodgate: one MySQL transaction per request that
+ * takes the sale's row lock with a conditional UPDATE, counts the user's orders and INSERTs one.
+ * Every purchase of a sale waits for the previous one's commit on that row: the benchmark's baseline.
+ */
+export async function naivePurchase(db: Database, saleId: number, userId: number, requestId: string) {
+  return db
+    .transaction(null, (tx) => purchaseIn(tx, saleId, userId, requestId))
+    .catch((err: unknown) => {
+      if (err instanceof Refused) return { refused: err.reason } as NaiveOutcome;
+      throw err;
+    });
+}
+
+/** Thrown inside the transaction so that it rolls back. */
+class Refused extends Error {
+  constructor(readonly reason: "limit_reached" | "duplicate_request") {
+    super(reason);
+  }
+}
+
+async function purchaseIn(tx: Tx, saleId: number, userId: number, requestId: string): Promise<NaiveOutcome> {
+  {
+    const [taken] = await tx.execute<ResultSetHeader>(
+      `UPDATE flash_sales SET remaining = remaining - 1
+        WHERE id = ? AND remaining > 0 AND NOW(3) BETWEEN starts_at AND ends_at`,
+      [saleId],
+    );
+    if (taken.affectedRows !== 1) return { refused: "sold_out" };
+    const [[mine]] = await tx.query<RowDataPacket[]>(
+      `SELECT COUNT(*) AS n, (SELECT per_user_limit FROM flash_sales WHERE id = ?) AS lim
+         FROM orders WHERE flash_sale_id = ? AND user_id = ?`,
+      [saleId, saleId, userId],
+    );
+    if (Number(mine.n) >= Number(mine.lim)) throw new Refused("limit_reached");
+    try {
+      const [inserted] = await tx.execute<ResultSetHeader>(
+        `INSERT INTO orders (user_id, request_id, flash_sale_id, seq, quantity, amount_cents)
+         SELECT ?, ?, id, ?, 1, price_cents FROM flash_sales WHERE id = ?`,
+        [userId, requestId, Number(mine.n) + 1, saleId],
+      );
+      return { orderId: inserted.insertId };
+    } catch (err) {
+      throw (err as { code?: string }).code === "ER_DUP_ENTRY" ? new Refused("duplicate_request") : err;
+    }
+  }
+}
