@@ -1,0 +1,141 @@
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { clusterHealth, redisAdmin } from "../stack/components/redis";
+import { isAlive } from "../stack/supervisor";
+import { eventually, stackPid, type LoadTarget } from "../load/target";
+
+/** One fault: injected into a running storm, then recovered the way on-call would. */
+export interface Fault {
+  id: string;
+  title: string;
+  /** Break something; `key` is a Redis key of the storm's sale or packet (its slot's master is the victim). */
+  inject(t: LoadTarget, key: string): Promise<void>;
+  /** Bring the stack back to whole: every process up, Redis with a replica per master. */
+  recover(t: LoadTarget): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The stack name (redis-N) of the master serving the hash slot of `key`. */
+export async function masterOfKey(t: LoadTarget, key: string): Promise<string> {
+  const ctx = { topology: t.topology };
+  const [first] = t.addresses.redis;
+  const slot = Number(await redisAdmin(ctx, first, ["CLUSTER", "KEYSLOT", key]));
+  const nodes = (await redisAdmin(ctx, first, ["CLUSTER", "NODES"]))
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" "));
+  const owner = nodes.find(
+    (n) =>
+      n[2].includes("master") &&
+      !n[2].includes("fail") &&
+      n.slice(8).some((range) => {
+        const [from, to = from] = range.split("-").map(Number);
+        return slot >= from && slot <= to;
+      }),
+  );
+  if (!owner) throw new Error(`no master serves the slot of ${key}`);
+  const port = Number(owner[1].split(":")[1].split("@")[0]);
+  return `redis-${t.addresses.redis.findIndex((a) => a.port === port) + 1}`;
+}
+
+/** Until the cluster has every master with a linked replica again (a killed node restarts and rejoins). */
+export async function redisWhole(t: LoadTarget): Promise<void> {
+  await eventually(async () => ((await clusterHealth(t)).ok ? true : undefined), 90_000, 500);
+}
+
+/** Until the supervisor has a new, live process of that name (it restarts stateless processes and Redis). */
+async function restarted(t: LoadTarget, name: string, oldPid: number) {
+  await eventually(async () => {
+    const pid = stackPid(t, name);
+    return pid !== oldPid && isAlive(pid) ? true : undefined;
+  }, 60_000);
+}
+
+/** SIGKILL of a process the supervisor restarts by itself. */
+function killRestarted(id: string, title: string, name: string): Fault {
+  let victim = 0;
+  return {
+    id,
+    title,
+    async inject(t) {
+      victim = stackPid(t, name);
+      process.kill(victim, "SIGKILL");
+    },
+    recover: (t) => restarted(t, name, victim),
+  };
+}
+
+/** SIGKILL of the Redis master holding the storm's slot; its replica takes over, the node restarts as a replica. */
+export const redisMasterKill: Fault = {
+  id: "redis-master-kill",
+  title: "SIGKILL of the Redis master holding the sale or packet",
+  async inject(t, key) {
+    process.kill(stackPid(t, await masterOfKey(t, key)), "SIGKILL");
+  },
+  recover: redisWhole,
+};
+
+/** SIGSTOP of that master for longer than the cluster's node timeout (its replica takes over), then SIGCONT. */
+export function redisMasterStop(stoppedMs = 6000): Fault {
+  let victim = 0;
+  return {
+    id: "redis-master-stop",
+    title: `SIGSTOP of the Redis master holding the sale for ${stoppedMs / 1000} s`,
+    async inject(t, key) {
+      victim = stackPid(t, await masterOfKey(t, key));
+      process.kill(victim, "SIGSTOP");
+    },
+    async recover(t) {
+      await sleep(stoppedMs);
+      process.kill(victim, "SIGCONT");
+      await redisWhole(t);
+    },
+  };
+}
+
+/** SIGKILL of one orders worker mid-storm. */
+export const ordersWorkerKill = killRestarted("orders-worker-kill", "SIGKILL of an orders worker", "worker-orders-1");
+/** SIGKILL of one red-packet grab worker mid-storm. */
+export const grabWorkerKill = killRestarted(
+  "grab-worker-kill",
+  "SIGKILL of a red-packet worker",
+  "worker-red-packet-grabs-1",
+);
+/** SIGKILL of one API replica mid-storm (nginx sends its requests to the other). */
+export const apiReplicaKill = killRestarted("api-replica-kill", "SIGKILL of an API replica", "api-1");
+
+/** SIGKILL of RabbitMQ (its Erlang VM too) mid-storm; the supervisor restarts it. */
+export const rabbitmqKill: Fault = {
+  id: "rabbitmq-kill",
+  title: "SIGKILL of RabbitMQ",
+  async inject(t) {
+    // The wrapper script runs the Erlang VM as a child: kill the whole process group.
+    process.kill(-stackPid(t, "rabbitmq"), "SIGKILL");
+  },
+  async recover(t) {
+    await eventually(async () => (isAlive(stackPid(t, "rabbitmq")) ? true : undefined), 60_000);
+  },
+};
+
+/** SIGKILL of the MariaDB primary mid-storm, recovered by on-call's failover runbook. */
+export function mysqlPrimaryKill(repoRoot: string): Fault {
+  return {
+    id: "mysql-primary-kill",
+    title: "SIGKILL of the MariaDB primary, then the mysql-failover runbook",
+    async inject(t) {
+      process.kill(stackPid(t, "mysql-primary"), "SIGKILL");
+    },
+    async recover(t) {
+      await sleep(1000); // on-call is paged; the workers hold their messages meanwhile
+      const args = ["--import", "tsx", path.join("runbooks", "main.ts"), "mysql-failover", "--apply", "--yes"];
+      await promisify(execFile)(process.execPath, [...args, "--state-dir", t.layout.root], {
+        cwd: repoRoot,
+        timeout: 180_000,
+      }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
+        throw new Error(`mysql-failover runbook failed: ${err.message}\n${err.stdout ?? ""}${err.stderr ?? ""}`);
+      });
+    },
+  };
+}
