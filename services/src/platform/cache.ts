@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Cluster } from "ioredis";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "./log";
+import { evalScript } from "./lua";
 import { cacheLoads, cacheLookups } from "./metrics";
 import type { RedisBreaker } from "./redis-breaker";
 
@@ -62,7 +63,7 @@ export class CacheRegistry {
   /** Subscribe to invalidations from other processes. */
   async start(): Promise<void> {
     // Unlike the command client, the subscriber queues its SUBSCRIBE until the cluster answers.
-    const subscriber = this.redis.duplicate(undefined, { enableOfflineQueue: true });
+    const subscriber = this.redis.duplicate(undefined, { enableOfflineQueue: true, enableAutoPipelining: false });
     subscriber.on("error", (err: Error) => this.log.warn({ err: err.message }, "cache subscriber error"));
     subscriber.on("message", (_channel: string, message: string) => {
       const { key, origin } = JSON.parse(message) as { key: string; origin: string };
@@ -114,7 +115,7 @@ export class CacheRegistry {
     const keys = this.l2Keys(fullKey);
     let version: string | null = null;
     try {
-      const [raw, ver] = (await this.breaker.run(() => this.redis.eval(GET_WITH_VERSION, 2, ...keys))) as [
+      const [raw, ver] = (await this.breaker.run(() => evalScript(this.redis, GET_WITH_VERSION, keys, []))) as [
         string | null,
         string,
       ];
@@ -142,7 +143,7 @@ export class CacheRegistry {
     let stored = false;
     if (version !== null) {
       stored = await this.breaker
-        .run(() => this.redis.eval(SET_IF_VERSION, 2, ...keys, version as string, JSON.stringify(entry), String(ttl)))
+        .run(() => evalScript(this.redis, SET_IF_VERSION, keys, [version as string, JSON.stringify(entry), ttl]))
         .then((r) => r === 1)
         .catch(() => false);
     }
@@ -168,7 +169,7 @@ export class CacheRegistry {
   private async invalidate(fullKey: string): Promise<void> {
     this.dropLocal(fullKey);
     try {
-      await this.breaker.run(() => this.redis.eval(INVALIDATE, 2, ...this.l2Keys(fullKey)));
+      await this.breaker.run(() => evalScript(this.redis, INVALIDATE, this.l2Keys(fullKey), []));
       await this.breaker.run(() => this.redis.publish(CHANNEL, JSON.stringify({ key: fullKey, origin: this.origin })));
     } catch (err) {
       // The write is committed; a stale L2 entry must not survive Redis coming back. Retry until it lands.

@@ -1,4 +1,5 @@
 import type { Cluster } from "ioredis";
+import { evalScript } from "../../platform/lua";
 import type { SaleRow } from "./repository";
 import { saleKeys, scriptKeys } from "./keys";
 import { ADMIT, LOAD, REPAIR, STATUS } from "./scripts";
@@ -37,8 +38,7 @@ export class SaleStore {
   constructor(private readonly redis: Cluster) {}
 
   private run(script: string, saleId: number, args: Array<string | number>): Promise<unknown> {
-    const keys = scriptKeys(saleId);
-    return this.redis.eval(script, keys.length, ...keys, ...args.map(String));
+    return evalScript(this.redis, script, scriptKeys(saleId), args);
   }
 
   /** Copy a sale's rules and counter into Redis (the counter only when Redis has none). */

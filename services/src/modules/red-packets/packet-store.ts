@@ -1,4 +1,5 @@
 import type { Cluster } from "ioredis";
+import { evalScript } from "../../platform/lua";
 import { ACTIVE_PACKETS_KEY, packetKeys } from "./keys";
 import { CLAIM, CLOSE, GRAB, LOAD, REAP, RETIRE, SETTLE } from "./scripts";
 
@@ -31,7 +32,7 @@ export class PacketStore {
   constructor(private readonly redis: Cluster) {}
 
   private run(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
-    return this.redis.eval(script, keys.length, ...keys, ...args.map(String));
+    return evalScript(this.redis, script, keys, args);
   }
 
   /** Run a script, then WAIT on the same master; `replicated` is false when no replica acknowledged in time. */
