@@ -23,6 +23,9 @@ export async function insertUsers(t: LoadTarget, n: number, prefix = "load"): Pr
       const [result] = await conn.query<ResultSetHeader>("INSERT INTO users (username, password_hash) VALUES ?", [
         rows,
       ]);
+      // Sign-up gives every user a profile row; the profile scenarios read it.
+      const profiles = rows.map(([name], i) => [result.insertId + i, name]);
+      await conn.query("INSERT INTO profiles (user_id, display_name) VALUES ?", [profiles]);
       return result.insertId;
     });
     ids.push(...rows.map((_, i) => first + i));
