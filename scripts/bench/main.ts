@@ -34,7 +34,8 @@ invariants after every write scenario. Writes bench-results/<time>/{report.md,re
   --out DIR           where reports go (default bench-results)
   -h, --help          this text
 
-Exit status: 0 when every invariant held, 1 when one did not, 2 on a usage error.`;
+Exit status: 0 when every invariant held, 1 when one did not (or a scenario could not finish), 2 on a
+usage error.`;
 
 function options() {
   const { values } = parseArgs({
@@ -121,13 +122,21 @@ async function main(): Promise<number> {
       ceilings.push(c);
     }
     const results: ScenarioResult[] = [];
+    const failed: string[] = [];
     for (const [id, run] of Object.entries(all)) {
       if (o.only && !o.only.includes(id)) continue;
       log(`scenario ${id}`);
-      const s = withRatios(await run(b, ceilings), ceilings);
-      results.push({ ...s, targets: targetsFor(s) });
+      try {
+        const s = withRatios(await run(b, ceilings), ceilings);
+        results.push({ ...s, targets: targetsFor(s) });
+      } catch (err) {
+        // One broken scenario must not cost the others' figures: report it and fail the run.
+        log(`scenario ${id} could not finish: ${(err as Error).message}`);
+        failed.push(id);
+      }
     }
-    const invariantsHeld = [...ceilings, ...results].every((r) => (r.invariants ?? []).every((i) => i.ok));
+    const invariantsHeld =
+      failed.length === 0 && [...ceilings, ...results].every((r) => (r.invariants ?? []).every((i) => i.ok));
     const report: BenchReport = {
       startedAt,
       finishedAt: new Date().toISOString(),
@@ -149,6 +158,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       `\n${summaryTable(report)}\n\nwhere the CPU went (closed runs, share of the machine):\n${cpuLines.join("\n")}\n\nreport: ${files.markdown}\n        ${files.json}\n        ${files.svg}\n`,
     );
+    if (failed.length) process.stdout.write(`\nscenarios that could not finish: ${failed.join(", ")}\n`);
     return invariantsHeld ? 0 : 1;
   } finally {
     if (o.keep && !stack.reused) await untilSignalled(log);

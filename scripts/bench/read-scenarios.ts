@@ -43,7 +43,7 @@ export async function staticCatalog(b: BenchContext) {
     const body = { sku: `BENCH-${Date.now()}-${i}`, name: `Bench product ${i}`, priceCents: 100 + i };
     await apiCall(b.target, "POST", "/admin/products", { token, body, expect: 201 });
   }
-  await apiCall(b.target, "POST", "/admin/catalog/publish", { token, expect: 200 });
+  await apiCall(b.target, "POST", "/admin/catalog/publish", { token, expect: 201 });
   const manifest = (await (await fetch(`${entryUrl(b.target)}/static/manifest.json`)).json()) as { catalog: string };
   const file = new URL(manifest.catalog, entryUrl(b.target)).pathname;
   const bytes = (await (await fetch(`${entryUrl(b.target)}${file}`)).arrayBuffer()).byteLength;

@@ -7,6 +7,7 @@ import { apiCall, createPacket, createSale, insertUsers, type LoadUser } from ".
 import { grabbedShare, packetInvariants, saleInvariants, waitGrabs, type AcceptedPurchase } from "../load/invariants";
 import { entryUrl, eventually, onPrimary, type LoadTarget } from "../load/target";
 import type { Fault } from "./faults";
+import { bounded } from "../load/bounded";
 
 /** An answer a client got, or null when every attempt failed at the socket or with a 5xx. */
 type Answer = { status: number; body: string } | null;
@@ -29,21 +30,6 @@ async function untilAnswered(t: LoadTarget, path: string, headers: Record<string
     await sleep(250);
   }
   return null;
-}
-
-/** Run `tasks` with at most `limit` at once. */
-export async function bounded<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {
-  const out: T[] = new Array(tasks.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < tasks.length) {
-        const i = next++;
-        out[i] = await tasks[i]();
-      }
-    }),
-  );
-  return out;
 }
 
 /** Storm sizes; the defaults keep one scenario within seconds on two cores. */

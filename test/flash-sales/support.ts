@@ -6,6 +6,9 @@ import { onPrimary } from "../support/db";
 import { eventually } from "../stack/clients";
 import { testAddresses, testLayout } from "../stack/test-stack";
 import { insertUsers, type DirectUser } from "../support/users";
+import { bounded } from "../../scripts/load/bounded";
+
+export { bounded };
 
 /** A user inserted straight into MySQL with a token signed by the stack's real key (no scrypt cost). */
 export type Buyer = DirectUser;
@@ -46,21 +49,6 @@ export function purchase(
     headers: { "idempotency-key": key, "x-forwarded-for": `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
     base: replicaBase(i % replicas),
   });
-}
-
-/** Run `tasks` with at most `limit` at once. */
-export async function bounded<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {
-  const out: T[] = new Array(tasks.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < tasks.length) {
-        const i = next++;
-        out[i] = await tasks[i]();
-      }
-    }),
-  );
-  return out;
 }
 
 /** Poll every request until none is queued; returns the final states. */

@@ -12,6 +12,9 @@ import { onPrimary } from "../support/db";
 import { eventually } from "../stack/clients";
 import { testAddresses, testLayout, testTopology } from "../stack/test-stack";
 import { insertUsers, type DirectUser } from "../support/users";
+import { bounded } from "../../scripts/load/bounded";
+
+export { bounded };
 
 /** A user inserted straight into MySQL, with a token signed by the stack's real key (no scrypt cost). */
 export type Grabber = DirectUser;
@@ -39,21 +42,6 @@ export function grab(
     headers: { "x-forwarded-for": `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
     base: replicaBase(i % testAddresses().api.length),
   });
-}
-
-/** Run `tasks` with at most `limit` at once. */
-export async function bounded<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {
-  const out: T[] = new Array(tasks.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < tasks.length) {
-        const i = next++;
-        out[i] = await tasks[i]();
-      }
-    }),
-  );
-  return out;
 }
 
 /** MySQL's view of a packet: its row, its grabs, and balances of the given users. */

@@ -19,25 +19,7 @@ export function mysqlAs(role: MysqlRole, server: HostPort): Promise<mysql.Connec
   });
 }
 
-/** Poll until `probe` returns a value, or fail after `timeoutMs` with the last error. */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-  intervalMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = "no value";
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms: ${last instanceof Error ? last.message : String(last)}`);
-}
+export { eventually } from "../../scripts/load/target";
 
 /** GET JSON from a test-stack URL. */
 export async function getJson<T = unknown>(
