@@ -73,7 +73,13 @@ export async function saleInvariants(
     `/admin/flash-sales/${saleId}/reconciliation`,
     { token: await adminToken(t), expect: 200 },
   );
-  const ready = await queueReady(t, "orders");
+  // Every order is in MySQL by now, but a slow run may leave the reconciler's re-publications of
+  // reservations whose order was still in flight: duplicates the workers must still consume.
+  const ready = await eventually(
+    async () => ((await queueReady(t, "orders")) === 0 ? 0 : undefined),
+    30_000,
+    100,
+  ).catch(() => queueReady(t, "orders"));
   return [
     check(
       "no oversell",
@@ -101,7 +107,7 @@ export async function saleInvariants(
       recon.drift === 0 && recon.pending === 0 && recon.mysqlConsistent === true,
       `drift ${recon.drift}, pending ${recon.pending}, mysqlConsistent ${recon.mysqlConsistent}`,
     ),
-    check("queues drained", ready === 0, `orders queue: ${ready} ready`),
+    check("queues drained", ready === 0, `orders queue: ${ready} ready (after up to 30 s)`),
   ];
 }
 
