@@ -121,20 +121,21 @@ async function main(): Promise<number> {
       log(`ceiling ${c.id}: ${Math.round(c.rps)} req/s`);
       ceilings.push(c);
     }
-    const results: ScenarioResult[] = [];
+    const raw: Array<Omit<ScenarioResult, "ratioToCeiling">> = [];
     const failed: string[] = [];
     for (const [id, run] of Object.entries(all)) {
       if (o.only && !o.only.includes(id)) continue;
       log(`scenario ${id}`);
       try {
-        const s = withRatios(await run(b, ceilings), ceilings);
-        results.push({ ...s, targets: targetsFor(s) });
+        raw.push(await run(b, ceilings));
       } catch (err) {
         // One broken scenario must not cost the others' figures: report it and fail the run.
         log(`scenario ${id} could not finish: ${(err as Error).message}`);
         failed.push(id);
       }
     }
+    await remeasure(b, ceilings);
+    const results = raw.map((r) => withRatios(r, ceilings)).map((s) => ({ ...s, targets: targetsFor(s) }));
     const invariantsHeld =
       failed.length === 0 && [...ceilings, ...results].every((r) => (r.invariants ?? []).every((i) => i.ok));
     const report: BenchReport = {
@@ -163,6 +164,20 @@ async function main(): Promise<number> {
   } finally {
     if (o.keep && !stack.reused) await untilSignalled(log);
     await stack.stop();
+  }
+}
+
+/**
+ * Measure the HTTP ceilings again after the scenarios and keep the higher of the two: a ceiling is
+ * what the machine can do, and a transient (another process, a cold cache) must not flatter the ratios.
+ */
+async function remeasure(b: BenchContext, ceilings: Ceiling[]): Promise<void> {
+  for (const measure of [nginxStaticCeiling, koaBareCeiling]) {
+    const again = await measure(b);
+    const first = ceilings.find((c) => c.id === again.id)!;
+    first.samples = [first.rps, again.rps];
+    if (again.rps > first.rps) Object.assign(first, { rps: again.rps, run: again.run });
+    b.log(`ceiling ${again.id} again: ${Math.round(again.rps)} req/s (kept ${Math.round(first.rps)})`);
   }
 }
 

@@ -50,7 +50,7 @@ function mdCeilings(ceilings: Ceiling[]): string[] {
     c.id,
     c.title,
     c.path,
-    formatRps(c.rps),
+    c.samples ? `${formatRps(c.rps)} (runs: ${c.samples.map(formatRps).join(", ")})` : formatRps(c.rps),
     invariantsCell(c.invariants),
     c.run ? cpuLine(c.run) : "",
   ]);

@@ -44,6 +44,8 @@ export interface Ceiling {
   /** What was measured, e.g. "GET /static/bench.txt (64 B)". */
   path: string;
   rps: number;
+  /** Each measurement's req/s (before and after the scenarios); `rps` is the highest. */
+  samples?: number[];
   run?: LoadRun;
   invariants?: InvariantCheck[];
 }
