@@ -42,6 +42,8 @@ async function main(): Promise<void> {
           await closed;
         },
       },
+      // Requests are answered by now; their buffered tracking events go out before RabbitMQ closes.
+      { name: "tracking", run: () => platform.tracking.flush() },
       { name: "clients", run: () => closePlatform(platform) },
     ],
     config.SHUTDOWN_DRAIN_MS + 15_000,

@@ -38,6 +38,12 @@ export const mqPublishes = new Counter({
   labelNames: ["queue", "outcome"] as const,
 });
 
+/** Behaviour events dropped because the API's tracking buffer was full (RabbitMQ slow or down). */
+export const trackingEventsDropped = new Counter({
+  name: "floodgate_tracking_events_dropped_total",
+  help: "Behaviour events dropped because the tracking buffer was full",
+});
+
 /** Start the default process metrics once, labelled with the instance. */
 export function startProcessMetrics(instance: string): void {
   register.setDefaultLabels({ instance_id: instance });

@@ -17,18 +17,24 @@ export function minuteOf(at: string): string {
 }
 
 /**
- * Events received since the last flush: counts per (type, subject, minute) plus every delivery to
- * settle once the counts are committed. An event id seen twice (a redelivery) is settled but
- * counted once.
+ * Messages received since the last flush: counts per (type, subject, minute) plus every delivery to
+ * settle once the counts are committed. A message may carry many events but is held once, so it
+ * is acked once. An event id seen twice (a redelivery) is counted once.
  */
 export class StatsBatch<D> {
   private readonly counts = new Map<string, StatRow>();
   private readonly ids = new Set<string>();
+  private events = 0;
   readonly deliveries: D[] = [];
 
-  /** Events received, duplicates included (what the broker waits to see settled). */
+  /** Messages received (what the broker's prefetch window counts). */
   get size(): number {
     return this.deliveries.length;
+  }
+
+  /** Events received in those messages, duplicates included. */
+  get eventCount(): number {
+    return this.events;
   }
 
   /** Ids counted in this batch. */
@@ -41,22 +47,34 @@ export class StatsBatch<D> {
     return this.ids.has(id);
   }
 
-  /** Add one delivered event; `known` says whether it was already counted elsewhere. */
-  add(event: TrackingEvent, delivery: D, known = false): "counted" | "duplicate" {
+  /**
+   * Add one delivered message and its events; `known(id)` says whether an event was already counted
+   * elsewhere. Returns how many of the events were duplicates.
+   */
+  add(delivery: D, events: readonly TrackingEvent[], known: (id: string) => boolean = () => false): number {
     this.deliveries.push(delivery);
-    if (known || this.ids.has(event.id)) return "duplicate";
+    this.events += events.length;
+    let duplicates = 0;
+    for (const event of events) {
+      if (known(event.id) || this.ids.has(event.id)) duplicates++;
+      else this.count(event);
+    }
+    return duplicates;
+  }
+
+  private count(event: TrackingEvent): void {
     this.ids.add(event.id);
     const minute = minuteOf(event.at);
     const key = JSON.stringify([event.type, event.subject, minute]);
     const row = this.counts.get(key);
     if (row) row.count++;
     else this.counts.set(key, { type: event.type, subject: event.subject, minute, count: 1 });
-    return "counted";
   }
 
   /** Fold a batch that failed to flush back in, so its counts are retried with this one. */
   absorb(failed: StatsBatch<D>): void {
     this.deliveries.unshift(...failed.deliveries);
+    this.events += failed.events;
     for (const id of failed.ids) this.ids.add(id);
     for (const [key, row] of failed.counts) {
       const mine = this.counts.get(key);

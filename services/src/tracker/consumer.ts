@@ -1,13 +1,25 @@
 import type amqp from "amqplib";
 import type { ServiceConfig } from "../platform/config";
 import type { Logger } from "../platform/log";
-import { TRACKING_QUEUE, TrackingEventSchema } from "../platform/tracking";
+import { TRACKING_QUEUE } from "../platform/tracking";
 import { RecentIds, StatsBatch } from "./aggregate";
-import { eventsConsumed, eventsDuplicate, eventsFlushed, eventsInvalid, eventsPending, flushDuration } from "./metrics";
+import { parseTrackingMessage } from "./message";
+import {
+  eventsConsumed,
+  eventsDuplicate,
+  eventsFlushed,
+  eventsInvalid,
+  eventsPending,
+  flushDuration,
+  messagesConsumed,
+} from "./metrics";
 import { QueueSubscription } from "./queue-subscription";
 import type { TrackingStatsRepository } from "./repository";
 
 const ACK_GRACE_MS = 500;
+// A batch message carries up to 1000 events: `prefetch` of them could hold far more than one flush
+// should commit (and than RecentIds should take at once), so flush early on events too.
+const DEFAULT_MAX_PENDING_EVENTS = 5000;
 
 /** A message and the channel it must be settled on (delivery tags are per channel). */
 interface Delivery {
@@ -19,12 +31,14 @@ interface Delivery {
 export interface ConsumerOptions {
   prefetch: number;
   flushIntervalMs: number;
+  /** Flush as soon as this many events wait, whatever the number of messages. */
+  maxPendingEvents?: number;
 }
 
 /**
  * Consumes the tracking queue: invalid messages are dead-lettered, valid ones aggregated in memory
- * and flushed to tracking_stats every flushIntervalMs (or when `prefetch` messages wait), acked
- * only after the commit — at-least-once. A crash between commit and ack redelivers the batch; ids
+ * and flushed to tracking_stats every flushIntervalMs (or when `prefetch` messages or
+ * `maxPendingEvents` events wait), each message acked once, only after the commit — at-least-once. A crash between commit and ack redelivers the batch; ids
  * committed in the last minutes are recognised (RecentIds) and not counted twice, but that window
  * lives in memory, so a process crash in that gap can still double-count one flush.
  */
@@ -60,26 +74,26 @@ export class TrackingConsumer {
   }
 
   private receive(channel: amqp.Channel, message: amqp.ConsumeMessage): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(message.content.toString("utf8"));
-    } catch {
-      parsed = undefined;
-    }
-    const result = TrackingEventSchema.safeParse(parsed);
-    if (!result.success) {
+    const events = parseTrackingMessage(message.content);
+    if (!events) {
       // Not requeued: the queue's dead-letter exchange moves it to tracking.dlq for inspection.
       eventsInvalid.inc();
       this.settle(() => channel.nack(message, false, false));
       return;
     }
-    const event = result.data;
-    eventsConsumed.inc({ type: event.type });
-    const known = this.recent.has(event.id) || (this.inFlight?.has(event.id) ?? false);
-    if (this.batch.add(event, { channel, message }, known) === "duplicate") eventsDuplicate.inc();
-    eventsPending.set(this.batch.size + (this.inFlight?.size ?? 0));
-    // The broker sends no more than `prefetch` unacked messages: flush rather than wait for the timer.
-    if (this.batch.size >= this.opts.prefetch) void this.flush();
+    messagesConsumed.inc();
+    for (const event of events) eventsConsumed.inc({ type: event.type });
+    const known = (id: string) => this.recent.has(id) || (this.inFlight?.has(id) ?? false);
+    const duplicates = this.batch.add({ channel, message }, events, known);
+    if (duplicates > 0) eventsDuplicate.inc(duplicates);
+    eventsPending.set(this.batch.eventCount + (this.inFlight?.eventCount ?? 0));
+    if (this.full()) void this.flush();
+  }
+
+  // The broker sends no more than `prefetch` unacked messages: flush rather than wait for the timer.
+  private full(): boolean {
+    const maxEvents = this.opts.maxPendingEvents ?? DEFAULT_MAX_PENDING_EVENTS;
+    return this.batch.size >= this.opts.prefetch || this.batch.eventCount >= maxEvents;
   }
 
   /** Commit what has been received, then ack it; one flush at a time. */
@@ -87,7 +101,7 @@ export class TrackingConsumer {
     this.flushing ??= this.flushOnce().finally(() => {
       this.flushing = null;
       // Messages that filled the batch during this flush must not wait for the timer.
-      if (!this.closed && this.batch.size >= this.opts.prefetch) void this.flush();
+      if (!this.closed && this.full()) void this.flush();
     });
     return this.flushing;
   }
@@ -103,18 +117,21 @@ export class TrackingConsumer {
       end({ outcome: "ok" });
     } catch (err) {
       end({ outcome: "error" });
-      this.log.warn({ err: (err as Error).message, events: batch.size }, "flush failed; retrying with the next batch");
+      this.log.warn(
+        { err: (err as Error).message, events: batch.eventCount },
+        "flush failed; retrying with the next batch",
+      );
       this.batch.absorb(batch);
       return;
     } finally {
       this.inFlight = null;
     }
     this.recent.addAll(batch.eventIds);
-    eventsFlushed.inc(batch.size);
+    eventsFlushed.inc(batch.eventCount);
     // A delivery from a channel that has closed since is redelivered by the broker; RecentIds
     // recognises it, so it is acked then without being counted again.
     for (const d of batch.deliveries) this.settle(() => d.channel.ack(d.message));
-    eventsPending.set(this.batch.size);
+    eventsPending.set(this.batch.eventCount);
   }
 
   private settle(op: () => void): void {

@@ -7,7 +7,13 @@ export const eventsConsumed = new Counter({
   labelNames: ["type"] as const,
 });
 
-/** Messages that failed TrackingEventSchema and were dead-lettered. */
+/** Valid messages taken off the queue (a batch counts once; compare with eventsConsumed). */
+export const messagesConsumed = new Counter({
+  name: "floodgate_tracker_messages_consumed_total",
+  help: "Valid tracking messages consumed (one message may carry many events)",
+});
+
+/** Messages that failed the tracking message schema and were dead-lettered. */
 export const eventsInvalid = new Counter({
   name: "floodgate_tracker_events_invalid_total",
   help: "Tracking messages rejected as invalid (dead-lettered)",

@@ -4,6 +4,8 @@ import { amqpUrl } from "../../../scripts/stack/components/rabbitmq";
 import { readState } from "../../../scripts/stack/state";
 import { eventually, getJson, testAddresses, testTopology } from "../../../test/stack/clients";
 import { testLayout } from "../../../test/stack/test-stack";
+import { buildUser, call } from "../../../test/support/api";
+import { counterAt } from "../../../test/support/metrics";
 import { TRACKING_QUEUE, type TrackingEvent } from "../platform/tracking";
 
 interface Stats {
@@ -113,6 +115,37 @@ describe("tracker service", () => {
         50,
       );
       expect((await stats("view", subject)).body.total).toBe(0);
+    });
+  });
+
+  describe("events published through the API", () => {
+    it("counts a burst of profile views exactly, carried in far fewer messages than views", async () => {
+      const user = await buildUser();
+      const subject = `user:${user.id}`;
+      const views = 500;
+      // Counters live in the tracker process: the comparison holds only if it is the same one throughout.
+      const pid = trackerPid();
+      const events = () => counterAt(a.tracker.port, "floodgate_tracker_events_consumed_total", { type: "view" });
+      const messages = () => counterAt(a.tracker.port, "floodgate_tracker_messages_consumed_total");
+      const [eventsBefore, messagesBefore] = [await events(), await messages()];
+
+      let served = 0;
+      while (served < views) {
+        const answers = await Promise.all(
+          Array.from({ length: Math.min(25, views - served) }, () => call("GET", `/users/${user.id}/profile`)),
+        );
+        // A 429 (other tests share the per-address budget) is not a view: only answered reads count.
+        for (const answer of answers) expect([200, 429]).toContain(answer.status);
+        served += answers.filter((x) => x.status === 200).length;
+      }
+
+      await eventually(async () => ((await stats("view", subject)).body.total >= views ? true : undefined), 30_000);
+      await new Promise((r) => setTimeout(r, 1500)); // a later flush must not add anything
+      expect((await stats("view", subject)).body.total).toBe(views);
+      expect(trackerPid()).toBe(pid);
+      expect(await events()).toBeGreaterThanOrEqual(eventsBefore + views);
+      // One message per read would be >= 500; batches of up to 200 events or 100 ms are a few dozen.
+      expect((await messages()) - messagesBefore).toBeLessThan(views / 5);
     });
   });
 
