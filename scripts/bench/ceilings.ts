@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import { saleKeys } from "../../services/src/modules/flash-sales/keys";
 import { SaleStore } from "../../services/src/modules/flash-sales/sale-store";
 import type { LoadPlan } from "../load/closed";
-import { createSale } from "../load/fixtures";
+import { createSale, endSale } from "../load/fixtures";
 import { appRedis, entryUrl, onPrimary } from "../load/target";
 import { closed, type BenchContext } from "./measure";
 import type { Ceiling } from "./results";
@@ -109,6 +109,7 @@ export async function naiveBaselineCeiling(b: BenchContext): Promise<Ceiling> {
     )) as unknown as [Array<{ remaining: number; orders: number; maxPerUser: number }>];
     return { orders: Number(row.orders), remaining: Number(row.remaining), maxPerUser: Number(row.maxPerUser) };
   });
+  await endSale(b.target, saleId);
   return {
     id: "naive-baseline",
     title: "naive baseline: MySQL row lock per purchase",

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { LoadPlan } from "../load/closed";
-import { apiCall, createSale, type LoadUser } from "../load/fixtures";
+import { apiCall, createSale, endSale, type LoadUser } from "../load/fixtures";
 import { saleInvariants, waitOrders, type AcceptedPurchase } from "../load/invariants";
 import { entryUrl } from "../load/target";
 import type { BenchContext } from "./measure";
@@ -44,12 +44,9 @@ async function saleRun(
   const result = await run(purchasePlan(b, saleId, userOf, accepted));
   const drainMs = await waitOrders(b.target, saleId, accepted.length);
   b.log(`  ${result.model}: ${accepted.length} accepted, drained ${drainMs} ms after the run`);
-  return {
-    run: result,
-    drainMs,
-    drained: accepted.length,
-    invariants: await saleInvariants(b.target, saleId, accepted),
-  };
+  const invariants = await saleInvariants(b.target, saleId, accepted);
+  await endSale(b.target, saleId);
+  return { run: result, drainMs, drained: accepted.length, invariants };
 }
 
 const prefixed = (model: string, checks: InvariantCheck[]) =>
@@ -122,6 +119,8 @@ export async function soldOut(b: BenchContext): Promise<Omit<ScenarioResult, "ra
   const closedRun = await closed(b, plan);
   const openRun = await open(b, plan, closedRun.rps);
   await waitOrders(b.target, saleId, accepted.length);
+  const invariants = await saleInvariants(b.target, saleId, accepted);
+  await endSale(b.target, saleId);
   return {
     id: "sold-out",
     title: "Sold-out rejections",
@@ -129,6 +128,6 @@ export async function soldOut(b: BenchContext): Promise<Omit<ScenarioResult, "ra
     ceiling: "koa-bare",
     closed: closedRun,
     open: openRun,
-    invariants: await saleInvariants(b.target, saleId, accepted),
+    invariants,
   };
 }

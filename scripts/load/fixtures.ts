@@ -79,6 +79,19 @@ export async function createSale(t: LoadTarget, s: { stock: number; perUserLimit
   return (await apiCall<{ id: number }>(t, "POST", "/admin/flash-sales", { token, body, expect: 201 })).id;
 }
 
+/**
+ * End a sale now (its window closes a few seconds back): the storm is over, and a sale left running
+ * would be reconciled every 2 s — two full scans — under the next scenario's load.
+ */
+export async function endSale(t: LoadTarget, saleId: number): Promise<void> {
+  await onPrimary(t, (conn) =>
+    conn.query(
+      "UPDATE flash_sales SET ends_at = GREATEST(starts_at + INTERVAL 1 SECOND, NOW(3) - INTERVAL 10 SECOND) WHERE id = ?",
+      [saleId],
+    ),
+  );
+}
+
 /** Create a red packet of `count` parts as `creator`; returns its id. */
 export async function createPacket(t: LoadTarget, creator: LoadUser, count: number, amountCents = count * 100) {
   const body = { amountCents, count, expiresInSeconds: 3600 };
