@@ -86,10 +86,12 @@ export function redisMasterStop(stoppedMs = 6000): Fault {
     async inject(t, key) {
       victim = stackPid(t, await masterOfKey(t, key));
       process.kill(victim, "SIGSTOP");
+      // Thawed on a timer, as a stalled VM or a long fork would: the storm goes on meanwhile.
+      setTimeout(() => process.kill(victim, "SIGCONT"), stoppedMs).unref();
     },
     async recover(t) {
       await sleep(stoppedMs);
-      process.kill(victim, "SIGCONT");
+      process.kill(victim, "SIGCONT"); // no-op when the timer already did
       await redisWhole(t);
     },
   };

@@ -16,14 +16,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A well-behaved client: a 5xx or a dropped connection means "outcome unknown", so it retries the
- * same request (a purchase keeps its Idempotency-Key) every 250 ms for up to 45 s.
+ * same request (a purchase keeps its Idempotency-Key) every 250 ms, for at most 45 s in all.
  */
 async function untilAnswered(t: LoadTarget, path: string, headers: Record<string, string>): Promise<Answer> {
-  for (let attempt = 0; attempt < 180; attempt++) {
+  const deadline = Date.now() + 45_000;
+  while (Date.now() < deadline) {
     const res = await fetch(`${entryUrl(t)}/api/v1${path}`, {
       method: "POST",
       headers,
-      signal: AbortSignal.timeout(15_000),
+      signal: AbortSignal.timeout(Math.max(1, Math.min(15_000, deadline - Date.now()))),
     }).catch(() => null);
     if (res && res.status < 500) return { status: res.status, body: await res.text() };
     await res?.body?.cancel();

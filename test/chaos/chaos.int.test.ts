@@ -3,10 +3,17 @@ import { chaosScenarios, runScenario } from "../../scripts/chaos/scenarios";
 import { chaosTable } from "../../scripts/chaos/table";
 import { repoRoot, testLayout, testTopology } from "../stack/test-stack";
 
-// The short subset of `npm run chaos` that runs in `npm test`, on the test stack: the faults that
-// recover within seconds. The Redis master kill, RabbitMQ and MariaDB failover have their own
-// integration tests (test/flash-sales, test/red-packets, test/runbooks); npm run chaos runs them all.
-const SUBSET = ["flash-sale/orders-worker-kill", "flash-sale/api-replica-kill", "red-packet/grab-worker-kill"];
+// The short subset of `npm run chaos` that runs in `npm test`, on the test stack. The Redis master
+// kill, RabbitMQ and MariaDB failover have their own integration tests (test/flash-sales,
+// test/red-packets, test/runbooks); npm run chaos runs them all. The SIGSTOP of a Redis master is
+// here because it caught what no other test did: an ioredis option that left the API timing out
+// on the failed-over slot for minutes.
+const SUBSET = [
+  "flash-sale/redis-master-stop",
+  "flash-sale/orders-worker-kill",
+  "flash-sale/api-replica-kill",
+  "red-packet/grab-worker-kill",
+];
 
 describe("chaos: storms while a component dies", () => {
   const target = () => loadTarget(testTopology(), testLayout().root);

@@ -63,7 +63,7 @@ export class CacheRegistry {
   /** Subscribe to invalidations from other processes. */
   async start(): Promise<void> {
     // Unlike the command client, the subscriber queues its SUBSCRIBE until the cluster answers.
-    const subscriber = this.redis.duplicate(undefined, { enableOfflineQueue: true, enableAutoPipelining: false });
+    const subscriber = this.redis.duplicate(undefined, { enableOfflineQueue: true });
     subscriber.on("error", (err: Error) => this.log.warn({ err: err.message }, "cache subscriber error"));
     subscriber.on("message", (_channel: string, message: string) => {
       const { key, origin } = JSON.parse(message) as { key: string; origin: string };

@@ -15,10 +15,10 @@ export function createRedis(config: ServiceConfig): Cluster {
     // Queueing while the cluster is down would turn an outage into unbounded latency: fail fast and
     // let callers degrade (cache → database).
     enableOfflineQueue: false,
-    // Commands issued in one event-loop turn go to each node in one write: under a storm the API
-    // spends less on syscalls, and so does Redis (a profile of a purchase storm had a fifth of the
-    // API's CPU in socket writes, one per command).
-    enableAutoPipelining: true,
+    // A frozen (SIGSTOP) master answers neither commands nor MOVED, so timeouts alone never tell
+    // ioredis that its replica took over: refresh the slot map every second (npm run chaos found the
+    // API timing out on that slot for as long as the old master stayed frozen).
+    slotsRefreshInterval: 1000,
     clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
     slotsRefreshTimeout: 1000,
     retryDelayOnFailover: 100,
