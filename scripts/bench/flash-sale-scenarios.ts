@@ -4,8 +4,8 @@ import { apiCall, createSale, endSale, type LoadUser } from "../load/fixtures";
 import { saleInvariants, waitOrders, type AcceptedPurchase } from "../load/invariants";
 import { entryUrl } from "../load/target";
 import type { BenchContext } from "./measure";
-import { closed, open, openRate } from "./measure";
-import type { InvariantCheck, LoadRun, ScenarioResult } from "./results";
+import { closed, open, openRate, writeScenario, type WriteRun } from "./measure";
+import type { LoadRun, ScenarioResult } from "./results";
 
 const PURCHASE = "POST /api/v1/flash-sales/:id/purchases";
 
@@ -38,7 +38,7 @@ async function saleRun(
   sale: { stock: number; perUserLimit: number },
   userOf: (i: number) => LoadUser,
   run: (plan: LoadPlan) => Promise<LoadRun>,
-): Promise<{ run: LoadRun; drainMs: number; drained: number; invariants: InvariantCheck[] }> {
+): Promise<WriteRun> {
   const saleId = await createSale(b.target, sale);
   const accepted: AcceptedPurchase[] = [];
   const result = await run(purchasePlan(b, saleId, userOf, accepted));
@@ -48,9 +48,6 @@ async function saleRun(
   await endSale(b.target, saleId);
   return { run: result, drainMs, drained: accepted.length, invariants };
 }
-
-const prefixed = (model: string, checks: InvariantCheck[]) =>
-  checks.map((c) => ({ ...c, name: `${model}: ${c.name}` }));
 
 /**
  * Flash-sale storm: `stock` units, one per user, twice as many buyers as units — admissions until sold
@@ -73,17 +70,8 @@ export async function flashSaleStorm(b: BenchContext, stock: number): Promise<Om
     (i) => b.users[i % b.users.length],
     (plan) => open(b, plan, closedPart.run.rps),
   );
-  return {
-    id: "flash-sale-storm",
-    title: `Flash-sale storm (${stock} units, ${2 * stock} buyers)`,
-    path: PURCHASE,
-    ceiling: "koa-bare",
-    closed: closedPart.run,
-    open: openPart.run,
-    drainMs: closedPart.drainMs,
-    drained: closedPart.drained,
-    invariants: [...prefixed("closed", closedPart.invariants), ...prefixed("open", openPart.invariants)],
-  };
+  const title = `Flash-sale storm (${stock} units, ${2 * stock} buyers)`;
+  return writeScenario({ id: "flash-sale-storm", title, path: PURCHASE, ceiling: "koa-bare" }, closedPart, openPart);
 }
 
 /** Pure admission: stock never runs out (1,000,000 units, 100 per user); every answer should be 202. */
@@ -92,17 +80,8 @@ export async function pureAdmission(b: BenchContext): Promise<Omit<ScenarioResul
   const userOf = (i: number) => b.users[i % b.users.length];
   const closedPart = await saleRun(b, sale, userOf, (plan) => closed(b, plan));
   const openPart = await saleRun(b, sale, userOf, (plan) => open(b, plan, closedPart.run.rps));
-  return {
-    id: "pure-admission",
-    title: "Pure admission (stock never runs out)",
-    path: PURCHASE,
-    ceiling: "koa-bare",
-    closed: closedPart.run,
-    open: openPart.run,
-    drainMs: closedPart.drainMs,
-    drained: closedPart.drained,
-    invariants: [...prefixed("closed", closedPart.invariants), ...prefixed("open", openPart.invariants)],
-  };
+  const title = "Pure admission (stock never runs out)";
+  return writeScenario({ id: "pure-admission", title, path: PURCHASE, ceiling: "koa-bare" }, closedPart, openPart);
 }
 
 /** Sold-out rejections: a sale of one unit, bought, then hammered; every answer should be 409 sold_out. */

@@ -4,7 +4,7 @@ import type { LoadUser } from "../load/fixtures";
 import { openRun } from "../load/open";
 import type { LoadTarget } from "../load/target";
 import { profileCpu } from "./cpu-profile";
-import type { LoadRun } from "./results";
+import type { InvariantCheck, LoadRun, ScenarioResult } from "./results";
 
 /** Run settings shared by every scenario. */
 export interface RunSettings {
@@ -70,4 +70,30 @@ export function open(b: BenchContext, plan: LoadPlan, closedRps: number): Promis
   const s = b.settings;
   const rate = openRate(s, closedRps);
   return profiled(b, () => openRun(plan, { rate, durationSeconds: s.durationSeconds, connections: s.connections }));
+}
+
+/** One run of a write scenario: its figures, the drain after it and the invariants checked then. */
+export interface WriteRun {
+  run: LoadRun;
+  drainMs: number;
+  drained: number;
+  invariants: InvariantCheck[];
+}
+
+/** A write scenario's result from its closed and open runs: the drain is the closed run's, invariants are both. */
+export function writeScenario(
+  s: Pick<ScenarioResult, "id" | "title" | "path" | "ceiling">,
+  closedPart: WriteRun,
+  openPart: WriteRun,
+): Omit<ScenarioResult, "ratioToCeiling"> {
+  const prefixed = (model: string, checks: InvariantCheck[]) =>
+    checks.map((c) => ({ ...c, name: `${model}: ${c.name}` }));
+  return {
+    ...s,
+    closed: closedPart.run,
+    open: openPart.run,
+    drainMs: closedPart.drainMs,
+    drained: closedPart.drained,
+    invariants: [...prefixed("closed", closedPart.invariants), ...prefixed("open", openPart.invariants)],
+  };
 }

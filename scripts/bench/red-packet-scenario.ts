@@ -3,8 +3,8 @@ import { createPacket } from "../load/fixtures";
 import { grabbedShare, packetInvariants, waitGrabs } from "../load/invariants";
 import { entryUrl } from "../load/target";
 import type { BenchContext } from "./measure";
-import { closed, open } from "./measure";
-import type { InvariantCheck, LoadRun, ScenarioResult } from "./results";
+import { closed, open, writeScenario } from "./measure";
+import type { LoadRun, ScenarioResult } from "./results";
 
 /** Parts of one packet: the most the API allows. */
 const PARTS = 10_000;
@@ -44,9 +44,6 @@ async function packetRun(b: BenchContext, packetCount: number, run: (plan: LoadP
   return { run: result, drainMs, drained: total, invariants: await packetInvariants(b.target, packets, accepted) };
 }
 
-const prefixed = (model: string, checks: InvariantCheck[]) =>
-  checks.map((c) => ({ ...c, name: `${model}: ${c.name}` }));
-
 /** Red-packet grab storm: packets of 10,000 parts, each grabbed by 10,000 distinct users. */
 export async function redPacketGrabs(
   b: BenchContext,
@@ -57,15 +54,10 @@ export async function redPacketGrabs(
   const packetsFor = (rps: number) => Math.max(1, Math.ceil((2 * rps * b.settings.durationSeconds) / PARTS));
   const closedPart = await packetRun(b, packetsFor(expectedRps), (plan) => closed(b, plan));
   const openPart = await packetRun(b, packetsFor(closedPart.run.rps), (plan) => open(b, plan, closedPart.run.rps));
-  return {
-    id: "red-packet-grabs",
-    title: "Red-packet grab storm",
-    path: "POST /api/v1/red-packets/:id/grabs",
-    ceiling: "koa-bare",
-    closed: closedPart.run,
-    open: openPart.run,
-    drainMs: closedPart.drainMs,
-    drained: closedPart.drained,
-    invariants: [...prefixed("closed", closedPart.invariants), ...prefixed("open", openPart.invariants)],
-  };
+  const path = "POST /api/v1/red-packets/:id/grabs";
+  return writeScenario(
+    { id: "red-packet-grabs", title: "Red-packet grab storm", path, ceiling: "koa-bare" },
+    closedPart,
+    openPart,
+  );
 }
