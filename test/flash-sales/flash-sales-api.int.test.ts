@@ -141,3 +141,18 @@ describe("GET /api/v1/admin/flash-sales/:id/reconciliation", () => {
     expect((await call("GET", path, { token: await adminToken() })).status).toBe(200);
   });
 });
+
+describe("POST /api/v1/naive/flash-sales/:id/purchases (the benchmark's naive baseline)", () => {
+  it("is not served unless the topology asks for it: the test stack, like production, answers 404 and documents no such route", async () => {
+    const [buyer] = await buildBuyers(1);
+    const saleId = await buildSale({ stock: 5 });
+    const res = await call("POST", `/naive/flash-sales/${saleId}/purchases`, {
+      token: buyer.token,
+      headers: { "idempotency-key": randomUUID() },
+    });
+    expect(res).toMatchObject({ status: 404, body: { error: "not_found" } });
+    const openapi = await call<{ paths: Record<string, unknown> }>("GET", "/openapi.json");
+    expect(Object.keys(openapi.body.paths).filter((p) => p.includes("naive"))).toEqual([]);
+    expect(await mysqlView(saleId)).toEqual({ orders: 0, maxPerUser: 0, remaining: 5 });
+  });
+});
