@@ -19,6 +19,9 @@ export function createRedis(config: ServiceConfig): Cluster {
     // ioredis that its replica took over: refresh the slot map every second (npm run chaos found the
     // API timing out on that slot for as long as the old master stayed frozen).
     slotsRefreshInterval: 1000,
+    // Commands issued in the same tick go out in one write per node: a CPU profile of a sold-out storm
+    // spent 30% of the API's busy time in one socket write per command (and Redis one read per command).
+    enableAutoPipelining: true,
     clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
     slotsRefreshTimeout: 1000,
     retryDelayOnFailover: 100,
