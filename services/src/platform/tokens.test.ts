@@ -1,3 +1,4 @@
+import { createSigner, type SignerOptions } from "fast-jwt";
 import { Tokens } from "./tokens";
 
 const SECRET = "a-test-secret-of-at-least-32-characters!";
@@ -40,5 +41,31 @@ describe("Tokens", () => {
     await expect(tokens.verify((await other.issue({ userId: 1, role: "user" })).token)).rejects.toMatchObject({
       id: "invalid_token",
     });
+  });
+
+  // The pins, each on a token this process has never seen (so the signature check decides, not the cache).
+  const forge = (options: Partial<SignerOptions & { key: string }>, payload: Record<string, unknown> = {}) =>
+    createSigner<Record<string, unknown>>(options)({ sub: "5", role: "user", ...payload });
+  const pinned = { key: SECRET, algorithm: "HS256" as const, iss: "floodgate", aud: "floodgate-api", expiresIn: 60_000 };
+
+  it("accepts a first-seen token carrying every pinned claim (the forging below changes one thing each)", async () => {
+    await expect(new Tokens(SECRET, 600).verify(forge(pinned))).resolves.toEqual({ userId: 5, role: "user" });
+  });
+
+  it.each([
+    ["an unsigned token (alg none)", forge({ ...pinned, algorithm: "none", key: undefined })],
+    ["another algorithm (HS512)", forge({ ...pinned, algorithm: "HS512" })],
+    ["another issuer", forge({ ...pinned, iss: "someone-else" })],
+    ["another audience", forge({ ...pinned, aud: "another-api" })],
+    ["no expiry", forge({ ...pinned, expiresIn: undefined })],
+    ["a subject that is not a user id", forge(pinned, { sub: "admin" })],
+    ["an unknown role", forge(pinned, { role: "root" })],
+  ])("refuses %s as invalid_token", async (_what, token) => {
+    await expect(new Tokens(SECRET, 600).verify(token)).rejects.toMatchObject({ id: "invalid_token" });
+  });
+
+  it("answers token_expired for an expired token it has never seen", async () => {
+    const expired = forge({ ...pinned, clockTimestamp: Date.now() - 120_000 });
+    await expect(new Tokens(SECRET, 600).verify(expired)).rejects.toMatchObject({ id: "token_expired" });
   });
 });
