@@ -39,6 +39,14 @@ describe("container budgets", () => {
   ] as const)("sizes %s from the topology's own memory setting", (role, input, memoryMb) => {
     expect(containerSize(role, parseTopology(input)).memoryMb).toBe(memoryMb);
   });
+
+  it("gives work that may lag behind a burst a quarter of the CPU weight of what a client waits on", () => {
+    const shares = (role: ContainerRole) => limits(role, parseTopology({})).cpuShares;
+    expect([shares("worker"), shares("tracker"), shares("backups")]).toEqual([256, 256, 256]);
+    expect([shares("api"), shares("nginx"), shares("redis"), shares("rabbitmq"), shares("mysql")]).toEqual([
+      1024, 1024, 1024, 1024, 1024,
+    ]);
+  });
 });
 
 describe("the one-shot and service scripts", () => {

@@ -57,11 +57,21 @@ export function containerSize(role: ContainerRole, t: Topology): ContainerSize {
   }
 }
 
+/**
+ * Work that may lag behind a burst — queue workers, the tracker, backups — gets a quarter of the
+ * default CPU weight, so under contention the host serves the processes a client waits on first
+ * (the local stack runs the same roles niced; Kubernetes gives them smaller CPU requests).
+ */
+const BACKGROUND_ROLES: ReadonlySet<ContainerRole> = new Set(["worker", "tracker", "backups"]);
+
 /** The Container args that apply a role's budget. */
-export function limits(role: ContainerRole, t: Topology): Pick<docker.ContainerArgs, "memory" | "memorySwap" | "cpus"> {
+export function limits(
+  role: ContainerRole,
+  t: Topology,
+): Pick<docker.ContainerArgs, "memory" | "memorySwap" | "cpus" | "cpuShares"> {
   const { memoryMb, cpus } = containerSize(role, t);
   // memorySwap = memory: no swap, so a leak is an OOM kill and a restart, not a slow host.
-  return { memory: memoryMb, memorySwap: memoryMb, cpus: String(cpus) };
+  return { memory: memoryMb, memorySwap: memoryMb, cpus: String(cpus), cpuShares: BACKGROUND_ROLES.has(role) ? 256 : 1024 };
 }
 
 /** A Docker healthcheck running `command` in the container's shell. */

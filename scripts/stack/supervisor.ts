@@ -18,6 +18,12 @@ export interface ProcessSpec {
   restartDelayMs?: number;
   stopSignal?: NodeJS.Signals;
   stopTimeoutMs?: number;
+  /**
+   * Run at this niceness (nice(1), 1–19): background work that may lag under a burst (queue workers,
+   * the tracker) yields the CPU to the processes a client waits on — on one host, what lower CPU
+   * requests are in Kubernetes and lower cpuShares in Docker.
+   */
+  nice?: number;
 }
 
 /** A running (or exited) process the supervisor owns. */
@@ -58,7 +64,9 @@ export class Supervisor {
     const log = fs.openSync(spec.logFile, "a");
     // Only a minimal environment is inherited: secrets reach a process through its own env or files.
     const inherited = Object.fromEntries(SAFE_ENV.flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])));
-    const child = spawn(spec.command, spec.args, {
+    // nice execs the command, so the pid (and process group) is the command's own.
+    const [command, args] = spec.nice ? ["nice", ["-n", String(spec.nice), spec.command, ...spec.args]] : [spec.command, spec.args];
+    const child = spawn(command, args, {
       cwd: spec.cwd,
       env: { ...inherited, ...spec.env },
       stdio: ["ignore", log, log],

@@ -78,6 +78,12 @@ const stackCli = (...args: string[]) =>
     encoding: "utf8",
   });
 
+/** A process's nice value (field 19 of /proc/PID/stat; the fields after the command name start at 3). */
+function niceness(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+}
+
 describe("npm start", () => {
   beforeAll(() => {
     fs.rmSync(stateDir, { recursive: true, force: true });
@@ -100,6 +106,13 @@ describe("npm start", () => {
     expect(status.status).toBe(0);
     expect(status.stdout).toMatch(/mysql-primary .* running/);
 
+    // Work that may lag behind a burst yields the CPU: queue workers and the tracker run niced, the API not.
+    const processes = readState(path.join(stateDir, "stack.json"))!.processes;
+    const nicer = (name: string) => niceness(processes.find((p) => p.name === name)!.pid) - niceness(process.pid);
+    expect(["worker-orders-1", "worker-red-packet-grabs-1", "tracker", "api-1", "api-2"].map(nicer)).toEqual([
+      10, 10, 10, 0, 0,
+    ]);
+
     // One process stopped and started again through the owner's control socket, same spec.
     const worker = () =>
       readState(path.join(stateDir, "stack.json"))!.processes.find((p) => p.name === "worker-orders-1");
@@ -113,6 +126,7 @@ describe("npm start", () => {
     expect(restarted.stdout).toMatch(/^worker-orders-1: running, pid \d+/);
     expect(isAlive(worker()!.pid)).toBe(true);
     expect(worker()!.pid).not.toBe(before);
+    expect(niceness(worker()!.pid) - niceness(process.pid)).toBe(10);
     const unknown = stackCli("start", "worker-nope-1");
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/unknown component worker-nope-1; components: .*worker-orders-1/);

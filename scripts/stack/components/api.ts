@@ -32,7 +32,12 @@ export interface NodeService {
   healthPath: string;
   /** For queue workers: messages handled at once. */
   concurrency?: number;
+  /** Background services run niced (see ProcessSpec.nice). */
+  nice?: number;
 }
+
+/** The niceness of services whose work may lag behind a burst: queue workers and the tracker. */
+export const BACKGROUND_NICE = 10;
 
 /** Start a floodgate service (stateless: restarted if it dies) and wait until its health answers 200. */
 export async function startNodeService(ctx: StackContext, s: NodeService): Promise<void> {
@@ -51,6 +56,7 @@ export async function startNodeService(ctx: StackContext, s: NodeService): Promi
     address: hostPort(s.address),
     restart: true,
     stopTimeoutMs: 15_000,
+    nice: s.nice,
   });
   const url = `http://${hostPort(s.address)}${s.healthPath}`;
   const ms = await waitFor(s.name, async () => (await httpGet(url)).status === 200, {

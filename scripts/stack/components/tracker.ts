@@ -1,5 +1,5 @@
 import type { StackContext } from "../context";
-import { startNodeService } from "./api";
+import { BACKGROUND_NICE, startNodeService } from "./api";
 
 /** Start the tracker (a stateless process: restarted if it dies) and wait until its /health answers 200. */
 export function startTracker(ctx: StackContext): Promise<void> {
@@ -8,5 +8,6 @@ export function startTracker(ctx: StackContext): Promise<void> {
     entry: "tracker.ts",
     address: ctx.addresses.tracker,
     healthPath: "/health",
+    nice: BACKGROUND_NICE,
   });
 }

@@ -1,6 +1,6 @@
 import { WORKER_KINDS, type WorkerKind } from "../../../infra/topology";
 import type { StackContext } from "../context";
-import { startNodeService } from "./api";
+import { BACKGROUND_NICE, startNodeService } from "./api";
 
 /** The entry file (under services/src/main/) that runs each worker kind. */
 export const WORKER_ENTRIES: Record<WorkerKind, string> = {
@@ -21,6 +21,7 @@ export async function startWorkers(ctx: StackContext): Promise<void> {
           address,
           healthPath: "/health",
           concurrency: ctx.topology.workers[kind].concurrency,
+          nice: BACKGROUND_NICE,
         }),
       ),
     ),
