@@ -1,7 +1,11 @@
 import type Koa from "koa";
 import type { Logger } from "./log";
 
-/** An error a client can act on: an HTTP status, a stable id, a message, optional details. */
+/**
+ * An error a client can act on: an HTTP status, a stable id, a message, optional details. A 4xx
+ * carries no stack trace: it is an answer, never logged, and capturing one was 6% of the API's busy
+ * time in a CPU profile of the bench's sold-out storm (every request there ends in a 409).
+ */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -10,7 +14,10 @@ export class HttpError extends Error {
     readonly details?: unknown,
     readonly headers: Record<string, string> = {},
   ) {
+    const depth = Error.stackTraceLimit;
+    if (status < 500) Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = depth;
     this.name = "HttpError";
   }
 }
