@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import type { Cluster } from "ioredis";
 
 const shas = new Map<string, string>();
-const shaOf = (script: string) => {
+/** A script's SHA1, as EVALSHA wants it (computed once per script). */
+export const shaOf = (script: string) => {
   let sha = shas.get(script);
   if (!sha) shas.set(script, (sha = createHash("sha1").update(script).digest("hex")));
   return sha;

@@ -1,0 +1,63 @@
+import { packetKeys } from "../../services/src/modules/red-packets/keys";
+import { GRAB } from "../../services/src/modules/red-packets/scripts";
+import { redisAdmin } from "../../scripts/stack/components/redis";
+import { masterOfKey } from "../support/redis";
+import { testAddresses, testTopology } from "../stack/test-stack";
+import { appClients, buildGrabbers, buildPacket, drained, mysqlPacket } from "./support";
+
+const clients = appClients();
+afterAll(() => clients.close());
+
+/** Run a Redis command on the master of `key`. */
+async function onMasterOf(key: string, command: string[]): Promise<void> {
+  const node = await masterOfKey(key);
+  const address = testAddresses().redis[Number(node.split("-")[1]) - 1];
+  await redisAdmin({ topology: testTopology() }, address, command);
+}
+
+describe("red-packet grabs, group-committed", () => {
+  it.each([
+    ["the scripts cached on the master", false, 1],
+    ["a master that knows no script (each grab runs again by body, after one more WAIT)", true, 2],
+  ])(
+    "sends the grabs of one turn as one pipeline with one WAIT, with %s, and each gets its own answer",
+    async (_what, flush, pipelines) => {
+      const [creator, ...grabbers] = await buildGrabbers(101);
+      const amount = 30_000;
+      const id = await buildPacket(creator, { amountCents: amount, count: 30, expiresInSeconds: 120 });
+      // Either the master knows the grab script, or (as a promoted replica) no script at all.
+      await onMasterOf(packetKeys(id).meta, flush ? ["SCRIPT", "FLUSH"] : ["SCRIPT", "LOAD", GRAB]);
+
+      const sent = jest.spyOn(clients.redis, "pipeline");
+      let answers;
+      try {
+        answers = await Promise.all(grabbers.map((g) => clients.store.grab(id, g.id, Date.now())));
+        expect(sent).toHaveBeenCalledTimes(pipelines);
+      } finally {
+        sent.mockRestore();
+      }
+
+      const won = answers.flatMap((a, i) =>
+        a.outcome === "ok" ? [{ userId: grabbers[i].id, amountCents: a.amountCents }] : [],
+      );
+      expect(won).toHaveLength(30);
+      expect(answers.filter((a) => a.outcome === "empty")).toHaveLength(70);
+      expect(won.reduce((sum, w) => sum + w.amountCents, 0)).toBe(amount);
+
+      // A second grab by a winner, in its own turn, is told the same amount.
+      expect(await clients.store.grab(id, won[0].userId, Date.now())).toEqual({
+        outcome: "already",
+        amountCents: won[0].amountCents,
+      });
+
+      await drained(clients.redis, id);
+      const db = await mysqlPacket(
+        id,
+        won.map((w) => w.userId),
+      );
+      const byUser = (x: { userId: number }, y: { userId: number }) => x.userId - y.userId;
+      expect(db.grabs.sort(byUser)).toEqual(won.sort(byUser));
+      expect(db).toMatchObject({ remainingCount: 0, remainingCents: 0 });
+    },
+  );
+});
