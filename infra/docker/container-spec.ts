@@ -71,7 +71,12 @@ export function limits(
 ): Pick<docker.ContainerArgs, "memory" | "memorySwap" | "cpus" | "cpuShares"> {
   const { memoryMb, cpus } = containerSize(role, t);
   // memorySwap = memory: no swap, so a leak is an OOM kill and a restart, not a slow host.
-  return { memory: memoryMb, memorySwap: memoryMb, cpus: String(cpus), cpuShares: BACKGROUND_ROLES.has(role) ? 256 : 1024 };
+  return {
+    memory: memoryMb,
+    memorySwap: memoryMb,
+    cpus: String(cpus),
+    cpuShares: BACKGROUND_ROLES.has(role) ? 256 : 1024,
+  };
 }
 
 /** A Docker healthcheck running `command` in the container's shell. */

@@ -65,7 +65,9 @@ export class Supervisor {
     // Only a minimal environment is inherited: secrets reach a process through its own env or files.
     const inherited = Object.fromEntries(SAFE_ENV.flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])));
     // nice execs the command, so the pid (and process group) is the command's own.
-    const [command, args] = spec.nice ? ["nice", ["-n", String(spec.nice), spec.command, ...spec.args]] : [spec.command, spec.args];
+    const [command, args] = spec.nice
+      ? ["nice", ["-n", String(spec.nice), spec.command, ...spec.args]]
+      : [spec.command, spec.args];
     const child = spawn(command, args, {
       cwd: spec.cwd,
       env: { ...inherited, ...spec.env },

@@ -46,7 +46,13 @@ describe("Tokens", () => {
   // The pins, each on a token this process has never seen (so the signature check decides, not the cache).
   const forge = (options: Partial<SignerOptions & { key: string }>, payload: Record<string, unknown> = {}) =>
     createSigner<Record<string, unknown>>(options)({ sub: "5", role: "user", ...payload });
-  const pinned = { key: SECRET, algorithm: "HS256" as const, iss: "floodgate", aud: "floodgate-api", expiresIn: 60_000 };
+  const pinned = {
+    key: SECRET,
+    algorithm: "HS256" as const,
+    iss: "floodgate",
+    aud: "floodgate-api",
+    expiresIn: 60_000,
+  };
 
   it("accepts a first-seen token carrying every pinned claim (the forging below changes one thing each)", async () => {
     await expect(new Tokens(SECRET, 600).verify(forge(pinned))).resolves.toEqual({ userId: 5, role: "user" });

@@ -88,7 +88,12 @@ export class PacketStore {
     const out = results.slice(0, argLists.length).map(([err, value]) => ({ err, value, replicated }));
     const unknown = out.flatMap((r, i) => (r.err?.message.startsWith("NOSCRIPT") ? [i] : []));
     if (unknown.length > 0 && !byBody) {
-      const again = await this.runReplicatedBatch(script, keys, unknown.map((i) => argLists[i]), true);
+      const again = await this.runReplicatedBatch(
+        script,
+        keys,
+        unknown.map((i) => argLists[i]),
+        true,
+      );
       unknown.forEach((i, j) => (out[i] = again[j]));
     }
     return out;
