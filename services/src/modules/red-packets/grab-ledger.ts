@@ -1,5 +1,15 @@
 import type { Database } from "../../platform/db";
-import { creditUser, debitPacket, grabExists, insertGrab, packetScope } from "./repository";
+import {
+  creditUser,
+  creditUsers,
+  debitPacket,
+  debitPacketBy,
+  grabbersAmong,
+  grabExists,
+  insertGrab,
+  insertGrabs,
+  packetScope,
+} from "./repository";
 
 /** What persisting one admitted grab did: committed now, committed before, or refused by MySQL's guards. */
 export type PersistOutcome = "persisted" | "duplicate" | "rejected";
@@ -40,4 +50,49 @@ export async function persistGrab(
       if (!RETRYABLE.has(code(err) ?? "") || attempt >= ATTEMPTS) throw err;
     }
   }
+}
+
+/** An admitted grab on its way to MySQL. */
+export interface AdmittedGrab {
+  userId: number;
+  cents: number;
+}
+
+/**
+ * Persist admitted grabs of one packet in one transaction: skip those already recorded (a
+ * re-delivery), take the rest off the packet with one conditional update, record them in one
+ * insert and credit their grabbers in one update (in id order). If that does not go through as a
+ * whole — MySQL refuses the debit, a concurrent run recorded one of them, a deadlock — each grab
+ * goes through persistGrab on its own, so every grab still gets its own outcome (or its own error,
+ * for the caller to leave for a retry). Outcomes are in the order of `grabs`.
+ */
+export async function persistGrabs(
+  db: Database,
+  packetId: number,
+  grabs: AdmittedGrab[],
+): Promise<Array<PersistOutcome | Error>> {
+  const users = new Set(grabs.map((g) => g.userId));
+  // A packet gives a user one part: two items of one user (a re-queued copy) take the slow path.
+  if (grabs.length > 1 && users.size === grabs.length) {
+    try {
+      return await db.transaction(packetScope(packetId), async (tx) => {
+        const done = await grabbersAmong(tx, packetId, [...users]);
+        const fresh = grabs.filter((g) => !done.has(g.userId));
+        if (fresh.length > 0) {
+          const cents = fresh.reduce((sum, g) => sum + g.cents, 0);
+          if (!(await debitPacketBy(tx, packetId, fresh.length, cents))) throw new Refused();
+          await insertGrabs(tx, packetId, fresh);
+          await creditUsers(tx, fresh);
+        }
+        return grabs.map((g): PersistOutcome => (done.has(g.userId) ? "duplicate" : "persisted"));
+      });
+    } catch {
+      // One by one below: each grab's own outcome (or its own error, for the caller to retry).
+    }
+  }
+  const outcomes: Array<PersistOutcome | Error> = [];
+  for (const g of grabs) {
+    outcomes.push(await persistGrab(db, packetId, g.userId, g.cents).catch((err: Error) => err));
+  }
+  return outcomes;
 }

@@ -1,7 +1,7 @@
 import type { Cluster } from "ioredis";
 import { evalScript, shaOf } from "../../platform/lua";
 import { ACTIVE_PACKETS_KEY, packetKeys } from "./keys";
-import { CLAIM, CLOSE, GRAB, LOAD, REAP, RETIRE, SETTLE } from "./scripts";
+import { CLAIM_MANY, CLOSE, GRAB, LOAD, REAP, RETIRE, SETTLE } from "./scripts";
 
 /** What the grab script decided. */
 export type GrabOutcome =
@@ -145,15 +145,15 @@ export class PacketStore {
   }
 
   /**
-   * Claim the next admitted grab of a packet into its processing list, or null when none waits.
-   * `replicated` false: a replica does not hold the grab yet, so it must not be committed to MySQL
-   * (a failover could still erase it from Redis and hand its part to someone else); the item stays
-   * in processing and the reaper requeues it.
+   * Claim up to `max` admitted grabs of a packet into its processing list (one script, one WAIT);
+   * none when none waits. `replicated` false: a replica does not hold them yet, so they must not
+   * be committed to MySQL (a failover could still erase them from Redis and hand their parts to
+   * someone else); the items stay in processing and the reaper requeues them.
    */
-  async claim(packetId: number, nowMs: number): Promise<{ item: string; replicated: boolean } | null> {
+  async claimMany(packetId: number, nowMs: number, max: number): Promise<{ items: string[]; replicated: boolean }> {
     const k = packetKeys(packetId);
-    const { value, replicated } = await this.runReplicated(CLAIM, [k.queue, k.processing, k.claims], [nowMs]);
-    return value === null ? null : { item: value as string, replicated };
+    const { value, replicated } = await this.runReplicated(CLAIM_MANY, [k.queue, k.processing, k.claims], [nowMs, max]);
+    return { items: value as string[], replicated };
   }
 
   /** Drop a claimed grab after its commit (or park it in the dead list when MySQL refused it). */

@@ -83,6 +83,45 @@ export async function debitPacket(tx: Tx, packetId: number, cents: number): Prom
   return result.affectedRows === 1;
 }
 
+/**
+ * Take `count` parts worth `cents` in all off a packet at once; false (nothing taken) when it has
+ * fewer parts or cents left, or was refunded. Locks the packet's row, like debitPacket.
+ */
+export async function debitPacketBy(tx: Tx, packetId: number, count: number, cents: number): Promise<boolean> {
+  const [result] = await tx.execute<ResultSetHeader>(
+    `UPDATE red_packets SET remaining_count = remaining_count - ?, remaining_cents = remaining_cents - ?
+     WHERE id = ? AND remaining_count >= ? AND remaining_cents >= ? AND refunded_at IS NULL`,
+    [count, cents, packetId, count, cents],
+  );
+  return result.affectedRows === 1;
+}
+
+/** Record several grabs of one packet in one statement. Throws ER_DUP_ENTRY when any is already recorded. */
+export async function insertGrabs(tx: Tx, packetId: number, grabs: Array<{ userId: number; cents: number }>) {
+  await tx.query("INSERT INTO red_packet_grabs (packet_id, user_id, amount_cents) VALUES ?", [
+    grabs.map((g) => [packetId, g.userId, g.cents]),
+  ]);
+}
+
+/** Which of `userIds` have their grab of a packet recorded. */
+export async function grabbersAmong(tx: Tx, packetId: number, userIds: number[]): Promise<Set<number>> {
+  const [rows] = await tx.query<RowDataPacket[]>(
+    "SELECT user_id AS userId FROM red_packet_grabs WHERE packet_id = ? AND user_id IN (?)",
+    [packetId, userIds],
+  );
+  return new Set(rows.map((r) => Number(r.userId)));
+}
+
+/** Credit several users (distinct ids), in id order so two batches lock users in the same order. */
+export async function creditUsers(tx: Tx, credits: Array<{ userId: number; cents: number }>): Promise<void> {
+  const sorted = [...credits].sort((a, b) => a.userId - b.userId);
+  await tx.query(
+    `UPDATE users SET balance_cents = balance_cents + CASE id ${sorted.map(() => "WHEN ? THEN ?").join(" ")} END
+     WHERE id IN (?) ORDER BY id`,
+    [...sorted.flatMap((c) => [c.userId, c.cents]), sorted.map((c) => c.userId)],
+  );
+}
+
 /** Record a grab. Throws ER_DUP_ENTRY when this user's grab of this packet is already recorded. */
 export async function insertGrab(tx: Tx, packetId: number, userId: number, cents: number): Promise<void> {
   await tx.execute("INSERT INTO red_packet_grabs (packet_id, user_id, amount_cents) VALUES (?, ?, ?)", [

@@ -28,11 +28,19 @@ redis.call('HSET', KEYS[3], ARGV[2], part)
 redis.call('RPUSH', KEYS[4], ARGV[2] .. ':' .. part .. ':' .. ARGV[1])
 return {'ok', part}`;
 
-/** Claim the next grab. KEYS: queue, processing, claims. ARGV: nowMs. Returns the item or false. */
-export const CLAIM = `
-local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
-if item then redis.call('HSET', KEYS[3], item, ARGV[1]) end
-return item`;
+/**
+ * Claim up to ARGV[2] admitted grabs at once: each moved queue → processing, its claim time
+ * ARGV[1] recorded. KEYS: queue, processing, claims. Returns the items (none: an empty list).
+ */
+export const CLAIM_MANY = `
+local items = {}
+for i = 1, tonumber(ARGV[2]) do
+  local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
+  if not item then break end
+  redis.call('HSET', KEYS[3], item, ARGV[1])
+  items[i] = item
+end
+return items`;
 
 /** Settle a claimed grab after its commit. KEYS: processing, claims, dead. ARGV: item, dead (0|1). */
 export const SETTLE = `
