@@ -47,7 +47,7 @@ export function chaosScenarios(repoRoot: string): ChaosScenario[] {
 }
 
 /** The storm size of every scenario unless told otherwise. */
-export const DEFAULT_SIZE: StormSize = { units: 200, clients: 500, concurrency: 40, faultAfterMs: 150 };
+export const DEFAULT_SIZE: StormSize = { units: 200, clients: 500, concurrency: 40, faultAtShare: 0.2 };
 
 /** Run one scenario; an exception becomes a failed result, so the table still shows the rest. */
 export async function runScenario(t: LoadTarget, s: ChaosScenario, size = DEFAULT_SIZE): Promise<ChaosResult> {

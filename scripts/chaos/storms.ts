@@ -38,18 +38,34 @@ export interface StormSize {
   units: number;
   clients: number;
   concurrency: number;
-  faultAfterMs: number;
+  /**
+   * The fault is injected once this share of the clients has its answer: a point in the storm, not a
+   * time — a fixed delay missed a grab storm that had got faster than it.
+   */
+  faultAtShare: number;
 }
 
 /** A storm under one fault: the faulted run, then recovery; and whether the fault landed while the storm ran. */
-async function underFault<T>(t: LoadTarget, fault: Fault, key: string, size: StormSize, storm: () => Promise<T>) {
+async function underFault<T>(
+  t: LoadTarget,
+  fault: Fault,
+  key: string,
+  size: StormSize,
+  storm: (answered: () => void) => Promise<T>,
+) {
   let injectedAt = Infinity;
-  const injected = sleep(size.faultAfterMs).then(async () => {
+  let due!: () => void;
+  const injected = new Promise<void>((resolve) => (due = resolve)).then(async () => {
     await fault.inject(t, key);
     injectedAt = Date.now();
   });
-  const answers = await storm();
+  const threshold = Math.max(1, Math.floor(size.clients * size.faultAtShare));
+  let answered = 0;
+  const answers = await storm(() => {
+    if (++answered === threshold) due();
+  });
   const stormEnded = Date.now();
+  due(); // a storm that ended short of the threshold still gets its fault, and fails the check below
   await injected;
   await fault.recover(t);
   const during: InvariantCheck = {
@@ -61,11 +77,19 @@ async function underFault<T>(t: LoadTarget, fault: Fault, key: string, size: Sto
 }
 
 /** Purchases by `buyers`, each until answered; the 202s with their buyers. */
-async function purchases(t: LoadTarget, saleId: number, buyers: LoadUser[], concurrency: number) {
+async function purchases(
+  t: LoadTarget,
+  saleId: number,
+  buyers: LoadUser[],
+  concurrency: number,
+  answered: () => void = () => undefined,
+) {
   const answers = await bounded(
-    buyers.map((u) => () => {
+    buyers.map((u) => async () => {
       const headers = { authorization: `Bearer ${u.token}`, "idempotency-key": randomUUID() };
-      return untilAnswered(t, `/flash-sales/${saleId}/purchases`, headers);
+      const answer = await untilAnswered(t, `/flash-sales/${saleId}/purchases`, headers);
+      answered();
+      return answer;
     }),
     concurrency,
   );
@@ -110,8 +134,8 @@ export async function flashSaleUnderFault(t: LoadTarget, fault: Fault, size: Sto
   const users = await insertUsers(t, size.clients + size.units, "chaos");
   const [buyers, sweepers] = [users.slice(0, size.clients), users.slice(size.clients)];
   const saleId = await createSale(t, { stock: size.units, perUserLimit: 1, name: `chaos ${fault.id}` });
-  const { answers: storm, during } = await underFault(t, fault, saleKeys(saleId).stock, size, () =>
-    purchases(t, saleId, buyers, size.concurrency),
+  const { answers: storm, during } = await underFault(t, fault, saleKeys(saleId).stock, size, (answered) =>
+    purchases(t, saleId, buyers, size.concurrency, answered),
   );
   await settled(t, saleId, storm.accepted);
   // Sweep: a unit the fault stranded (reserved in Redis, refused in MySQL) comes back through reconciliation.
@@ -171,11 +195,13 @@ async function balancesCheck(t: LoadTarget, told: Map<number, number>): Promise<
 export async function redPacketUnderFault(t: LoadTarget, fault: Fault, size: StormSize): Promise<InvariantCheck[]> {
   const [creator, ...grabbers] = await insertUsers(t, size.clients + 1, "chaos");
   const packetId = await createPacket(t, creator, size.units);
-  const { answers, during } = await underFault(t, fault, packetKeys(packetId).meta, size, () =>
+  const { answers, during } = await underFault(t, fault, packetKeys(packetId).meta, size, (answered) =>
     bounded(
-      grabbers.map(
-        (u) => () => untilAnswered(t, `/red-packets/${packetId}/grabs`, { authorization: `Bearer ${u.token}` }),
-      ),
+      grabbers.map((u) => async () => {
+        const answer = await untilAnswered(t, `/red-packets/${packetId}/grabs`, { authorization: `Bearer ${u.token}` });
+        answered();
+        return answer;
+      }),
       size.concurrency,
     ),
   );

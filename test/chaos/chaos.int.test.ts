@@ -31,7 +31,7 @@ describe("chaos: storms while a component dies", () => {
         units: 100,
         clients: 250,
         concurrency: 40,
-        faultAfterMs: 100,
+        faultAtShare: 0.2,
       },
     );
     const table = chaosTable([result]);
