@@ -2,6 +2,7 @@
 // Starts (or with --reuse, reuses) a chaos stack of real components on its own ports, runs each
 // scenario (a storm, one fault, the recovery on-call would do, then every invariant), prints a
 // scenarios × invariants table and exits 1 on any violation. Blast radius: .floodgate/chaos only.
+import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { parseTopology, withPortOffset } from "../../infra/topology";
@@ -79,9 +80,17 @@ async function main(): Promise<number> {
     for (const s of scenarios.filter((x) => !only || only.includes(x.id))) {
       log(`${s.id}: ${s.storm} storm × ${s.fault.title}`);
       const r = await runScenario(stack.target, s, { ...DEFAULT_SIZE, units, clients });
+      const held = !r.error && r.checks.every((c) => c.ok);
       log(
-        `${s.id}: ${r.error ? `could not finish: ${r.error}` : r.checks.every((c) => c.ok) ? "held" : "VIOLATED"} (${r.seconds.toFixed(0)} s)`,
+        `${s.id}: ${r.error ? `could not finish: ${r.error}` : held ? "held" : "VIOLATED"} (${r.seconds.toFixed(0)} s)`,
       );
+      if (!held) {
+        // The next run starts a fresh stack over these logs: keep them for the post-mortem.
+        const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+        const kept = path.join(repoRoot, ".floodgate", "chaos-failures", `${stamp}-${s.id.replace("/", "-")}`);
+        fs.cpSync(path.join(stack.target.layout.root, "logs"), kept, { recursive: true });
+        log(`${s.id}: the stack's logs up to now are kept in ${path.relative(repoRoot, kept)}`);
+      }
       results.push(r);
     }
     process.stdout.write(`\n${chaosTable(results)}\n`);
