@@ -108,6 +108,10 @@ describe("renderNginxConf", () => {
       expect(conf).toContain(`"public, max-age=${t.static.immutableMaxAgeSeconds}, immutable"`);
       expect(conf).toContain(`default "public, max-age=${t.static.manifestMaxAgeSeconds}"`);
     });
+
+    it("serves the publisher's gzipped copies to clients that accept gzip, and says so in Vary", () => {
+      expect([directive(conf, "gzip_static"), directive(conf, "gzip_vary")]).toEqual([["on"], ["on"]]);
+    });
   });
 
   it("answers errors with JSON bodies and the right status", () => {

@@ -132,6 +132,10 @@ ${errorPages.join("\n")}
     location /static/ {
       alias ${dir(paths.staticRoot)}/;
       add_header Cache-Control $static_cache_control;
+      # The publisher puts a gzipped copy beside each content-hashed file: sent as is to clients that
+      # accept gzip (no compression per request), and Vary tells caches the answer depends on it.
+      gzip_static on;
+      gzip_vary on;
     }
 
     # "/" and every unknown path.

@@ -123,6 +123,21 @@ describe("catalog", () => {
       const html = await fetch(`${edge}${htmlUrl}`);
       expect([html.status, html.headers.get("content-type")]).toEqual([200, "text/html"]);
 
+      // A client that accepts gzip gets the publisher's gzipped copy (fetch inflates it); one that
+      // does not, the file itself; the same document either way.
+      for (const [accept, encoding] of [
+        ["gzip", "gzip"],
+        ["identity", null],
+      ]) {
+        const res = await fetch(`${edge}${catalogUrl}`, { headers: { "accept-encoding": accept! } });
+        expect([res.status, res.headers.get("content-encoding"), res.headers.get("vary")]).toEqual([
+          200,
+          encoding,
+          "Accept-Encoding",
+        ]);
+        expect(await res.json()).toEqual(api.body);
+      }
+
       const manifest = await fetch(`${edge}${manifestUrl}`);
       expect(manifest.headers.get("cache-control")).toBe(
         `public, max-age=${testTopology().static.manifestMaxAgeSeconds}`,
@@ -158,7 +173,8 @@ describe("catalog", () => {
     it("keeps GET /catalog working when the static file is gone", async () => {
       const product = await createProduct();
       const published = await publish();
-      fs.rmSync(path.join(testLayout().staticRoot, path.basename(published.body.catalogUrl)));
+      const file = path.join(testLayout().staticRoot, path.basename(published.body.catalogUrl));
+      for (const gone of [file, `${file}.gz`]) fs.rmSync(gone);
       expect((await fetch(`${edge}${published.body.catalogUrl}`)).status).toBe(404);
 
       const res = await call<CatalogDocument>("GET", "/catalog");

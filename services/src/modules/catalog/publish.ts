@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import type { Database } from "../../platform/db";
 import { catalogFileNames, MANIFEST_NAME, renderCatalog } from "./render";
 import { latestPublication, listActiveProducts, recordPublication, type PublicationRow } from "./repository";
@@ -17,8 +18,10 @@ export function versionOf(row: PublicationRow, baseUrl: string): CatalogVersion 
 }
 
 /**
- * Render the active products, put the content-hashed files, record the publication, then point
- * the manifest at it — in that order, so nothing ever names a file that is not there yet.
+ * Render the active products, put the content-hashed files (each with a gzipped copy beside it, which
+ * the nginx edge serves to clients that accept gzip: the catalog JSON shrinks about fivefold), record
+ * the publication, then point the manifest at it — in that order, so nothing ever names a file that
+ * is not there yet.
  * Publishing unchanged content rewrites the same bytes (repairing a deleted file) and keeps the
  * original publication time, so the manifest does not change either.
  */
@@ -27,8 +30,13 @@ export async function publishCatalog(db: Database, bucket: StaticBucket, baseUrl
   const products = await listActiveProducts(db, "primary");
   const rendered = renderCatalog({ products });
   const files = catalogFileNames(rendered.version);
-  await bucket.put(files.json, rendered.json, "application/json");
-  await bucket.put(files.html, rendered.html, "text/html; charset=utf-8");
+  for (const [name, body, type] of [
+    [files.json, rendered.json, "application/json"],
+    [files.html, rendered.html, "text/html; charset=utf-8"],
+  ] as const) {
+    await bucket.put(name, body, type);
+    await bucket.put(`${name}.gz`, gzipSync(body, { level: 9 }), "application/gzip");
+  }
 
   const latest = await latestPublication(db, "primary");
   const changed = latest?.version !== rendered.version;
