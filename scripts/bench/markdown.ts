@@ -107,7 +107,7 @@ function mdScenario(s: ScenarioResult): string[] {
   return [
     `### ${s.id} — ${s.title}`,
     "",
-    `\`${s.path}\` — ${formatPercent(s.ratioToCeiling)} of ${s.ceiling}${baseline}`,
+    `\`${s.path}\` — ${formatPercent(s.ratioToCeiling)} of ${s.ceiling}${s.ceilingRps ? ` (${formatRps(s.ceilingRps)} req/s, measured right after)` : ""}${baseline}`,
     "",
     ...runs.flatMap(([label, r]) => [...mdRun(label, r), ""]),
     mdTable(["run", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"], latency),

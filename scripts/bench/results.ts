@@ -44,7 +44,7 @@ export interface Ceiling {
   /** What was measured, e.g. "GET /static/bench.txt (64 B)". */
   path: string;
   rps: number;
-  /** Each measurement's req/s (before and after the scenarios); `rps` is the highest. */
+  /** Each measurement's req/s (first, then one right after each scenario using it); `rps` is the highest. */
   samples?: number[];
   run?: LoadRun;
   invariants?: InvariantCheck[];
@@ -68,7 +68,13 @@ export interface ScenarioResult {
   ceiling: Ceiling["id"];
   closed: LoadRun;
   open?: LoadRun;
-  /** closed rps / the ceiling's rps. */
+  /**
+   * The ceiling measured again right after this scenario: the ratio's denominator. This machine's
+   * speed drifts within a run (nginx-static measured 28.8k and 37.4k req/s in one bench), so a ratio
+   * against a measurement minutes away says more about the drift than about the path.
+   */
+  ceilingRps?: number;
+  /** closed rps / the ceiling's rps (ceilingRps when measured, else the ceiling's highest). */
   ratioToCeiling: number;
   /** closed rps / the naive baseline's rps (write scenarios). */
   ratioToBaseline?: number;

@@ -32,6 +32,10 @@ describe("withRatios", () => {
       withRatios({ ...scenario("static-catalog", 18_000), ceiling: "nginx-static" }, ceilings).ratioToCeiling,
     ).toBe(0.9);
   });
+
+  it("divides by the ceiling measured right after the scenario when there is one", () => {
+    expect(scenario("sold-out", 1000, { ceilingRps: 5000 }).ratioToCeiling).toBe(0.2);
+  });
 });
 
 describe("targetsFor", () => {

@@ -11,7 +11,7 @@ export function withRatios(s: Omit<ScenarioResult, "ratioToCeiling">, ceilings: 
   const baseline = ceilings.find((c) => c.id === "naive-baseline");
   return {
     ...s,
-    ratioToCeiling: ceiling && ceiling.rps > 0 ? s.closed.rps / ceiling.rps : 0,
+    ratioToCeiling: (s.ceilingRps ?? ceiling?.rps ?? 0) > 0 ? s.closed.rps / (s.ceilingRps ?? ceiling!.rps) : 0,
     ratioToBaseline:
       AGAINST_BASELINE.has(s.id) && baseline && baseline.rps > 0 ? s.closed.rps / baseline.rps : undefined,
   };
