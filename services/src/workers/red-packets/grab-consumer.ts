@@ -17,9 +17,9 @@ const count = (outcome: string) => workerMessages.inc({ queue: GRABS_QUEUE, outc
 /**
  * WORKER_CONCURRENCY loops, each claiming up to GRAB_BATCH admitted grabs at once (LMOVE queue →
  * processing, on the packet's slot) from the packets the watch says have work, persisting them in
- * one transaction (persistGrabs) and removing each from processing only after its commit. A failure leaves the item in processing: the reaper
- * requeues it after its timeout, which doubles as a back-off. `stop` stops claiming and waits for
- * in-flight grabs to commit and settle.
+ * one transaction (persistGrabs) and removing each from processing only after its commit. A failure
+ * leaves the item in processing: the reaper requeues it after its timeout, which doubles as a
+ * back-off. `stop` stops claiming and waits for in-flight grabs to commit and settle.
  */
 export function startGrabConsumer(ctx: WorkerContext, store: PacketStore, watch: PacketWatch): Consumer {
   const { db } = ctx.platform;
