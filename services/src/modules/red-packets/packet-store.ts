@@ -156,10 +156,15 @@ export class PacketStore {
     return { items: value as string[], replicated };
   }
 
-  /** Drop a claimed grab after its commit (or park it in the dead list when MySQL refused it). */
-  async settle(packetId: number, item: string, dead = false): Promise<void> {
+  /** Drop claimed grabs after their commit (or park the ones MySQL refused in the dead list), in one script. */
+  async settle(packetId: number, settled: Array<{ item: string; dead: boolean }>): Promise<void> {
+    if (settled.length === 0) return;
     const k = packetKeys(packetId);
-    await this.run(SETTLE, [k.processing, k.claims, k.dead], [item, dead ? 1 : 0]);
+    await this.run(
+      SETTLE,
+      [k.processing, k.claims, k.dead],
+      settled.flatMap((s) => [s.item, s.dead ? 1 : 0]),
+    );
   }
 
   /** Requeue grabs claimed more than `timeoutMs` ago; returns how many moved. */

@@ -1,6 +1,6 @@
 import type { Database } from "../../platform/db";
 import type { Logger } from "../../platform/log";
-import { persistGrab } from "./grab-ledger";
+import { persistGrabs } from "./grab-ledger";
 import type { PacketStore } from "./packet-store";
 import { creditUser, markRefunded, persistedGrabbers, refundFacts } from "./repository";
 
@@ -11,7 +11,7 @@ export type RefundResult =
 /** How long a refunded packet's Redis keys linger (grabs keep answering "expired" from Redis meanwhile). */
 const RETIRED_TTL_SECONDS = 3600;
 /** Admitted grabs persisted at once while closing a packet. */
-const PERSIST_BATCH = 20;
+const PERSIST_BATCH = 100;
 
 /** The creator's refund: what no persisted grab took. Grabs above the amount mean corrupted data: refuse. */
 export function refundDue(amountCents: number, grabbedCents: number): number {
@@ -49,9 +49,10 @@ export async function refundPacket(
   const persisted = await persistedGrabbers(db, packetId);
   const grabs = [...(await store.grabbed(packetId))].filter(([userId]) => !persisted.has(userId));
   for (let i = 0; i < grabs.length; i += PERSIST_BATCH) {
-    const outcomes = await Promise.all(
-      grabs.slice(i, i + PERSIST_BATCH).map(([userId, cents]) => persistGrab(db, packetId, userId, cents)),
-    );
+    const batch = grabs.slice(i, i + PERSIST_BATCH).map(([userId, cents]) => ({ userId, cents }));
+    const outcomes = await persistGrabs(db, packetId, batch);
+    const failed = outcomes.find((o): o is Error => o instanceof Error);
+    if (failed) throw failed; // nothing is refunded until every admitted grab is in MySQL
     if (outcomes.includes("rejected")) log?.error({ packetId }, "MySQL refused an admitted grab while refunding");
   }
 

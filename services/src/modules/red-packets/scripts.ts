@@ -42,11 +42,16 @@ for i = 1, tonumber(ARGV[2]) do
 end
 return items`;
 
-/** Settle a claimed grab after its commit. KEYS: processing, claims, dead. ARGV: item, dead (0|1). */
+/**
+ * Settle claimed grabs after their commit: drop each from processing and claims, parking the ones
+ * MySQL refused in the dead list. KEYS: processing, claims, dead. ARGV: item, dead (0|1), item, dead…
+ */
 export const SETTLE = `
-redis.call('LREM', KEYS[1], 1, ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-if ARGV[2] == '1' then redis.call('RPUSH', KEYS[3], ARGV[1]) end
+for i = 1, #ARGV, 2 do
+  redis.call('LREM', KEYS[1], 1, ARGV[i])
+  redis.call('HDEL', KEYS[2], ARGV[i])
+  if ARGV[i + 1] == '1' then redis.call('RPUSH', KEYS[3], ARGV[i]) end
+end
 return 1`;
 
 /**

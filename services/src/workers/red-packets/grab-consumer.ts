@@ -1,5 +1,4 @@
 import { persistGrabs, type AdmittedGrab } from "../../modules/red-packets/grab-ledger";
-import type { PersistOutcome } from "../../modules/red-packets/grab-ledger";
 import { parseGrabItem } from "../../modules/red-packets/keys";
 import type { PacketStore } from "../../modules/red-packets/packet-store";
 import { workerLag, workerMessages, type Consumer, type WorkerContext } from "../runtime";
@@ -26,35 +25,35 @@ export function startGrabConsumer(ctx: WorkerContext, store: PacketStore, watch:
   let stopping = false;
   let redisOk = true;
 
-  const settle = async (packetId: number, item: string, outcome: PersistOutcome | Error, admittedAtMs: number) => {
-    if (outcome instanceof Error) {
-      count("failed");
-      ctx.log.warn({ packetId, item, err: outcome.message }, "grab not persisted; the reaper retries it");
-      return;
-    }
-    await store.settle(packetId, item, outcome === "rejected");
-    if (outcome === "rejected") {
-      count("dead_lettered");
-      ctx.log.error({ packetId, item }, "MySQL refused an admitted grab");
-      return;
-    }
-    count("processed");
-    if (outcome === "persisted") workerLag.observe({ queue: GRABS_QUEUE }, (Date.now() - admittedAtMs) / 1000);
-  };
-
   const handle = async (packetId: number, items: string[]) => {
     const parsed = items.map((item) => ({ item, grab: parseGrabItem(item) }));
-    const malformed = parsed.filter((p) => !p.grab);
+    const malformed = parsed.filter((p) => !p.grab).map((p) => p.item);
     const valid = parsed.flatMap((p) => (p.grab ? [{ item: p.item, grab: p.grab }] : []));
     const admitted: AdmittedGrab[] = valid.map((v) => ({ userId: v.grab.userId, cents: v.grab.amountCents }));
     const outcomes = admitted.length > 0 ? await persistGrabs(db, packetId, admitted) : [];
-    await Promise.all([
-      ...malformed.map(async (p) => {
-        await store.settle(packetId, p.item, true);
-        count("dead_lettered");
-      }),
-      ...valid.map((v, i) => settle(packetId, v.item, outcomes[i], v.grab.admittedAtMs)),
+    const done = valid.flatMap((v, i) => {
+      const outcome = outcomes[i];
+      if (!(outcome instanceof Error)) return [{ ...v, outcome }];
+      count("failed");
+      ctx.log.warn({ packetId, item: v.item, err: outcome.message }, "grab not persisted; the reaper retries it");
+      return [];
+    });
+    // One script drops every committed grab from processing; malformed and refused ones go to the dead list.
+    await store.settle(packetId, [
+      ...malformed.map((item) => ({ item, dead: true })),
+      ...done.map((d) => ({ item: d.item, dead: d.outcome === "rejected" })),
     ]);
+    if (malformed.length > 0) workerMessages.inc({ queue: GRABS_QUEUE, outcome: "dead_lettered" }, malformed.length);
+    for (const d of done) {
+      if (d.outcome === "rejected") {
+        count("dead_lettered");
+        ctx.log.error({ packetId, item: d.item }, "MySQL refused an admitted grab");
+        continue;
+      }
+      count("processed");
+      if (d.outcome === "persisted")
+        workerLag.observe({ queue: GRABS_QUEUE }, (Date.now() - d.grab.admittedAtMs) / 1000);
+    }
   };
 
   const loop = async () => {
