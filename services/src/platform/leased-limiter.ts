@@ -23,28 +23,24 @@ return granted
 
 interface Lease {
   window: number;
-  /** Points taken from Redis and not yet used by this process. */
-  left: number;
-  /** Redis granted less than asked: the window's budget is gone for every process. */
+  /** Redis granted a batch less than it asked: the window's budget is gone for every process. */
   exhausted: boolean;
-  /** Requests waiting on `pending`. */
-  waiting: number;
-  pending: Promise<void> | null;
+  /** The batch collecting this turn's requests, until it goes to Redis. */
+  batch: { asked: number; granted: Promise<number> } | null;
 }
 
 /**
  * A fixed-window limit whose counter lives in Redis, shared by every API replica, taken in
- * leases: the requests of one key that arrive in the same turn of the event loop, or while the
- * key's previous lease is on its way, are taken from Redis together, one point each. A quiet key
- * costs one Redis call per request, as an unleased limiter would; a hot one (an address behind
- * which thousands buy at once, a bot) one per lease; once Redis says a window's budget is gone,
- * its remaining requests are refused here without asking again.
+ * batches: the requests of one key read in the same turn of the event loop ask Redis for their
+ * points together, one call for all of them. A quiet key costs one Redis call per request, as an
+ * unbatched limiter would; a hot one (an address behind which thousands buy at once, a bot) one
+ * per turn; once Redis says a window's budget is gone, its remaining requests are refused here
+ * without asking again.
  *
- * Exact: a lease is exactly the requests waiting for it, so every point taken is used, and Redis
- * decides every lease, so no window grants more than `points` across all processes — nor fewer to
- * a key that asks for them. (Leasing ahead of demand would save more calls, but a point leased
- * ahead by one replica is refused to the same user on another: a test of 50 parallel purchases at a
- * 50/s limit caught two 429s.)
+ * Exact: Redis decides every batch, so no window grants more than `points` across all processes,
+ * and a batch asks for exactly its requests, so none is refused while the budget lasts. (Leasing
+ * points ahead of demand would save more calls, but a point held by one replica is refused to the
+ * same user on another: a test of 50 parallel purchases at a 50/s limit caught two 429s.)
  *
  * Written here because rate-limiter-flexible (the in-process fallback) sends one Redis call per
  * request, and its in-memory block only spares calls for keys already over their limit.
@@ -52,7 +48,6 @@ interface Lease {
 export class LeasedLimiter {
   private readonly leases: LRUCache<string, Lease>;
   private readonly windowMs: number;
-  readonly maxLease: number;
 
   constructor(
     private readonly redis: Cluster,
@@ -61,7 +56,6 @@ export class LeasedLimiter {
     private readonly call: <T>(redisCall: () => Promise<T>) => Promise<T> = (redisCall) => redisCall(),
   ) {
     this.windowMs = limit.durationSeconds * 1000;
-    this.maxLease = Math.min(1000, limit.points);
     this.leases = new LRUCache({ max: 100_000, ttl: 2 * this.windowMs });
   }
 
@@ -70,42 +64,35 @@ export class LeasedLimiter {
    * window when the budget is gone; rejects when Redis could not be asked.
    */
   async take(key: string): Promise<number> {
-    for (;;) {
-      const now = Date.now();
-      const window = Math.floor(now / this.windowMs);
-      let lease = this.leases.get(key);
-      if (!lease || lease.window !== window) {
-        lease = { window, left: 0, exhausted: false, waiting: 0, pending: null };
-        this.leases.set(key, lease);
-      }
-      if (lease.left > 0) {
-        lease.left--;
-        return 0;
-      }
-      if (lease.exhausted) return (window + 1) * this.windowMs - now;
-      if (!lease.pending) {
-        // After this turn's poll phase, so every request of the key read in it joins the lease.
-        const current = lease;
-        current.pending = new Promise((resolve) => setImmediate(resolve))
-          .then(() => this.extend(key, current))
-          .finally(() => (current.pending = null));
-      }
-      lease.waiting++;
-      try {
-        await lease.pending;
-      } finally {
-        lease.waiting--;
-      }
+    const window = Math.floor(Date.now() / this.windowMs);
+    let lease = this.leases.get(key);
+    if (!lease || lease.window !== window) {
+      lease = { window, exhausted: false, batch: null };
+      this.leases.set(key, lease);
     }
+    const untilNext = () => Math.max(1, (window + 1) * this.windowMs - Date.now());
+    if (lease.exhausted) return untilNext();
+    if (!lease.batch) {
+      const current = lease;
+      const batch: NonNullable<Lease["batch"]> = { asked: 0, granted: Promise.resolve(0) };
+      // After this turn's poll phase, so every request of the key read in it joins the batch.
+      batch.granted = new Promise((resolve) => setImmediate(resolve)).then(async () => {
+        current.batch = null; // later requests form the next batch, which may go while this one is out
+        const granted = await this.ask(key, window, batch.asked);
+        if (granted < batch.asked) current.exhausted = true;
+        return granted;
+      });
+      lease.batch = batch;
+    }
+    const batch = lease.batch;
+    const position = batch.asked++;
+    return position < (await batch.granted) ? 0 : untilNext();
   }
 
-  private async extend(key: string, lease: Lease): Promise<void> {
-    const ask = Math.min(this.maxLease, Math.max(1, lease.waiting));
-    const counter = `rl:${this.limit.name}:${key}:${lease.window}`;
-    const granted = Number(
-      await this.call(() => evalScript(this.redis, LEASE, [counter], [ask, this.limit.points, 2 * this.windowMs])),
+  private async ask(key: string, window: number, points: number): Promise<number> {
+    const counter = `rl:${this.limit.name}:${key}:${window}`;
+    return Number(
+      await this.call(() => evalScript(this.redis, LEASE, [counter], [points, this.limit.points, 2 * this.windowMs])),
     );
-    lease.left += granted;
-    if (granted < ask) lease.exhausted = true;
   }
 }
