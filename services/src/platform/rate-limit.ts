@@ -12,7 +12,7 @@ export type { Limit } from "./leased-limiter";
 export type KeyBy = "ip" | "user";
 
 /**
- * A limit shared by every API replica through Redis (taken in leases, see LeasedLimiter); while
+ * A limit shared by every API replica through Redis (taken in batches, see LeasedLimiter); while
  * Redis is unreachable an in-process limiter with the same budget takes over. Redis calls go
  * through the breaker, so an outage costs one timeout, not one per request.
  */
