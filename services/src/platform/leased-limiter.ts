@@ -47,7 +47,8 @@ interface Lease {
  * same user on another (a test of 50 parallel purchases at a 50/s limit caught two 429s). A large
  * budget (per address) also takes points ahead of demand, doubling while the key keeps coming, up
  * to 1/64 of the budget; a hot address then costs about one Redis call per thousand requests, and a
- * window whose budget runs out can under-admit by at most what each replica holds ahead (1/64).
+ * window whose budget runs out can under-admit by at most what the replicas hold ahead (1/64 of the
+ * budget per batch in flight).
  *
  * Written here because rate-limiter-flexible (the in-process fallback) sends one Redis call per
  * request, and its in-memory block only spares calls for keys already over their limit.
