@@ -44,7 +44,7 @@ describe("LeasedLimiter (against the test stack's Redis Cluster)", () => {
     expect(new Set(answers.filter((ms) => ms > 0))).toEqual(new Set([59_900]));
   });
 
-  it("grants a small budget's key every point, however its requests spread over processes", async () => {
+  it("grants a key every point of its budget, however its requests spread over processes", async () => {
     const limit = { name, points: 50, durationSeconds: 1 };
     const [a, b] = [new LeasedLimiter(redis, limit), new LeasedLimiter(redis, limit)];
     expect(await takeAll([a, b], 50, "user-9")).toEqual(Array(50).fill(0));
@@ -52,30 +52,17 @@ describe("LeasedLimiter (against the test stack's Redis Cluster)", () => {
     expect(await b.take("user-9")).toBe(900);
   });
 
-  it("takes a large budget's points ahead of demand: a hot key asks Redis once per growing lease", async () => {
+  it("asks Redis once per turn for a hot key, not once per request", async () => {
     const evals = jest.spyOn(redis, "evalsha");
     try {
       const limiter = new LeasedLimiter(redis, { name, points: 1_000_000, durationSeconds: 1 });
       for (let round = 0; round < 20; round++) {
         expect(await takeAll([limiter], 100, "10.0.0.2")).toEqual(Array(100).fill(0));
       }
-      // 20 turns of 100 requests: 100 asked + 200, 400, 800, 1,000 ahead.
-      expect(evals).toHaveBeenCalledTimes(4);
+      expect(evals).toHaveBeenCalledTimes(20); // one call per turn of 100 requests
     } finally {
       evals.mockRestore();
     }
-  });
-
-  it("never grants a large budget more than its points, and under-admits it by at most what each process took ahead", async () => {
-    const limit = { name, points: 1000, durationSeconds: 60 };
-    const replicas = [1, 2, 3].map(() => new LeasedLimiter(redis, limit));
-    expect(replicas[0].maxAhead).toBe(15);
-    let granted = 0;
-    for (let round = 0; round < 30; round++) {
-      granted += (await takeAll(replicas, 50, "10.0.0.4")).filter((ms) => ms === 0).length;
-    }
-    expect(granted).toBeLessThanOrEqual(1000);
-    expect(granted).toBeGreaterThanOrEqual(1000 - 3 * 15);
   });
 
   it("takes a quiet key's points one by one, stops asking once the budget is gone, and starts again next window", async () => {

@@ -27,10 +27,6 @@ interface Lease {
   exhausted: boolean;
   /** The batch collecting this turn's requests, until it goes to Redis. */
   batch: { asked: number; granted: Promise<number> } | null;
-  /** Points taken ahead of demand (large budgets only) and not used yet. */
-  spare: number;
-  /** How many points the next batch takes ahead: doubles while the key keeps coming. */
-  ahead: number;
 }
 
 /**
@@ -41,14 +37,10 @@ interface Lease {
  * per turn; once Redis says a window's budget is gone, its remaining requests are refused here
  * without asking again.
  *
- * Redis decides every batch, so no window grants more than `points` across all processes. A batch
- * of a small budget (under 1,000 points: per user, logins) asks for exactly its requests, so none
- * is refused while the budget lasts — points taken ahead by one replica would be refused to the
- * same user on another (a test of 50 parallel purchases at a 50/s limit caught two 429s). A large
- * budget (per address) also takes points ahead of demand, doubling while the key keeps coming, up
- * to 1/64 of the budget; a hot address then costs about one Redis call per thousand requests, and a
- * window whose budget runs out can under-admit by at most what the replicas hold ahead (1/64 of the
- * budget per batch in flight).
+ * Exact: Redis decides every batch, so no window grants more than `points` across all processes,
+ * and a batch asks for exactly its requests, so none is refused while the budget lasts. (Leasing
+ * points ahead of demand would save more calls, but a point held by one replica is refused to the
+ * same user on another: a test of 50 parallel purchases at a 50/s limit caught two 429s.)
  *
  * Written here because rate-limiter-flexible (the in-process fallback) sends one Redis call per
  * request, and its in-memory block only spares calls for keys already over their limit.
@@ -56,8 +48,6 @@ interface Lease {
 export class LeasedLimiter {
   private readonly leases: LRUCache<string, Lease>;
   private readonly windowMs: number;
-  /** The most a batch takes ahead of demand (0: exact batches only). */
-  readonly maxAhead: number;
 
   constructor(
     private readonly redis: Cluster,
@@ -66,7 +56,6 @@ export class LeasedLimiter {
     private readonly call: <T>(redisCall: () => Promise<T>) => Promise<T> = (redisCall) => redisCall(),
   ) {
     this.windowMs = limit.durationSeconds * 1000;
-    this.maxAhead = limit.points >= 1000 ? Math.min(1000, Math.floor(limit.points / 64)) : 0;
     this.leases = new LRUCache({ max: 100_000, ttl: 2 * this.windowMs });
   }
 
@@ -78,14 +67,10 @@ export class LeasedLimiter {
     const window = Math.floor(Date.now() / this.windowMs);
     let lease = this.leases.get(key);
     if (!lease || lease.window !== window) {
-      lease = { window, exhausted: false, batch: null, spare: 0, ahead: 0 };
+      lease = { window, exhausted: false, batch: null };
       this.leases.set(key, lease);
     }
     const untilNext = () => Math.max(1, (window + 1) * this.windowMs - Date.now());
-    if (lease.spare > 0) {
-      lease.spare--;
-      return 0;
-    }
     if (lease.exhausted) return untilNext();
     if (!lease.batch) {
       const current = lease;
@@ -93,11 +78,8 @@ export class LeasedLimiter {
       // After this turn's poll phase, so every request of the key read in it joins the batch.
       batch.granted = new Promise((resolve) => setImmediate(resolve)).then(async () => {
         current.batch = null; // later requests form the next batch, which may go while this one is out
-        const ahead = Math.min(this.maxAhead, Math.max(2 * batch.asked, 2 * current.ahead));
-        current.ahead = ahead;
-        const granted = await this.ask(key, window, batch.asked + ahead);
-        if (granted < batch.asked + ahead) current.exhausted = true;
-        current.spare += Math.max(0, granted - batch.asked);
+        const granted = await this.ask(key, window, batch.asked);
+        if (granted < batch.asked) current.exhausted = true;
         return granted;
       });
       lease.batch = batch;
