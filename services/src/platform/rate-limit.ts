@@ -2,23 +2,21 @@ import type { Cluster } from "ioredis";
 import type Koa from "koa";
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
 import { RateLimitedError } from "./errors";
-import { LeasedLimiter, type Limit } from "./leased-limiter";
+import { BatchedLimiter, type Limit } from "./batched-limiter";
 import type { RedisBreaker } from "./redis-breaker";
 import type { Principal } from "./tokens";
-
-export type { Limit } from "./leased-limiter";
 
 /** Key a request by the client address (nginx sets X-Forwarded-For from $remote_addr) or by its user. */
 export type KeyBy = "ip" | "user";
 
 /**
- * A limit shared by every API replica through Redis (taken in batches, see LeasedLimiter); while
+ * A limit shared by every API replica through Redis (taken in batches, see BatchedLimiter); while
  * Redis is unreachable an in-process limiter with the same budget takes over. Redis calls go
  * through the breaker, so an outage costs one timeout, not one per request.
  */
 export function rateLimit(redis: Cluster, breaker: RedisBreaker, limit: Limit, keyBy: KeyBy): Koa.Middleware {
   const local = new RateLimiterMemory({ points: limit.points, duration: limit.durationSeconds });
-  const shared = new LeasedLimiter(redis, limit, (call) => breaker.run(call));
+  const shared = new BatchedLimiter(redis, limit, (call) => breaker.run(call));
   return async function limited(ctx, next) {
     const key = keyBy === "ip" ? ctx.ip : String((ctx.state.user as Principal).userId);
     // Redis unreachable (or the breaker open): the in-process budget decides, and the failure opened

@@ -11,7 +11,7 @@ export interface Limit {
 
 // Take up to ARGV[1] points of a fixed window's budget ARGV[2]; answer how many were within it.
 // The counter expires (ARGV[3] ms) a window after its own.
-const LEASE = `
+const TAKE = `
 local ask = tonumber(ARGV[1])
 local after = redis.call('INCRBY', KEYS[1], ask)
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
@@ -21,7 +21,7 @@ if granted > ask then return ask end
 return granted
 `;
 
-interface Lease {
+interface KeyWindow {
   window: number;
   /** Redis granted a batch less than it asked: the window's budget is gone for every process. */
   exhausted: boolean;
@@ -45,8 +45,8 @@ interface Lease {
  * Written here because rate-limiter-flexible (the in-process fallback) sends one Redis call per
  * request, and its in-memory block only spares calls for keys already over their limit.
  */
-export class LeasedLimiter {
-  private readonly leases: LRUCache<string, Lease>;
+export class BatchedLimiter {
+  private readonly windows: LRUCache<string, KeyWindow>;
   private readonly windowMs: number;
 
   constructor(
@@ -56,7 +56,7 @@ export class LeasedLimiter {
     private readonly call: <T>(redisCall: () => Promise<T>) => Promise<T> = (redisCall) => redisCall(),
   ) {
     this.windowMs = limit.durationSeconds * 1000;
-    this.leases = new LRUCache({ max: 100_000, ttl: 2 * this.windowMs });
+    this.windows = new LRUCache({ max: 100_000, ttl: 2 * this.windowMs });
   }
 
   /**
@@ -65,16 +65,16 @@ export class LeasedLimiter {
    */
   async take(key: string): Promise<number> {
     const window = Math.floor(Date.now() / this.windowMs);
-    let lease = this.leases.get(key);
-    if (!lease || lease.window !== window) {
-      lease = { window, exhausted: false, batch: null };
-      this.leases.set(key, lease);
+    let entry = this.windows.get(key);
+    if (!entry || entry.window !== window) {
+      entry = { window, exhausted: false, batch: null };
+      this.windows.set(key, entry);
     }
     const untilNext = () => Math.max(1, (window + 1) * this.windowMs - Date.now());
-    if (lease.exhausted) return untilNext();
-    if (!lease.batch) {
-      const current = lease;
-      const batch: NonNullable<Lease["batch"]> = { asked: 0, granted: Promise.resolve(0) };
+    if (entry.exhausted) return untilNext();
+    if (!entry.batch) {
+      const current = entry;
+      const batch: NonNullable<KeyWindow["batch"]> = { asked: 0, granted: Promise.resolve(0) };
       // After this turn's poll phase, so every request of the key read in it joins the batch.
       batch.granted = new Promise((resolve) => setImmediate(resolve)).then(async () => {
         current.batch = null; // later requests form the next batch, which may go while this one is out
@@ -82,9 +82,9 @@ export class LeasedLimiter {
         if (granted < batch.asked) current.exhausted = true;
         return granted;
       });
-      lease.batch = batch;
+      entry.batch = batch;
     }
-    const batch = lease.batch;
+    const batch = entry.batch;
     const position = batch.asked++;
     return position < (await batch.granted) ? 0 : untilNext();
   }
@@ -92,7 +92,7 @@ export class LeasedLimiter {
   private async ask(key: string, window: number, points: number): Promise<number> {
     const counter = `rl:${this.limit.name}:${key}:${window}`;
     return Number(
-      await this.call(() => evalScript(this.redis, LEASE, [counter], [points, this.limit.points, 2 * this.windowMs])),
+      await this.call(() => evalScript(this.redis, TAKE, [counter], [points, this.limit.points, 2 * this.windowMs])),
     );
   }
 }

@@ -1,6 +1,6 @@
 import { Cluster } from "ioredis";
 import { testAddresses, testTopology } from "../../../test/stack/test-stack";
-import { LeasedLimiter } from "./leased-limiter";
+import { BatchedLimiter } from "./batched-limiter";
 
 // Only Date is faked: the windows are aligned to the clock, and a test must not straddle two.
 const ONLY_DATE = [
@@ -20,7 +20,7 @@ const ONLY_DATE = [
   "clearTimeout",
 ] as const;
 
-describe("LeasedLimiter (against the test stack's Redis Cluster)", () => {
+describe("BatchedLimiter (against the test stack's Redis Cluster)", () => {
   const redis = new Cluster(testAddresses().redis, {
     redisOptions: { username: "app", password: testTopology().redis.users.app.password },
   });
@@ -32,12 +32,12 @@ describe("LeasedLimiter (against the test stack's Redis Cluster)", () => {
   afterEach(() => jest.useRealTimers());
   afterAll(() => redis.disconnect());
 
-  const takeAll = (limiters: LeasedLimiter[], n: number, key: string) =>
+  const takeAll = (limiters: BatchedLimiter[], n: number, key: string) =>
     Promise.all(Array.from({ length: n }, (_, i) => limiters[i % limiters.length].take(key)));
 
   it("never grants more than the budget across processes, however many ask at once", async () => {
     const limit = { name, points: 300, durationSeconds: 60 };
-    const replicas = [1, 2, 3].map(() => new LeasedLimiter(redis, limit));
+    const replicas = [1, 2, 3].map(() => new BatchedLimiter(redis, limit));
     const answers = await takeAll(replicas, 1000, "10.0.0.1");
     expect(answers.filter((ms) => ms === 0)).toHaveLength(300);
     // Everything refused is told when the window ends (59.9 s from now).
@@ -46,7 +46,7 @@ describe("LeasedLimiter (against the test stack's Redis Cluster)", () => {
 
   it("grants a key every point of its budget, however its requests spread over processes", async () => {
     const limit = { name, points: 50, durationSeconds: 1 };
-    const [a, b] = [new LeasedLimiter(redis, limit), new LeasedLimiter(redis, limit)];
+    const [a, b] = [new BatchedLimiter(redis, limit), new BatchedLimiter(redis, limit)];
     expect(await takeAll([a, b], 50, "user-9")).toEqual(Array(50).fill(0));
     expect(await a.take("user-9")).toBe(900);
     expect(await b.take("user-9")).toBe(900);
@@ -55,7 +55,7 @@ describe("LeasedLimiter (against the test stack's Redis Cluster)", () => {
   it("asks Redis once per turn for a hot key, not once per request", async () => {
     const evals = jest.spyOn(redis, "evalsha");
     try {
-      const limiter = new LeasedLimiter(redis, { name, points: 1_000_000, durationSeconds: 1 });
+      const limiter = new BatchedLimiter(redis, { name, points: 1_000_000, durationSeconds: 1 });
       for (let round = 0; round < 20; round++) {
         expect(await takeAll([limiter], 100, "10.0.0.2")).toEqual(Array(100).fill(0));
       }
@@ -69,7 +69,7 @@ describe("LeasedLimiter (against the test stack's Redis Cluster)", () => {
     const evals = jest.spyOn(redis, "evalsha");
     try {
       const limit = { name, points: 5, durationSeconds: 1 };
-      const [a, b] = [new LeasedLimiter(redis, limit), new LeasedLimiter(redis, limit)];
+      const [a, b] = [new BatchedLimiter(redis, limit), new BatchedLimiter(redis, limit)];
       const answers: number[] = [];
       for (let i = 0; i < 10; i++) answers.push(await (i % 2 ? b : a).take("user-7"));
       expect(answers).toEqual([0, 0, 0, 0, 0, 900, 900, 900, 900, 900]);
@@ -85,7 +85,7 @@ describe("LeasedLimiter (against the test stack's Redis Cluster)", () => {
 
   it("rejects every waiting request when Redis cannot be asked, and asks again for the next", async () => {
     let up = false;
-    const limiter = new LeasedLimiter(redis, { name, points: 100, durationSeconds: 1 }, (call) =>
+    const limiter = new BatchedLimiter(redis, { name, points: 100, durationSeconds: 1 }, (call) =>
       up ? call() : Promise.reject(new Error("redis circuit open")),
     );
     const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => limiter.take("10.0.0.3")));
