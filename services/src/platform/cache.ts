@@ -3,7 +3,7 @@ import type { Cluster } from "ioredis";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "./log";
 import { evalScript } from "./lua";
-import { cacheLoads, cacheLookups } from "./metrics";
+import { cacheL1Resets, cacheLoads, cacheLookups } from "./metrics";
 import type { RedisBreaker } from "./redis-breaker";
 
 /** Tunables shared by every cache in a process. */
@@ -15,7 +15,22 @@ export interface CacheSettings {
 }
 
 type Entry = { value: unknown } | { missing: true };
-const CHANNEL = "floodgate:cache-invalidate";
+
+// Invalidations travel on one shard channel. SPUBLISH runs on the channel's master, which hands the
+// message to its subscribers before it answers the publisher: a write's response leaves after every
+// subscribed process has been sent the invalidation, so a read on another API replica cannot beat
+// it. (Plain PUBLISH answers first and forwards over the cluster bus afterwards; a read could.)
+// Each message carries a number from a counter on the same node, so a process that misses one (a
+// reconnect, a failover) sees the gap and drops its whole L1.
+const CHANNEL = "{floodgate:cache}:invalidate";
+const SEQUENCE = "{floodgate:cache}:seq";
+const PUBLISH = `
+local n = redis.call('INCR', KEYS[1])
+redis.call('SPUBLISH', KEYS[2], n .. ' ' .. ARGV[1])
+return n`;
+// How often a process compares the counter with the last number it received: a message not
+// received by the next check counts as lost.
+const SEQUENCE_CHECK_MS = 250;
 
 // Set only if nobody invalidated since we read the version: closes the stale-set race where a slow
 // reader refills the cache with a value older than a concurrent writer's delete.
@@ -48,6 +63,15 @@ export class CacheRegistry {
   private readonly origin = randomUUID();
   private subscriber: Cluster | null = null;
   private retryTimer: NodeJS.Timeout | undefined;
+  private sequenceTimer: NodeJS.Timeout | undefined;
+  // L1 is filled only while invalidations can reach this process: once subscribed, and only by a
+  // load that started after the last reset (a reset bumps the epoch).
+  private subscribed = false;
+  private epoch = 0;
+  private lastSeq: number | null = null;
+  private awaitedSeq: number | null = null;
+  private checksBelow = 0;
+  private awaitedSince = 0;
 
   constructor(
     private readonly redis: Cluster,
@@ -57,36 +81,104 @@ export class CacheRegistry {
   ) {
     this.l1 = new LRUCache<string, Entry>({ max: settings.l1MaxEntries, ttl: settings.l1TtlMs, ttlAutopurge: false });
     // Without Redis no invalidation can reach this process, so nothing in L1 can be trusted.
-    breaker.onOpen(() => this.l1.clear());
+    breaker.onOpen(() => this.dropAll("redis_down"));
   }
 
   /** Subscribe to invalidations from other processes. */
   async start(): Promise<void> {
-    // Unlike the command client, the subscriber queues its SUBSCRIBE until the cluster answers.
-    const subscriber = this.redis.duplicate(undefined, { enableOfflineQueue: true });
+    // Unlike the command client, the subscriber queues its SSUBSCRIBE until the cluster answers.
+    const subscriber = this.redis.duplicate(undefined, { enableOfflineQueue: true, shardedSubscribers: true });
     subscriber.on("error", (err: Error) => this.log.warn({ err: err.message }, "cache subscriber error"));
-    subscriber.on("message", (_channel: string, message: string) => {
-      const { key, origin } = JSON.parse(message) as { key: string; origin: string };
-      if (origin !== this.origin) this.dropLocal(key);
-    });
-    // Redis may be down at start: ioredis resubscribes once it connects.
-    subscriber.subscribe(CHANNEL).catch((err: Error) => this.log.warn({ err: err.message }, "cache subscribe failed"));
+    subscriber.on("smessage", (_channel: string, message: string) => this.received(message));
+    // Redis may be down at start: ioredis subscribes once it connects; L1 stays empty until then.
+    subscriber
+      .ssubscribe(CHANNEL)
+      .then(() => {
+        this.subscribed = true;
+      })
+      .catch((err: Error) => this.log.warn({ err: err.message }, "cache subscribe failed"));
     this.subscriber = subscriber;
     this.retryTimer = setInterval(() => void this.retryInvalidations(), 500);
     this.retryTimer.unref();
+    this.sequenceTimer = setInterval(() => void this.checkSequence(), SEQUENCE_CHECK_MS);
+    this.sequenceTimer.unref();
+  }
+
+  /** True once invalidations from other processes reach this one (until then L1 stays empty). */
+  get listening(): boolean {
+    return this.subscribed;
   }
 
   /** Stop listening. */
   async close(): Promise<void> {
     clearInterval(this.retryTimer);
+    clearInterval(this.sequenceTimer);
+    this.subscribed = false;
     this.subscriber?.disconnect();
+  }
+
+  private received(message: string): void {
+    const space = message.indexOf(" ");
+    const seq = Number(message.slice(0, space));
+    if (this.lastSeq !== null && seq !== this.lastSeq + 1) this.dropAll("missed_invalidation");
+    this.lastSeq = seq;
+    const { key, origin } = JSON.parse(message.slice(space + 1)) as { key: string; origin: string };
+    if (origin !== this.origin) this.dropLocal(key);
+  }
+
+  // Catches a loss that no later message reveals: the counter moved on, and what it numbered did
+  // not arrive by the next check. The GET races the messages (another connection), so a counter
+  // below the last number received is usually just a stale answer; only a counter that stays below
+  // for a second was lost (a failover before it replicated), and then this process starts afresh.
+  private async checkSequence(): Promise<void> {
+    if (!this.subscribed) return;
+    let current: number;
+    try {
+      current = Number((await this.breaker.run(() => this.redis.get(SEQUENCE))) ?? 0);
+    } catch {
+      return; // the breaker clears L1 while Redis is unreachable
+    }
+    const last = this.lastSeq;
+    const lost = last === null ? false : current < last ? ++this.checksBelow >= 4 : this.awaited(last);
+    if (last === null || lost) {
+      if (lost) this.dropAll("missed_invalidation");
+      this.lastSeq = current;
+      this.awaitedSeq = null;
+      this.checksBelow = 0;
+      return;
+    }
+    if (current >= last) this.checksBelow = 0;
+    // One number awaited at a time, until it arrives: under a stream of writes the counter is always
+    // a little ahead of what arrived, and each number must get its own full interval.
+    if (this.awaitedSeq !== null && last >= this.awaitedSeq) this.awaitedSeq = null;
+    if (this.awaitedSeq === null && current > last) {
+      this.awaitedSeq = current;
+      this.awaitedSince = Date.now();
+    }
+  }
+
+  /**
+   * True when a number a check saw in the counter a full check interval ago has still not arrived
+   * (counted from when that answer was read: a delayed answer must not shorten the wait).
+   */
+  private awaited(last: number): boolean {
+    return this.awaitedSeq !== null && last < this.awaitedSeq && Date.now() - this.awaitedSince >= SEQUENCE_CHECK_MS;
+  }
+
+  /** Forget every L1 entry, and keep loads already under way from filling it. */
+  private dropAll(reason: string): void {
+    this.epoch++;
+    if (this.l1.size > 0) cacheL1Resets.inc({ reason });
+    this.l1.clear();
   }
 
   /** A named cache whose values are loaded by `loader` on a miss (null = does not exist, cached briefly). */
   cache<T>(name: string): NamedCache<T> {
     return {
       get: (key, loader) => this.get(`${name}:${key}`, name, loader) as Promise<T | null>,
-      invalidate: (key) => this.invalidate(`${name}:${key}`),
+      invalidate: async (key) => {
+        await this.invalidate(`${name}:${key}`);
+      },
     };
   }
 
@@ -112,6 +204,7 @@ export class CacheRegistry {
 
   private async load(fullKey: string, name: string, loader: () => Promise<unknown>): Promise<Entry> {
     const generation = this.generation.get(fullKey) ?? 0;
+    const epoch = this.epoch;
     const keys = this.l2Keys(fullKey);
     let version: string | null = null;
     try {
@@ -123,7 +216,7 @@ export class CacheRegistry {
       if (raw !== null) {
         cacheLookups.inc({ cache: name, level: "l2", result: "hit" });
         const entry = JSON.parse(raw) as Entry;
-        this.fillL1(fullKey, entry, generation);
+        this.fillL1(fullKey, entry, generation, epoch);
         return entry;
       }
       cacheLookups.inc({ cache: name, level: "l2", result: "miss" });
@@ -147,12 +240,12 @@ export class CacheRegistry {
         .then((r) => r === 1)
         .catch(() => false);
     }
-    if (stored) this.fillL1(fullKey, entry, generation);
+    if (stored) this.fillL1(fullKey, entry, generation, epoch);
     return entry;
   }
 
-  private fillL1(fullKey: string, entry: Entry, generation: number): void {
-    if ((this.generation.get(fullKey) ?? 0) !== generation) return;
+  private fillL1(fullKey: string, entry: Entry, generation: number, epoch: number): void {
+    if (!this.subscribed || this.epoch !== epoch || (this.generation.get(fullKey) ?? 0) !== generation) return;
     const ttl =
       "missing" in entry
         ? Math.min(this.settings.l1TtlMs, this.settings.negativeTtlSeconds * 1000)
@@ -165,23 +258,38 @@ export class CacheRegistry {
     this.l1.delete(fullKey);
   }
 
-  /** Delete-on-write: call after the database commit. Clears L1 here and everywhere, and L2. */
-  private async invalidate(fullKey: string): Promise<void> {
+  /**
+   * Delete-on-write: call after the database commit. Clears L1 here and everywhere, and L2. Tried
+   * even while this process's breaker is open (see RedisBreaker.attempt): during an outage a write
+   * waits up to Redis's command timeout for it.
+   */
+  private async invalidate(fullKey: string): Promise<boolean> {
     this.dropLocal(fullKey);
     try {
-      await this.breaker.run(() => evalScript(this.redis, INVALIDATE, this.l2Keys(fullKey), []));
-      await this.breaker.run(() => this.redis.publish(CHANNEL, JSON.stringify({ key: fullKey, origin: this.origin })));
+      await this.breaker.attempt(() => evalScript(this.redis, INVALIDATE, this.l2Keys(fullKey), []));
+      const message = JSON.stringify({ key: fullKey, origin: this.origin });
+      await this.breaker.attempt(() => evalScript(this.redis, PUBLISH, [SEQUENCE, CHANNEL], [message]));
+      return true;
     } catch (err) {
       // The write is committed; a stale L2 entry must not survive Redis coming back. Retry until it lands.
       this.pendingInvalidations.add(fullKey);
       this.log.warn({ err: (err as Error).message, key: fullKey }, "cache invalidation deferred");
+      return false;
     }
   }
 
+  private retrying = false;
+
   private async retryInvalidations(): Promise<void> {
-    for (const key of [...this.pendingInvalidations]) {
-      this.pendingInvalidations.delete(key);
-      await this.invalidate(key);
+    if (this.retrying) return;
+    this.retrying = true;
+    try {
+      for (const key of [...this.pendingInvalidations]) {
+        this.pendingInvalidations.delete(key);
+        if (!(await this.invalidate(key))) break; // Redis still away: the rest wait for the next round
+      }
+    } finally {
+      this.retrying = false;
     }
   }
 }

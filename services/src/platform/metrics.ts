@@ -17,6 +17,12 @@ export const cacheLookups = new Counter({
 });
 
 /** Loader calls (cache misses that reached the database). */
+export const cacheL1Resets = new Counter({
+  name: "floodgate_cache_l1_resets_total",
+  help: "Whole-L1 resets by reason: Redis unreachable, an invalidation missed",
+  labelNames: ["reason"] as const,
+});
+
 export const cacheLoads = new Counter({
   name: "floodgate_cache_loads_total",
   help: "Cache loader calls (database loads) by cache",

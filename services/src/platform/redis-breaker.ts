@@ -22,6 +22,16 @@ export class RedisBreaker {
   /** Run a Redis call through the breaker; rejects at once while it is open. */
   async run<T>(call: () => Promise<T>): Promise<T> {
     if (this.open) throw new Error("redis circuit open");
+    return this.attempt(call);
+  }
+
+  /**
+   * Run a Redis call even while the breaker is open (a connection failure still opens it). For the
+   * few calls that other processes rely on after a commit — cache invalidations, read-your-writes
+   * marks: Redis may be back while this process still cools down, and another process whose breaker
+   * has closed would serve what the skipped call should have cleared.
+   */
+  async attempt<T>(call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (err) {

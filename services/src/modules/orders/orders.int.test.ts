@@ -126,9 +126,9 @@ describe("GET /api/v1/orders", () => {
       body: { productId: product.id },
       base: replicaBase(0),
     });
-    for (const base of [replicaBase(0), replicaBase(1)]) {
-      const list = await call<Page>("GET", "/orders", { token: user.token, base });
-      expect(list.body.items.map((o) => o.id)).toEqual([order.body.id]);
+    for (const replica of [0, 1]) {
+      const list = await call<Page>("GET", "/orders", { token: user.token, base: replicaBase(replica) });
+      expect({ replica, ids: list.body.items.map((o) => o.id) }).toEqual({ replica, ids: [order.body.id] });
     }
   });
 
