@@ -12,7 +12,7 @@ import { flashSaleStorm, pureAdmission, soldOut } from "./flash-sale-scenarios";
 import { GeneratorCpu, type BenchContext } from "./measure";
 import { cachedProfile, ordersListing, staticCatalog } from "./read-scenarios";
 import { redPacketGrabs } from "./red-packet-scenario";
-import { cpuLine, summaryTable, writeReport } from "./report";
+import { apiProfileLine, cpuLine, summaryTable, writeReport } from "./report";
 import type { BenchReport, Ceiling, ScenarioResult } from "./results";
 import { targetsFor, withRatios } from "./targets";
 import { benchTopology } from "./topology";
@@ -32,6 +32,10 @@ scenario. Writes bench-results/<time>/{report.md,report.json,chart.svg}.
   --only IDS          comma-separated scenarios: ${"flash-sale-storm,pure-admission,sold-out,red-packet-grabs,cached-profile,orders-listing,static-catalog"}
   --reuse             reuse a bench stack already running in .floodgate/bench (e.g. one left by --keep)
   --keep              keep the bench stack running in the foreground afterwards, until Ctrl-C
+  --profile           sample api-1 with V8's CPU profiler during each scenario's closed run, report
+                      where its time went by package and file, and keep each whole profile as
+                      bench-results/<time>/api-1-<scenario>.cpuprofile (sampling costs the process a
+                      few percent of its throughput; the ceilings are measured without it)
   --out DIR           where reports go (default bench-results)
   -h, --help          this text
 
@@ -48,6 +52,7 @@ function options() {
       only: { type: "string" },
       reuse: { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
+      profile: { type: "boolean", default: false },
       out: { type: "string", default: "bench-results" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -66,6 +71,7 @@ function options() {
     only: values.only?.split(",").map((s) => s.trim()),
     reuse: values.reuse,
     keep: values.keep,
+    profile: values.profile,
     out: path.resolve(values.out),
   };
 }
@@ -105,6 +111,7 @@ async function main(): Promise<number> {
   }
   const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
   const startedAt = new Date().toISOString();
+  const reportDir = path.join(o.out, startedAt.replace(/[:.]/g, "-"));
   const stack = await startOrReuse(benchTopology(), {
     root: path.join(repoRoot, ".floodgate", "bench"),
     repoRoot,
@@ -115,10 +122,12 @@ async function main(): Promise<number> {
     const cpu = new GeneratorCpu();
     const settings = { connections: o.connections, durationSeconds: o.durationSeconds, openShare: o.openShare };
     const users = await insertUsers(stack.target, Math.max(2 * o.stormStock, 20_000), "bench");
-    const b: BenchContext = { target: stack.target, users, settings, cpu, log };
+    const b: BenchContext = { target: stack.target, users, settings, cpu, log, profileApi: o.profile };
+    // Ceilings are measured unprofiled, before each scenario and right after it.
+    const plain: BenchContext = { ...b, profileApi: false };
     const ceilings: Ceiling[] = [];
     for (const measure of [nginxStaticCeiling, koaBareCeiling, redisLuaCeiling, naiveBaselineCeiling]) {
-      const c = await measure(b);
+      const c = await measure(plain);
       log(`ceiling ${c.id}: ${Math.round(c.rps)} req/s`);
       ceilings.push(c);
     }
@@ -127,9 +136,10 @@ async function main(): Promise<number> {
     for (const [id, run] of Object.entries(all)) {
       if (o.only && !o.only.includes(id)) continue;
       log(`scenario ${id}`);
+      if (o.profile) b.profileFile = path.join(reportDir, `api-1-${id}.cpuprofile`);
       try {
         const result = await run(b, ceilings);
-        raw.push({ ...result, ceilingRps: await measureAgain(b, ceilings, result.ceiling) });
+        raw.push({ ...result, ceilingRps: await measureAgain(plain, ceilings, result.ceiling) });
       } catch (err) {
         // One broken scenario must not cost the others' figures: report it and fail the run.
         log(`scenario ${id} could not finish: ${(err as Error).message}`);
@@ -154,11 +164,17 @@ async function main(): Promise<number> {
       scenarios: results,
       invariantsHeld,
     };
-    const files = await writeReport(report, path.join(o.out, startedAt.replace(/[:.]/g, "-")));
+    const files = await writeReport(report, reportDir);
     const runs = [...ceilings.map((c) => [c.id, c.run] as const), ...results.map((r) => [r.id, r.closed] as const)];
     const cpuLines = runs.map(([id, run]) => `  ${id.padEnd(18)} ${run ? cpuLine(run) : "–"}`);
+    const profileLines = results
+      .filter((r) => r.closed.apiProfile)
+      .map((r) => `  ${r.id.padEnd(18)} ${apiProfileLine(r.closed)}`);
+    const profiles = profileLines.length
+      ? `\n\nwhere api-1's time went (closed runs, self time, share of its busy samples):\n${profileLines.join("\n")}`
+      : "";
     process.stdout.write(
-      `\n${summaryTable(report)}\n\nwhere the CPU went (closed runs, share of the machine):\n${cpuLines.join("\n")}\n\nreport: ${files.markdown}\n        ${files.json}\n        ${files.svg}\n`,
+      `\n${summaryTable(report)}\n\nwhere the CPU went (closed runs, share of the machine):\n${cpuLines.join("\n")}${profiles}\n\nreport: ${files.markdown}\n        ${files.json}\n        ${files.svg}\n`,
     );
     if (failed.length) process.stdout.write(`\nscenarios that could not finish: ${failed.join(", ")}\n`);
     return invariantsHeld ? 0 : 1;

@@ -71,6 +71,14 @@ export function cpuLine(run: LoadRun): string {
     .join(", ");
 }
 
+/** "api-1 busy 93%: ioredis 21%, (garbage collector) 9%, …": where a profiled API process spent a run. */
+export function apiProfileLine(run: LoadRun): string {
+  const p = run.apiProfile;
+  if (!p) return "";
+  const groups = Object.entries(p.top).map(([group, share]) => `${group} ${formatPercent(share)}`);
+  return `${p.process} busy ${formatPercent(p.busyShare)}: ${groups.join(", ")}`;
+}
+
 function mdRun(label: string, run: LoadRun): string[] {
   const rate = run.targetRate === undefined ? "" : `, target ${formatRps(run.targetRate)}/s`;
   const answers = Object.entries(run.answers).map(([status, n]) => [status, n.toLocaleString("en-US")]);
@@ -80,6 +88,9 @@ function mdRun(label: string, run: LoadRun): string[] {
       `${run.requests.toLocaleString("en-US")} requests, ${formatRps(run.rps)} rps, ${run.errors} errors`,
     "",
     ...(cpu ? [`CPU (share of the machine): ${cpu}`, ""] : []),
+    ...(run.apiProfile
+      ? [`API time (self time by package or file, share of busy samples): ${apiProfileLine(run)}`, ""]
+      : []),
     answers.length > 0 ? mdTable(["answer", "count"], answers) : "_No answers recorded._",
   ];
 }

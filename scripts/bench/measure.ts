@@ -3,6 +3,7 @@ import { closedRun, type LoadPlan } from "../load/closed";
 import type { LoadUser } from "../load/fixtures";
 import { openRun } from "../load/open";
 import type { LoadTarget } from "../load/target";
+import { profileApi } from "./api-profile";
 import { profileCpu } from "./cpu-profile";
 import type { InvariantCheck, LoadRun, ScenarioResult } from "./results";
 
@@ -45,6 +46,10 @@ export interface BenchContext {
   settings: RunSettings;
   cpu: GeneratorCpu;
   log: (message: string) => void;
+  /** --profile: sample api-1 with V8's profiler during each scenario's closed run. */
+  profileApi?: boolean;
+  /** With --profile: the file the next closed run's whole profile goes to. */
+  profileFile?: string;
 }
 
 /** Run `fn` with the generator's CPU tracked and every component's CPU share recorded on the run. */
@@ -53,12 +58,16 @@ async function profiled(b: BenchContext, fn: () => Promise<LoadRun>): Promise<Lo
   return { ...result, cpuShare: cpu };
 }
 
-/** A closed run for the settings' duration, or of `amount` requests. */
-export function closed(b: BenchContext, plan: LoadPlan, amount?: number): Promise<LoadRun> {
+/** A closed run for the settings' duration, or of `amount` requests; with --profile, api-1 sampled. */
+export async function closed(b: BenchContext, plan: LoadPlan, amount?: number): Promise<LoadRun> {
   const s = b.settings;
-  return profiled(b, () =>
-    closedRun(plan, { connections: s.connections, durationSeconds: amount ? 120 : s.durationSeconds, amount }),
-  );
+  const run = () =>
+    profiled(b, () =>
+      closedRun(plan, { connections: s.connections, durationSeconds: amount ? 120 : s.durationSeconds, amount }),
+    );
+  if (!b.profileApi) return run();
+  const { result, profile } = await profileApi(b.target, "api-1", run, b.profileFile);
+  return { ...result, apiProfile: profile };
 }
 
 /** The open model's arrival rate: `openShare` of the closed run's throughput, in steps of 10/s. */

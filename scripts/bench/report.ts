@@ -7,7 +7,7 @@ import { renderMarkdown } from "./markdown";
 import type { BenchReport } from "./results";
 import { renderSvg } from "./svg";
 
-export { cpuLine, escapeCell, renderMarkdown } from "./markdown";
+export { apiProfileLine, cpuLine, escapeCell, renderMarkdown } from "./markdown";
 export { escapeXml, renderSvg } from "./svg";
 export { formatMs, formatPercent, formatRps, formatTimes } from "./format";
 

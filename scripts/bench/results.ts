@@ -1,3 +1,4 @@
+import type { ApiProfile } from "./api-profile";
 /** The benchmark's results: what `npm run bench` measures, and what its report renders. */
 
 /** Latency percentiles of one run, in milliseconds. */
@@ -28,6 +29,8 @@ export interface LoadRun {
   answers: Record<string, number>;
   /** Where the machine's CPU went during the run: each component's share of (wall time × cores). */
   cpuShare?: Record<string, number>;
+  /** With --profile: where one API process spent the run, by function group. */
+  apiProfile?: ApiProfile;
 }
 
 /** One invariant checked after a write scenario. */
