@@ -139,14 +139,17 @@ describe("the stale-set race", () => {
     let source = "v1";
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let loading!: () => void;
+    const loaderStarted = new Promise<void>((resolve) => (loading = resolve));
     const slowLoader = async () => {
       const read = source; // the reader reads the old row...
+      loading();
       await gate; // ...and is slow to put it in the cache
       return read;
     };
 
     const slowRead = reader.cache<string>("race").get(key, slowLoader);
-    await new Promise((r) => setTimeout(r, 50));
+    await loaderStarted;
     source = "v2"; // the writer commits the new row...
     await writer.cache<string>("race").invalidate(key); // ...and deletes the cache entry
     release();
