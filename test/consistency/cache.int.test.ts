@@ -183,7 +183,17 @@ describe("invalidations a process missed", () => {
     const get = (key: string) => registry.cache<number>(name).get(key, async () => ++loads);
     // Without the Redis copy, a read the L1 cannot answer reaches the loader.
     const forgetL2 = (key: string) => redis.del(`c:{${name}:${key}}`);
-    return { get, forgetL2, loads: () => loads };
+    /** Wait until a read of `key` reaches the loader again: its L1 copy was dropped. */
+    const reloaded = (key: string, since: number, timeoutMs: number, intervalMs: number) =>
+      eventually(
+        async () => {
+          await get(key);
+          return loads > since ? true : undefined;
+        },
+        timeoutMs,
+        intervalMs,
+      );
+    return { get, forgetL2, reloaded, loads: () => loads };
   };
 
   it("keeps serving L1 while the invalidation numbers arrive in order", async () => {
@@ -208,14 +218,7 @@ describe("invalidations a process missed", () => {
     await c.forgetL2("a");
     const loads = c.loads();
     await redis.incr("{floodgate:cache}:seq"); // a message numbered, then lost on the way
-    await eventually(
-      async () => {
-        await c.get("a");
-        return c.loads() > loads ? true : undefined;
-      },
-      5_000,
-      100,
-    );
+    await c.reloaded("a", loads, 5_000, 100);
   });
 
   it("drops its whole L1 when a message skips a number", async () => {
@@ -234,14 +237,7 @@ describe("invalidations a process missed", () => {
       .set("{floodgate:cache}:seq", String(n + 2))
       .spublish("{floodgate:cache}:invalidate", message)
       .exec();
-    await eventually(
-      async () => {
-        await c.get("a");
-        return c.loads() > loads ? true : undefined;
-      },
-      2_000,
-      20,
-    );
+    await c.reloaded("a", loads, 2_000, 20);
   });
 
   it("tells every process even while the writer's breaker still cools down after an outage", async () => {

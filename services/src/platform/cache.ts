@@ -60,6 +60,7 @@ export class CacheRegistry {
   // must not fill L1.
   private readonly generation = new LRUCache<string, number>({ max: 200_000, ttl: 60_000 });
   private readonly pendingInvalidations = new Set<string>();
+  private retrying = false;
   private readonly origin = randomUUID();
   private subscriber: Cluster | null = null;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -277,8 +278,6 @@ export class CacheRegistry {
       return false;
     }
   }
-
-  private retrying = false;
 
   private async retryInvalidations(): Promise<void> {
     if (this.retrying) return;
