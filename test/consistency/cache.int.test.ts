@@ -196,38 +196,44 @@ describe("invalidations a process missed", () => {
     return { get, forgetL2, reloaded, loads: () => loads };
   };
 
-  it("keeps serving L1 while the invalidation numbers arrive in order", async () => {
+  /** An invalidation published by another process. */
+  const invalidateElsewhere = (key: string) =>
+    new CacheRegistry(redis, new RedisBreaker(), settings, pino({ level: "silent" })).cache("other").invalidate(key);
+
+  /** Key "a" of cache `name`, read into L1 once subscribed and then deleted from Redis: only L1 holds it. */
+  const onlyInL1 = async (name: string) => {
     await subscribed();
-    const c = counted("seq-ok");
-    await eventually(async () => ((await c.get("a")) === (await c.get("a")) ? true : undefined), 10_000, 100);
+    const c = counted(name);
+    await c.get("a");
+    await c.get("a");
     await c.forgetL2("a");
-    const loads = c.loads();
-    await new CacheRegistry(redis, new RedisBreaker(), settings, pino({ level: "silent" }))
-      .cache("other")
-      .invalidate("x");
+    return { c, loads: c.loads() };
+  };
+
+  it("keeps serving L1 while the invalidation numbers arrive in order", async () => {
+    const { c, loads } = await onlyInL1("seq-ok");
+    await invalidateElsewhere("x");
     await new Promise((r) => setTimeout(r, 800)); // three sequence checks
     await c.get("a");
     expect(c.loads()).toBe(loads);
   });
 
   it("drops its whole L1 when a numbered invalidation never arrives (the counter moved on)", async () => {
-    await subscribed();
-    const c = counted("seq-lost");
-    await c.get("a");
-    await c.get("a");
-    await c.forgetL2("a");
-    const loads = c.loads();
+    const { c, loads } = await onlyInL1("seq-lost");
     await redis.incr("{floodgate:cache}:seq"); // a message numbered, then lost on the way
     await c.reloaded("a", loads, 5_000, 100);
   });
 
+  it("drops its whole L1 when the counter itself was lost (it stays below the last number received)", async () => {
+    // A failover before the counter replicated: the new master counts from where it was.
+    await invalidateElsewhere("y"); // at least one number received
+    const { c, loads } = await onlyInL1("seq-reset");
+    await redis.del("{floodgate:cache}:seq");
+    await c.reloaded("a", loads, 3_000, 50);
+  });
+
   it("drops its whole L1 when a message skips a number", async () => {
-    await subscribed();
-    const c = counted("seq-skip");
-    await c.get("a");
-    await c.get("a");
-    await c.forgetL2("a");
-    const loads = c.loads();
+    const { c, loads } = await onlyInL1("seq-skip");
     // Number n+1 is lost; n+2 arrives, about another key. The counter moves with it, so only the
     // message itself can reveal the loss.
     const n = Number(await redis.get("{floodgate:cache}:seq"));

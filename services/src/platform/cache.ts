@@ -70,9 +70,8 @@ export class CacheRegistry {
   private subscribed = false;
   private epoch = 0;
   private lastSeq: number | null = null;
-  private awaitedSeq: number | null = null;
+  private awaiting: { seq: number; since: number } | null = null;
   private checksBelow = 0;
-  private awaitedSince = 0;
 
   constructor(
     private readonly redis: Cluster,
@@ -128,9 +127,9 @@ export class CacheRegistry {
   }
 
   // Catches a loss that no later message reveals: the counter moved on, and what it numbered did
-  // not arrive by the next check. The GET races the messages (another connection), so a counter
-  // below the last number received is usually just a stale answer; only a counter that stays below
-  // for a second was lost (a failover before it replicated), and then this process starts afresh.
+  // not arrive within a check interval. The GET races the messages (another connection), so a
+  // counter below the last number received is usually just a stale answer; only a counter that
+  // stays below for four checks was lost (a failover before it replicated).
   private async checkSequence(): Promise<void> {
     if (!this.subscribed) return;
     let current: number;
@@ -140,30 +139,33 @@ export class CacheRegistry {
       return; // the breaker clears L1 while Redis is unreachable
     }
     const last = this.lastSeq;
-    const lost = last === null ? false : current < last ? ++this.checksBelow >= 4 : this.awaited(last);
-    if (last === null || lost) {
-      if (lost) this.dropAll("missed_invalidation");
-      this.lastSeq = current;
-      this.awaitedSeq = null;
-      this.checksBelow = 0;
+    if (last === null) return this.followSequence(current);
+    if (current < last) {
+      if (++this.checksBelow >= 4) this.missedInvalidation(current);
       return;
     }
-    if (current >= last) this.checksBelow = 0;
+    this.checksBelow = 0;
     // One number awaited at a time, until it arrives: under a stream of writes the counter is always
-    // a little ahead of what arrived, and each number must get its own full interval.
-    if (this.awaitedSeq !== null && last >= this.awaitedSeq) this.awaitedSeq = null;
-    if (this.awaitedSeq === null && current > last) {
-      this.awaitedSeq = current;
-      this.awaitedSince = Date.now();
+    // a little ahead of what arrived, and each number gets its own full interval, counted from when
+    // the answer that showed it was read (a delayed answer must not shorten the wait).
+    if (this.awaiting && last >= this.awaiting.seq) this.awaiting = null;
+    if (this.awaiting) {
+      if (Date.now() - this.awaiting.since >= SEQUENCE_CHECK_MS) this.missedInvalidation(current);
+    } else if (current > last) {
+      this.awaiting = { seq: current, since: Date.now() };
     }
   }
 
-  /**
-   * True when a number a check saw in the counter a full check interval ago has still not arrived
-   * (counted from when that answer was read: a delayed answer must not shorten the wait).
-   */
-  private awaited(last: number): boolean {
-    return this.awaitedSeq !== null && last < this.awaitedSeq && Date.now() - this.awaitedSince >= SEQUENCE_CHECK_MS;
+  private missedInvalidation(current: number): void {
+    this.dropAll("missed_invalidation");
+    this.followSequence(current);
+  }
+
+  /** Count from `current` on: whatever it numbered before is taken as received. */
+  private followSequence(current: number): void {
+    this.lastSeq = current;
+    this.awaiting = null;
+    this.checksBelow = 0;
   }
 
   /** Forget every L1 entry, and keep loads already under way from filling it. */

@@ -11,7 +11,7 @@ export const GRABS_QUEUE = "red-packet-grabs";
 export const GRAB_BATCH = 100;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const count = (outcome: string) => workerMessages.inc({ queue: GRABS_QUEUE, outcome });
+const count = (outcome: string, n = 1) => workerMessages.inc({ queue: GRABS_QUEUE, outcome }, n);
 
 /**
  * WORKER_CONCURRENCY loops, each claiming up to GRAB_BATCH admitted grabs at once (LMOVE queue →
@@ -43,7 +43,7 @@ export function startGrabConsumer(ctx: WorkerContext, store: PacketStore, watch:
       ...malformed.map((item) => ({ item, dead: true })),
       ...done.map((d) => ({ item: d.item, dead: d.outcome === "rejected" })),
     ]);
-    if (malformed.length > 0) workerMessages.inc({ queue: GRABS_QUEUE, outcome: "dead_lettered" }, malformed.length);
+    if (malformed.length > 0) count("dead_lettered", malformed.length);
     for (const d of done) {
       if (d.outcome === "rejected") {
         count("dead_lettered");
