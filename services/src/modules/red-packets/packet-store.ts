@@ -1,5 +1,6 @@
 import type { Cluster } from "ioredis";
-import { evalScript, shaOf } from "../../platform/lua";
+import { evalScript } from "../../platform/lua";
+import { NotReplicatedError, ReplicatedTurnBatcher, runReplicatedBatch } from "../../platform/replicated-batch";
 import { ACTIVE_PACKETS_KEY, packetKeys } from "./keys";
 import { CLAIM_MANY, CLOSE, GRAB, LOAD, REAP, RETIRE, SETTLE } from "./scripts";
 
@@ -7,24 +8,7 @@ import { CLAIM_MANY, CLOSE, GRAB, LOAD, REAP, RETIRE, SETTLE } from "./scripts";
 export type GrabOutcome =
   { outcome: "ok" | "already"; amountCents: number } | { outcome: "empty" | "expired" | "missing" };
 
-/** A grab waiting for its packet's pipeline. */
-interface QueuedGrab {
-  userId: number;
-  nowMs: number;
-  resolve: (result: { value: unknown; replicated: boolean }) => void;
-  reject: (err: unknown) => void;
-}
-
-/** How long a replica has to acknowledge a grab before its outcome counts as unknown. */
-export const REPLICATION_TIMEOUT_MS = 250;
-
-/** The grab ran on the master, but no replica confirmed it in time: a failover now could lose it. */
-export class NotReplicatedError extends Error {
-  constructor() {
-    super(`no replica acknowledged the write within ${REPLICATION_TIMEOUT_MS} ms`);
-    this.name = "NotReplicatedError";
-  }
-}
+export { NotReplicatedError, REPLICATION_TIMEOUT_MS } from "../../platform/replicated-batch";
 
 /**
  * A packet's state in Redis: the only code that runs the red-packet Lua scripts.
@@ -42,10 +26,12 @@ export class NotReplicatedError extends Error {
  * and one WAIT per batch instead of per grab; alone, a grab waits for nothing but its own turn.
  */
 export class PacketStore {
-  /** Grabs waiting for their packet's next pipeline (a packet's keys share one slot, so one master). */
-  private readonly queuedGrabs = new Map<number, QueuedGrab[]>();
+  /** Grabs of one packet in one turn go as one pipeline (a packet's keys share one slot, so one master). */
+  private readonly grabs: ReplicatedTurnBatcher;
 
-  constructor(private readonly redis: Cluster) {}
+  constructor(private readonly redis: Cluster) {
+    this.grabs = new ReplicatedTurnBatcher(redis, GRAB);
+  }
 
   private run(script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
     return evalScript(this.redis, script, keys, args);
@@ -57,61 +43,9 @@ export class PacketStore {
     keys: string[],
     args: Array<string | number>,
   ): Promise<{ value: unknown; replicated: boolean }> {
-    const [result] = await this.runReplicatedBatch(script, keys, [args]);
+    const [result] = await runReplicatedBatch(this.redis, script, keys, [args]);
     if (result.err) throw result.err;
     return result;
-  }
-
-  /**
-   * Run a script once per argument list, then one WAIT, in one pipeline on the keys' master (a
-   * keyless WAIT rides with the keyed scripts). Scripts go by SHA1; the ones a node does not know
-   * (NOSCRIPT: its first run there, or a promoted replica) run again by body, with their own WAIT.
-   * A failed pipeline rejects; a script's own error comes back in its result.
-   */
-  private async runReplicatedBatch(
-    script: string,
-    keys: string[],
-    argLists: Array<Array<string | number>>,
-    byBody = false,
-  ): Promise<Array<{ err: Error | null; value: unknown; replicated: boolean }>> {
-    const pipeline = this.redis.pipeline();
-    for (const args of argLists) {
-      const argv = [...keys, ...args.map(String)];
-      if (byBody) pipeline.eval(script, keys.length, ...argv);
-      else pipeline.evalsha(shaOf(script), keys.length, ...argv);
-    }
-    const results = (await pipeline.wait(1, REPLICATION_TIMEOUT_MS).exec())!;
-    const [waitErr, acks] = results[argLists.length];
-    if (waitErr) throw waitErr;
-    // A cluster built without replicas has nothing to wait for (a topology choice, not a fault).
-    const replicated = Number(acks) >= 1 || this.redis.nodes("slave").length === 0;
-    const out = results.slice(0, argLists.length).map(([err, value]) => ({ err, value, replicated }));
-    const unknown = out.flatMap((r, i) => (r.err?.message.startsWith("NOSCRIPT") ? [i] : []));
-    if (unknown.length > 0 && !byBody) {
-      const again = await this.runReplicatedBatch(
-        script,
-        keys,
-        unknown.map((i) => argLists[i]),
-        true,
-      );
-      unknown.forEach((i, j) => (out[i] = again[j]));
-    }
-    return out;
-  }
-
-  /** Send the grabs queued for a packet as one pipeline and settle each with its own answer. */
-  private flushGrabs(packetId: number): void {
-    const batch = this.queuedGrabs.get(packetId)!;
-    this.queuedGrabs.delete(packetId);
-    const k = packetKeys(packetId);
-    this.runReplicatedBatch(
-      GRAB,
-      [k.meta, k.parts, k.grabbed, k.queue],
-      batch.map((g) => [g.nowMs, g.userId]),
-    ).then(
-      (results) => results.forEach((r, i) => (r.err ? batch[i].reject(r.err) : batch[i].resolve(r))),
-      (err: unknown) => batch.forEach((g) => g.reject(err)),
-    );
   }
 
   /** Make a packet known to workers, then grabbable: its parts and expiry (idempotent). */
@@ -127,15 +61,8 @@ export class PacketStore {
    * once a replica holds it; otherwise NotReplicatedError: the outcome is unknown, a retry learns it.
    */
   async grab(packetId: number, userId: number, nowMs: number): Promise<GrabOutcome> {
-    const { value, replicated } = await new Promise<{ value: unknown; replicated: boolean }>((resolve, reject) => {
-      let batch = this.queuedGrabs.get(packetId);
-      if (!batch) {
-        this.queuedGrabs.set(packetId, (batch = []));
-        // After the poll phase: every grab read from a socket in this turn joins the pipeline.
-        setImmediate(() => this.flushGrabs(packetId));
-      }
-      batch.push({ userId, nowMs, resolve, reject });
-    });
+    const k = packetKeys(packetId);
+    const { value, replicated } = await this.grabs.run([k.meta, k.parts, k.grabbed, k.queue], [nowMs, userId]);
     const [outcome, cents] = value as [GrabOutcome["outcome"], string?];
     if (outcome === "ok" || outcome === "already") {
       if (!replicated) throw new NotReplicatedError();

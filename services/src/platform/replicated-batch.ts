@@ -1,0 +1,109 @@
+import type { Cluster } from "ioredis";
+import { shaOf } from "./lua";
+
+/** How long a replica has to acknowledge a write before its outcome counts as unknown. */
+export const REPLICATION_TIMEOUT_MS = 250;
+
+/** The write ran on the master, but no replica confirmed it in time: a failover now could lose it. */
+export class NotReplicatedError extends Error {
+  constructor() {
+    super(`no replica acknowledged the write within ${REPLICATION_TIMEOUT_MS} ms`);
+    this.name = "NotReplicatedError";
+  }
+}
+
+/** One script run of a replicated batch: its own error or value, and whether a replica holds it. */
+export interface ReplicatedResult {
+  err: Error | null;
+  value: unknown;
+  replicated: boolean;
+}
+
+/**
+ * Run a script once per argument list, then one `WAIT 1`, in one pipeline on the keys' master (a
+ * keyless WAIT rides with the keyed scripts, and covers every write sent before it on the
+ * connection). Scripts go by SHA1; the ones a node does not know (NOSCRIPT: its first run there,
+ * or a promoted replica) run again by body, with their own WAIT. A failed pipeline rejects; a
+ * script's own error comes back in its result.
+ */
+export async function runReplicatedBatch(
+  redis: Cluster,
+  script: string,
+  keys: readonly string[],
+  argLists: Array<Array<string | number>>,
+  byBody = false,
+): Promise<ReplicatedResult[]> {
+  const pipeline = redis.pipeline();
+  for (const args of argLists) {
+    const argv = [...keys, ...args.map(String)];
+    if (byBody) pipeline.eval(script, keys.length, ...argv);
+    else pipeline.evalsha(shaOf(script), keys.length, ...argv);
+  }
+  const results = (await pipeline.wait(1, REPLICATION_TIMEOUT_MS).exec())!;
+  const [waitErr, acks] = results[argLists.length];
+  if (waitErr) throw waitErr;
+  // A cluster built without replicas has nothing to wait for (a topology choice, not a fault).
+  const replicated = Number(acks) >= 1 || redis.nodes("slave").length === 0;
+  const out = results.slice(0, argLists.length).map(([err, value]) => ({ err, value, replicated }));
+  const unknown = out.flatMap((r, i) => (r.err?.message.startsWith("NOSCRIPT") ? [i] : []));
+  if (unknown.length > 0 && !byBody) {
+    const again = await runReplicatedBatch(
+      redis,
+      script,
+      keys,
+      unknown.map((i) => argLists[i]),
+      true,
+    );
+    unknown.forEach((i, j) => (out[i] = again[j]));
+  }
+  return out;
+}
+
+interface Queued {
+  args: Array<string | number>;
+  resolve: (result: { value: unknown; replicated: boolean }) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group-commits one script: the calls on the same keys (one slot, so one master) that arrive in the
+ * same turn of the event loop go as one `runReplicatedBatch` — each its own script run, then one
+ * WAIT for all of them. Under a storm that is one round trip and one WAIT per batch instead of per
+ * call; alone, a call waits for nothing but its own turn.
+ */
+export class ReplicatedTurnBatcher {
+  private readonly queued = new Map<string, { keys: readonly string[]; calls: Queued[] }>();
+
+  constructor(
+    private readonly redis: Cluster,
+    private readonly script: string,
+  ) {}
+
+  /** Run the script on `keys` with `args` in this turn's batch; resolves with its value and whether a replica holds it. */
+  run(keys: readonly string[], args: Array<string | number>): Promise<{ value: unknown; replicated: boolean }> {
+    return new Promise((resolve, reject) => {
+      const id = keys.join(" ");
+      let batch = this.queued.get(id);
+      if (!batch) {
+        this.queued.set(id, (batch = { keys, calls: [] }));
+        // After the poll phase: every call read from a socket in this turn joins the pipeline.
+        setImmediate(() => this.flush(id));
+      }
+      batch.calls.push({ args, resolve, reject });
+    });
+  }
+
+  private flush(id: string): void {
+    const { keys, calls } = this.queued.get(id)!;
+    this.queued.delete(id);
+    runReplicatedBatch(
+      this.redis,
+      this.script,
+      keys,
+      calls.map((c) => c.args),
+    ).then(
+      (results) => results.forEach((r, i) => (r.err ? calls[i].reject(r.err) : calls[i].resolve(r))),
+      (err: unknown) => calls.forEach((c) => c.reject(err)),
+    );
+  }
+}
