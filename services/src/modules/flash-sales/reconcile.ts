@@ -55,6 +55,9 @@ export async function reconcileSale(
 }
 
 async function reconcileLocked(p: Platform, store: SaleStore, sale: SaleRow, opts: ReconcileOptions) {
+  // A settled sale's keys expire; rebuilding them for a sale that admits no more would only fill
+  // Redis again (admission and status of an ended sale fall back to MySQL).
+  if (sale.endsAt.getTime() <= Date.now() && !(await store.known(sale.id))) return mysqlOnly(p, sale);
   const orders = await saleOrders(p.db, sale.id);
   const reservations = await store.reservations(sale.id);
   const lost = orders.filter((o) => !reservations.has(o.requestId));
@@ -86,6 +89,27 @@ async function reconcileLocked(p: Platform, store: SaleStore, sale: SaleRow, opt
     drift,
     mysqlConsistent: tally.remaining + tally.orders === sale.stock,
     at: new Date(now).toISOString(),
+  };
+}
+
+/** The report of an ended sale Redis no longer holds: MySQL's tally, nothing to repair in Redis. */
+async function mysqlOnly(p: Platform, sale: SaleRow): Promise<Reconciliation> {
+  const tally = await mysqlTally(p.db, sale.id);
+  return {
+    saleId: sale.id,
+    stock: sale.stock,
+    orders: tally.orders,
+    reservations: 0,
+    failed: 0,
+    pending: 0,
+    republished: 0,
+    restored: 0,
+    redisRemainingBefore: null,
+    redisRemaining: tally.remaining,
+    mysqlRemaining: tally.remaining,
+    drift: 0,
+    mysqlConsistent: tally.remaining + tally.orders === sale.stock,
+    at: new Date().toISOString(),
   };
 }
 

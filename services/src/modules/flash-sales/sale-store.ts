@@ -1,13 +1,41 @@
 import type { Cluster } from "ioredis";
 import { evalScript } from "../../platform/lua";
+import { ReplicatedTurnBatcher } from "../../platform/replicated-batch";
 import type { SaleRow } from "./repository";
 import { saleKeys, scriptKeys } from "./keys";
-import { ADMIT, LOAD, REPAIR, STATUS } from "./scripts";
+import { RedisClock } from "./redis-clock";
+import { ADMIT, EXPIRE_SALE, LOAD, PRIOR, RECORD, REPAIR, STATUS } from "./scripts";
 
-/** What the admission script decided. */
+/**
+ * How long after it is sent an admission script may still admit (Redis's clock): below the API's
+ * Redis commandTimeout (500 ms, platform/redis.ts), so a script that runs later — held by a frozen
+ * master, or re-sent by ioredis after a failover — is one the API has already answered 503 for.
+ */
+export const ADMIT_FRESH_MS = 400;
+
+/** A reservation: "userId|seq|admittedAtMs" parsed. */
+export interface Reservation {
+  userId: number;
+  seq: number;
+  admittedAtMs: number;
+}
+
+/**
+ * What the admission script decided. `admitted` and `duplicate` carry the request's reservation
+ * (null when Redis only knows its order), whether MySQL has decided it (`settled`: confirmed or
+ * failed), and whether a replica acknowledged the script before the answer (`replicated`).
+ */
 export type Admission =
-  | { outcome: "admitted" | "duplicate"; requestId: string; seq?: number }
-  | { outcome: "missing" | "key_reused" | "not_started" | "ended" | "limit_reached" | "sold_out" };
+  | {
+      outcome: "admitted" | "duplicate";
+      requestId: string;
+      reservation: Reservation | null;
+      settled: boolean;
+      replicated: boolean;
+    }
+  | {
+      outcome: "missing" | "key_reused" | "stale" | "not_started" | "ended" | "limit_reached" | "sold_out";
+    };
 
 /** A request's state in Redis. */
 export interface RequestState {
@@ -28,14 +56,24 @@ export interface RepairResult {
 const rules = (s: SaleRow) => [s.startsAt.getTime(), s.endsAt.getTime(), s.perUserLimit, s.stock].map(String);
 
 /** Parse "userId|seq|admittedAtMs". */
-export function parseReservation(raw: string): { userId: number; seq: number; admittedAtMs: number } {
+export function parseReservation(raw: string): Reservation {
   const [userId, seq, at] = raw.split("|").map(Number);
   return { userId, seq, admittedAtMs: at };
 }
 
-/** A sale's state in Redis: the only code that runs the flash-sale Lua scripts. */
+/**
+ * A sale's state in Redis: the only code that runs the flash-sale Lua scripts. Admissions are
+ * group-committed like red-packet grabs: those of one sale in one event-loop turn go to its master
+ * as one pipeline with one `WAIT 1` after them, so each answer says whether a replica holds it.
+ */
 export class SaleStore {
-  constructor(private readonly redis: Cluster) {}
+  /** Redis's clock as this process knows it: admission deadlines and the status of a sale. */
+  readonly clock = new RedisClock();
+  private readonly admissions: ReplicatedTurnBatcher;
+
+  constructor(private readonly redis: Cluster) {
+    this.admissions = new ReplicatedTurnBatcher(redis, ADMIT);
+  }
 
   private run(script: string, saleId: number, args: Array<string | number>): Promise<unknown> {
     return evalScript(this.redis, script, scriptKeys(saleId), args);
@@ -46,24 +84,51 @@ export class SaleStore {
     await this.run(LOAD, sale.id, [...rules(sale), sale.remaining]);
   }
 
-  /** Decide one purchase atomically; `nowMs` is the API's clock. */
-  async admit(saleId: number, nowMs: number, userId: number, key: string, newRequestId: string): Promise<Admission> {
-    const [outcome, requestId, seq] = (await this.run(ADMIT, saleId, [nowMs, userId, key, newRequestId])) as string[];
+  /**
+   * Decide one purchase atomically in Redis, by Redis's clock; `sentAtMs` is this process's clock as
+   * it sends (the script changes nothing once ADMIT_FRESH_MS have passed on Redis's clock: 'stale').
+   */
+  async admit(saleId: number, sentAtMs: number, userId: number, key: string, requestId: string): Promise<Admission> {
+    const deadlineMs = sentAtMs + (this.clock.now() - Date.now()) + ADMIT_FRESH_MS;
+    const { value, replicated } = await this.admissions.run(scriptKeys(saleId), [deadlineMs, userId, key, requestId]);
+    const [outcome, nowMs, rid, reservation, settled] = value as string[];
+    this.clock.observe(Number(nowMs));
     if (outcome === "admitted" || outcome === "duplicate")
-      return { outcome, requestId, seq: seq === undefined ? undefined : Number(seq) };
+      return {
+        outcome,
+        requestId: rid,
+        reservation: reservation ? parseReservation(reservation) : null,
+        settled: settled === "1",
+        replicated,
+      };
     return { outcome } as Admission;
   }
 
   /**
-   * What an Idempotency-Key already stands for, without running admission: one HGET. Null when
-   * the key is new; `duplicate` for this user's earlier request; `key_reused` for another user's.
+   * What a request already is, without running admission (read-only, one script): 'known' when its
+   * reservation, order or Idempotency-Key is this user's; 'key_reused' for another user's key.
    */
-  async prior(saleId: number, userId: number, key: string): Promise<Admission | null> {
-    const raw = await this.redis.hget(saleKeys(saleId).idem, key);
-    if (raw === null) return null;
-    const bar = raw.indexOf("|");
-    if (raw.slice(0, bar) !== String(userId)) return { outcome: "key_reused" };
-    return { outcome: "duplicate", requestId: raw.slice(bar + 1) };
+  async prior(saleId: number, userId: number, key: string, requestId: string): Promise<"known" | "key_reused" | "new"> {
+    return (await this.run(PRIOR, saleId, [userId, key, requestId])) as "known" | "key_reused" | "new";
+  }
+
+  /**
+   * Whether the sale's master has a replica streaming from it (ROLE lists only online ones). No
+   * replica: no failover can lose a write (none could be promoted), so a confirmed publish is as
+   * good as WAIT. Null when the node is no longer a master (a failover under way): unknown.
+   */
+  async hasOnlineReplica(saleId: number): Promise<boolean | null> {
+    // A keyless ROLE rides to the sale's master with a keyed command in the same pipeline.
+    const results = await this.redis.pipeline().exists(saleKeys(saleId).meta).call("ROLE").exec();
+    const [err, role] = results![1] as [Error | null, [string, number, unknown[]]];
+    if (err) throw err;
+    if (role[0] !== "master") return null;
+    return role[2].length > 0;
+  }
+
+  /** Whether Redis knows the sale (its rules are loaded; a settled sale's keys expire). */
+  async known(saleId: number): Promise<boolean> {
+    return (await this.redis.exists(saleKeys(saleId).meta)) === 1;
   }
 
   /** A request's reservation, confirmation and failure in one round trip. */
@@ -82,11 +147,17 @@ export class SaleStore {
     return raw === null ? null : Number(raw);
   }
 
-  /** Record the worker's outcome so the status endpoint answers from Redis. */
+  /** Record the worker's outcome so the status endpoint answers from Redis (while Redis holds the sale). */
   async recordOutcome(saleId: number, requestId: string, outcome: { orderId: number } | { reason: string }) {
     const k = saleKeys(saleId);
-    if ("orderId" in outcome) await this.redis.hset(k.confirmed, requestId, String(outcome.orderId));
-    else await this.redis.hset(k.failed, requestId, outcome.reason);
+    const [hash, value] = "orderId" in outcome ? [k.confirmed, String(outcome.orderId)] : [k.failed, outcome.reason];
+    await evalScript(this.redis, RECORD, [k.meta, hash], [requestId, value]);
+  }
+
+  /** Let every key of a settled sale expire in `ttlSeconds` (not pushed back by a second call). */
+  async expire(saleId: number, ttlSeconds: number): Promise<void> {
+    // The lock too: it already expires on its own, and NX leaves its TTL alone.
+    await evalScript(this.redis, EXPIRE_SALE, Object.values(saleKeys(saleId)), [ttlSeconds]);
   }
 
   /** Every reservation of a sale (HSCAN, so a large sale does not block Redis). */

@@ -1,14 +1,24 @@
-import { randomUUID } from "node:crypto";
+import { Counter } from "prom-client";
 import { ConflictError, ForbiddenError, NotFoundError, UnavailableError } from "../../platform/errors";
 import type { NamedCache } from "../../platform/cache";
 import type { Platform } from "../../platform/platform";
 import { ORDERS_QUEUE } from "./reconcile";
 import { findSale, insertSale, saleOrderByRequest, type SaleRow } from "./repository";
+import { planHandOff } from "./hand-off";
+import { purchaseRequestId } from "./request-id";
 import { SaleStore, type Admission } from "./sale-store";
 import type { CreateFlashSaleReq, FlashSale, OrderMessage, PurchaseStatus } from "./schema";
 import { SoldOutFlags } from "./sold-out-flags";
 
 type CachedSale = Omit<SaleRow, "startsAt" | "endsAt"> & { startsAt: string; endsAt: string };
+type Known = Extract<Admission, { outcome: "admitted" | "duplicate" }>;
+
+/** Purchases Redis admitted or knew, by what their hand-off did (hand-off.ts): `unknown` answered 503. */
+export const purchaseHandOffs = new Counter({
+  name: "floodgate_flash_sale_hand_offs_total",
+  help: "Admitted or known purchases by hand-off step; unknown and unconfirmed ones answered 503",
+  labelNames: ["step"] as const,
+});
 
 /** The flash-sale story: admit in Redis, hand off durably to the orders queue, report the outcome. */
 export class FlashSaleService {
@@ -44,7 +54,7 @@ export class FlashSaleService {
     const sale = await this.sale(id);
     const fromRedis = await this.store.remaining(id).catch(() => null);
     const remaining = fromRedis ?? (await findSale(this.p.db, id))?.remaining ?? 0;
-    const now = Date.now();
+    const now = this.store.clock.now(); // the clock that admits: Redis's
     const status =
       now < sale.startsAt.getTime()
         ? "scheduled"
@@ -65,33 +75,20 @@ export class FlashSaleService {
     };
   }
 
-  /** Admit one purchase and hand it to the orders queue; the answer is the request id to poll. */
+  /**
+   * Admit one purchase and hand it to the orders queue; the answer is the request id to poll. The
+   * request id is derived from (sale, user, key), so every retry of a key names the same request.
+   */
   async purchase(saleId: number, userId: number, key: string): Promise<{ requestId: string; status: "queued" }> {
-    const nowMs = Date.now();
-    let admission = this.soldOut.has(saleId)
-      ? ((await this.prior(saleId, userId, key)) ?? ({ outcome: "sold_out" } as const))
-      : await this.admit(saleId, nowMs, userId, key);
-    if (admission.outcome === "missing") {
-      // Redis does not know the sale (never loaded, or lost in a failover): load it from MySQL once.
-      const sale = await findSale(this.p.db, saleId); // not the cached row: its remaining may be old
-      if (!sale) throw NotFoundError("no such flash sale");
-      await this.store.load(sale).catch(() => {
-        throw UnavailableError();
-      });
-      admission = await this.admit(saleId, nowMs, userId, key);
-    }
+    const requestId = purchaseRequestId(saleId, userId, key);
+    const admission = await this.decide(saleId, userId, key, requestId);
     switch (admission.outcome) {
       case "admitted":
-        await this.handOff({
-          saleId,
-          requestId: admission.requestId,
-          userId,
-          seq: admission.seq!,
-          admittedAtMs: nowMs,
-        });
-        return { requestId: admission.requestId, status: "queued" };
       case "duplicate":
+        await this.handOff(saleId, userId, admission);
         return { requestId: admission.requestId, status: "queued" };
+      case "stale":
+        throw UnavailableError(); // Redis ran it too late to matter and changed nothing: retry
       case "key_reused":
         throw ConflictError("idempotency_key_reused", "that Idempotency-Key was used by another user");
       case "not_started":
@@ -108,21 +105,56 @@ export class FlashSaleService {
     }
   }
 
-  // A sold-out sale skips the admission script, but not the key: a retry after a 503 may hold a
-  // reservation that its lost answer never told (a failover test caught 7 such "sold out" answers
-  // for orders that went on to be confirmed). One HGET tells it its requestId.
-  private async prior(saleId: number, userId: number, key: string): Promise<Admission | null> {
+  private async decide(saleId: number, userId: number, key: string, requestId: string): Promise<Admission> {
+    if (this.soldOut.has(saleId)) {
+      // A sold-out sale skips admission, not the request: a retry after a 503 may hold a
+      // reservation its lost answer never told (a failover test caught 7 such "sold out" answers
+      // for orders that went on to be confirmed). A known one goes through admission for its WAIT.
+      const prior = await this.prior(saleId, userId, key, requestId);
+      if (prior !== "known") return { outcome: prior === "new" ? "sold_out" : "key_reused" };
+    }
+    let admission = await this.admit(saleId, userId, key, requestId);
+    // 'stale' at once means the clock offset was off (it is learned now): once more, with it.
+    if (admission.outcome === "stale") admission = await this.admit(saleId, userId, key, requestId);
+    if (admission.outcome === "missing") {
+      // Redis does not know the sale: never loaded, lost in a failover, or settled and expired.
+      const sale = await findSale(this.p.db, saleId); // not the cached row: its remaining may be old
+      if (!sale) throw NotFoundError("no such flash sale");
+      // An ended sale needs Redis no more: MySQL holds every order a retry could be asking about.
+      if (sale.endsAt.getTime() <= this.store.clock.now())
+        return (await this.ordered(saleId, requestId)) ?? { outcome: "ended" };
+      await this.store.load(sale).catch(() => {
+        throw UnavailableError();
+      });
+      admission = await this.admit(saleId, userId, key, requestId);
+    }
+    if (admission.outcome === "limit_reached") {
+      // Its own earlier order may be what fills the limit, with Redis's record of it lost (a
+      // failover after an acknowledged write). Rare, so MySQL can afford the look.
+      const ordered = await this.ordered(saleId, requestId).catch(() => null);
+      if (ordered) return ordered;
+    }
+    return admission;
+  }
+
+  /** The request as a settled duplicate when MySQL holds its order (primary). */
+  private async ordered(saleId: number, requestId: string): Promise<Known | null> {
+    const order = await saleOrderByRequest(this.p.db, saleId, requestId);
+    return order && { outcome: "duplicate", requestId, reservation: null, settled: true, replicated: true };
+  }
+
+  private async prior(saleId: number, userId: number, key: string, requestId: string) {
     try {
-      return await this.store.prior(saleId, userId, key);
+      return await this.store.prior(saleId, userId, key, requestId);
     } catch (err) {
       this.p.log.warn({ err: (err as Error).message, saleId }, "idempotency lookup unavailable");
       throw UnavailableError();
     }
   }
 
-  private async admit(saleId: number, nowMs: number, userId: number, key: string) {
+  private async admit(saleId: number, userId: number, key: string, requestId: string) {
     try {
-      return await this.store.admit(saleId, nowMs, userId, key, randomUUID());
+      return await this.store.admit(saleId, Date.now(), userId, key, requestId);
     } catch (err) {
       // Redis is where admission is decided: without it nothing can be promised, so say so (503).
       this.p.log.warn({ err: (err as Error).message, saleId }, "admission unavailable");
@@ -130,12 +162,34 @@ export class FlashSaleService {
     }
   }
 
-  // The reservation in Redis is the durable record: a failed or unconfirmed publish keeps it, and the
-  // reconciler re-publishes reservations without an order. A timeout is "outcome unknown": never release.
-  private async handOff(message: OrderMessage): Promise<void> {
-    await this.p.mq.publish(ORDERS_QUEUE, message, message.requestId).catch((err: Error) => {
-      this.p.log.warn({ err: err.message, requestId: message.requestId }, "hand-off unconfirmed; reconciler retries");
-    });
+  /**
+   * A 202 only for a request a Redis failover cannot take back (hand-off.ts): its reservation on a
+   * replica, or — on a master without one — its publish confirmed. Otherwise 503: the outcome is
+   * unknown, and the client's retry with the same key finds the same request. A failed publish of a
+   * replicated reservation is not the client's problem: the reconciler re-publishes it.
+   */
+  private async handOff(saleId: number, userId: number, a: Known): Promise<void> {
+    const admitted = { reserved: a.reservation !== null, settled: a.settled, replicated: a.replicated };
+    let step = planHandOff(admitted);
+    if (step === "ask-replicas")
+      step = planHandOff(admitted, await this.store.hasOnlineReplica(saleId).catch(() => null));
+    purchaseHandOffs.inc({ step });
+    if (step === "accept") return;
+    if (step === "unknown") {
+      this.p.log.warn({ saleId, requestId: a.requestId }, "admission not replicated; answering 503");
+      throw UnavailableError();
+    }
+    const r = a.reservation!;
+    const message: OrderMessage = { saleId, requestId: a.requestId, userId, seq: r.seq, admittedAtMs: r.admittedAtMs };
+    try {
+      await this.p.mq.publish(ORDERS_QUEUE, message, message.requestId);
+    } catch (err) {
+      this.p.log.warn({ err: (err as Error).message, requestId: a.requestId, step }, "hand-off unconfirmed");
+      if (step === "publish-or-unknown") {
+        purchaseHandOffs.inc({ step: "unconfirmed" });
+        throw UnavailableError();
+      }
+    }
   }
 
   /** A request's state, for its purchaser only (anyone else: 404). */

@@ -1,0 +1,31 @@
+import { planHandOff, type Admitted } from "./hand-off";
+
+const fresh: Admitted = { reserved: true, settled: false, replicated: true };
+
+describe("planHandOff", () => {
+  it.each([
+    ["a new reservation a replica holds", "publish-and-accept", {}, undefined],
+    ["a retry of a reservation a replica holds (its first answer was lost)", "publish-and-accept", {}, undefined],
+    [
+      "a reservation no replica acknowledged: first ask whether the master has one",
+      "ask-replicas",
+      { replicated: false },
+      undefined,
+    ],
+    ["…and it has none: a confirmed publish is the durable record", "publish-or-unknown", { replicated: false }, false],
+    ["…and it has one that did not acknowledge: a failover could erase it", "unknown", { replicated: false }, true],
+    ["…and the node is no longer a master (a failover under way)", "unknown", { replicated: false }, null],
+    [
+      "a request MySQL already confirmed or refused, replicated or not",
+      "accept",
+      { settled: true, replicated: false },
+      undefined,
+    ],
+    ["a request Redis knows only by its confirmed order", "accept", { reserved: false, settled: true }, undefined],
+  ] as Array<[string, string, Partial<Admitted>, boolean | null | undefined]>)(
+    "%s → %s",
+    (_, step, change, replicaOnline) => {
+      expect(planHandOff({ ...fresh, ...change }, replicaOnline)).toBe(step);
+    },
+  );
+});

@@ -1,0 +1,34 @@
+/** What Redis said about an admitted (or already known) request, as the hand-off needs it. */
+export interface Admitted {
+  /** Redis holds the reservation (not only the order's confirmation). */
+  reserved: boolean;
+  /** MySQL has decided the request: its order confirmed, or refused for good. */
+  settled: boolean;
+  /** A replica acknowledged the admission script (WAIT 1) before the answer. */
+  replicated: boolean;
+}
+
+/**
+ * The next step of an admission, as a 202 may only go out for a request that survives a Redis
+ * failover:
+ * - `accept`: nothing to hand off (MySQL has decided it, or only its confirmation is left);
+ * - `publish-and-accept`: a replica holds the reservation; publish (best effort: the reconciler
+ *   re-publishes a reservation without an order) and answer 202;
+ * - `ask-replicas`: no replica acknowledged in time; whether the master has one decides;
+ * - `publish-or-unknown`: the master has no replica, so no failover can lose the reservation, and
+ *   a confirmed publish makes it durable: 202 once confirmed, else 503;
+ * - `unknown`: a replica exists but does not hold it (or the master is being replaced): a failover
+ *   could still erase it, so nothing is published and the answer is 503. If it survives, the
+ *   reconciler publishes it and the client's retry (same key, same requestId) finds it; if it is
+ *   lost, nothing was promised and nothing was sent.
+ * `replicaOnline` is the answer to `ask-replicas` (null: the node is no longer a master).
+ */
+export function planHandOff(
+  a: Admitted,
+  replicaOnline?: boolean | null,
+): "accept" | "publish-and-accept" | "ask-replicas" | "publish-or-unknown" | "unknown" {
+  if (a.settled || !a.reserved) return "accept";
+  if (a.replicated) return "publish-and-accept";
+  if (replicaOnline === undefined) return "ask-replicas";
+  return replicaOnline === false ? "publish-or-unknown" : "unknown";
+}
