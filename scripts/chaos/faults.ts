@@ -17,10 +17,13 @@ export interface Fault {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The stack name (redis-N) of the master serving the hash slot of `key`. */
-export async function masterOfKey(t: LoadTarget, key: string): Promise<string> {
+/**
+ * The stack name (redis-N) of the master serving the hash slot of `key`, as node `via` (an index
+ * into the stack's Redis nodes) sees it: ask a node that is not frozen (redis-cli waits on one).
+ */
+export async function masterOfKey(t: LoadTarget, key: string, via = 0): Promise<string> {
   const ctx = { topology: t.topology };
-  const [first] = t.addresses.redis;
+  const first = t.addresses.redis[via];
   const slot = Number(await redisAdmin(ctx, first, ["CLUSTER", "KEYSLOT", key]));
   const nodes = (await redisAdmin(ctx, first, ["CLUSTER", "NODES"]))
     .trim()

@@ -4,9 +4,10 @@ import { readState } from "../../scripts/stack/state";
 import { adminToken, call, replicaBase, type Answer } from "../support/api";
 import { onPrimary } from "../support/db";
 import { eventually } from "../stack/clients";
-import { testAddresses, testLayout } from "../stack/test-stack";
+import { testAddresses, testLayout, testTopology } from "../stack/test-stack";
 import { insertUsers, type DirectUser } from "../support/users";
 import { bounded } from "../../scripts/load/bounded";
+import { appRedis, loadTarget } from "../../scripts/load/target";
 
 export { bounded };
 
@@ -128,4 +129,18 @@ export function acceptedOf(buyers: Buyer[], answers: Array<Answer<{ requestId?: 
   return buyers.flatMap((buyer, i) =>
     answers[i].status === 202 ? [{ buyer, requestId: answers[i].body.requestId! }] : [],
   );
+}
+
+/** An ioredis Cluster client on the test stack, as the app user (disconnect it after use). */
+export const stackRedis = () => appRedis(loadTarget(testTopology(), testLayout().root));
+
+/** The request ids of a sale's orders in MySQL, with how many orders each has. */
+export async function orderRequestIds(saleId: number): Promise<Map<string, number>> {
+  return onPrimary(async (conn) => {
+    const [rows] = await conn.query<Array<{ rid: string; n: number } & ResultSetHeader>>(
+      "SELECT request_id AS rid, COUNT(*) AS n FROM orders WHERE flash_sale_id = ? GROUP BY request_id",
+      [saleId],
+    );
+    return new Map(rows.map((r) => [String(r.rid), Number(r.n)]));
+  });
 }
