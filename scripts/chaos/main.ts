@@ -15,18 +15,23 @@ const repoRoot = path.resolve(__dirname, "..", "..");
 /** The chaos stack sits 3000 above the default ports, beside `npm start`, the test stacks and the bench. */
 const CHAOS_PORT_OFFSET = 3000;
 
+/** The chaos stack's folder: .floodgate/chaos, or chaos-<offset> on other ports (two runs never share one). */
+const chaosRoot = (offset: number) =>
+  path.join(repoRoot, ".floodgate", offset === CHAOS_PORT_OFFSET ? "chaos" : `chaos-${offset}`);
+
 const HELP = (ids: string[]) => `usage: npm run chaos -- [options]
 
 Runs each scenario: a storm, one fault injected into it, the recovery on-call would do, then the
 invariants — exactly stock orders, nobody over the limit, every 202 confirmed or failed with a
-reason, no order without a 202, reconciliation drift zero, queues drained; for red packets, parts
+reason, no order without a 202, one order per key, reconciliation drift zero, queues drained; for red packets, parts
 and cents exact, every grab told persisted and credited, every part grabbed.
 
   --only IDS     comma-separated scenarios (default: all):
                  ${ids.join("\n                 ")}
   --units N      units (sale stock, packet parts) per storm (default ${DEFAULT_SIZE.units})
   --clients N    buyers or grabbers per storm (default ${DEFAULT_SIZE.clients})
-  --reuse        reuse a chaos stack already running in .floodgate/chaos
+  --port-offset N  ports N above the defaults (default ${CHAOS_PORT_OFFSET}; another offset uses .floodgate/chaos-N)
+  --reuse        reuse a chaos stack already running in its folder
   -h, --help     this text
 
 Exit status: 0 when every invariant held, 1 on any violation, 2 on a usage error.`;
@@ -42,6 +47,7 @@ async function main(): Promise<number> {
         units: { type: "string", default: String(DEFAULT_SIZE.units) },
         clients: { type: "string", default: String(DEFAULT_SIZE.clients) },
         reuse: { type: "boolean", default: false },
+        "port-offset": { type: "string", default: String(CHAOS_PORT_OFFSET) },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -56,21 +62,25 @@ async function main(): Promise<number> {
   const only = values.only?.split(",").map((s) => s.trim());
   const units = Number(values.units);
   const clients = Number(values.clients);
+  const offset = Number(values["port-offset"]);
   const problems = [
     ...(only ?? []).filter((id) => !ids.includes(id)).map((id) => `--only: unknown scenario ${id}`),
     ...(Number.isInteger(units) && units >= 1 && units <= 10_000 ? [] : [`--units ${values.units}: expected 1…10000`]),
     ...(Number.isInteger(clients) && clients > units && clients <= 20_000
       ? []
       : [`--clients ${values.clients}: expected more than --units, at most 20000`]),
+    ...(Number.isInteger(offset) && offset >= 0 && offset <= 20_000
+      ? []
+      : [`--port-offset ${offset}: expected 0…20000`]),
   ];
   if (problems.length) {
     process.stderr.write(`${problems.join("\n")}\n\n${HELP(ids)}\n`);
     return 2;
   }
   const log = (m: string) => process.stdout.write(`[chaos] ${m}\n`);
-  const topology = withPortOffset(parseTopology({ autoscaling: { enabled: false } }), CHAOS_PORT_OFFSET);
+  const topology = withPortOffset(parseTopology({ autoscaling: { enabled: false } }), offset);
   const stack = await startOrReuse(topology, {
-    root: path.join(repoRoot, ".floodgate", "chaos"),
+    root: chaosRoot(offset),
     repoRoot,
     reuse: values.reuse,
     progress: (m) => log(`stack: ${m}`),

@@ -5,6 +5,7 @@ import { packetKeys } from "../../services/src/modules/red-packets/keys";
 import type { InvariantCheck } from "../bench/results";
 import { apiCall, createPacket, createSale, insertUsers, type LoadUser } from "../load/fixtures";
 import { grabbedShare, packetInvariants, saleInvariants, waitGrabs, type AcceptedPurchase } from "../load/invariants";
+import { oneOrderPerKey, type KeyedPurchase } from "../load/key-invariants";
 import { entryUrl, eventually, onPrimary, type LoadTarget } from "../load/target";
 import type { Fault } from "./faults";
 import { bounded } from "../load/bounded";
@@ -76,19 +77,36 @@ async function underFault<T>(
   return { answers, during };
 }
 
-/** Purchases by `buyers`, each until answered; the 202s with their buyers. */
+/** The requestId a purchase answer carries, when it is a 202. */
+const acceptedId = (a: Answer) => (a?.status === 202 ? (JSON.parse(a.body) as { requestId: string }).requestId : null);
+
+/**
+ * Purchases by `buyers`, each until answered; the 202s with their buyers, and every key with the
+ * requestIds its 202s carried. With `dropFirst`, each client's first answer is lost on the way back
+ * (the storm keeps it only for the checks) and the client retries with the same key until answered.
+ */
 async function purchases(
   t: LoadTarget,
   saleId: number,
   buyers: LoadUser[],
   concurrency: number,
   answered: () => void = () => undefined,
+  dropFirst = false,
 ) {
+  const keyed: KeyedPurchase[] = buyers.map((u) => ({ key: randomUUID(), userId: u.id, requestIds: [] }));
   const answers = await bounded(
-    buyers.map((u) => async () => {
-      const headers = { authorization: `Bearer ${u.token}`, "idempotency-key": randomUUID() };
-      const answer = await untilAnswered(t, `/flash-sales/${saleId}/purchases`, headers);
-      answered();
+    buyers.map((u, i) => async () => {
+      const headers = { authorization: `Bearer ${u.token}`, "idempotency-key": keyed[i].key };
+      const path = `/flash-sales/${saleId}/purchases`;
+      if (dropFirst) {
+        const res = await fetch(`${entryUrl(t)}/api/v1${path}`, { method: "POST", headers }).catch(() => null);
+        const dropped = res ? { status: res.status, body: await res.text() } : null;
+        if (acceptedId(dropped)) keyed[i].requestIds.push(acceptedId(dropped)!);
+        answered();
+      }
+      const answer = await untilAnswered(t, path, headers);
+      if (acceptedId(answer)) keyed[i].requestIds.push(acceptedId(answer)!);
+      if (!dropFirst) answered();
       return answer;
     }),
     concurrency,
@@ -100,7 +118,7 @@ async function purchases(
       : [];
   });
   const odd = answers.filter((a) => a === null || ![202, 409].includes(a.status)).length;
-  return { accepted, odd, soldOut: answers.filter((a) => a?.body.includes('"sold_out"')).length };
+  return { accepted, odd, soldOut: answers.filter((a) => a?.body.includes('"sold_out"')).length, keyed };
 }
 
 /** Until no accepted purchase is still queued: each is confirmed or failed, as its client would poll it. */
@@ -128,22 +146,30 @@ async function settled(t: LoadTarget, saleId: number, accepted: AcceptedPurchase
 /**
  * A flash-sale storm under `fault`: twice as many buyers as units, each retrying until answered;
  * after recovery, more buyers until the sale answers sold_out, so "exactly `units` orders" is a
- * real check (a unit lost in the failover would leave it short). Then every sale invariant.
+ * real check (a unit lost in the failover would leave it short). Then every sale invariant, and one
+ * order per key. `dropFirstAnswers`: every storm client loses its first answer and retries its key.
  */
-export async function flashSaleUnderFault(t: LoadTarget, fault: Fault, size: StormSize): Promise<InvariantCheck[]> {
+export async function flashSaleUnderFault(
+  t: LoadTarget,
+  fault: Fault,
+  size: StormSize,
+  opts: { dropFirstAnswers?: boolean } = {},
+): Promise<InvariantCheck[]> {
   const users = await insertUsers(t, size.clients + size.units, "chaos");
   const [buyers, sweepers] = [users.slice(0, size.clients), users.slice(size.clients)];
   const saleId = await createSale(t, { stock: size.units, perUserLimit: 1, name: `chaos ${fault.id}` });
   const { answers: storm, during } = await underFault(t, fault, saleKeys(saleId).stock, size, (answered) =>
-    purchases(t, saleId, buyers, size.concurrency, answered),
+    purchases(t, saleId, buyers, size.concurrency, answered, opts.dropFirstAnswers),
   );
   await settled(t, saleId, storm.accepted);
   // Sweep: a unit the fault stranded (reserved in Redis, refused in MySQL) comes back through reconciliation.
   const accepted = [...storm.accepted];
+  const keyed = [...storm.keyed];
   let odd = storm.odd;
   for (let from = 0; from < sweepers.length; from += 20) {
     const wave = await purchases(t, saleId, sweepers.slice(from, from + 20), 20);
     accepted.push(...wave.accepted);
+    keyed.push(...wave.keyed);
     odd += wave.odd;
     if (wave.soldOut === 20) break;
     await sleep(wave.accepted.length ? 0 : 1000); // give the reconciler time to return stranded units
@@ -171,6 +197,7 @@ export async function flashSaleUnderFault(t: LoadTarget, fault: Fault, size: Sto
     },
     { name: "every client answered", ok: odd === 0, detail: `${odd} requests without a 202/409 after 45 s of retries` },
     ...checks,
+    await oneOrderPerKey(t, saleId, keyed),
   ];
 }
 
