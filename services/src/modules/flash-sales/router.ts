@@ -49,7 +49,10 @@ export function flashSalesRoutes(api: ApiRouter, p: Platform): void {
         ...common,
         403: { description: "not_started, ended" },
         409: { description: "sold_out, limit_reached, idempotency_key_reused" },
-        503: { description: "unavailable: Redis cannot admit right now" },
+        503: {
+          description:
+            "unavailable: outcome unknown (Redis could not answer, or no replica holds the admission yet); retry with the same Idempotency-Key",
+        },
       },
     },
     async function purchase(ctx) {
