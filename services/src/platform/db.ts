@@ -1,6 +1,8 @@
-import mysql from "mysql2/promise";
+import type mysql from "mysql2/promise";
+import { Counter } from "prom-client";
 import type { ServiceConfig } from "./config";
-import { dbQueryDuration } from "./metrics";
+import { BoundedPool, DEFAULT_POOL_BOUNDS, leavesConnectionUnusable, type PoolBounds } from "./db-pool";
+import type { Logger } from "./log";
 import type { ReadYourWrites } from "./read-your-writes";
 
 /** One query parameter. */
@@ -10,8 +12,9 @@ export type Params = Param[];
 /** A connection inside a transaction. */
 export type Tx = mysql.PoolConnection;
 
-// Connection-level failures and a server that refuses writes for now (read-only during a failover,
-// shutting down, out of connections): the database is away, the statement itself is fine.
+// Connection-level failures, a server that refuses writes for now (read-only during a failover,
+// shutting down, out of connections), and waits that ran out (our pool's bounds, mysql2's query
+// timeout, InnoDB's lock wait): the database is away or busy, the statement itself is fine.
 const UNREACHABLE_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -23,6 +26,14 @@ const UNREACHABLE_CODES = new Set([
   "ER_SERVER_SHUTDOWN",
   "ER_CONNECTION_KILLED",
   "ER_OPTION_PREVENTS_STATEMENT",
+  "ER_READ_ONLY_MODE",
+  "PROTOCOL_SEQUENCE_TIMEOUT",
+  "ER_LOCK_WAIT_TIMEOUT",
+  "ER_STATEMENT_TIMEOUT",
+  "DB_ACQUIRE_TIMEOUT",
+  "DB_QUEUE_FULL",
+  "DB_POOL_CLOSED",
+  "DB_STATEMENT_TIMEOUT",
 ]);
 
 /**
@@ -34,122 +45,169 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return Boolean(e && (e.fatal === true || (typeof e.code === "string" && UNREACHABLE_CODES.has(e.code))));
 }
 
-async function timed<T>(pool: "writer" | "reader", run: () => Promise<T>): Promise<T> {
-  const end = dbQueryDuration.startTimer({ pool });
-  try {
-    const result = await run();
-    end({ outcome: "ok" });
-    return result;
-  } catch (err) {
-    end({ outcome: "error" });
-    throw err;
-  }
-}
+/** Committed writes whose read-your-writes mark could not be taken (the GTID read or the Redis record failed). */
+export const dbWriteMarksLost = new Counter({
+  name: "floodgate_db_write_marks_lost_total",
+  help: "Committed writes whose read-your-writes mark failed; that scope reads the primary for a while",
+});
+
+// How long a scope whose mark was lost reads only the primary (in this process): as long as a mark
+// in Redis would have lived. Bounded, so a long Redis outage cannot grow it without limit.
+const PRIMARY_ONLY_MS = 60_000;
+const PRIMARY_ONLY_MAX_SCOPES = 100_000;
+// A replica that just failed (down, frozen, queue full) is skipped this long, so a frozen replica
+// costs one bounded wait per process, not one per read.
+const REPLICA_SKIP_MS = 5000;
 
 /**
  * The only place that opens MySQL connections: a writer pool on the primary and reader pools on
- * the replicas, every query timed. Reads scoped to a user (`scope`) are read-your-writes: they go
- * to a replica only once it has applied that user's last write (GTID), otherwise to the primary.
+ * the replicas, every statement timed and bounded (see BoundedPool). Reads scoped to a user
+ * (`scope`) are read-your-writes: they go to a replica only once it has applied that user's last
+ * write (GTID), otherwise to the primary. A committed write never fails afterwards: when its mark
+ * cannot be taken, the scope reads the primary for a while instead.
  */
 export class Database {
+  /** The primary's mysql2 pool (for callers that only ping it). */
   readonly writer: mysql.Pool;
+  /** The replicas' mysql2 pools. */
   readonly readers: mysql.Pool[];
+  private readonly primary: BoundedPool;
+  private readonly replicas: BoundedPool[];
+  private readonly replicaSkipUntil: number[];
+  private readonly primaryOnly = new Map<string, number>();
   private next = 0;
 
   constructor(
     config: ServiceConfig,
     private readonly ryw: ReadYourWrites,
-    connectionLimit = 20,
+    bounds: number | Partial<PoolBounds> = {},
+    private readonly log?: Logger,
   ) {
-    const pool = (host: string, port: number) =>
-      mysql.createPool({
-        host,
-        port,
-        user: config.MYSQL_USER,
-        password: config.MYSQL_PASSWORD,
-        database: config.MYSQL_DATABASE,
-        connectionLimit,
-        connectTimeout: 2000,
-        enableKeepAlive: true,
-        dateStrings: false,
-        supportBigNumbers: true,
-        bigNumberStrings: false,
-      });
-    this.writer = pool(config.MYSQL_PRIMARY.host, config.MYSQL_PRIMARY.port);
-    this.readers = config.MYSQL_REPLICAS.map((r) => pool(r.host, r.port));
+    const limits = { ...DEFAULT_POOL_BOUNDS, ...(typeof bounds === "number" ? { connectionLimit: bounds } : bounds) };
+    const pool = (role: "writer" | "reader", host: string, port: number) =>
+      new BoundedPool(
+        role,
+        {
+          host,
+          port,
+          user: config.MYSQL_USER,
+          password: config.MYSQL_PASSWORD,
+          database: config.MYSQL_DATABASE,
+          enableKeepAlive: true,
+          dateStrings: false,
+          supportBigNumbers: true,
+          bigNumberStrings: false,
+        },
+        limits,
+      );
+    this.primary = pool("writer", config.MYSQL_PRIMARY.host, config.MYSQL_PRIMARY.port);
+    this.replicas = config.MYSQL_REPLICAS.map((r) => pool("reader", r.host, r.port));
+    this.replicaSkipUntil = this.replicas.map(() => 0);
+    this.writer = this.primary.pool;
+    this.readers = this.replicas.map((r) => r.pool);
   }
 
   /** Run `fn` in one transaction on the primary; afterwards `scope`'s reads see this write. */
   async transaction<T>(scope: string | null, fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const conn = await this.writer.getConnection();
-    try {
-      await conn.beginTransaction();
-      const result = await timed("writer", () => fn(conn));
-      await timed("writer", () => conn.commit());
-      if (scope) await this.recordWrite(conn, scope);
+    return this.primary.use(async (conn) => {
+      await conn.query("START TRANSACTION");
+      let result: T;
+      try {
+        result = await fn(conn);
+        await conn.query("COMMIT");
+      } catch (err) {
+        // A connection that timed out or broke is destroyed instead, which rolls the server back.
+        if (!leavesConnectionUnusable(err)) await conn.query("ROLLBACK").catch(() => conn.destroy());
+        throw err;
+      }
+      if (scope) await this.markWrite(conn, scope);
       return result;
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    });
   }
 
   /** One write statement on the primary (autocommit); afterwards `scope`'s reads see it. */
   async write<T = mysql.ResultSetHeader>(scope: string | null, sql: string, params: Params = []): Promise<T> {
-    const conn = await this.writer.getConnection();
-    try {
-      const [result] = await timed("writer", () => conn.execute(sql, params));
-      if (scope) await this.recordWrite(conn, scope);
+    return this.primary.use(async (conn) => {
+      const [result] = await conn.execute(sql, params);
+      if (scope) await this.markWrite(conn, scope);
       return result as T;
-    } finally {
-      conn.release();
-    }
+    });
   }
 
   /** Read rows: from a replica that has `scope`'s last write, else from the primary. */
   async read<T>(sql: string, params: Params = [], scope?: string): Promise<T[]> {
+    if (scope && this.readsPrimaryOnly(scope)) return this.readPrimary<T>(sql, params);
     const gtid = scope ? await this.ryw.lastWrite(scope) : null;
-    if (gtid === "unknown" || this.readers.length === 0) return this.readPrimary<T>(sql, params);
-    const reader = this.readers[this.next++ % this.readers.length];
-    let conn: mysql.PoolConnection;
+    const i = this.pickReplica();
+    if (gtid === "unknown" || i === null) return this.readPrimary<T>(sql, params);
     try {
-      conn = await reader.getConnection();
-    } catch {
-      return this.readPrimary<T>(sql, params); // a replica down costs the primary a read, never the client an error
-    }
-    try {
-      if (gtid) {
-        const [rows] = await timed("reader", () =>
-          conn.query<mysql.RowDataPacket[]>("SELECT MASTER_GTID_WAIT(?, 0) AS w", [gtid]),
-        );
-        if (Number(rows[0].w) !== 0) return this.readPrimary<T>(sql, params);
-      }
-      const [rows] = await timed("reader", () => conn.execute(sql, params));
-      return rows as T[];
-    } finally {
-      conn.release();
+      const rows = await this.replicas[i].use(async (conn) => {
+        if (gtid) {
+          const [wait] = await conn.query<mysql.RowDataPacket[]>("SELECT MASTER_GTID_WAIT(?, 0) AS w", [gtid]);
+          if (Number(wait[0].w) !== 0) return null; // the replica lacks the user's last write
+        }
+        const [found] = await conn.execute(sql, params);
+        return found as T[];
+      });
+      return rows ?? (await this.readPrimary<T>(sql, params));
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      // A replica down or frozen costs the primary a read, never the client an error.
+      this.replicaSkipUntil[i] = Date.now() + REPLICA_SKIP_MS;
+      return this.readPrimary<T>(sql, params);
     }
   }
 
   /** Read rows from the primary (for reads that must not lag, such as checks before a write). */
   async readPrimary<T>(sql: string, params: Params = []): Promise<T[]> {
-    const [rows] = await timed("writer", () => this.writer.execute(sql, params));
-    return rows as T[];
+    return this.primary.use(async (conn) => (await conn.execute(sql, params))[0] as T[]);
   }
 
-  private async recordWrite(conn: mysql.PoolConnection, scope: string): Promise<void> {
-    // Not @@last_gtid: after a statement that wrote nothing it still holds this pooled connection's
-    // previous write, which may be older than the user's last one. The binlog position right after
-    // the commit is never older than the write; waiting for it is conservative and always correct.
-    const [rows] = await conn.query<mysql.RowDataPacket[]>("SELECT @@global.gtid_binlog_pos AS gtid");
-    const gtid = String(rows[0]?.gtid ?? "");
-    if (gtid) await this.ryw.recordWrite(scope, gtid);
+  /** Answer `SELECT 1` on the primary or on replica `index` (health checks), within the pool's bounds. */
+  async ping(server: "primary" | number): Promise<void> {
+    await (server === "primary" ? this.primary : this.replicas[server]).use((conn) => conn.query("SELECT 1"));
+  }
+
+  // Round robin over the replicas not recently failed; null when none is left.
+  private pickReplica(): number | null {
+    const now = Date.now();
+    for (let tried = 0; tried < this.replicas.length; tried++) {
+      const i = this.next++ % this.replicas.length;
+      if (this.replicaSkipUntil[i] <= now) return i;
+    }
+    return null;
+  }
+
+  private readsPrimaryOnly(scope: string): boolean {
+    const until = this.primaryOnly.get(scope);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.primaryOnly.delete(scope);
+    return false;
+  }
+
+  // After the commit: nothing here may fail the request, the write is done.
+  private async markWrite(conn: mysql.PoolConnection, scope: string): Promise<void> {
+    try {
+      // Not @@last_gtid: after a statement that wrote nothing it still holds this pooled connection's
+      // previous write, which may be older than the user's last one. The binlog position right after
+      // the commit is never older than the write; waiting for it is conservative and always correct.
+      const [rows] = await conn.query<mysql.RowDataPacket[]>("SELECT @@global.gtid_binlog_pos AS gtid");
+      const gtid = String(rows[0]?.gtid ?? "");
+      if (gtid && !(await this.ryw.recordWrite(scope, gtid))) throw new Error("Redis did not store the mark");
+    } catch (err) {
+      dbWriteMarksLost.inc();
+      this.log?.warn({ scope, err: (err as Error).message }, "read-your-writes mark lost; the scope reads the primary");
+      // Only this process knows: the others read a replica whose lag is normally milliseconds.
+      this.primaryOnly.delete(scope);
+      this.primaryOnly.set(scope, Date.now() + PRIMARY_ONLY_MS);
+      if (this.primaryOnly.size > PRIMARY_ONLY_MAX_SCOPES)
+        this.primaryOnly.delete(this.primaryOnly.keys().next().value!);
+    }
   }
 
   /** Close every pool. */
   async close(): Promise<void> {
-    await Promise.allSettled([this.writer.end(), ...this.readers.map((r) => r.end())]);
+    await Promise.allSettled([this.primary.end(), ...this.replicas.map((r) => r.end())]);
   }
 }

@@ -1,4 +1,5 @@
 import type Koa from "koa";
+import { unavailableDependency } from "./dependency-failure";
 import type { Logger } from "./log";
 
 /**
@@ -45,16 +46,38 @@ export const RateLimitedError = (retryAfterSeconds: number) =>
   new HttpError(429, "rate_limited", "too many requests, retry shortly", undefined, {
     "Retry-After": String(Math.max(1, Math.ceil(retryAfterSeconds))),
   });
-/** 503: a dependency is unavailable and the answer cannot be given now. */
-export const UnavailableError = (message = "temporarily unavailable, retry shortly") =>
-  new HttpError(503, "unavailable", message, undefined, { "Retry-After": "1" });
+/** 503: a dependency is unavailable and the answer cannot be given now; retryAfterSeconds goes into Retry-After. */
+export const UnavailableError = (message = "temporarily unavailable, retry shortly", retryAfterSeconds = 1) =>
+  new HttpError(503, "unavailable", message, undefined, { "Retry-After": String(retryAfterSeconds) });
+
+// A database, Redis or RabbitMQ outage that reached the error handler: a failover takes a few
+// seconds, so clients are told to wait a little longer than for a busy moment.
+const OUTAGE_RETRY_AFTER_SECONDS = 2;
 
 // Errors raised by koa's body parser and http-errors carry a status and `expose`.
-function fromParserError(err: { status?: number; type?: string }): HttpError | null {
+function fromParserError(err: { status?: number } | null): HttpError | null {
+  if (!err) return null;
   if (err.status === 413) return PayloadTooLargeError();
   if (err.status === 415) return UnsupportedMediaTypeError();
   if (err.status === 400) return InvalidJsonError();
   return null;
+}
+
+/**
+ * The one HttpError an error stands for: its own, a body parser's 4xx, a 503 for a dependency that is
+ * unavailable (see unavailableDependency), or null for anything else — a bug, answered with 500.
+ */
+export function asHttpError(err: unknown): HttpError | null {
+  if (err instanceof HttpError) return err;
+  const parsed = fromParserError(err as { status?: number });
+  if (parsed) return parsed;
+  const dependency = unavailableDependency(err);
+  return dependency
+    ? UnavailableError(
+        `the service's ${dependency === "mysql" ? "database" : dependency} is unavailable, retry shortly`,
+        OUTAGE_RETRY_AFTER_SECONDS,
+      )
+    : null;
 }
 
 /** The one error middleware: renders `{ error, message, details? }`, logs only 5xx (with the request id). */
@@ -63,9 +86,13 @@ export function errorHandler(log: Logger): Koa.Middleware {
     try {
       await next();
     } catch (caught) {
-      const err = caught as Error & { status?: number; type?: string };
-      const known = err instanceof HttpError ? err : fromParserError(err);
+      const err = caught as Error;
+      const known = asHttpError(err);
       if (known) {
+        // A 503 the code chose is an answer; one made from a dependency's error is worth a line.
+        if (!(err instanceof HttpError) && known.status >= 500) {
+          (ctx.state.log ?? log).warn({ err: err.message, requestId: ctx.state.requestId }, "dependency unavailable");
+        }
         ctx.status = known.status;
         ctx.set(known.headers);
         ctx.body = { error: known.id, message: known.message, ...(known.details ? { details: known.details } : {}) };

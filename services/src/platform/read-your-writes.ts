@@ -18,13 +18,18 @@ export class ReadYourWrites {
     return `ryw:{${scope}}`;
   }
 
-  /** Record a committed write's GTID for `scope`. */
-  async recordWrite(scope: string, gtid: string): Promise<void> {
+  /** Record a committed write's GTID for `scope`; false when Redis did not take it (never throws). */
+  async recordWrite(scope: string, gtid: string): Promise<boolean> {
     // Tried even while this process's breaker is open: another process whose breaker has closed
     // would otherwise find no mark and read a replica that may not have the write yet. If Redis is
     // really down the mark is lost; reads elsewhere fail over to the primary only while they cannot
     // reach Redis either, and a healthy replica applies a write within milliseconds.
-    await this.breaker.attempt(() => this.redis.set(this.key(scope), gtid, "PX", WINDOW_MS)).catch(() => undefined);
+    return this.breaker
+      .attempt(() => this.redis.set(this.key(scope), gtid, "PX", WINDOW_MS))
+      .then(
+        () => true,
+        () => false,
+      );
   }
 
   /** The scope's last write GTID; null when none is recent; "unknown" when Redis cannot say. */
