@@ -65,6 +65,37 @@ describe("POST /api/v1/orders", () => {
   });
 
   it.each([
+    ["another product", { quantity: 1 }, true],
+    ["another quantity", { quantity: 2 }, false],
+  ])(
+    "refuses the same Idempotency-Key with %s with 409 idempotency_key_reused and keeps the first order",
+    async (_, change, otherProduct) => {
+      const user = await buildUser();
+      const [product, other] = [await buildProduct(), await buildProduct()];
+      const key = randomUUID();
+      const headers = { "idempotency-key": key };
+      const first = await call<Order>("POST", "/orders", {
+        token: user.token,
+        body: { productId: product.id },
+        headers,
+      });
+      expect(first.status).toBe(201);
+      const reused = await call("POST", "/orders", {
+        token: user.token,
+        body: { productId: otherProduct ? other.id : product.id, ...change },
+        headers,
+      });
+      expect(reused).toMatchObject({ status: 409, body: { error: "idempotency_key_reused" } });
+      const same = await call<Order>("POST", "/orders", {
+        token: user.token,
+        body: { productId: product.id },
+        headers,
+      });
+      expect(same).toMatchObject({ status: 200, body: { id: first.body.id, quantity: 1 } });
+    },
+  );
+
+  it.each([
     ["an unknown product", { productId: 999_999_999 }, 404, "not_found"],
     ["a zero quantity", { productId: 1, quantity: 0 }, 400, "validation_failed"],
     ["a string product id", { productId: "1" }, 400, "validation_failed"],

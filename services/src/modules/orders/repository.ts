@@ -49,6 +49,12 @@ export async function insertOrder(
   return result.insertId;
 }
 
+/** An order as its own transaction sees it (before the commit, so the answer needs no read after it). */
+export async function orderInTx(tx: Tx, id: number): Promise<Order> {
+  const [rows] = await tx.execute<(OrderRow & RowDataPacket)[]>(`SELECT ${COLUMNS} FROM orders WHERE id = ?`, [id]);
+  return toOrder(rows[0]);
+}
+
 /** The order a request id produced, on the primary (idempotent replays must see it at once). */
 export async function orderByRequest(db: Database, requestId: string): Promise<(Order & { userId: number }) | null> {
   const rows = await db.readPrimary<OrderRow & { user_id: number }>(

@@ -19,7 +19,10 @@ export function ordersRoutes(api: ApiRouter, p: Platform): void {
         201: { description: "created", schema: OrderSchema },
         200: { description: "the order this Idempotency-Key already created", schema: OrderSchema },
         404: { description: "not_found: no such product" },
-        409: { description: "idempotency_key_reused" },
+        409: {
+          description: "idempotency_key_reused: the key was used by another user, or with another body",
+        },
+        503: { description: "unavailable: the database cannot take the order now; retry with the same key" },
       },
     },
     async function buy(ctx) {
