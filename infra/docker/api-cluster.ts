@@ -80,6 +80,9 @@ export class ApiCluster extends pulumi.ComponentResource {
     this.apiSlots = a.api.map((slot, i) => {
       const running = i < t.api.replicas;
       const env = ctx.secretTopology.apply((s) => appEnv(s, a, { id: apiName(i), port: slot.port }));
+      // Readiness, as on every target: 503 only while draining or cut off from every dependency, so a
+      // shared dependency's outage never marks every replica unhealthy (Docker restarts nothing on it;
+      // `pulumi up` waits on it).
       return service(apiName(i), "api", "api", env, slot.port, "/api/v1/health", {
         networksAdvanced: onNetwork(ctx.network, apiName(i), apiIp(ctx.subnet, i)),
         // Slots above api.replicas exist stopped; the autoscaler starts and stops them.

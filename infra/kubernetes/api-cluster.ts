@@ -25,7 +25,10 @@ export class ApiCluster extends pulumi.ComponentResource {
       component: NAMES.api,
       entry: "api",
       port: t.api.basePort,
+      // Readiness fails only while draining or cut off from everything; liveness only if the
+      // process stops answering: neither follows a shared dependency's outage (every pod shares it).
       healthPath: "/api/v1/health",
+      livenessPath: "/api/v1/health/live",
       workload: "api",
     };
     const migrate: AppProcess = {

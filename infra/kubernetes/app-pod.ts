@@ -10,12 +10,15 @@ type Container = k8s.types.input.core.v1.Container;
 /** The Secret every floodgate service pod reads its secret variables from. */
 export const APP_SECRET = "app-secrets";
 
-/** One floodgate service process kind: its entry point, port, health path and size. */
+/** One floodgate service process kind: its entry point, port, health paths and size. */
 export interface AppProcess {
   component: string;
   entry: string;
   port: number;
+  /** The readiness path (and the liveness path unless livenessPath is given). */
   healthPath: string;
+  /** A liveness path of its own, for a process whose readiness depends on shared servers. */
+  livenessPath?: string;
   workload: Workload;
   concurrency?: number;
   /** Variables added to (or replacing) the service environment, e.g. the migrator's credentials. */
@@ -62,7 +65,7 @@ export function appPodTemplate(
           ports: [{ name: "http", containerPort: p.port }],
           resources: resources(sizeOf(t, p.workload)),
           // A one-shot process serves no health endpoint.
-          ...(opts.oneShot ? {} : httpProbes(p.healthPath, p.port)),
+          ...(opts.oneShot ? {} : httpProbes(p.healthPath, p.port, p.livenessPath)),
           volumeMounts: [{ name: "static", mountPath: PATHS.staticDir }],
         },
         ...(opts.sidecars ?? []),

@@ -1,5 +1,5 @@
 import { parseTopology } from "../topology";
-import { resources, sizeOf, type Workload } from "./pod-spec";
+import { httpProbes, resources, sizeOf, type Workload } from "./pod-spec";
 
 const WORKLOADS: Workload[] = [
   "nginx",
@@ -45,5 +45,22 @@ describe("sizeOf", () => {
       requests: { cpu: "250m", memory: "64Mi" },
       limits: { cpu: "1000m", memory: "128Mi" },
     });
+  });
+});
+
+describe("httpProbes", () => {
+  it("probes readiness and liveness on the same path unless told otherwise", () => {
+    const probes = httpProbes("/health", 8080);
+    expect(probes.readinessProbe).toMatchObject({ httpGet: { path: "/health", port: 8080 } });
+    expect(probes.livenessProbe).toMatchObject({ httpGet: { path: "/health", port: 8080 } });
+  });
+
+  it("probes liveness on its own path when given one, and more patiently than readiness", () => {
+    const probes = httpProbes("/api/v1/health", 8101, "/api/v1/health/live");
+    expect(probes.readinessProbe).toMatchObject({ httpGet: { path: "/api/v1/health", port: 8101 } });
+    expect(probes.livenessProbe).toMatchObject({ httpGet: { path: "/api/v1/health/live", port: 8101 } });
+    const patience = (p: { periodSeconds?: unknown; failureThreshold?: unknown }) =>
+      Number(p.periodSeconds) * Number(p.failureThreshold);
+    expect(patience(probes.livenessProbe as object)).toBeGreaterThan(patience(probes.readinessProbe as object));
   });
 });

@@ -99,12 +99,20 @@ export function resources(size: Size): k8s.types.input.core.v1.ResourceRequireme
   };
 }
 
-/** Readiness and liveness probes on an HTTP endpoint; liveness is slower, so a busy pod leaves rotation before it is killed. */
-export function httpProbes(path: string, port: number): Pick<Container, "readinessProbe" | "livenessProbe"> {
+/**
+ * Readiness and liveness probes on HTTP endpoints; liveness is slower, so a busy pod leaves rotation
+ * before it is killed. A process whose readiness looks at shared dependencies passes its own
+ * `livenessPath`: a dependency's outage must never restart every pod.
+ */
+export function httpProbes(
+  path: string,
+  port: number,
+  livenessPath = path,
+): Pick<Container, "readinessProbe" | "livenessProbe"> {
   return {
     readinessProbe: { httpGet: { path, port }, periodSeconds: 2, failureThreshold: 2, timeoutSeconds: 1 },
     livenessProbe: {
-      httpGet: { path, port },
+      httpGet: { path: livenessPath, port },
       initialDelaySeconds: 10,
       periodSeconds: 10,
       failureThreshold: 3,

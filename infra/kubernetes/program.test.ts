@@ -269,6 +269,12 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
       expect(rules[f]).toBe(fs.readFileSync(path.join(__dirname, "..", "..", "monitoring", "rules", f), "utf8"));
   });
 
+  it("probes API pods for readiness on /api/v1/health and for liveness on /api/v1/health/live", () => {
+    const api = podTemplate(named(d(), "StatefulSet", "api")).spec.containers.find((c: Obj) => c.name === "api");
+    expect(api.readinessProbe.httpGet).toEqual({ path: "/api/v1/health", port: t().api.basePort });
+    expect(api.livenessProbe.httpGet).toEqual({ path: "/api/v1/health/live", port: t().api.basePort });
+  });
+
   it("runs the backup service (one scheduler, drills after each backup) on the topology's schedule and retention, scraped by Prometheus", () => {
     expect(ofKind(d(), "CronJob")).toEqual([]);
     const service = named(d(), "Deployment", "backups");

@@ -2,6 +2,7 @@ import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import Koa from "koa";
 import { modules } from "./modules";
+import { dependenciesHandler } from "./modules/health/router";
 import { ApiRouter } from "./platform/api-router";
 import { errorHandler, NotFoundError } from "./platform/errors";
 import { httpMetrics, metricsHandler } from "./platform/metrics";
@@ -20,6 +21,7 @@ export function createApp(p: Platform): { app: Koa; api: ApiRouter } {
       summary: "This document",
       tag: "meta",
       auth: "none",
+      standalone: true,
       responses: { 200: { description: "the OpenAPI 3.1 document of every route" } },
     },
     function openapi(ctx) {
@@ -29,6 +31,8 @@ export function createApp(p: Platform): { app: Koa; api: ApiRouter } {
 
   const internal = new Router();
   internal.get("/metrics", metricsHandler); // scraped on the replica's own port; nginx does not expose it
+  // Dependency detail (error text, internal addresses) stays here, off the public /api/v1/health.
+  internal.get("/health/dependencies", dependenciesHandler(p));
 
   app.use(async function retireConnectionsWhileDraining(ctx, next) {
     // Once shutdown began, every answer tells nginx to drop the keep-alive connection after it,

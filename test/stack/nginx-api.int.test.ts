@@ -6,19 +6,31 @@ import { testLayout, testTopology } from "./test-stack";
 interface Health {
   status: string;
   instance: string;
-  checks: Record<string, { status: string }>;
+}
+interface Dependencies extends Health {
+  checks: Record<string, { status: string; latencyMs: number }>;
 }
 
 describe("nginx in front of the API replicas", () => {
   const a = testAddresses();
   const base = `http://${a.nginx.host}:${a.nginx.port}`;
 
-  it("answers /api/v1/health with 200 and every dependency up", async () => {
+  it("answers /api/v1/health with 200 and only a status and an instance: no dependency detail in public", async () => {
     const { status, body } = await getJson<Health>(`${base}/api/v1/health`);
     expect(status).toBe(200);
-    expect(body.status).toBe("ok");
-    expect(Object.keys(body.checks).sort()).toEqual(["mysqlPrimary", "mysqlReplica1", "rabbitmq", "redis"]);
-    for (const check of Object.values(body.checks)) expect(check.status).toBe("up");
+    expect(body).toEqual({ status: "ok", instance: expect.stringMatching(/^api-\d+$/) });
+  });
+
+  it("shows every dependency up on each replica's internal port, which nginx does not expose", async () => {
+    for (const replica of a.api) {
+      const { status, body } = await getJson<Dependencies>(
+        `http://${replica.host}:${replica.port}/health/dependencies`,
+      );
+      expect(status).toBe(200);
+      expect(Object.keys(body.checks).sort()).toEqual(["mysqlPrimary", "mysqlReplica1", "rabbitmq", "redis"]);
+      for (const check of Object.values(body.checks)) expect(check.status).toBe("up");
+    }
+    expect((await getJson(`${base}/health/dependencies`)).status).toBe(404);
   });
 
   it("spreads requests over every API replica", async () => {

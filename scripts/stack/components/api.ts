@@ -67,7 +67,7 @@ export async function startNodeService(ctx: StackContext, s: NodeService): Promi
   ctx.progress(`${s.name} healthy in ${ms} ms`);
 }
 
-/** Start one API replica and wait for a healthy answer. */
+/** Start one API replica and wait until its readiness (/api/v1/health, as Docker and Kubernetes probe it) is 200. */
 export function startApiReplica(ctx: StackContext, index: number, address: HostPort): Promise<void> {
   return startNodeService(ctx, { name: `api-${index + 1}`, entry: "api.ts", address, healthPath: "/api/v1/health" });
 }

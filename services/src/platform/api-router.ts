@@ -18,6 +18,8 @@ export interface RouteSpec {
   body?: z.ZodType;
   /** Middleware that runs before validation, e.g. a rate limit that must count malformed attempts too. */
   before?: Koa.Middleware[];
+  /** The route answers from the process alone (no database, Redis or RabbitMQ), so never 503 unavailable. */
+  standalone?: boolean;
   /** Status → description and optional body schema. */
   responses: Record<number, { description: string; schema?: z.ZodType }>;
 }
@@ -31,6 +33,12 @@ function standardResponses(spec: RouteSpec): RouteSpec["responses"] {
     answers[429] = { description: "rate_limited" };
   }
   if (spec.auth === "admin") answers[403] = { description: "admin_only" };
+  if (!spec.standalone) {
+    answers[503] = {
+      description:
+        "unavailable: a dependency (database, Redis or RabbitMQ) is down, frozen or overloaded; retry after Retry-After seconds",
+    };
+  }
   return answers;
 }
 

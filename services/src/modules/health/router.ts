@@ -1,35 +1,42 @@
+import type Koa from "koa";
 import { z } from "zod";
 import type { ApiRouter } from "../../platform/api-router";
 import type { Platform } from "../../platform/platform";
-import { checkHealth } from "./service";
+import { monitorFor } from "./monitor";
+import { readiness } from "./readiness";
 
-const CheckSchema = z.object({ status: z.enum(["up", "down"]), latencyMs: z.number(), error: z.string().optional() });
-const HealthSchema = z.object({
-  status: z.enum(["ok", "degraded", "draining"]),
-  instance: z.string(),
-  checks: z.record(z.string(), CheckSchema),
-});
+const ReadinessSchema = z.object({ status: z.enum(["ok", "draining", "isolated"]), instance: z.string() });
 
-/** `/health` (every dependency; 503 unless all are up, or while draining) and `/health/live` (the process). */
+/**
+ * `/health`: readiness (503 only while draining, or when this replica reaches no dependency at all;
+ * see readiness()) and `/health/live`: liveness (the process answers). Public answers carry no
+ * dependency detail: that is on the internal port (dependenciesHandler) and in metrics.
+ */
 export function healthRoutes(api: ApiRouter, p: Platform): void {
+  const monitor = monitorFor(p);
   api.route(
     {
       method: "get",
       path: "/health",
-      summary: "Readiness: this replica and every dependency it uses",
+      summary: "Readiness: whether this replica should get traffic",
       tag: "health",
       auth: "none",
       responses: {
-        200: { description: "all up", schema: HealthSchema },
-        503: { description: "a dependency is down or draining", schema: HealthSchema },
+        200: {
+          description: "ready (some dependencies may be down: every replica shares them)",
+          schema: ReadinessSchema,
+        },
+        503: {
+          description: "draining after SIGTERM, or isolated: this replica reaches no dependency at all",
+          schema: ReadinessSchema,
+        },
       },
     },
     async function health(ctx) {
-      const report = await checkHealth({ instance: p.config.INSTANCE_ID, db: p.db, redis: p.redis, mq: p.mq });
-      const status = p.ready ? report.status : "draining";
+      const status = readiness(!p.ready, p.ready ? await monitor.report().catch(() => null) : null);
       ctx.status = status === "ok" ? 200 : 503;
       ctx.set("Cache-Control", "no-store");
-      ctx.body = { ...report, status };
+      ctx.body = { status, instance: p.config.INSTANCE_ID };
     },
   );
   api.route(
@@ -39,10 +46,21 @@ export function healthRoutes(api: ApiRouter, p: Platform): void {
       summary: "Liveness: the process answers",
       tag: "health",
       auth: "none",
+      standalone: true,
       responses: { 200: { description: "alive", schema: z.object({ status: z.literal("ok"), instance: z.string() }) } },
     },
     function live(ctx) {
       ctx.body = { status: "ok", instance: p.config.INSTANCE_ID };
     },
   );
+}
+
+/** GET /health/dependencies on the replica's internal port: every dependency's state, latency and error. */
+export function dependenciesHandler(p: Platform): Koa.Middleware {
+  const monitor = monitorFor(p);
+  return async function dependencies(ctx) {
+    const report = await monitor.report();
+    ctx.set("Cache-Control", "no-store");
+    ctx.body = { status: readiness(!p.ready, report), ...report };
+  };
 }

@@ -6,17 +6,19 @@ import type { MessageBroker } from "../../platform/mq";
 export interface DependencyCheck {
   status: "up" | "down";
   latencyMs: number;
+  /** The driver's error: internal detail, shown only on the replica's internal port. */
   error?: string;
 }
 
-/** The health report of one API process. */
-export interface HealthReport {
-  status: "ok" | "degraded";
+/** Every dependency's state as seen by one API process. */
+export interface DependencyReport {
   instance: string;
+  /** When the probes finished (ms since the epoch). */
+  checkedAt: number;
   checks: Record<string, DependencyCheck>;
 }
 
-/** What the health check looks at. */
+/** What the dependency probes look at. */
 export interface HealthDeps {
   instance: string;
   db: Database;
@@ -49,14 +51,11 @@ async function redisClusterOk(redis: Cluster): Promise<void> {
   if (!/cluster_state:ok/.test(info)) throw new Error("cluster_state is not ok");
 }
 
-/** Probe every dependency in parallel; "ok" only when all are up. */
-export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
+/** Probe every dependency in parallel, each within TIMEOUT_MS. */
+export async function checkDependencies(deps: HealthDeps): Promise<DependencyReport> {
   const probes: Array<[string, () => Promise<unknown>]> = [
-    ["mysqlPrimary", () => deps.db.writer.query("SELECT 1")],
-    ...deps.db.readers.map((r, i): [string, () => Promise<unknown>] => [
-      `mysqlReplica${i + 1}`,
-      () => r.query("SELECT 1"),
-    ]),
+    ["mysqlPrimary", () => deps.db.ping("primary")],
+    ...deps.db.readers.map((_, i): [string, () => Promise<unknown>] => [`mysqlReplica${i + 1}`, () => deps.db.ping(i)]),
     ["redis", () => redisClusterOk(deps.redis)],
     [
       "rabbitmq",
@@ -67,6 +66,5 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
   ];
   const results = await Promise.all(probes.map(([, probe]) => timed(probe)));
   const checks = Object.fromEntries(probes.map(([name], i) => [name, results[i]]));
-  const status = results.every((r) => r.status === "up") ? "ok" : "degraded";
-  return { status, instance: deps.instance, checks };
+  return { instance: deps.instance, checkedAt: Date.now(), checks };
 }
