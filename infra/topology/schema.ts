@@ -61,6 +61,8 @@ export const ApiSchema = z.object({
       perIpPerSecond: count(1, 1_000_000).default(2000),
       perUserPerSecond: count(1, 1_000_000).default(50),
       loginsPerMinutePerIp: count(1, 100_000).default(30),
+      /** Sign-ups per client address: each costs a scrypt hash on libuv's small thread pool. */
+      signupsPerMinutePerIp: count(1, 100_000).default(10),
     })
     .prefault({}),
 });

@@ -30,6 +30,7 @@ export const SERVICE_ENV_VARS = [
   "RATE_LIMIT_PER_IP_PER_SECOND",
   "RATE_LIMIT_PER_USER_PER_SECOND",
   "LOGINS_PER_MINUTE_PER_IP",
+  "SIGNUPS_PER_MINUTE_PER_IP",
   "STATIC_DIR",
   "STATIC_BASE_URL",
   "WORKER_CONCURRENCY",
@@ -83,6 +84,7 @@ export const ServiceConfigSchema = z.object({
   RATE_LIMIT_PER_IP_PER_SECOND: z.coerce.number().int().min(1),
   RATE_LIMIT_PER_USER_PER_SECOND: z.coerce.number().int().min(1),
   LOGINS_PER_MINUTE_PER_IP: z.coerce.number().int().min(1),
+  SIGNUPS_PER_MINUTE_PER_IP: z.coerce.number().int().min(1),
   /** Where the static bucket's files are written (locally a directory nginx serves). */
   STATIC_DIR: z.string().min(1),
   /** The public URL prefix of the static bucket. */
@@ -165,6 +167,7 @@ export function serviceEnv(t: Topology, addrs: Addresses, instance: ServiceInsta
     RATE_LIMIT_PER_IP_PER_SECOND: String(t.api.rateLimits.perIpPerSecond),
     RATE_LIMIT_PER_USER_PER_SECOND: String(t.api.rateLimits.perUserPerSecond),
     LOGINS_PER_MINUTE_PER_IP: String(t.api.rateLimits.loginsPerMinutePerIp),
+    SIGNUPS_PER_MINUTE_PER_IP: String(t.api.rateLimits.signupsPerMinutePerIp),
     STATIC_DIR: paths.staticDir,
     STATIC_BASE_URL: paths.staticBaseUrl,
     WORKER_CONCURRENCY: String(instance.concurrency ?? 1),
@@ -201,6 +204,7 @@ export function serviceConfigToEnv(c: ServiceConfig): ServiceEnv {
     RATE_LIMIT_PER_IP_PER_SECOND: String(c.RATE_LIMIT_PER_IP_PER_SECOND),
     RATE_LIMIT_PER_USER_PER_SECOND: String(c.RATE_LIMIT_PER_USER_PER_SECOND),
     LOGINS_PER_MINUTE_PER_IP: String(c.LOGINS_PER_MINUTE_PER_IP),
+    SIGNUPS_PER_MINUTE_PER_IP: String(c.SIGNUPS_PER_MINUTE_PER_IP),
     STATIC_DIR: c.STATIC_DIR,
     STATIC_BASE_URL: c.STATIC_BASE_URL,
     WORKER_CONCURRENCY: String(c.WORKER_CONCURRENCY),

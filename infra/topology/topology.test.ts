@@ -123,6 +123,23 @@ describe("service environment mapping", () => {
     expect(c.RABBITMQ_USER).toBe(t.rabbitmq.users.app.name);
   });
 
+  it("gives every target the per-address login and sign-up budgets", () => {
+    const tight = parseTopology({ api: { rateLimits: { loginsPerMinutePerIp: 7, signupsPerMinutePerIp: 3 } } });
+    const c = parseServiceEnv(
+      serviceEnv(
+        tight,
+        localAddresses(tight),
+        { id: "api-1", host: "127.0.0.1", port: 8101 },
+        {
+          staticDir: "/srv/static",
+          staticBaseUrl: "/static/",
+        },
+      ),
+    );
+    expect([c.LOGINS_PER_MINUTE_PER_IP, c.SIGNUPS_PER_MINUTE_PER_IP]).toEqual([7, 3]);
+    expect(parseServiceEnv(env).SIGNUPS_PER_MINUTE_PER_IP).toBe(t.api.rateLimits.signupsPerMinutePerIp);
+  });
+
   it("serves the naive baseline only when the topology asks for it (the benchmark's stack)", () => {
     expect(parseServiceEnv(env).NAIVE_BASELINE).toBe(false);
     const bench = parseTopology({ api: { naiveBaseline: true } });

@@ -10,7 +10,7 @@ function routeOnlyPlatform(): Platform {
   return {
     config: { INSTANCE_ID: "doc", STATIC_DIR: "/tmp", STATIC_BASE_URL: "/static/" },
     tokens: new Tokens("x".repeat(32), 900),
-    limits: { perIp: pass, perUser: pass, logins: pass },
+    limits: { perIp: pass, perUser: pass, logins: pass, signups: pass },
     caches: { cache: () => ({ get: async () => null, invalidate: async () => undefined }) },
   } as unknown as Platform;
 }
@@ -53,6 +53,21 @@ describe("the OpenAPI document", () => {
     const admin = api.specs.filter((spec) => spec.auth === "admin");
     expect(admin.length).toBeGreaterThan(3);
     for (const spec of admin) expect(Object.keys(spec.responses)).toContain("403");
+  });
+
+  it("documents 503 unavailable (Retry-After) on every route that uses a dependency", () => {
+    const dependent = api.specs.filter((spec) => !spec.standalone);
+    expect(dependent.length).toBeGreaterThan(10);
+    for (const spec of dependent)
+      expect({ route: spec.path, has: "503" in spec.responses }).toEqual({ route: spec.path, has: true });
+    expect(api.specs.find((s) => s.path === "/health/live")?.responses).not.toHaveProperty("503");
+  });
+
+  it("documents the sign-up limit (429) and the orders key bound to its body (409)", () => {
+    const op = (method: string, path: string) =>
+      doc.paths[path][method] as { responses: Record<string, { description: string }> };
+    expect(op("post", "/api/v1/users").responses[429].description).toMatch(/rate_limited/);
+    expect(op("post", "/api/v1/orders").responses[409].description).toMatch(/another body/);
   });
 
   it("refuses at start-up a route that passes its own authentication (spec.auth adds it)", () => {

@@ -14,15 +14,15 @@ export const TEST_PORT_OFFSET = Number(process.env.FLOODGATE_TEST_PORT_OFFSET ??
 
 /**
  * The test stack's topology: the defaults moved to the test ports, with three changes. Every test
- * client is 127.0.0.1, so the per-address login budget is raised (the limit itself is tested with
- * its own client address); and L1 lives 30 s, so a test that sees fresh data on another replica
+ * client is 127.0.0.1, so the per-address login and sign-up budgets are raised (the limits themselves
+ * are tested with their own client addresses); and L1 lives 30 s, so a test that sees fresh data on another replica
  * proves pub/sub invalidation, not TTL expiry; and no autoscaler (below).
  */
 export function testTopology(): Topology {
   // The autoscaler stays off here, so load from one test never changes the replicas another sees;
   // test/autoscaling/ runs it on a stack of its own.
   const t = parseTopology({
-    api: { rateLimits: { loginsPerMinutePerIp: 1000 }, cache: { l1TtlMs: 30_000 } },
+    api: { rateLimits: { loginsPerMinutePerIp: 1000, signupsPerMinutePerIp: 1000 }, cache: { l1TtlMs: 30_000 } },
     autoscaling: { enabled: false },
   });
   // Development aid: FLOODGATE_TEST_ONLY_WORKERS=orders starts only those worker kinds (npm test runs all).

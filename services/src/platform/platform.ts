@@ -29,6 +29,8 @@ export interface Platform {
     perUser: Koa.Middleware;
     /** Login attempts per client address. */
     logins: Koa.Middleware;
+    /** Sign-ups per client address. */
+    signups: Koa.Middleware;
   };
   /** False once shutdown has begun: health answers 503 so the load balancer drains this replica. */
   ready: boolean;
@@ -39,7 +41,7 @@ export async function createPlatform(config: ServiceConfig, log: Logger): Promis
   const redis = createRedis(config);
   redis.on("error", (err: Error) => log.debug({ err: err.message }, "redis error"));
   const breaker = new RedisBreaker();
-  const db = new Database(config, new ReadYourWrites(redis, breaker));
+  const db = new Database(config, new ReadYourWrites(redis, breaker), {}, log);
   const caches = new CacheRegistry(
     redis,
     breaker,
@@ -80,6 +82,12 @@ export async function createPlatform(config: ServiceConfig, log: Logger): Promis
         redis,
         breaker,
         { name: "login", points: config.LOGINS_PER_MINUTE_PER_IP, durationSeconds: 60 },
+        "ip",
+      ),
+      signups: rateLimit(
+        redis,
+        breaker,
+        { name: "signup", points: config.SIGNUPS_PER_MINUTE_PER_IP, durationSeconds: 60 },
         "ip",
       ),
     },

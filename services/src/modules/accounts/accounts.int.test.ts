@@ -99,12 +99,20 @@ describe("bearer tokens", () => {
   });
 });
 
+// Per-minute budgets are counted in fixed windows (epoch minutes): a run that crossed a boundary
+// would get two budgets. Start right after one when less than `needMs` of this window is left.
+async function withinOneWindow(needMs = 40_000): Promise<void> {
+  const leftMs = 60_000 - (Date.now() % 60_000);
+  if (leftMs < needMs) await new Promise((r) => setTimeout(r, leftMs + 100));
+}
+
 describe("login rate limit", () => {
   it("answers 429 rate_limited with Retry-After once a client address spends its per-minute budget", async () => {
     // One client address of its own (the API trusts X-Forwarded-For because only nginx reaches it,
     // and nginx overwrites the header with $remote_addr).
     const headers = { "x-forwarded-for": `198.51.100.${Math.floor(Math.random() * 250) + 1}` };
     const budget = testTopology().api.rateLimits.loginsPerMinutePerIp;
+    await withinOneWindow();
     const statuses: number[] = [];
     for (let i = 0; i < budget + 1; i += 50) {
       const batch = Array.from({ length: Math.min(50, budget + 1 - i) }, () =>
@@ -116,5 +124,32 @@ describe("login rate limit", () => {
     const limited = await call("POST", "/sessions", { body: {}, headers, base: replicaBase(1) });
     expect(limited).toMatchObject({ status: 429, body: { error: "rate_limited" } });
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+});
+
+describe("sign-up rate limit", () => {
+  it("answers 429 rate_limited with Retry-After once a client address spends its per-minute sign-up budget", async () => {
+    // Malformed sign-ups count too (the limit runs before validation), and cost no password hash.
+    const headers = { "x-forwarded-for": `203.0.113.${Math.floor(Math.random() * 250) + 1}` };
+    const budget = testTopology().api.rateLimits.signupsPerMinutePerIp;
+    await withinOneWindow();
+    const statuses: number[] = [];
+    for (let i = 0; i < budget; i += 50) {
+      const batch = Array.from({ length: Math.min(50, budget - i) }, () =>
+        call("POST", "/users", { body: {}, headers, base: replicaBase(i % 2) }).then((r) => r.status),
+      );
+      statuses.push(...(await Promise.all(batch)));
+    }
+    expect(statuses.filter((s) => s === 400)).toHaveLength(budget);
+    const limited = await call("POST", "/users", {
+      body: { username: uniqueName(), password: "correct horse battery" },
+      headers,
+      base: replicaBase(1),
+    });
+    expect(limited).toMatchObject({ status: 429, body: { error: "rate_limited" } });
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    // Another address is not affected.
+    const other = { "x-forwarded-for": `203.0.113.${(Number(headers["x-forwarded-for"].split(".")[3]) % 250) + 2}` };
+    expect((await call("POST", "/users", { body: {}, headers: other })).status).toBe(400);
   });
 });

@@ -13,9 +13,12 @@ export function accountsRoutes(api: ApiRouter, p: Platform): void {
       tag: "accounts",
       auth: "none",
       body: CreateUserSchema,
+      before: [p.limits.signups],
       responses: {
         201: { description: "created", schema: UserSchema },
         409: { description: "username_taken" },
+        429: { description: "rate_limited (sign-ups per client address)" },
+        503: { description: "unavailable: the database cannot take the sign-up now (Retry-After)" },
       },
     },
     async function signUp(ctx) {
