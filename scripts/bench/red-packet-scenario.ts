@@ -1,6 +1,6 @@
 import type { LoadPlan } from "../load/closed";
-import { createPacket } from "../load/fixtures";
-import { grabbedShare, packetInvariants, waitGrabs } from "../load/invariants";
+import { createPacket, type CreatedPacket } from "../load/fixtures";
+import { grabbedShare, moneyConserved, packetInvariants, waitGrabs } from "../load/invariants";
 import { entryUrl } from "../load/target";
 import type { BenchContext } from "./measure";
 import { closed, open, writeScenario } from "./measure";
@@ -13,14 +13,14 @@ const PARTS = 10_000;
  * Grabs of `packets`: request i grabs packet ⌊i / PARTS⌋ as user i mod 2·PARTS, so every packet sees
  * PARTS distinct users and empties exactly; past the last packet, requests wrap (already_grabbed).
  */
-function grabPlan(b: BenchContext, packets: number[], accepted: Array<Map<number, number>>): LoadPlan {
+function grabPlan(b: BenchContext, packets: CreatedPacket[], accepted: Array<Map<number, number>>): LoadPlan {
   const userOf = (i: number) => b.users[i % (2 * PARTS)];
   const packetOf = (i: number) => Math.floor(i / PARTS) % packets.length;
   return {
     url: entryUrl(b.target),
     request: (i) => ({
       method: "POST",
-      path: `/api/v1/red-packets/${packets[packetOf(i)]}/grabs`,
+      path: `/api/v1/red-packets/${packets[packetOf(i)].ref}/grabs`,
       headers: { authorization: `Bearer ${userOf(i).token}` },
     }),
     expected: (key) => ["200", "409 already_grabbed", "410 empty"].includes(key),
@@ -34,14 +34,16 @@ function grabPlan(b: BenchContext, packets: number[], accepted: Array<Map<number
 /** A run over fresh packets, then the wait until every 200 is persisted, and the invariants. */
 async function packetRun(b: BenchContext, packetCount: number, run: (plan: LoadPlan) => Promise<LoadRun>) {
   const creator = b.users[b.users.length - 1];
-  const packets: number[] = [];
+  const packets: CreatedPacket[] = [];
   for (let p = 0; p < packetCount; p++) packets.push(await createPacket(b.target, creator, PARTS));
   const accepted = packets.map(() => new Map<number, number>());
   const result = await run(grabPlan(b, packets, accepted));
   const total = accepted.reduce((n, a) => n + a.size, 0);
-  const drainMs = await waitGrabs(b.target, packets);
+  const ids = packets.map((p) => p.id);
+  const drainMs = await waitGrabs(b.target, ids);
   b.log(`  ${result.model}: ${total} grabs, persisted ${drainMs} ms after the run`);
-  return { run: result, drainMs, drained: total, invariants: await packetInvariants(b.target, packets, accepted) };
+  const invariants = [...(await packetInvariants(b.target, ids, accepted)), await moneyConserved(b.target)];
+  return { run: result, drainMs, drained: total, invariants };
 }
 
 /** Red-packet grab storm: packets of 10,000 parts, each grabbed by 10,000 distinct users. */

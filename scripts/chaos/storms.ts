@@ -221,11 +221,11 @@ async function balancesCheck(t: LoadTarget, told: Map<number, number>): Promise<
 /** A red-packet grab storm under `fault`: more grabbers than parts, each retrying until answered. */
 export async function redPacketUnderFault(t: LoadTarget, fault: Fault, size: StormSize): Promise<InvariantCheck[]> {
   const [creator, ...grabbers] = await insertUsers(t, size.clients + 1, "chaos");
-  const packetId = await createPacket(t, creator, size.units);
+  const { id: packetId, ref } = await createPacket(t, creator, size.units);
   const { answers, during } = await underFault(t, fault, packetKeys(packetId).meta, size, (answered) =>
     bounded(
       grabbers.map((u) => async () => {
-        const answer = await untilAnswered(t, `/red-packets/${packetId}/grabs`, { authorization: `Bearer ${u.token}` });
+        const answer = await untilAnswered(t, `/red-packets/${ref}/grabs`, { authorization: `Bearer ${u.token}` });
         answered();
         return answer;
       }),

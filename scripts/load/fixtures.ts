@@ -1,5 +1,6 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { ResultSetHeader } from "mysql2";
+import { parsePacketRef } from "../../services/src/modules/red-packets/packet-ref";
 import { Tokens } from "../../services/src/platform/tokens";
 import { entryUrl, onPrimary, type LoadTarget } from "./target";
 
@@ -92,8 +93,38 @@ export async function endSale(t: LoadTarget, saleId: number): Promise<void> {
   );
 }
 
-/** Create a red packet of `count` parts as `creator`; returns its id. */
-export async function createPacket(t: LoadTarget, creator: LoadUser, count: number, amountCents = count * 100) {
+/** Credit `user` through the admin top-up route (a ledger row, like any money that enters). */
+export async function topUp(t: LoadTarget, userId: number, amountCents: number): Promise<number> {
+  const credited = await apiCall<{ balanceCents: number }>(t, "POST", `/admin/users/${userId}/credits`, {
+    token: await adminToken(t),
+    headers: { "idempotency-key": randomUUID() },
+    body: { amountCents },
+    expect: 201,
+  });
+  return credited.balanceCents;
+}
+
+/** A red packet as the API names it ("<id>.<token>") and its numeric id (for SQL and Redis keys). */
+export interface CreatedPacket {
+  id: number;
+  ref: string;
+}
+
+/** Fund `creator` with the amount, then create a red packet of `count` parts as them. */
+export async function createPacket(
+  t: LoadTarget,
+  creator: LoadUser,
+  count: number,
+  amountCents = count * 100,
+): Promise<CreatedPacket> {
+  await topUp(t, creator.id, amountCents);
   const body = { amountCents, count, expiresInSeconds: 3600 };
-  return (await apiCall<{ id: number }>(t, "POST", "/red-packets", { token: creator.token, body, expect: 201 })).id;
+  const headers = { "idempotency-key": randomUUID() };
+  const { id: ref } = await apiCall<{ id: string }>(t, "POST", "/red-packets", {
+    token: creator.token,
+    headers,
+    body,
+    expect: 201,
+  });
+  return { id: parsePacketRef(ref)!.id, ref };
 }

@@ -22,7 +22,7 @@ describe("red packets under failure", () => {
   it("loses no grab when a worker is killed with SIGKILL mid-storm", async () => {
     const [creator, ...grabbers] = await buildGrabbers(501);
     const amount = 1_000_000;
-    const id = await buildPacket(creator, { amountCents: amount, count: 400, expiresInSeconds: 300 });
+    const { id, ref } = await buildPacket(creator, { amountCents: amount, count: 400, expiresInSeconds: 300 });
     const pid = stackPid("worker-red-packet-grabs-1");
     // Killed while grabs are still being admitted and persisted: MySQL has only some of them then.
     const killer = sleep(200).then(async () => {
@@ -30,7 +30,7 @@ describe("red packets under failure", () => {
       return (await mysqlPacket(id)).grabs.length;
     });
     const answers = await bounded(
-      grabbers.map((g, i) => () => grab(id, g, i)),
+      grabbers.map((g, i) => () => grab(ref, g, i)),
       100,
     );
     const persistedAtKill = await killer;
@@ -65,12 +65,12 @@ describe("red packets under failure", () => {
     // Both workers up (the previous test's restart may still be starting).
     await eventually(async () => ((await workerOutcomes(0, "retried")) === null ? undefined : true), 30_000);
     const [creator, ...grabbers] = await buildGrabbers(301);
-    const id = await buildPacket(creator, { amountCents: 600_000, count: 300, expiresInSeconds: 300 });
+    const { id, ref } = await buildPacket(creator, { amountCents: 600_000, count: 300, expiresInSeconds: 300 });
     const retriedBefore = await workerOutcomes(1, "retried");
     const pid = stackPid("worker-red-packet-grabs-1");
     const stopper = sleep(150).then(() => process.kill(pid, "SIGTERM"));
     const answers = await bounded(
-      grabbers.map((g, i) => () => grab(id, g, i)),
+      grabbers.map((g, i) => () => grab(ref, g, i)),
       100,
     );
     await stopper;

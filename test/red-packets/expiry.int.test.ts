@@ -17,12 +17,12 @@ describe("red-packet expiry", () => {
   it("answers 410 expired after expiry and refunds the remainder to the creator exactly once", async () => {
     const [creator, a, b, late, hidden] = await buildGrabbers(5);
     const amount = 10_000;
-    const id = await buildPacket(creator, { amountCents: amount, count: 8, expiresInSeconds: 10 });
-    const got = [(await grab(id, a)).body.amountCents!, (await grab(id, b, 1)).body.amountCents!];
+    const { id, ref } = await buildPacket(creator, { amountCents: amount, count: 8, expiresInSeconds: 10 });
+    const got = [(await grab(ref, a)).body.amountCents!, (await grab(ref, b, 1)).body.amountCents!];
     const k = packetKeys(id);
     const hiddenCents = Number(await clients.redis.eval(ADMIT_WITHOUT_QUEUE, 2, k.parts, k.grabbed, hidden.id));
     await drained(clients.redis, id);
-    const view = await call<{ expiresAt: string }>("GET", `/red-packets/${id}`, { token: creator.token });
+    const view = await call<{ expiresAt: string }>("GET", `/red-packets/${ref}`, { token: creator.token });
     const expiresAtMs = Date.parse(view.body.expiresAt);
     expect(expiresAtMs - Date.now()).toBeGreaterThan(5000);
 
@@ -30,7 +30,7 @@ describe("red-packet expiry", () => {
     // Two refund runs race each other (and the workers' own refund job, which runs every second).
     const runs = await Promise.all([1, 2].map(() => refundPacket({ db: clients.db, store: clients.store }, id)));
     expect(runs.filter((r) => r.outcome === "refunded").length).toBeLessThanOrEqual(1);
-    expect(await grab(id, late, 2)).toMatchObject({ status: 410, body: { error: "expired" } });
+    expect(await grab(ref, late, 2)).toMatchObject({ status: 410, body: { error: "expired" } });
 
     const after = await mysqlPacket(id, [creator.id, a.id, b.id, hidden.id]);
     const grabbed = got[0] + got[1] + hiddenCents;
@@ -47,7 +47,7 @@ describe("red-packet expiry", () => {
 
   it("does not refund a packet before it expires", async () => {
     const [creator] = await buildGrabbers(1);
-    const id = await buildPacket(creator, { amountCents: 500, count: 2, expiresInSeconds: 60 });
+    const { id } = await buildPacket(creator, { amountCents: 500, count: 2, expiresInSeconds: 60 });
     expect(await refundPacket({ db: clients.db, store: clients.store }, id)).toEqual({ outcome: "not_expired" });
     expect((await mysqlPacket(id, [creator.id])).balances.get(creator.id)).toBe(0);
   });

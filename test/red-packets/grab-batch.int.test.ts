@@ -7,7 +7,7 @@ afterAll(() => clients.close());
 describe("persisting admitted grabs in batches", () => {
   it("records a batch in one transaction, and a grab recorded before comes back a duplicate, credited once", async () => {
     const [creator, a, b, c] = await buildGrabbers(4);
-    const id = await buildPacket(creator, { amountCents: 1000, count: 5, expiresInSeconds: 120 });
+    const { id } = await buildPacket(creator, { amountCents: 1000, count: 5, expiresInSeconds: 120 });
     expect(await persistGrab(clients.db, id, a.id, 100)).toBe("persisted");
 
     const transactions = jest.spyOn(clients.db, "transaction");
@@ -40,7 +40,7 @@ describe("persisting admitted grabs in batches", () => {
 
   it("goes grab by grab when the packet cannot give the whole batch, so each gets its own outcome", async () => {
     const [creator, a, b, c] = await buildGrabbers(4);
-    const id = await buildPacket(creator, { amountCents: 1000, count: 3, expiresInSeconds: 120 });
+    const { id } = await buildPacket(creator, { amountCents: 1000, count: 3, expiresInSeconds: 120 });
     const outcomes = await persistGrabs(clients.db, id, [
       { userId: a.id, cents: 400 },
       { userId: b.id, cents: 400 },
@@ -55,7 +55,7 @@ describe("persisting admitted grabs in batches", () => {
 
   it("persists one user's part once when the batch holds two copies of it (a re-queued item)", async () => {
     const [creator, a] = await buildGrabbers(2);
-    const id = await buildPacket(creator, { amountCents: 500, count: 2, expiresInSeconds: 120 });
+    const { id } = await buildPacket(creator, { amountCents: 500, count: 2, expiresInSeconds: 120 });
     const twice = { userId: a.id, cents: 250 };
     expect(await persistGrabs(clients.db, id, [twice, twice])).toEqual(["persisted", "duplicate"]);
     const db = await mysqlPacket(id, [a.id]);

@@ -1,5 +1,6 @@
 import { packetKeys } from "../../services/src/modules/red-packets/keys";
 import { GRAB } from "../../services/src/modules/red-packets/scripts";
+import { parsePacketRef } from "../../services/src/modules/red-packets/packet-ref";
 import { redisAdmin } from "../../scripts/stack/components/redis";
 import { masterOfKey } from "../support/redis";
 import { testAddresses, testTopology } from "../stack/test-stack";
@@ -24,14 +25,16 @@ describe("red-packet grabs, group-committed", () => {
     async (_what, flush, pipelines) => {
       const [creator, ...grabbers] = await buildGrabbers(101);
       const amount = 30_000;
-      const id = await buildPacket(creator, { amountCents: amount, count: 30, expiresInSeconds: 120 });
+      const { id, ref } = await buildPacket(creator, { amountCents: amount, count: 30, expiresInSeconds: 120 });
       // Either the master knows the grab script, or (as a promoted replica) no script at all.
       await onMasterOf(packetKeys(id).meta, flush ? ["SCRIPT", "FLUSH"] : ["SCRIPT", "LOAD", GRAB]);
 
       const sent = jest.spyOn(clients.redis, "pipeline");
       let answers;
       try {
-        answers = await Promise.all(grabbers.map((g) => clients.store.grab(id, g.id, Date.now())));
+        answers = await Promise.all(
+          grabbers.map((g) => clients.store.grab(id, parsePacketRef(ref)!.token, g.id, Date.now())),
+        );
         expect(sent).toHaveBeenCalledTimes(pipelines);
       } finally {
         sent.mockRestore();
@@ -45,7 +48,7 @@ describe("red-packet grabs, group-committed", () => {
       expect(won.reduce((sum, w) => sum + w.amountCents, 0)).toBe(amount);
 
       // A second grab by a winner, in its own turn, is told the same amount.
-      expect(await clients.store.grab(id, won[0].userId, Date.now())).toEqual({
+      expect(await clients.store.grab(id, parsePacketRef(ref)!.token, won[0].userId, Date.now())).toEqual({
         outcome: "already",
         amountCents: won[0].amountCents,
       });

@@ -1,3 +1,4 @@
+import { packetKeys } from "../../services/src/modules/red-packets/keys";
 import { call } from "../support/api";
 import { appClients, bounded, buildGrabbers, buildPacket, drained, grab, mysqlPacket } from "./support";
 
@@ -7,8 +8,8 @@ afterAll(() => clients.close());
 describe("POST /api/v1/red-packets", () => {
   it("creates a packet whose parts add up to the amount, grabbable at once", async () => {
     const [creator, user] = await buildGrabbers(2);
-    const id = await buildPacket(creator, { amountCents: 500, count: 3, expiresInSeconds: 60 });
-    const res = await grab(id, user);
+    const { ref } = await buildPacket(creator, { amountCents: 500, count: 3, expiresInSeconds: 60 });
+    const res = await grab(ref, user);
     expect(res.status).toBe(200);
     expect(res.body.amountCents).toBeGreaterThanOrEqual(1);
     expect(res.body.amountCents).toBeLessThanOrEqual(498);
@@ -39,10 +40,10 @@ describe("POST /api/v1/red-packets", () => {
 describe("POST /api/v1/red-packets/:id/grabs", () => {
   it("refuses a second grab by the same user with 409 already_grabbed", async () => {
     const [creator, user] = await buildGrabbers(2);
-    const id = await buildPacket(creator, { amountCents: 1000, count: 5, expiresInSeconds: 60 });
-    const first = await grab(id, user);
+    const { ref } = await buildPacket(creator, { amountCents: 1000, count: 5, expiresInSeconds: 60 });
+    const first = await grab(ref, user);
     expect(first.status).toBe(200);
-    const second = await grab(id, user, 1);
+    const second = await grab(ref, user, 1);
     expect(second).toMatchObject({
       status: 409,
       body: { error: "already_grabbed", details: { amountCents: first.body.amountCents } },
@@ -51,8 +52,8 @@ describe("POST /api/v1/red-packets/:id/grabs", () => {
 
   it("gives one user exactly one part out of 20 parallel grabs", async () => {
     const [creator, user] = await buildGrabbers(2);
-    const id = await buildPacket(creator, { amountCents: 1000, count: 5, expiresInSeconds: 60 });
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => grab(id, user, i)));
+    const { id, ref } = await buildPacket(creator, { amountCents: 1000, count: 5, expiresInSeconds: 60 });
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => grab(ref, user, i)));
     expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
     expect(answers.filter((a) => a.status === 409)).toHaveLength(19);
     await drained(clients.redis, id);
@@ -63,34 +64,75 @@ describe("POST /api/v1/red-packets/:id/grabs", () => {
 
   it("answers 404 not_found for an unknown packet and 400 for a malformed id", async () => {
     const [user] = await buildGrabbers(1);
-    expect(await grab(999_999_999, user)).toMatchObject({ status: 404, body: { error: "not_found" } });
-    const bad = await call("POST", "/red-packets/0x1/grabs", { token: user.token });
-    expect(bad).toMatchObject({ status: 400, body: { error: "validation_failed" } });
+    expect(await grab(`999999999.${"A".repeat(22)}`, user)).toMatchObject({
+      status: 404,
+      body: { error: "not_found" },
+    });
+    for (const bad of ["0x1", "42", `42.${"A".repeat(21)}`]) {
+      const res = await call("POST", `/red-packets/${bad}/grabs`, { token: user.token });
+      expect(res).toMatchObject({ status: 400, body: { error: "validation_failed" } });
+    }
+  });
+
+  it("cannot be enumerated: a packet's number with another token, or a neighbour's number, is 404", async () => {
+    const [creator, user] = await buildGrabbers(2);
+    const first = await buildPacket(creator, { amountCents: 100, count: 1, expiresInSeconds: 60 });
+    const second = await buildPacket(creator, { amountCents: 100, count: 1, expiresInSeconds: 60 });
+    const [, firstToken] = first.ref.split(".");
+    const [, secondToken] = second.ref.split(".");
+    expect(firstToken).not.toBe(secondToken);
+    for (const guess of [
+      `${first.id}.${"A".repeat(22)}`,
+      `${second.id}.${firstToken}`,
+      `${first.id + 2}.${firstToken}`,
+    ]) {
+      expect(await grab(guess, user)).toMatchObject({ status: 404, body: { error: "not_found" } });
+      expect(await call("GET", `/red-packets/${guess}`, { token: user.token })).toMatchObject({ status: 404 });
+    }
+    expect((await grab(second.ref, user)).status).toBe(200);
+  });
+
+  it("lets a packet loaded before tokens existed adopt its token from MySQL on its first grab", async () => {
+    const [creator, stranger, user] = await buildGrabbers(3);
+    const { id, ref } = await buildPacket(creator, { amountCents: 200, count: 2, expiresInSeconds: 60 });
+    const meta = packetKeys(id).meta;
+    await clients.redis.hdel(meta, "token"); // as LOAD left packets before migration 002
+    expect(await grab(`${id}.${"B".repeat(22)}`, stranger)).toMatchObject({
+      status: 404,
+      body: { error: "not_found" },
+    });
+    expect(await clients.redis.hget(meta, "token")).toBeNull();
+    expect((await grab(ref, user)).status).toBe(200);
+    expect(await clients.redis.hget(meta, "token")).toBe(ref.split(".")[1]);
+    expect(await grab(`${id}.${"B".repeat(22)}`, stranger, 1)).toMatchObject({ status: 404 });
   });
 
   it("refuses a grab without a token with 401 unauthorized", async () => {
-    expect(await call("POST", "/red-packets/1/grabs")).toMatchObject({ status: 401, body: { error: "unauthorized" } });
+    expect(await call("POST", `/red-packets/1.${"A".repeat(22)}/grabs`)).toMatchObject({
+      status: 401,
+      body: { error: "unauthorized" },
+    });
   });
 
   it("answers 410 empty once every part is taken", async () => {
     const [creator, ...users] = await buildGrabbers(4);
-    const id = await buildPacket(creator, { amountCents: 3, count: 3, expiresInSeconds: 60 });
+    const { ref } = await buildPacket(creator, { amountCents: 3, count: 3, expiresInSeconds: 60 });
     const answers = await bounded(
-      users.map((u, i) => () => grab(id, u, i)),
+      users.map((u, i) => () => grab(ref, u, i)),
       4,
     );
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
-    expect(await grab(id, creator)).toMatchObject({ status: 410, body: { error: "empty" } });
+    expect(await grab(ref, creator)).toMatchObject({ status: 410, body: { error: "empty" } });
   });
 });
 
 describe("GET /api/v1/red-packets/:id", () => {
   it("shows the amount, what remains and every persisted grab", async () => {
     const [creator, a, b] = await buildGrabbers(3);
-    const id = await buildPacket(creator, { amountCents: 700, count: 4, expiresInSeconds: 60 });
-    const got = [await grab(id, a), await grab(id, b, 1)].map((r) => r.body.amountCents!);
+    const { id, ref } = await buildPacket(creator, { amountCents: 700, count: 4, expiresInSeconds: 60 });
+    const got = [await grab(ref, a), await grab(ref, b, 1)].map((r) => r.body.amountCents!);
     await drained(clients.redis, id);
-    const view = await call("GET", `/red-packets/${id}`, { token: creator.token });
+    const view = await call("GET", `/red-packets/${ref}`, { token: creator.token });
     expect(view).toMatchObject({
       status: 200,
       body: {
@@ -109,10 +151,25 @@ describe("GET /api/v1/red-packets/:id", () => {
 
   it("answers 404 not_found for an unknown packet and 401 without a token", async () => {
     const [user] = await buildGrabbers(1);
-    expect(await call("GET", "/red-packets/999999999", { token: user.token })).toMatchObject({
+    expect(await call("GET", `/red-packets/999999999.${"A".repeat(22)}`, { token: user.token })).toMatchObject({
       status: 404,
       body: { error: "not_found" },
     });
-    expect((await call("GET", "/red-packets/1")).status).toBe(401);
+    expect((await call("GET", `/red-packets/1.${"A".repeat(22)}`)).status).toBe(401);
+  });
+
+  it("shows the grabs to the creator and to grabbers, and not to anyone else holding the id", async () => {
+    const [creator, grabber, stranger] = await buildGrabbers(3);
+    const { id, ref } = await buildPacket(creator, { amountCents: 300, count: 3, expiresInSeconds: 60 });
+    const share = (await grab(ref, grabber)).body.amountCents!;
+    await drained(clients.redis, id);
+    const grabs = [{ userId: grabber.id, amountCents: share }];
+    for (const insider of [creator, grabber]) {
+      const view = await call("GET", `/red-packets/${ref}`, { token: insider.token });
+      expect(view).toMatchObject({ status: 200, body: { amountCents: 300, remainingCount: 2, grabs } });
+    }
+    const outside = await call("GET", `/red-packets/${ref}`, { token: stranger.token });
+    expect(outside).toMatchObject({ status: 200, body: { amountCents: 300, remainingCount: 2 } });
+    expect(outside.body).not.toHaveProperty("grabs");
   });
 });

@@ -9,9 +9,9 @@ afterAll(() => clients.close());
 const ctx = () => ({ topology: testTopology(), addresses: testAddresses() });
 
 /** A well-behaved client: a 503 means "outcome unknown"; retrying learns it (409 names the amount held). */
-async function grabUntilAnswered(packetId: number, user: Parameters<typeof grab>[1], i: number) {
+async function grabUntilAnswered(ref: string, user: Parameters<typeof grab>[1], i: number) {
   for (let attempt = 0; ; attempt++) {
-    const answer = await grab(packetId, user, i);
+    const answer = await grab(ref, user, i);
     if (answer.status !== 503 || attempt >= 80) return answer;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -28,13 +28,13 @@ describe("a red-packet grab storm while the Redis master holding the packet is k
     const amount = 500_000;
     const count = 300;
     const expiresInSeconds = 20;
-    const id = await buildPacket(creator, { amountCents: amount, count, expiresInSeconds });
+    const { id, ref } = await buildPacket(creator, { amountCents: amount, count, expiresInSeconds });
     const expiresAt = Date.now() + expiresInSeconds * 1000;
     const victim = await masterOfKey(packetKeys(id).meta);
 
     const killer = new Promise((r) => setTimeout(r, 100)).then(() => process.kill(stackPid(victim), "SIGKILL"));
     const answers = await bounded(
-      grabbers.map((g, i) => () => grabUntilAnswered(id, g, i)),
+      grabbers.map((g, i) => () => grabUntilAnswered(ref, g, i)),
       20,
     );
     await killer;

@@ -9,11 +9,11 @@ describe("a red-packet storm", () => {
   it("gives 10 parts to 1,000 concurrent grabbers, exactly, and persists every one", async () => {
     const [creator, ...grabbers] = await buildGrabbers(1001);
     const amount = 88_888;
-    const id = await buildPacket(creator, { amountCents: amount, count: 10, expiresInSeconds: 120 });
+    const { id, ref } = await buildPacket(creator, { amountCents: amount, count: 10, expiresInSeconds: 120 });
 
     const started = Date.now();
     const answers = await bounded(
-      grabbers.map((g, i) => () => grab(id, g, i)),
+      grabbers.map((g, i) => () => grab(ref, g, i)),
       1000,
     );
     const stormMs = Date.now() - started;
@@ -39,7 +39,7 @@ describe("a red-packet storm", () => {
     expect(db).toMatchObject({ remainingCount: 0, remainingCents: 0 });
     expect(await clients.redis.llen(packetKeys(id).dead)).toBe(0);
 
-    const view = await call<{ grabs: unknown[] }>("GET", `/red-packets/${id}`, { token: creator.token });
+    const view = await call<{ grabs: unknown[] }>("GET", `/red-packets/${ref}`, { token: creator.token });
     expect(view.status).toBe(200);
     expect(view.body).toMatchObject({ amountCents: amount, count: 10, remainingCount: 0, remainingCents: 0 });
     expect(view.body.grabs).toEqual(expect.arrayContaining(db.grabs));

@@ -13,6 +13,10 @@ import { eventually } from "../stack/clients";
 import { testAddresses, testLayout, testTopology } from "../stack/test-stack";
 import { insertUsers, type DirectUser } from "../support/users";
 import { bounded } from "../../scripts/load/bounded";
+import { topUp, type CreatedPacket } from "../../scripts/load/fixtures";
+import { loadTarget } from "../../scripts/load/target";
+import { parsePacketRef } from "../../services/src/modules/red-packets/packet-ref";
+import { randomUUID } from "node:crypto";
 
 export { bounded };
 
@@ -24,20 +28,33 @@ export function buildGrabbers(n: number): Promise<Grabber[]> {
   return insertUsers(n, "rp");
 }
 
-/** Create a packet as `creator`; returns its id. */
-export async function buildPacket(creator: Grabber, body: Record<string, unknown>): Promise<number> {
-  const res = await call<{ id: number }>("POST", "/red-packets", { token: creator.token, body });
-  if (res.status !== 201) throw new Error(`create red packet failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.id;
+/** Credit `user` with `amountCents` through the admin top-up route; returns the balance after it. */
+export function fund(user: Grabber, amountCents: number): Promise<number> {
+  return topUp(loadTarget(testTopology(), testLayout().root), user.id, amountCents);
 }
 
-/** One grab straight to a replica (i % replicas) with its own client address, so per-IP limits do not bite. */
+/** Fund `creator` with the packet's amount, then create the packet as them: its ref and numeric id. */
+export async function buildPacket(
+  creator: Grabber,
+  body: { amountCents: number; count: number; expiresInSeconds: number },
+): Promise<CreatedPacket> {
+  await fund(creator, body.amountCents);
+  const res = await call<{ id: string }>("POST", "/red-packets", {
+    token: creator.token,
+    body,
+    headers: { "idempotency-key": randomUUID() },
+  });
+  if (res.status !== 201) throw new Error(`create red packet failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: parsePacketRef(res.body.id)!.id, ref: res.body.id };
+}
+
+/** One grab of the packet named `ref` straight to a replica (i % replicas) with its own client address. */
 export function grab(
-  packetId: number,
+  ref: string,
   user: Grabber,
   i = 0,
 ): Promise<Answer<{ amountCents?: number; error?: string; details?: { amountCents?: number } }>> {
-  return call("POST", `/red-packets/${packetId}/grabs`, {
+  return call("POST", `/red-packets/${ref}/grabs`, {
     token: user.token,
     headers: { "x-forwarded-for": `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
     base: replicaBase(i % testAddresses().api.length),

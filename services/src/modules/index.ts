@@ -9,6 +9,7 @@ import { signInsRoutes } from "./sign-ins/router";
 import { flashSalesRoutes } from "./flash-sales/router";
 import { redPacketsRoutes } from "./red-packets/router";
 import { naiveBaselineRoutes } from "./naive-baseline/router";
+import { ledgerAdminRoutes } from "./ledger/admin-router";
 
 /** A feature module registers its documented routes. */
 export type Module = (api: ApiRouter, platform: Platform) => void;
@@ -23,5 +24,6 @@ export const modules: Module[] = [
   signInsRoutes,
   flashSalesRoutes,
   redPacketsRoutes,
+  ledgerAdminRoutes,
   naiveBaselineRoutes,
 ];

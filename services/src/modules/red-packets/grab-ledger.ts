@@ -1,7 +1,6 @@
 import type { Database } from "../../platform/db";
+import { applyMovements, type Movement } from "../ledger/repository";
 import {
-  creditUser,
-  creditUsers,
   debitPacket,
   debitPacketBy,
   grabbersAmong,
@@ -21,11 +20,19 @@ const ATTEMPTS = 3;
 
 class Refused extends Error {}
 
+/** The ledger row of a persisted grab: its one operation id makes a second credit impossible. */
+const grabCredit = (packetId: number, userId: number, cents: number): Movement => ({
+  userId,
+  kind: "grab_credit",
+  cents,
+  operationId: `rp:${packetId}:grab:${userId}`,
+});
+
 /**
  * Persist one admitted grab in one transaction, idempotently: take the part off the packet (the
  * conditional update locks the packet's row first, so concurrent grabs of one packet queue there
  * instead of deadlocking on the foreign-key locks), record the grab (its unique key makes a
- * re-delivery a no-op), credit the grabber. Workers and the refund share it.
+ * re-delivery a no-op), credit the grabber with its ledger row. Workers and the refund share it.
  */
 export async function persistGrab(
   db: Database,
@@ -41,7 +48,7 @@ export async function persistGrab(
           throw new Refused();
         }
         await insertGrab(tx, packetId, userId, cents);
-        await creditUser(tx, userId, cents);
+        await applyMovements(tx, [grabCredit(packetId, userId, cents)]);
         return "persisted";
       });
     } catch (err) {
@@ -82,7 +89,10 @@ export async function persistGrabs(
           const cents = fresh.reduce((sum, g) => sum + g.cents, 0);
           if (!(await debitPacketBy(tx, packetId, fresh.length, cents))) throw new Refused();
           await insertGrabs(tx, packetId, fresh);
-          await creditUsers(tx, fresh);
+          await applyMovements(
+            tx,
+            fresh.map((g) => grabCredit(packetId, g.userId, g.cents)),
+          );
         }
         return grabs.map((g): PersistOutcome => (done.has(g.userId) ? "duplicate" : "persisted"));
       });

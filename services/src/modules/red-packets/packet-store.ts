@@ -2,11 +2,11 @@ import type { Cluster } from "ioredis";
 import { evalScript } from "../../platform/lua";
 import { NotReplicatedError, ReplicatedTurnBatcher, runReplicatedBatch } from "../../platform/replicated-batch";
 import { ACTIVE_PACKETS_KEY, packetKeys } from "./keys";
-import { CLAIM_MANY, CLOSE, GRAB, LOAD, REAP, RETIRE, SETTLE } from "./scripts";
+import { ADOPT, CLAIM_MANY, CLOSE, GRAB, LOAD, REAP, RETIRE, SETTLE } from "./scripts";
 
 /** What the grab script decided. */
 export type GrabOutcome =
-  { outcome: "ok" | "already"; amountCents: number } | { outcome: "empty" | "expired" | "missing" };
+  { outcome: "ok" | "already"; amountCents: number } | { outcome: "empty" | "expired" | "unknown" | "missing" };
 
 export { NotReplicatedError, REPLICATION_TIMEOUT_MS } from "../../platform/replicated-batch";
 
@@ -48,21 +48,27 @@ export class PacketStore {
     return result;
   }
 
-  /** Make a packet known to workers, then grabbable: its parts and expiry (idempotent). */
-  async load(packetId: number, expiresAtMs: number, parts: number[]): Promise<void> {
+  /** Make a packet known to workers, then grabbable: its token, parts and expiry (idempotent). */
+  async load(packetId: number, expiresAtMs: number, token: string, parts: number[]): Promise<void> {
     // The active set first: a grab admitted the instant the packet loads must be findable by a worker.
     await this.redis.zadd(ACTIVE_PACKETS_KEY, expiresAtMs, String(packetId));
     const k = packetKeys(packetId);
-    await this.run(LOAD, [k.meta, k.parts], [expiresAtMs, ...parts]);
+    await this.run(LOAD, [k.meta, k.parts], [expiresAtMs, token, ...parts]);
+  }
+
+  /** Give a packet loaded without a token (before tokens existed) the token MySQL holds; false when Redis lacks it. */
+  async adopt(packetId: number, token: string): Promise<boolean> {
+    return Number(await this.run(ADOPT, [packetKeys(packetId).meta], [token])) === 1;
   }
 
   /**
-   * Decide one grab atomically; `nowMs` is the API's clock. A grab (new or earlier) is reported only
-   * once a replica holds it; otherwise NotReplicatedError: the outcome is unknown, a retry learns it.
+   * Decide one grab atomically; `nowMs` is the API's clock, `token` the one the client named the
+   * packet with (a wrong one is "unknown"). A grab (new or earlier) is reported only once a replica
+   * holds it; otherwise NotReplicatedError: the outcome is unknown, a retry learns it.
    */
-  async grab(packetId: number, userId: number, nowMs: number): Promise<GrabOutcome> {
+  async grab(packetId: number, token: string, userId: number, nowMs: number): Promise<GrabOutcome> {
     const k = packetKeys(packetId);
-    const { value, replicated } = await this.grabs.run([k.meta, k.parts, k.grabbed, k.queue], [nowMs, userId]);
+    const { value, replicated } = await this.grabs.run([k.meta, k.parts, k.grabbed, k.queue], [nowMs, userId, token]);
     const [outcome, cents] = value as [GrabOutcome["outcome"], string?];
     if (outcome === "ok" || outcome === "already") {
       if (!replicated) throw new NotReplicatedError();

@@ -2,7 +2,8 @@ import type { Database } from "../../platform/db";
 import type { Logger } from "../../platform/log";
 import { persistGrabs } from "./grab-ledger";
 import type { PacketStore } from "./packet-store";
-import { creditUser, markRefunded, persistedGrabbers, refundFacts } from "./repository";
+import { applyMovements } from "../ledger/repository";
+import { markRefunded, persistedGrabbers, refundFacts } from "./repository";
 
 /** What one refund attempt did. */
 export type RefundResult =
@@ -25,7 +26,7 @@ export function refundDue(amountCents: number, grabbedCents: number): number {
  * 2. persist every grab Redis admitted (idempotent — the workers may be doing the same), so none
  *    is left in a queue to land after the refund;
  * 3. in one transaction, flag it refunded (`refunded_at IS NULL` makes exactly one run win) and
- *    credit amount − persisted grabs. Safe to run from any number of processes at once.
+ *    credit amount − persisted grabs, with its ledger row. Safe to run from any number of processes at once.
  */
 export async function refundPacket(
   deps: { db: Database; store: PacketStore; log?: Logger },
@@ -61,7 +62,10 @@ export async function refundPacket(
     const facts = await refundFacts(tx, packetId);
     const cents = refundDue(facts.amountCents, facts.grabbedCents);
     if (cents !== facts.remainingCents) log?.error({ packetId, ...facts }, "red packet remaining_cents drifted");
-    if (cents > 0) await creditUser(tx, facts.creatorId, cents);
+    if (cents > 0)
+      await applyMovements(tx, [
+        { userId: facts.creatorId, kind: "packet_refund", cents, operationId: `rp:${packetId}:refund` },
+      ]);
     return { outcome: "refunded", cents };
   });
   await store.retire(packetId, RETIRED_TTL_SECONDS).catch(() => undefined);

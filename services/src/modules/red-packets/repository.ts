@@ -8,6 +8,7 @@ export const packetScope = (packetId: number) => `rp:${packetId}`;
 export interface PacketRow {
   id: number;
   creatorId: number;
+  token: string;
   amountCents: number;
   count: number;
   remainingCount: number;
@@ -16,11 +17,12 @@ export interface PacketRow {
   refunded: boolean;
 }
 
-const PACKET_COLUMNS = `id, creator_id AS creatorId, amount_cents AS amountCents, count, remaining_count AS remainingCount,
+const PACKET_COLUMNS = `id, creator_id AS creatorId, token, amount_cents AS amountCents, count, remaining_count AS remainingCount,
   remaining_cents AS remainingCents, expires_at AS expiresAt, refunded_at IS NOT NULL AS refunded`;
 const toPacket = (r: Record<string, unknown>): PacketRow => ({
   id: Number(r.id),
   creatorId: Number(r.creatorId),
+  token: String(r.token),
   amountCents: Number(r.amountCents),
   count: Number(r.count),
   remainingCount: Number(r.remainingCount),
@@ -29,15 +31,38 @@ const toPacket = (r: Record<string, unknown>): PacketRow => ({
   refunded: Number(r.refunded) === 1,
 });
 
-/** Insert a packet expiring `expiresInSeconds` from now by the database's clock; returns its id and expiry (ms). */
-export async function insertPacket(
-  tx: Tx,
-  p: { creatorId: number; amountCents: number; count: number; expiresInSeconds: number },
-): Promise<{ id: number; expiresAtMs: number }> {
+/** A new packet as its creator asked for it, with its token and the request's idempotency key and hash. */
+export interface NewPacket {
+  creatorId: number;
+  token: string;
+  idempotencyKey: string;
+  requestHash: string;
+  amountCents: number;
+  count: number;
+  expiresInSeconds: number;
+}
+
+/**
+ * Insert a packet expiring `expiresInSeconds` from now by the database's clock; returns its id and
+ * expiry (ms). ER_DUP_ENTRY: the creator already used this idempotency key (a concurrent copy waits
+ * on the key's lock until the first commits or rolls back).
+ */
+export async function insertPacket(tx: Tx, p: NewPacket): Promise<{ id: number; expiresAtMs: number }> {
   const [result] = await tx.execute<ResultSetHeader>(
-    `INSERT INTO red_packets (creator_id, amount_cents, count, remaining_count, remaining_cents, expires_at)
-     VALUES (?, ?, ?, ?, ?, NOW(3) + INTERVAL ? SECOND)`,
-    [p.creatorId, p.amountCents, p.count, p.count, p.amountCents, p.expiresInSeconds],
+    `INSERT INTO red_packets (creator_id, token, idempotency_key, request_hash, amount_cents, count, remaining_count,
+       remaining_cents, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, NOW(3) + INTERVAL ? SECOND)`,
+    [
+      p.creatorId,
+      p.token,
+      p.idempotencyKey,
+      p.requestHash,
+      p.amountCents,
+      p.count,
+      p.count,
+      p.amountCents,
+      p.expiresInSeconds,
+    ],
   );
   // Read back in the database's terms, so Redis judges expiry by the same instant the refund uses.
   const [rows] = await tx.execute<RowDataPacket[]>(
@@ -45,6 +70,21 @@ export async function insertPacket(
     [result.insertId],
   );
   return { id: result.insertId, expiresAtMs: Number(rows[0].ms) };
+}
+
+/** The packet a creator made with an idempotency key, on the primary (a replay must see it at once). */
+export async function packetByKey(
+  db: Database,
+  creatorId: number,
+  idempotencyKey: string,
+): Promise<(PacketRow & { requestHash: string; expiresAtMs: number }) | null> {
+  const rows = await db.readPrimary<Record<string, unknown>>(
+    `SELECT ${PACKET_COLUMNS}, request_hash AS requestHash, ROUND(UNIX_TIMESTAMP(expires_at) * 1000) AS expiresAtMs
+       FROM red_packets WHERE creator_id = ? AND idempotency_key = ?`,
+    [creatorId, idempotencyKey],
+  );
+  const r = rows[0];
+  return r ? { ...toPacket(r), requestHash: String(r.requestHash), expiresAtMs: Number(r.expiresAtMs) } : null;
 }
 
 /** One packet, from a replica that has applied the packet's last write, else the primary. */
@@ -112,16 +152,6 @@ export async function grabbersAmong(tx: Tx, packetId: number, userIds: number[])
   return new Set(rows.map((r) => Number(r.userId)));
 }
 
-/** Credit several users (distinct ids), in id order so two batches lock users in the same order. */
-export async function creditUsers(tx: Tx, credits: Array<{ userId: number; cents: number }>): Promise<void> {
-  const sorted = [...credits].sort((a, b) => a.userId - b.userId);
-  await tx.query(
-    `UPDATE users SET balance_cents = balance_cents + CASE id ${sorted.map(() => "WHEN ? THEN ?").join(" ")} END
-     WHERE id IN (?) ORDER BY id`,
-    [...sorted.flatMap((c) => [c.userId, c.cents]), sorted.map((c) => c.userId)],
-  );
-}
-
 /** Record a grab. Throws ER_DUP_ENTRY when this user's grab of this packet is already recorded. */
 export async function insertGrab(tx: Tx, packetId: number, userId: number, cents: number): Promise<void> {
   await tx.execute("INSERT INTO red_packet_grabs (packet_id, user_id, amount_cents) VALUES (?, ?, ?)", [
@@ -147,11 +177,6 @@ export async function persistedGrabbers(db: Database, packetId: number): Promise
     [packetId],
   );
   return new Set(rows.map((r) => Number(r.userId)));
-}
-
-/** Add cents to a user's balance. */
-export async function creditUser(tx: Tx, userId: number, cents: number): Promise<void> {
-  await tx.execute("UPDATE users SET balance_cents = balance_cents + ? WHERE id = ?", [cents, userId]);
 }
 
 /** Mark an expired packet refunded; false when it is not expired or another run already did (the exactly-once guard). */

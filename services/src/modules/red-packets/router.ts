@@ -1,5 +1,6 @@
 import { principal } from "../../platform/auth";
 import type { ApiRouter } from "../../platform/api-router";
+import { requireIdempotencyKey } from "../../platform/idempotency";
 import type { Platform } from "../../platform/platform";
 import {
   CreatedRedPacketSchema,
@@ -12,25 +13,35 @@ import {
 } from "./schema";
 import { RedPacketService } from "./service";
 
-/** Timed red packets: create (split at once), grab (decided in Redis, persisted by workers), view. */
+/** Timed red packets: create (the creator pays, split at once), grab (decided in Redis, persisted by workers), view. */
 export function redPacketsRoutes(api: ApiRouter, p: Platform): void {
   const packets = new RedPacketService(p);
   api.route(
     {
       method: "post",
       path: "/red-packets",
-      summary: "Create a red packet: the amount is split at once into count random parts of at least 1 cent",
+      summary:
+        "Create a red packet, paid from your balance: split at once into count random parts of at least 1 cent; " +
+        "the Idempotency-Key header (UUID) is required and makes retries safe",
       tag: "red-packets",
       auth: "user",
       body: CreateRedPacketSchema,
       responses: {
-        201: { description: "created; grabbable at once", schema: CreatedRedPacketSchema },
-        503: { description: "unavailable: Redis could not take the parts (refunded at expiry)" },
+        201: { description: "created and debited; grabbable at once", schema: CreatedRedPacketSchema },
+        200: {
+          description: "the packet this Idempotency-Key already created (debited once)",
+          schema: CreatedRedPacketSchema,
+        },
+        400: { description: "validation_failed (also: no Idempotency-Key UUID)" },
+        409: { description: "insufficient_balance; idempotency_key_reused (the key made another packet)" },
+        503: { description: "unavailable: debited but not yet open for grabs; retry with the same Idempotency-Key" },
       },
     },
     async function createRedPacket(ctx) {
-      ctx.status = 201;
-      ctx.body = await packets.create(principal(ctx).userId, ctx.state.body as CreateRedPacketReq);
+      const key = requireIdempotencyKey(ctx);
+      const { id, created } = await packets.create(principal(ctx).userId, ctx.state.body as CreateRedPacketReq, key);
+      ctx.status = created ? 201 : 200;
+      ctx.body = { id };
     },
   );
   api.route(
@@ -43,8 +54,8 @@ export function redPacketsRoutes(api: ApiRouter, p: Platform): void {
       params: RedPacketIdParamsSchema,
       responses: {
         200: { description: "your share", schema: GrabSchema },
-        400: { description: "validation_failed: not a packet id" },
-        404: { description: "not_found" },
+        400: { description: "validation_failed: not a red packet id as created (<number>.<token>)" },
+        404: { description: "not_found (also: a wrong token)" },
         409: { description: "already_grabbed (details.amountCents is your share)" },
         410: { description: "empty or expired" },
         503: { description: "unavailable: outcome unknown, retry (a retry after a success answers 409)" },
@@ -59,19 +70,21 @@ export function redPacketsRoutes(api: ApiRouter, p: Platform): void {
     {
       method: "get",
       path: "/red-packets/:id",
-      summary: "A red packet and its persisted grabs (admitted grabs appear once a worker commits them)",
+      summary:
+        "A red packet and its persisted grabs (admitted grabs appear once a worker commits them); " +
+        "the grabs are shown to the creator and to those who grabbed",
       tag: "red-packets",
       auth: "user",
       params: RedPacketIdParamsSchema,
       responses: {
         200: { description: "the packet", schema: RedPacketViewSchema },
-        400: { description: "validation_failed: not a packet id" },
-        404: { description: "not_found" },
+        400: { description: "validation_failed: not a red packet id as created (<number>.<token>)" },
+        404: { description: "not_found (also: a wrong token)" },
       },
     },
     async function viewRedPacket(ctx) {
       const { id } = ctx.state.params as RedPacketIdParams;
-      ctx.body = await packets.view(id);
+      ctx.body = await packets.view(id, principal(ctx).userId);
     },
   );
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parsePacketRef, type PacketRef } from "./packet-ref";
 
 /** POST /red-packets body. Strict: the creator is the caller, never a field. */
 export const CreateRedPacketSchema = z
@@ -11,18 +12,22 @@ export const CreateRedPacketSchema = z
 /** POST /red-packets body type. */
 export type CreateRedPacketReq = z.infer<typeof CreateRedPacketSchema>;
 
-/** `:id` path parameter: a positive decimal integer (no signs, exponents or leading zeros). */
+/** `:id` path parameter: "<id>.<token>" as the create answered it. */
 export const RedPacketIdParamsSchema = z.object({
-  id: z
-    .string()
-    .regex(/^[1-9][0-9]{0,14}$/, { error: "a positive integer id" })
-    .transform(Number),
+  id: z.string().transform((raw, ctx): PacketRef => {
+    const ref = parsePacketRef(raw);
+    if (!ref) {
+      ctx.addIssue({ code: "custom", input: raw, message: "a red packet id as created: <number>.<token>" });
+      return z.NEVER;
+    }
+    return ref;
+  }),
 });
 /** `:id` path parameter type. */
 export type RedPacketIdParams = z.infer<typeof RedPacketIdParamsSchema>;
 
-/** A created packet. */
-export const CreatedRedPacketSchema = z.object({ id: z.number().int() });
+/** A created packet: the id to share with grabbers (it carries a 128-bit token: ids cannot be walked). */
+export const CreatedRedPacketSchema = z.object({ id: z.string().describe("<number>.<token>") });
 
 /** A successful grab: the caller's share. */
 export const GrabSchema = z.object({ amountCents: z.number().int() });
@@ -35,7 +40,10 @@ export const RedPacketViewSchema = z.object({
   remainingCents: z.number().int(),
   expiresAt: z.string().describe("ISO 8601"),
   refunded: z.boolean().describe("the unclaimed remainder went back to the creator"),
-  grabs: z.array(z.object({ userId: z.number().int(), amountCents: z.number().int() })),
+  grabs: z
+    .array(z.object({ userId: z.number().int(), amountCents: z.number().int() }))
+    .optional()
+    .describe("shown to the creator and to those who grabbed; omitted for anyone else"),
 });
 /** A packet as the API shows it. */
 export type RedPacketView = z.infer<typeof RedPacketViewSchema>;

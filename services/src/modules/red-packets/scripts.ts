@@ -1,24 +1,35 @@
 /** Lua scripts on one packet's keys; each runs atomically on the packet's one slot. */
 
 /**
- * Load a packet. KEYS: meta, parts. ARGV: expiresAtMs, then the parts. Does nothing when the packet
- * is already loaded, so a retried create never pushes its parts twice.
+ * Load a packet. KEYS: meta, parts. ARGV: expiresAtMs, token, then the parts. Does nothing when the
+ * packet is already loaded, so a retried create never pushes its parts twice.
  */
 export const LOAD = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 2, #ARGV, 1000 do
+for i = 3, #ARGV, 1000 do
   redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
-redis.call('HSET', KEYS[1], 'expiresAtMs', ARGV[1])
+redis.call('HSET', KEYS[1], 'expiresAtMs', ARGV[1], 'token', ARGV[2])
 return 1`;
 
 /**
- * Grab. KEYS: meta, parts, grabbed, queue. ARGV: nowMs (the API's clock), userId.
- * Returns {outcome, cents?}: ok | already | empty | expired | missing.
+ * Give a packet loaded before tokens existed its token (MySQL has checked it). KEYS: meta. ARGV:
+ * token. Returns 1 when the packet is in Redis (the token set, or already there), 0 when not.
+ */
+export const ADOPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSETNX', KEYS[1], 'token', ARGV[1])
+return 1`;
+
+/**
+ * Grab. KEYS: meta, parts, grabbed, queue. ARGV: nowMs (the API's clock), userId, token.
+ * Returns {outcome, cents?}: ok | already | empty | expired | unknown (the token is wrong) |
+ * missing (Redis has no such packet, or it has no token yet: MySQL decides).
  */
 export const GRAB = `
-local expires = redis.call('HGET', KEYS[1], 'expiresAtMs')
-if not expires then return {'missing'} end
+local expires, token = unpack(redis.call('HMGET', KEYS[1], 'expiresAtMs', 'token'))
+if not expires or not token then return {'missing'} end
+if token ~= ARGV[3] then return {'unknown'} end
 if redis.call('HEXISTS', KEYS[1], 'closed') == 1 or tonumber(ARGV[1]) >= tonumber(expires) then return {'expired'} end
 local prior = redis.call('HGET', KEYS[3], ARGV[2])
 if prior then return {'already', prior} end
