@@ -11,6 +11,7 @@ import {
   type Fault,
 } from "./faults";
 import { flashSaleUnderFault, redPacketUnderFault, type StormSize } from "./storms";
+import { moneyConserved } from "../load/invariants";
 
 /** One chaos scenario: a storm of one kind under one fault. */
 export interface ChaosScenario {
@@ -61,6 +62,8 @@ export async function runScenario(t: LoadTarget, s: ChaosScenario, size = DEFAUL
       s.storm === "flash-sale"
         ? await flashSaleUnderFault(t, s.fault, size, { dropFirstAnswers: s.dropFirstAnswers })
         : await redPacketUnderFault(t, s.fault, size);
+    // Every scenario, whatever it storms: no fault may make or lose money anywhere in the database.
+    checks.push(await moneyConserved(t));
     return { id: s.id, title, seconds: (Date.now() - started) / 1000, checks };
   } catch (err) {
     return { id: s.id, title, seconds: (Date.now() - started) / 1000, checks: [], error: (err as Error).message };

@@ -3,6 +3,7 @@ import { brokerCounts } from "../../runbooks/lib/broker";
 import { amqpUrl } from "../stack/components/rabbitmq";
 import type { InvariantCheck } from "../bench/results";
 import { adminToken, apiCall } from "./fixtures";
+import { readConservation } from "../../services/src/modules/ledger/conservation";
 import { packetKeys } from "../../services/src/modules/red-packets/keys";
 import { appRedis, eventually, onPrimary, type LoadTarget } from "./target";
 
@@ -224,4 +225,25 @@ export async function packetInvariants(
   ];
   if (opts.allParts) checks.push(check("every part grabbed", allGrabbed, sums.join("; ")));
   return checks;
+}
+
+/**
+ * Money conserved (the same check as the workers' periodic job and LedgerImbalance): top-ups equal
+ * balances plus what unrefunded red packets hold, and every balance is the sum of its ledger rows.
+ */
+export async function moneyConserved(t: LoadTarget): Promise<InvariantCheck> {
+  const c = await onPrimary(t, async (conn) => {
+    await conn.beginTransaction();
+    try {
+      return await readConservation(conn);
+    } finally {
+      await conn.commit();
+    }
+  });
+  return check(
+    "money conserved",
+    c.imbalanceCents === 0 && c.accountsMismatched === 0,
+    `top-ups ${c.mintedCents} = balances ${c.balancesCents} + in packets ${c.heldCents} ` +
+      `(off by ${c.imbalanceCents}); ${c.accountsMismatched} balances differ from their ledger`,
+  );
 }
