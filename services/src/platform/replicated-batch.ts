@@ -59,8 +59,11 @@ export async function runReplicatedBatch(
   return out;
 }
 
+/** A call's arguments, or a function that makes them as its batch is sent (for values that age, like deadlines). */
+export type BatchArgs = Array<string | number> | (() => Array<string | number>);
+
 interface Queued {
-  args: Array<string | number>;
+  args: BatchArgs;
   resolve: (result: { value: unknown; replicated: boolean }) => void;
   reject: (err: unknown) => void;
 }
@@ -68,11 +71,14 @@ interface Queued {
 /**
  * Group-commits one script: the calls on the same keys (one slot, so one master) that arrive in the
  * same turn of the event loop go as one `runReplicatedBatch` — each its own script run, then one
- * WAIT for all of them. Under a storm that is one round trip and one WAIT per batch instead of per
- * call; alone, a call waits for nothing but its own turn.
+ * WAIT for all of them. At most one batch per keys is in flight: WAIT blocks its connection until a
+ * replica acknowledges, so what arrives meanwhile waits and goes as the next batch (bigger batches
+ * under a storm, not a queue of WAITs each holding up the next). Alone, a call waits for nothing but
+ * its own turn.
  */
 export class ReplicatedTurnBatcher {
   private readonly queued = new Map<string, { keys: readonly string[]; calls: Queued[] }>();
+  private readonly inFlight = new Set<string>();
 
   constructor(
     private readonly redis: Cluster,
@@ -80,30 +86,38 @@ export class ReplicatedTurnBatcher {
   ) {}
 
   /** Run the script on `keys` with `args` in this turn's batch; resolves with its value and whether a replica holds it. */
-  run(keys: readonly string[], args: Array<string | number>): Promise<{ value: unknown; replicated: boolean }> {
+  run(keys: readonly string[], args: BatchArgs): Promise<{ value: unknown; replicated: boolean }> {
     return new Promise((resolve, reject) => {
       const id = keys.join(" ");
       let batch = this.queued.get(id);
       if (!batch) {
         this.queued.set(id, (batch = { keys, calls: [] }));
         // After the poll phase: every call read from a socket in this turn joins the pipeline.
-        setImmediate(() => this.flush(id));
+        if (!this.inFlight.has(id)) setImmediate(() => this.flush(id));
       }
       batch.calls.push({ args, resolve, reject });
     });
   }
 
   private flush(id: string): void {
-    const { keys, calls } = this.queued.get(id)!;
+    const batch = this.queued.get(id);
+    if (!batch || this.inFlight.has(id)) return;
+    const { keys, calls } = batch;
     this.queued.delete(id);
+    this.inFlight.add(id);
     runReplicatedBatch(
       this.redis,
       this.script,
       keys,
-      calls.map((c) => c.args),
-    ).then(
-      (results) => results.forEach((r, i) => (r.err ? calls[i].reject(r.err) : calls[i].resolve(r))),
-      (err: unknown) => calls.forEach((c) => c.reject(err)),
-    );
+      calls.map((c) => (typeof c.args === "function" ? c.args() : c.args)),
+    )
+      .then(
+        (results) => results.forEach((r, i) => (r.err ? calls[i].reject(r.err) : calls[i].resolve(r))),
+        (err: unknown) => calls.forEach((c) => c.reject(err)),
+      )
+      .finally(() => {
+        this.inFlight.delete(id);
+        if (this.queued.has(id)) this.flush(id); // what arrived during this batch goes next
+      });
   }
 }

@@ -1,11 +1,16 @@
 import { planHandOff, type Admitted } from "./hand-off";
 
-const fresh: Admitted = { reserved: true, settled: false, replicated: true };
+const fresh: Admitted = { fresh: true, reserved: true, settled: false, replicated: true };
 
 describe("planHandOff", () => {
   it.each([
     ["a new reservation a replica holds", "publish-and-accept", {}, undefined],
-    ["a retry of a reservation a replica holds (its first answer was lost)", "publish-and-accept", {}, undefined],
+    [
+      "a retry of a reservation a replica holds (published already, or by the reconciler)",
+      "accept",
+      { fresh: false },
+      undefined,
+    ],
     [
       "a reservation no replica acknowledged: first ask whether the master has one",
       "ask-replicas",
@@ -15,6 +20,13 @@ describe("planHandOff", () => {
     ["…and it has none: a confirmed publish is the durable record", "publish-or-unknown", { replicated: false }, false],
     ["…and it has one that did not acknowledge: a failover could erase it", "unknown", { replicated: false }, true],
     ["…and the node is no longer a master (a failover under way)", "unknown", { replicated: false }, null],
+    [
+      "a retry of a reservation on a master without a replica: no failover can erase it",
+      "accept",
+      { fresh: false, replicated: false },
+      false,
+    ],
+    ["a retry of a reservation a replica does not hold yet", "unknown", { fresh: false, replicated: false }, true],
     [
       "a request MySQL already confirmed or refused, replicated or not",
       "accept",

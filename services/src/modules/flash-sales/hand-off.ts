@@ -1,5 +1,7 @@
 /** What Redis said about an admitted (or already known) request, as the hand-off needs it. */
 export interface Admitted {
+  /** Admitted by this call (not a retry of a request Redis already held). */
+  fresh: boolean;
   /** Redis holds the reservation (not only the order's confirmation). */
   reserved: boolean;
   /** MySQL has decided the request: its order confirmed, or refused for good. */
@@ -11,7 +13,10 @@ export interface Admitted {
 /**
  * The next step of an admission, as a 202 may only go out for a request that survives a Redis
  * failover:
- * - `accept`: nothing to hand off (MySQL has decided it, or only its confirmation is left);
+ * - `accept`: nothing to hand off (MySQL has decided it, or only its confirmation is left), or a
+ *   retry of a reservation that is safe (on a replica, or on a master without one): its first
+ *   attempt published it, or — when that attempt answered 503 unpublished — the reconciler does
+ *   after 5 s (re-publishing on every retry would double the queue under retrying clients);
  * - `publish-and-accept`: a replica holds the reservation; publish (best effort: the reconciler
  *   re-publishes a reservation without an order) and answer 202;
  * - `ask-replicas`: no replica acknowledged in time; whether the master has one decides;
@@ -28,7 +33,8 @@ export function planHandOff(
   replicaOnline?: boolean | null,
 ): "accept" | "publish-and-accept" | "ask-replicas" | "publish-or-unknown" | "unknown" {
   if (a.settled || !a.reserved) return "accept";
-  if (a.replicated) return "publish-and-accept";
+  if (a.replicated) return a.fresh ? "publish-and-accept" : "accept";
   if (replicaOnline === undefined) return "ask-replicas";
-  return replicaOnline === false ? "publish-or-unknown" : "unknown";
+  if (replicaOnline !== false) return "unknown";
+  return a.fresh ? "publish-or-unknown" : "accept";
 }

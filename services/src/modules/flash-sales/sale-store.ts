@@ -89,8 +89,16 @@ export class SaleStore {
    * it sends (the script changes nothing once ADMIT_FRESH_MS have passed on Redis's clock: 'stale').
    */
   async admit(saleId: number, sentAtMs: number, userId: number, key: string, requestId: string): Promise<Admission> {
-    const deadlineMs = sentAtMs + (this.clock.now() - Date.now()) + ADMIT_FRESH_MS;
-    const { value, replicated } = await this.admissions.run(scriptKeys(saleId), [deadlineMs, userId, key, requestId]);
+    // Counted from when its batch is sent (ioredis's timeout starts there), not from the call: a
+    // batch may wait for the previous one's WAIT.
+    const calledAtMs = Date.now();
+    const deadline = () => sentAtMs + (Date.now() - calledAtMs) + (this.clock.now() - Date.now()) + ADMIT_FRESH_MS;
+    const { value, replicated } = await this.admissions.run(scriptKeys(saleId), () => [
+      deadline(),
+      userId,
+      key,
+      requestId,
+    ]);
     const [outcome, nowMs, rid, reservation, settled] = value as string[];
     this.clock.observe(Number(nowMs));
     if (outcome === "admitted" || outcome === "duplicate")

@@ -169,7 +169,12 @@ export class FlashSaleService {
    * replicated reservation is not the client's problem: the reconciler re-publishes it.
    */
   private async handOff(saleId: number, userId: number, a: Known): Promise<void> {
-    const admitted = { reserved: a.reservation !== null, settled: a.settled, replicated: a.replicated };
+    const admitted = {
+      fresh: a.outcome === "admitted",
+      reserved: a.reservation !== null,
+      settled: a.settled,
+      replicated: a.replicated,
+    };
     let step = planHandOff(admitted);
     if (step === "ask-replicas")
       step = planHandOff(admitted, await this.store.hasOnlineReplica(saleId).catch(() => null));
