@@ -2,6 +2,12 @@ import type Koa from "koa";
 import { z } from "zod";
 import { UnsupportedMediaTypeError, ValidationError } from "./errors";
 
+/** A positive decimal integer id in a path (no signs, exponents or leading zeros), as a number. */
+export const PositiveIdParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,14}$/, { error: "a positive integer id" })
+  .transform(Number);
+
 function issues(error: z.ZodError) {
   return error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PositiveIdParam } from "../../platform/validate";
 
 const SkuSchema = z
   .string()
@@ -32,12 +33,7 @@ export const UpdateProductSchema = z
 export type UpdateProductReq = z.infer<typeof UpdateProductSchema>;
 
 /** `:id` path parameter: a positive decimal integer (no signs, exponents or leading zeros). */
-export const ProductIdParamsSchema = z.object({
-  id: z
-    .string()
-    .regex(/^[1-9][0-9]{0,14}$/, { error: "a positive integer id" })
-    .transform(Number),
-});
+export const ProductIdParamsSchema = z.object({ id: PositiveIdParam });
 /** `:id` path parameter type. */
 export type ProductIdParams = z.infer<typeof ProductIdParamsSchema>;
 

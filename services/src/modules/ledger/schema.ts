@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PositiveIdParam } from "../../platform/validate";
 
 /** POST /admin/users/:id/credits body: a positive amount, at most a million currency units at once. */
 export const TopUpSchema = z.strictObject({ amountCents: z.number().int().min(1).max(100_000_000) });
@@ -6,12 +7,7 @@ export const TopUpSchema = z.strictObject({ amountCents: z.number().int().min(1)
 export type TopUpReq = z.infer<typeof TopUpSchema>;
 
 /** `:id` path parameter of a user: a positive decimal integer. */
-export const UserIdParamsSchema = z.object({
-  id: z
-    .string()
-    .regex(/^[1-9][0-9]{0,14}$/, { error: "a positive integer id" })
-    .transform(Number),
-});
+export const UserIdParamsSchema = z.object({ id: PositiveIdParam });
 
 /** The user's balance after a top-up. */
 export const BalanceSchema = z.object({ balanceCents: z.number().int() });
