@@ -72,11 +72,14 @@ export class BoundedPool {
     });
   }
 
-  /** Run `fn` on one connection whose every execute/query is timed out; the connection is released or destroyed after. */
-  async use<T>(fn: (conn: mysql.PoolConnection) => Promise<T>): Promise<T> {
+  /**
+   * Run `fn` on one connection whose every execute/query is timed out; the connection is released or
+   * destroyed after. `observe: false` keeps the statements out of the query metrics (health probes).
+   */
+  async use<T>(fn: (conn: mysql.PoolConnection) => Promise<T>, { observe = true } = {}): Promise<T> {
     const conn = await this.acquire();
     try {
-      return await fn(this.bounded(conn));
+      return await fn(this.bounded(conn, observe));
     } catch (err) {
       if (leavesConnectionUnusable(err)) conn.destroy();
       throw err;
@@ -113,11 +116,11 @@ export class BoundedPool {
   }
 
   // Every execute/query on the connection gets the statement timer; other methods pass through.
-  private bounded(conn: mysql.PoolConnection): mysql.PoolConnection {
+  private bounded(conn: mysql.PoolConnection, observe: boolean): mysql.PoolConnection {
     const timed =
       (method: "execute" | "query") =>
       (...args: unknown[]) =>
-        this.statement(conn, () => (conn[method] as (...a: unknown[]) => Promise<unknown>).apply(conn, args));
+        this.statement(conn, () => (conn[method] as (...a: unknown[]) => Promise<unknown>).apply(conn, args), observe);
     return new Proxy(conn, {
       get: (target, prop) => {
         if (prop === "execute" || prop === "query") return timed(prop);
@@ -128,8 +131,8 @@ export class BoundedPool {
   }
 
   /** Run one statement on `conn`, timed (metrics) and timed out: on timeout the connection is destroyed. */
-  statement<T>(conn: mysql.PoolConnection, run: () => Promise<T>): Promise<T> {
-    const end = dbQueryDuration.startTimer({ pool: this.role });
+  statement<T>(conn: mysql.PoolConnection, run: () => Promise<T>, observe = true): Promise<T> {
+    const end = observe ? dbQueryDuration.startTimer({ pool: this.role }) : () => 0;
     return new Promise<T>((resolve, reject) => {
       let pending = true;
       const settle = (outcome: "ok" | "error" | "timeout", done: () => void) => {

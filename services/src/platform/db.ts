@@ -165,7 +165,8 @@ export class Database {
 
   /** Answer `SELECT 1` on the primary or on replica `index` (health checks), within the pool's bounds. */
   async ping(server: "primary" | number): Promise<void> {
-    await (server === "primary" ? this.primary : this.replicas[server]).use((conn) => conn.query("SELECT 1"));
+    const pool = server === "primary" ? this.primary : this.replicas[server];
+    await pool.use((conn) => conn.query("SELECT 1"), { observe: false }); // probes are not the app's queries
   }
 
   // Round robin over the replicas not recently failed; null when none is left.
