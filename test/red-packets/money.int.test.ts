@@ -58,6 +58,7 @@ describe("red packets are paid for", () => {
   it("debits the creator in the packet's transaction, with a ledger row", async () => {
     const [creator] = await buildGrabbers(1);
     await fund(creator, 1000);
+    expect(await balanceOf(creator)).toBe(1000); // and the profile is cached from here on
     expect((await create(creator, { amountCents: 600, count: 3, expiresInSeconds: 60 })).status).toBe(201);
     expect(await balanceOf(creator)).toBe(400);
     expect((await accounts([creator.id])).get(creator.id)).toEqual({

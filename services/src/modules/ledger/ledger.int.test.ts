@@ -29,6 +29,8 @@ describe("POST /api/v1/admin/users/:id/credits", () => {
   it("credits the balance with one ledger row and answers the balance after it", async () => {
     const [user] = await insertUsers(1, "ledger");
     const key = randomUUID();
+    // The profile is cached from here on; the balance in it must not be.
+    expect(await call("GET", "/me", { token: user.token })).toMatchObject({ status: 200, body: { balanceCents: 0 } });
     expect(await credit(user.id, 700, key)).toMatchObject({ status: 201, body: { balanceCents: 700 } });
     expect(await credit(user.id, 300)).toMatchObject({ status: 201, body: { balanceCents: 1000 } });
     expect(await ledgerRows(user.id)).toEqual([

@@ -1,5 +1,5 @@
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
-import type { Tx } from "../../platform/db";
+import type { Database, Tx } from "../../platform/db";
 
 /** Why money moved; the ledger's `kind` column. */
 export type MovementKind = "opening" | "top_up" | "packet_debit" | "grab_credit" | "packet_refund";
@@ -70,4 +70,14 @@ export async function movementOf(tx: Tx, operationId: string): Promise<LedgerRow
   return r
     ? { userId: Number(r.userId), kind: r.kind, cents: Number(r.cents), balanceAfterCents: Number(r.balanceAfterCents) }
     : null;
+}
+
+/** A user's balance, read-your-writes for the user (their top-ups and packets); null when no such user. */
+export async function readBalance(db: Database, userId: number): Promise<number | null> {
+  const rows = await db.read<{ balance: number }>(
+    "SELECT balance_cents AS balance FROM users WHERE id = ?",
+    [userId],
+    `user:${userId}`,
+  );
+  return rows[0] ? Number(rows[0].balance) : null;
 }

@@ -6,7 +6,6 @@ export interface ProfileRow {
   id: number;
   username: string;
   role: "user" | "admin";
-  balance_cents: number;
   display_name: string;
   bio: string;
   email: string | null;
@@ -29,7 +28,7 @@ const CHANGEABLE = ["display_name", "bio", "email", "phone"] as const;
 /** One user's row, read-your-writes for that user (replica once it has their last write, else primary). */
 export async function findProfile(db: Database, userId: number): Promise<ProfileRow | null> {
   const rows = await db.read<ProfileRow>(
-    `SELECT u.id, u.username, u.role, u.balance_cents, p.display_name, p.bio, p.email, p.phone, p.updated_at
+    `SELECT u.id, u.username, u.role, p.display_name, p.bio, p.email, p.phone, p.updated_at
        FROM users u JOIN profiles p ON p.user_id = u.id
       WHERE u.id = ?`,
     [userId],

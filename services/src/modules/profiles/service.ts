@@ -1,5 +1,6 @@
 import { NotFoundError } from "../../platform/errors";
 import type { Platform } from "../../platform/platform";
+import { readBalance } from "../ledger/repository";
 import { findProfile, updateProfile, type ProfileRow } from "./repository";
 import type { PrivateProfile, PublicProfile, UpdateProfileReq } from "./schema";
 
@@ -23,20 +24,24 @@ const publicView = (row: CachedProfile): PublicProfile => ({
   bio: row.bio,
 });
 
-const privateView = (row: CachedProfile): PrivateProfile => ({
+const privateView = (row: CachedProfile, balanceCents: number): PrivateProfile => ({
   ...publicView(row),
   role: row.role,
   email: row.email,
   phone: row.phone,
-  balanceCents: row.balance_cents,
+  balanceCents,
   updatedAt: row.updated_at,
 });
 
-/** The caller's own profile; 404 when the token's user no longer exists. */
+/**
+ * The caller's own profile; 404 when the token's user no longer exists. The profile comes from the
+ * cache; the balance never does — it changes without the profile (top-ups, packets, grab credits by
+ * workers), so it is read each time, read-your-writes for the user.
+ */
 export async function getOwnProfile(p: Platform, userId: number): Promise<PrivateProfile> {
-  const row = await loadProfile(p, userId);
-  if (!row) throw NotFoundError("no such user");
-  return privateView(row);
+  const [row, balanceCents] = await Promise.all([loadProfile(p, userId), readBalance(p.db, userId)]);
+  if (!row || balanceCents === null) throw NotFoundError("no such user");
+  return privateView(row, balanceCents);
 }
 
 /** Anyone's public profile; counts the view for the behaviour statistics. */
