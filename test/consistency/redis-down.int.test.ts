@@ -1,7 +1,7 @@
 import { readState } from "../../scripts/stack/state";
 import { buildUser, call, replicaBase } from "../support/api";
 import { buildProduct } from "../support/db";
-import { replicaCounter } from "../support/metrics";
+import { allReplicasCounter, replicaCounter } from "../support/metrics";
 import { eventually, getJson } from "../stack/clients";
 import { testAddresses, testLayout } from "../stack/test-stack";
 
@@ -10,6 +10,7 @@ const redisPids = () =>
     .processes.filter((p) => /^redis-\d+$/.test(p.name))
     .map((p) => p.pid);
 
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const signalAll = (signal: NodeJS.Signals) => redisPids().forEach((pid) => process.kill(pid, signal));
 // What api-1 reports about its dependencies on its internal port.
 const dependencies = async () =>
@@ -27,6 +28,7 @@ describe("with every Redis node hung (SIGSTOP)", () => {
     const product = await buildProduct();
     const first = await call<{ id: number }>("POST", "/orders", { token: user.token, body: { productId: product.id } });
 
+    const marksLostBefore = sum(await allReplicasCounter("floodgate_db_write_marks_lost_total"));
     signalAll("SIGSTOP");
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) {
@@ -42,6 +44,8 @@ describe("with every Redis node hung (SIGSTOP)", () => {
     const afterWrite = await call<{ items: Array<{ id: number }> }>("GET", "/orders", { token: user.token });
     expect(afterWrite.body.items.map((o) => o.id)).toEqual([during.body.id, first.body.id]);
     expect(statuses.every((s) => s < 500)).toBe(true);
+    // The order committed while its read-your-writes mark could not reach Redis: counted, not failed.
+    expect(sum(await allReplicasCounter("floodgate_db_write_marks_lost_total"))).toBeGreaterThan(marksLostBefore);
     // Readiness stays up (every replica shares Redis); the internal port says what is down.
     expect(await call("GET", "/health")).toMatchObject({ status: 200, body: { status: "ok" } });
     await eventually(async () => ((await dependencies()).redis.status === "down" ? true : undefined), 20_000, 250);
