@@ -4,6 +4,7 @@
  * leave nginx's upstream before they stop, so no request is dropped. The autoscaler keeps acting on
  * its alerts afterwards: a manual count lasts until the next ApiScaleOut / ApiScaleIn after the cooldown.
  */
+import { retry } from "zx";
 import { hostPort } from "../infra/topology";
 import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError, type RunbookOptions } from "./lib/runbook";
 import type { KubernetesControl } from "./lib/kubernetes-control";
@@ -20,6 +21,10 @@ next decision.
   --replicas N       the API replica count to run
 
 ${COMMON_HELP}`;
+
+/** How often, and how far apart, a scale request that failed (409: the autoscaler is busy) is asked again. */
+const BUSY_RETRIES = 10;
+const BUSY_RETRY_DELAY = "2s";
 
 /** The API's StatefulSet on Kubernetes (infra/kubernetes/addresses.ts NAMES.api). */
 const API_SET = "api";
@@ -78,11 +83,16 @@ export async function main(argv: string[]): Promise<number> {
     if (wanted === status.running) book.check(`${wanted} replicas`, true, "already running, nothing to do");
     else
       await book.act(`scale the API from ${status.running} to ${wanted} replicas`, async () => {
-        await call(`${base}/replicas`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ replicas: wanted }),
-        });
+        // Asked again on failure, mostly a 409: the autoscaler is in the middle of a step of its own
+        // (it starts a replica and waits for its health: seconds), or that step failed. Asking for
+        // a count is idempotent.
+        await retry(BUSY_RETRIES, BUSY_RETRY_DELAY, () =>
+          call(`${base}/replicas`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ replicas: wanted }),
+          }),
+        );
       });
   }
 
