@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { RowDataPacket } from "mysql2";
 import { readConservation } from "../../services/src/modules/ledger/conservation";
 import { refundPacket } from "../../services/src/modules/red-packets/refund";
+import { testAddresses } from "../stack/test-stack";
 import { call } from "../support/api";
 import { onPrimary } from "../support/db";
 import { appClients, bounded, buildGrabbers, buildPacket, drained, fund, grab, type Grabber } from "./support";
@@ -134,5 +135,19 @@ describe("red packets are paid for", () => {
       }
     });
     expect(totals).toMatchObject({ imbalanceCents: 0, accountsMismatched: 0 });
+  });
+});
+
+describe("the conservation check", () => {
+  it("runs in every red-packet worker and exports its figures (what LedgerImbalance watches)", async () => {
+    for (const { port } of testAddresses().workers.redPacketGrabs) {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      // Every series carries the process's default label (instance_id).
+      const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1]);
+      expect(Number.isFinite(value("floodgate_ledger_imbalance_cents"))).toBe(true);
+      expect(Number.isFinite(value("floodgate_ledger_accounts_mismatched"))).toBe(true);
+      // Checked at start and every minute since: never more than a minute and a margin ago.
+      expect(Date.now() / 1000 - value("floodgate_ledger_checked_timestamp_seconds")).toBeLessThan(90);
+    }
   });
 });
