@@ -112,7 +112,16 @@ describe("cache: warm", () => {
     expect(served.body.products.map((p) => p.id).sort()).toEqual(entry!.products.map((p) => p.id).sort());
 
     const user = await buildUser();
-    expect((await me(user)).status).toBe(200);
+    // Read until the profile is in Redis: right after a Redis failover test the breaker may still
+    // keep a load's copy out of L2, and the runbook warms only the profiles it flushed.
+    await eventually(
+      async () => {
+        expect((await me(user)).status).toBe(200);
+        return (await l2("profile", user.id)) ?? undefined;
+      },
+      20_000,
+      500,
+    );
     const profile = await cache("--namespace", "profile", "--flush", "--warm", "--apply", "--yes");
     expect(profile.code).toBe(0);
     expect(profile.out).toMatch(/done\s+warm profile for the [1-9]\d* users it held/);
