@@ -1,11 +1,10 @@
 import type { ApiRouter } from "../../platform/api-router";
 import { principal } from "../../platform/auth";
-import { ValidationError } from "../../platform/errors";
+import { requireIdempotencyKey } from "../../platform/idempotency";
 import type { Platform } from "../../platform/platform";
 import { flashSaleAdminRoutes } from "./admin-router";
 import {
   FlashSaleSchema,
-  IdempotencyKeySchema,
   PurchaseAcceptedSchema,
   PurchaseParamsSchema,
   PurchaseStatusSchema,
@@ -56,10 +55,9 @@ export function flashSalesRoutes(api: ApiRouter, p: Platform): void {
       },
     },
     async function purchase(ctx) {
-      const key = IdempotencyKeySchema.safeParse(ctx.get("Idempotency-Key"));
-      if (!key.success) throw ValidationError([{ path: "Idempotency-Key", message: "required: a UUID" }]);
+      const key = requireIdempotencyKey(ctx);
       const { id } = ctx.state.params as SaleIdParams;
-      ctx.body = await sales.purchase(id, principal(ctx).userId, key.data);
+      ctx.body = await sales.purchase(id, principal(ctx).userId, key);
       ctx.status = 202;
     },
   );

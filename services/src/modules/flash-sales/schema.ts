@@ -34,9 +34,6 @@ export const PurchaseParamsSchema = z.object({ id: Id, requestId: z.uuid() });
 /** `:id/purchases/:requestId` type. */
 export type PurchaseParams = z.infer<typeof PurchaseParamsSchema>;
 
-/** The required Idempotency-Key header of a purchase. */
-export const IdempotencyKeySchema = z.uuid();
-
 /** A sale as clients see it. */
 export const FlashSaleSchema = z.object({
   id: z.number().int(),

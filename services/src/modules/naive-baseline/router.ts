@@ -1,8 +1,9 @@
 import type { ApiRouter } from "../../platform/api-router";
 import { principal } from "../../platform/auth";
-import { ConflictError, ValidationError } from "../../platform/errors";
+import { ConflictError } from "../../platform/errors";
+import { requireIdempotencyKey } from "../../platform/idempotency";
 import type { Platform } from "../../platform/platform";
-import { IdempotencyKeySchema, SaleIdParamsSchema, type SaleIdParams } from "../flash-sales/schema";
+import { SaleIdParamsSchema, type SaleIdParams } from "../flash-sales/schema";
 import { naivePurchase } from "./repository";
 
 /**
@@ -26,10 +27,9 @@ export function naiveBaselineRoutes(api: ApiRouter, p: Platform): void {
       },
     },
     async function naivePurchaseRoute(ctx) {
-      const key = IdempotencyKeySchema.safeParse(ctx.get("Idempotency-Key"));
-      if (!key.success) throw ValidationError([{ path: "Idempotency-Key", message: "required: a UUID" }]);
+      const key = requireIdempotencyKey(ctx);
       const { id } = ctx.state.params as SaleIdParams;
-      const outcome = await naivePurchase(p.db, id, principal(ctx).userId, key.data);
+      const outcome = await naivePurchase(p.db, id, principal(ctx).userId, key);
       if ("refused" in outcome) throw ConflictError(outcome.refused, `refused: ${outcome.refused}`);
       ctx.status = 201;
       ctx.body = outcome;
