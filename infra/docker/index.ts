@@ -69,7 +69,11 @@ export function deployDocker(cfg: DeployConfig): StackOutputs {
   const api = new ApiCluster(
     "api",
     ctx,
-    { dependsOn: [mysql.ready, redis.ready, rabbitmq.container], staticVolume: bucket.publishVolume.name },
+    {
+      // Every store and its bootstrap job: the API reads replicas and publishes into the bucket.
+      dependsOn: [mysql.ready, ...mysql.replicated, redis.ready, rabbitmq.container, bucket.ready],
+      staticVolume: bucket.publishVolume.name,
+    },
     opts,
   );
   new LoadBalancer("lb", ctx, { staticVolume: bucket.edgeVolume.name, dependsOn: api.apiSlots }, opts);

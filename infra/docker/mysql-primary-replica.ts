@@ -35,6 +35,8 @@ const sqlJob = (to: HostPort, file: string, onlyIf = "true") =>
 export class MysqlPrimaryReplica extends pulumi.ComponentResource {
   /** The job that created the database and users: the migrations wait for it. */
   readonly ready: pulumi.Resource;
+  /** The jobs that made each replica follow the primary: readers wait for them. */
+  readonly replicated: pulumi.Resource[];
   /** Every MariaDB server container: primary first. */
   readonly servers: docker.Container[];
 
@@ -94,11 +96,11 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
       "true",
       [primary],
     );
-    a.mysqlReplicas.forEach((at, i) => {
+    this.replicated = a.mysqlReplicas.map((at, i) => {
       const replicaSql = ctx.secretTopology.apply((s) => renderReplicaSetupSql(s, { primary: a.mysqlPrimary }));
       // Only a replica that follows nobody yet: re-running must not reset a working replica's position.
       const notReplicating = `[ -z "$(mariadb -h ${at.host} -P ${at.port} -uroot -e 'SHOW SLAVE STATUS')" ]`;
-      job(`${mysqlReplicaName(i + 1)}-setup`, replicaSql, at, notReplicating, [bootstrap, replicas[i]]);
+      return job(`${mysqlReplicaName(i + 1)}-setup`, replicaSql, at, notReplicating, [bootstrap, replicas[i]]);
     });
     this.ready = bootstrap;
     this.registerOutputs({ primary: primary.name, replicas: replicas.map((r) => r.name) });

@@ -12,6 +12,7 @@ import {
   settle,
   settleRegistrations,
   unwrapSecrets,
+  upstreamOf,
   type RecordedResource,
 } from "../testing/pulumi-mocks";
 import { REPO_ROOT, useStackConfig } from "../testing/stack-config";
@@ -144,6 +145,44 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     expect(volumes.filter((v) => /^(redis-\d+|mysql-primary|mysql-replica-\d+)-data$/.test(String(v))).length).toBe(
       redisNodeCount(t()) + 1 + t().mysql.replicas,
     );
+  });
+
+  it("deploys in order: stores, their bootstrap jobs, migrate, every API slot, then nginx", () => {
+    const urnOf = (name: string) => {
+      const r = d().resources.find((x) => x.type === CONTAINER && x.inputs.name === name);
+      if (!r) throw new Error(`no container named ${name}`);
+      return r.urn;
+    };
+    const names = containers(d()).map((c) => c.name as string);
+    const like = (re: RegExp) => names.filter((n) => re.test(n));
+    const replicas = like(/^mysql-replica-\d+$/);
+    const bootstrapJobs = [
+      "mysql-bootstrap",
+      ...replicas.map((r) => `${r}-setup`),
+      "redis-cluster-form",
+      "bucket-init",
+    ];
+    const edges: Array<[later: string, earlier: string]> = [
+      ["mysql-bootstrap", "mysql-primary"],
+      ...replicas.flatMap((r): Array<[string, string]> => [
+        [`${r}-setup`, r],
+        [`${r}-setup`, "mysql-bootstrap"],
+      ]),
+      ...like(/^redis-\d+$/).map((n): [string, string] => ["redis-cluster-form", n]),
+      ["bucket-init", "bucket"],
+      ...bootstrapJobs.map((j): [string, string] => ["migrate", j]),
+      ["migrate", "rabbitmq"],
+      ...like(/^api-\d+$/).flatMap((api): Array<[string, string]> => [
+        [api, "migrate"],
+        ["nginx", api],
+      ]),
+    ];
+    expect(edges.length).toBeGreaterThan(10);
+    const missing = edges.filter(([later, earlier]) => !upstreamOf(urnOf(later), d().resources).has(urnOf(earlier)));
+    expect(missing).toEqual([]);
+    // And never the other way round: no store waits for what it must precede.
+    const reversed = edges.filter(([later, earlier]) => upstreamOf(urnOf(earlier), d().resources).has(urnOf(later)));
+    expect(reversed).toEqual([]);
   });
 
   it("forms the Redis cluster from every node, only when no node knows another", () => {

@@ -10,6 +10,7 @@ import {
   recorded,
   settle,
   settleRegistrations,
+  upstreamOf,
   type RecordedResource,
 } from "./pulumi-mocks";
 
@@ -49,6 +50,15 @@ beforeAll(async () => {
   });
   // Done right: rendered inside apply on the secrets, so the result stays a secret.
   new docker.Container("kept-secret", { image: "x", envs: secret.apply((v) => [`JWT_SECRET=${v}`]) });
+  // A small graph: explicit dependsOn on a component, an implicit one through an Output input, a parent's.
+  const volume = new docker.Volume("dep-volume", { name: "v" });
+  const group = new pulumi.ComponentResource("test:index:Group", "dep-group", {}, { dependsOn: [volume] });
+  new docker.Container("dep-member", { image: "x" }, { parent: group });
+  new docker.Container("dep-after-group", { image: "x" }, { dependsOn: [group] });
+  new docker.Container("dep-by-input", {
+    image: "x",
+    volumes: [{ volumeName: volume.name, containerPath: "/v" }],
+  });
   await settleRegistrations();
 });
 
@@ -70,6 +80,22 @@ describe("the plain-secret policy", () => {
     const r = find("kept-secret");
     expect(plainOccurrences(r.rawInputs, testSecretValues())).toEqual([]);
     expect(JSON.stringify(r.rawInputs)).toContain(JWT);
+  });
+});
+
+describe("the recorded dependency graph", () => {
+  it("records an explicit dependsOn on a component as its children, as the engine receives it", () => {
+    expect(find("dep-after-group").dependencies).toEqual([find("dep-member").urn]);
+  });
+
+  it("records an implicit dependency through an Output input", () => {
+    expect(find("dep-by-input").dependencies).toEqual([find("dep-volume").urn]);
+  });
+
+  it("orders a child after its parent's own dependsOn", () => {
+    expect(find("dep-member").dependencies).toEqual([]);
+    expect(upstreamOf(find("dep-member").urn).has(find("dep-volume").urn)).toBe(true);
+    expect(upstreamOf(find("dep-volume").urn).size).toBe(0);
   });
 });
 

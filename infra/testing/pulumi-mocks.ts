@@ -23,27 +23,68 @@ export interface RecordedResource {
    * object at the place it was nested, so a plain secret beside a secret sibling is still visible.
    */
   rawInputs: Record<string, unknown>;
+  /** The URN the mock monitor gave it. */
+  urn: string;
+  /** The parent's URN ("" for the stack's own children). */
+  parent: string;
+  /**
+   * URNs of every resource it depends on, as the SDK sent them to the engine: explicit `dependsOn`
+   * (a component expanded to its custom children) and implicit ones through Output inputs.
+   */
+  dependencies: string[];
+  /** `ignoreChanges` paths: the engine keeps the old value of these on an update. */
+  ignoreChanges: string[];
+  /** `additionalSecretOutputs`: outputs the engine stores encrypted although the provider returns them plain. */
+  additionalSecretOutputs: string[];
 }
 
 /** Everything registered so far, in registration order. */
 export const recorded: RecordedResource[] = [];
 
 let mocksSet = false;
-const rawByKey = new Map<string, Array<Record<string, unknown>>>();
+/** What only the wire request carries (the mock API's `newResource` does not see it). */
+interface WireRecord {
+  rawInputs: Record<string, unknown>;
+  urn: string;
+  parent: string;
+  dependencies: string[];
+  ignoreChanges: string[];
+  additionalSecretOutputs: string[];
+}
+const rawByKey = new Map<string, WireRecord[]>();
 const key = (type: string, name: string) => `${type}\u0000${name}`;
 
 interface RegisterRequest {
   getType(): string;
   getName(): string;
+  getParent(): string;
   getObject(): { toJavaScript(): Record<string, unknown> };
+  getDependenciesList(): string[];
+  getIgnorechangesList(): string[];
+  getAdditionalsecretoutputsList(): string[];
+}
+
+/** MockMonitor's own URN scheme (private in its typings): the URN it answers the SDK with. */
+interface UrnMaker {
+  newUrn(parent: string, type: string, name: string): string;
 }
 
 // The mock API deserializes inputs, which hoists nested secrets to the top-level property; keep the
-// wire form as well, so the "no plain secret" policy cannot be fooled by a secret sibling.
+// wire form as well, so the "no plain secret" policy cannot be fooled by a secret sibling. The
+// request also carries what the engine orders the deployment by (dependencies, parent), which the
+// mock API drops: without it a removed `dependsOn` would leave every test green.
 const original = MockMonitor.prototype.registerResource;
 MockMonitor.prototype.registerResource = function recordRaw(this: MockMonitor, req: RegisterRequest, callback) {
   const k = key(req.getType(), req.getName());
-  rawByKey.set(k, [...(rawByKey.get(k) ?? []), req.getObject().toJavaScript()]);
+  const wire: WireRecord = {
+    rawInputs: req.getObject().toJavaScript(),
+    urn: (this as unknown as UrnMaker).newUrn(req.getParent(), req.getType(), req.getName()),
+    parent: req.getParent(),
+    dependencies: req.getDependenciesList(),
+    ignoreChanges: req.getIgnorechangesList(),
+    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+  };
+  rawByKey.set(k, [...(rawByKey.get(k) ?? []), wire]);
   return original.call(this, req, callback);
 };
 
@@ -81,14 +122,16 @@ export async function recordResources(stack = "docker", project = "floodgate"): 
     {
       newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
         const k = key(args.type, args.name);
-        const raws = rawByKey.get(k) ?? [];
-        recorded.push({
-          type: args.type,
-          name: args.name,
-          custom: args.custom ?? true,
-          inputs: args.inputs,
-          rawInputs: raws.shift() ?? args.inputs,
-        });
+        // A read (`Resource.get`) does not pass registerResource: it has no wire record.
+        const wire = (rawByKey.get(k) ?? []).shift() ?? {
+          rawInputs: args.inputs,
+          urn: "",
+          parent: "",
+          dependencies: [],
+          ignoreChanges: [],
+          additionalSecretOutputs: [],
+        };
+        recorded.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs, ...wire });
         const state = { ...args.inputs, ...fakeComputedState(args.type, args.name, args.inputs) };
         return { id: `${args.name}-id`, state };
       },
@@ -168,4 +211,26 @@ export function unwrapSecrets(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
   }
   return value;
+}
+
+/**
+ * Every URN `urn` waits for before the engine creates it: its dependencies and its parent, and
+ * theirs, transitively (a child is registered only once its parent is, and a component only once
+ * its own `dependsOn` exists).
+ */
+export function upstreamOf(urn: string, resources: RecordedResource[] = recorded): Set<string> {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const seen = new Set<string>();
+  const queue = [urn];
+  while (queue.length > 0) {
+    const r = byUrn.get(queue.pop()!);
+    if (!r) continue;
+    for (const next of [...r.dependencies, ...(r.parent ? [r.parent] : [])]) {
+      if (!seen.has(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return seen;
 }
