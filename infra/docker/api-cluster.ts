@@ -3,8 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { WORKER_KINDS, type WorkerKind } from "../topology";
 import { apiIp, apiName, NAMES, workerName } from "./addresses";
 import { appEnv, migrateEnv } from "./app-env";
-import { httpHealthcheck, limits, LONG_RUNNING, onNetwork, ONE_SHOT, type ContainerRole } from "./container-spec";
+import { httpHealthcheck, limits, LONG_RUNNING, onNetwork, type ContainerRole } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
+import { oneShotJob } from "./one-shot";
 
 /** The app image's command for one entry point under services/src/main/ (compiled to dist/ by the Dockerfile). */
 export const appCommand = (entry: string) => ["node", `dist/services/src/main/${entry}.js`];
@@ -29,6 +30,8 @@ export interface ApiClusterArgs {
 export class ApiCluster extends pulumi.ComponentResource {
   /** Every API slot container, in slot order. */
   readonly apiSlots: docker.Container[];
+  /** The migration job, once it succeeded: every service waits for it. */
+  readonly migrated: pulumi.Output<pulumi.Resource>;
 
   constructor(name: string, ctx: DockerContext, args: ApiClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:docker:ApiCluster", name, {}, opts);
@@ -36,7 +39,7 @@ export class ApiCluster extends pulumi.ComponentResource {
     const a = ctx.addresses;
     const staticMount = [{ volumeName: args.staticVolume, containerPath: PATHS.staticDir }];
     // Replaced whenever the image or the schema's inputs change, so each new version migrates once, first.
-    const migrate = new docker.Container(
+    const migrate = oneShotJob(
       `${name}-migrate`,
       {
         name: "migrate",
@@ -45,10 +48,11 @@ export class ApiCluster extends pulumi.ComponentResource {
         envs: ctx.secretTopology.apply((s) => migrateEnv(s, a)),
         networksAdvanced: onNetwork(ctx.network, "migrate"),
         ...limits("job", t),
-        ...ONE_SHOT,
       },
       { parent: this, deleteBeforeReplace: true, dependsOn: args.dependsOn },
+      Object.values(ctx.cfg.secrets),
     );
+    this.migrated = migrate.succeeded;
     const service = (
       container: string,
       role: ContainerRole,
@@ -75,7 +79,8 @@ export class ApiCluster extends pulumi.ComponentResource {
           ...extra,
         },
         // Fixed names and addresses cannot exist twice: replace by stopping the old one first.
-        { parent: this, deleteBeforeReplace: true, dependsOn: [migrate] },
+        // A failed migration fails these too: no service starts on a schema it does not expect.
+        { parent: this, deleteBeforeReplace: true, dependsOn: [this.migrated] },
       );
     this.apiSlots = a.api.map((slot, i) => {
       const running = i < t.api.replicas;

@@ -101,7 +101,7 @@ export function httpHealthcheck(port: number, path: string, client: "wget" | "no
 /** Settings every long-running container shares: restarted by Docker, waited for until healthy. */
 export const LONG_RUNNING = { restart: "unless-stopped", mustRun: true, wait: true, waitTimeout: 180 } as const;
 
-/** Settings of a one-shot job: Pulumi waits for it to exit (attach) and fails the update on a non-zero exit. */
+/** Settings of a one-shot job: Pulumi waits for it to exit (attach); `oneShotJob` fails the update on a non-zero exit. */
 export const ONE_SHOT = { restart: "no", mustRun: false, attach: true, logs: true } as const;
 
 /** Attachment to the private network, under the container's name, optionally at a fixed address. */

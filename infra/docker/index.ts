@@ -76,7 +76,7 @@ export function deployDocker(cfg: DeployConfig): StackOutputs {
     },
     opts,
   );
-  new LoadBalancer("lb", ctx, { staticVolume: bucket.edgeVolume.name, dependsOn: api.apiSlots }, opts);
+  const lb = new LoadBalancer("lb", ctx, { staticVolume: bucket.edgeVolume.name, dependsOn: api.apiSlots }, opts);
   const monitoring = new Monitoring(
     "monitoring",
     ctx,
@@ -92,15 +92,20 @@ export function deployDocker(cfg: DeployConfig): StackOutputs {
     { apiContainers: api.apiSlots.map((_, i) => apiName(i)), dependsOn: [monitoring.prometheus, ...api.apiSlots] },
     opts,
   );
+  // The URLs resolve once the entry is up and every one-shot job succeeded; a failed job rejects
+  // them with its exit code and last log lines (and fails `pulumi up`, as it fails its dependants).
+  const jobs = [mysql.ready, ...mysql.replicated, redis.ready, bucket.ready, api.migrated];
+  const deployed = pulumi.all([lb.container.urn, ...jobs.map((job) => job.apply((r) => r.urn))]);
+  const whenDeployed = (value: string) => deployed.apply(() => value);
   // Without adminPort the UIs stay on the private network (reach them through an SSH tunnel or `docker exec`).
   const admin = (offset: number, internal: { host: string; port: number }) =>
     cfg.adminPort === undefined
       ? `http://${hostPort(internal)}/`
       : url(cfg.adminBindHost ?? "127.0.0.1", cfg.adminPort + offset);
   return {
-    apiUrl: pulumi.output(url(cfg.publicHost, cfg.publicPort, "/api/v1/")),
-    staticUrl: pulumi.output(url(cfg.publicHost, cfg.publicPort, "/static/")),
-    prometheusUrl: pulumi.output(admin(0, addresses.prometheus)),
-    alertmanagerUrl: pulumi.output(admin(1, addresses.alertmanager)),
+    apiUrl: whenDeployed(url(cfg.publicHost, cfg.publicPort, "/api/v1/")),
+    staticUrl: whenDeployed(url(cfg.publicHost, cfg.publicPort, "/static/")),
+    prometheusUrl: whenDeployed(admin(0, addresses.prometheus)),
+    alertmanagerUrl: whenDeployed(admin(1, addresses.alertmanager)),
   };
 }

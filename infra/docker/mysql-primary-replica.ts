@@ -3,8 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderBootstrapSql, renderMariadbCnf, renderReplicaSetupSql } from "../render";
 import type { HostPort } from "../topology";
 import { mysqlClientHost, mysqlReplicaName, NAMES } from "./addresses";
-import { healthcheck, limits, LONG_RUNNING, onNetwork, ONE_SHOT } from "./container-spec";
+import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
+import { oneShotJob } from "./one-shot";
 
 /** A MariaDB server's cnf on Docker: the image's own datadir and socket, listening on every interface. */
 export function dockerMariadbCnf(ctx: DockerContext, role: "primary" | "replica", serverId: number, port: number) {
@@ -33,10 +34,10 @@ const sqlJob = (to: HostPort, file: string, onlyIf = "true") =>
 
 /** MariaDB primary and GTID replicas, each with its volume; bootstrap and replication set up by one-shot jobs. */
 export class MysqlPrimaryReplica extends pulumi.ComponentResource {
-  /** The job that created the database and users: the migrations wait for it. */
-  readonly ready: pulumi.Resource;
-  /** The jobs that made each replica follow the primary: readers wait for them. */
-  readonly replicated: pulumi.Resource[];
+  /** The job that created the database and users, once it succeeded: the migrations wait for it. */
+  readonly ready: pulumi.Output<pulumi.Resource>;
+  /** The jobs that made each replica follow the primary, once each succeeded: readers wait for them. */
+  readonly replicated: pulumi.Output<pulumi.Resource>[];
   /** Every MariaDB server container: primary first. */
   readonly servers: docker.Container[];
 
@@ -72,8 +73,14 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
     const replicas = a.mysqlReplicas.map((at, i) => server(mysqlReplicaName(i + 1), "replica", i + 2, at));
     this.servers = [primary, ...replicas];
 
-    const job = (jobName: string, sql: pulumi.Output<string>, to: HostPort, onlyIf: string, deps: pulumi.Resource[]) =>
-      new docker.Container(
+    const job = (
+      jobName: string,
+      sql: pulumi.Output<string>,
+      to: HostPort,
+      onlyIf: string,
+      deps: pulumi.Input<pulumi.Resource>[],
+    ) =>
+      oneShotJob(
         `${name}-${jobName}`,
         {
           name: jobName,
@@ -84,10 +91,10 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
           uploads: [{ file: `${PATHS.sqlDir}/${jobName}.sql`, content: sql }],
           networksAdvanced: onNetwork(ctx.network, jobName),
           ...limits("job", t),
-          ...ONE_SHOT,
         },
         { parent: this, deleteBeforeReplace: true, dependsOn: deps },
-      );
+        Object.values(ctx.cfg.secrets),
+      ).succeeded;
     // Re-run on every update: idempotent, and ALTER USER applies rotated passwords.
     const bootstrap = job(
       "mysql-bootstrap",

@@ -3,8 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { redisClusterCreateArgs, redisContainerCommand, renderRedisConf } from "../render";
 import type { HostPort, Topology } from "../topology";
 import { redisIp, redisName } from "./addresses";
-import { healthcheck, limits, LONG_RUNNING, onNetwork, ONE_SHOT } from "./container-spec";
+import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
+import { oneShotJob } from "./one-shot";
 
 /** One node's redis.conf on Docker: data and logs in its volume, listening on every interface. */
 export function dockerRedisConf(t: Topology, port: number): string {
@@ -32,8 +33,8 @@ export function clusterFormScript(nodes: HostPort[], replicasPerMaster: number):
 
 /** Redis Cluster: one container per node at a fixed address with its own volume, and a re-runnable forming job. */
 export class RedisCluster extends pulumi.ComponentResource {
-  /** The forming job: clients wait for it. */
-  readonly ready: pulumi.Resource;
+  /** The forming job, once it succeeded: clients wait for it. */
+  readonly ready: pulumi.Output<pulumi.Resource>;
   /** Every node container, in address order (the first `masters` become masters). */
   readonly nodes: docker.Container[];
 
@@ -61,7 +62,7 @@ export class RedisCluster extends pulumi.ComponentResource {
         { parent: this, deleteBeforeReplace: true },
       );
     });
-    this.ready = new docker.Container(
+    this.ready = oneShotJob(
       `${name}-form`,
       {
         name: "redis-cluster-form",
@@ -72,10 +73,10 @@ export class RedisCluster extends pulumi.ComponentResource {
         command: [clusterFormScript(ctx.addresses.redis, t.redis.replicasPerMaster)],
         networksAdvanced: onNetwork(ctx.network, "redis-cluster-form"),
         ...limits("job", t),
-        ...ONE_SHOT,
       },
       { parent: this, deleteBeforeReplace: true, dependsOn: this.nodes },
-    );
+      Object.values(ctx.cfg.secrets),
+    ).succeeded;
     this.registerOutputs({ nodes: this.nodes.map((n) => n.name) });
   }
 }

@@ -9,8 +9,9 @@ import {
   HEARTBEAT,
   publisherScript,
 } from "./bucket-scripts";
-import { healthcheck, limits, LONG_RUNNING, onNetwork, ONE_SHOT } from "./container-spec";
+import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
+import { oneShotJob } from "./one-shot";
 
 /**
  * The self-hosted CDN's origin: SeaweedFS (S3 API, private network only) holding the static and
@@ -26,8 +27,8 @@ export class StaticBucket extends pulumi.ComponentResource {
   readonly publishVolume: docker.Volume;
   /** What the nginx edge serves under /static/: a mirror of the bucket. */
   readonly edgeVolume: docker.Volume;
-  /** The job that created the buckets: writers wait for it. */
-  readonly ready: pulumi.Resource;
+  /** The job that created the buckets, once it succeeded: writers wait for it. */
+  readonly ready: pulumi.Output<pulumi.Resource>;
 
   constructor(name: string, ctx: DockerContext, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:docker:StaticBucket", name, {}, opts);
@@ -40,7 +41,7 @@ export class StaticBucket extends pulumi.ComponentResource {
     const container = (
       container: string,
       args: Omit<docker.ContainerArgs, "name" | "image" | "networksAdvanced">,
-      dependsOn: pulumi.Resource[] = [],
+      dependsOn: pulumi.Input<pulumi.Resource>[] = [],
     ) =>
       new docker.Container(
         `${name}-${container}`,
@@ -69,19 +70,23 @@ export class StaticBucket extends pulumi.ComponentResource {
       ),
       ...LONG_RUNNING,
     });
-    this.ready = container(
-      "bucket-init",
+    this.ready = oneShotJob(
+      `${name}-bucket-init`,
       {
+        name: "bucket-init",
+        image: ctx.images.objectStore,
+        networksAdvanced: onNetwork(ctx.network, "bucket-init"),
+        ...limits("bucket", t),
         envs: [
           pulumi.interpolate`BUCKET_ACCESS_KEY=${ctx.cfg.secrets.bucketAccessKey}`,
           pulumi.interpolate`BUCKET_SECRET_KEY=${ctx.cfg.secrets.bucketSecretKey}`,
         ],
         entrypoints: ["sh", "-c"],
         command: [bucketInitScript([this.buckets.static, this.buckets.backups])],
-        ...ONE_SHOT,
       },
-      [store],
-    );
+      { parent: this, deleteBeforeReplace: true, dependsOn: [store] },
+      Object.values(ctx.cfg.secrets),
+    ).succeeded;
     container(
       "static-publisher",
       {

@@ -88,6 +88,15 @@ MockMonitor.prototype.registerResource = function recordRaw(this: MockMonitor, r
   return original.call(this, req, callback);
 };
 
+/** How a one-shot job container (attach: true) ended, as the Docker provider reports it. */
+export interface JobOutcome {
+  exitCode: number;
+  containerLogs: string;
+}
+
+/** Outcomes by container name; a job not listed here exits 0 with no output. */
+export const jobOutcomes = new Map<string, JobOutcome>();
+
 /** Provider-computed values the real providers would return, so the program's applies resolve. */
 export function fakeComputedState(
   type: string,
@@ -104,7 +113,13 @@ export function fakeComputedState(
       return { imageId: `sha256:${"b".repeat(64)}`, repoDigest: `${String(inputs.name)}@sha256:${"b".repeat(64)}` };
     case "docker:index/network:Network":
     case "docker:index/volume:Volume":
+      return { name: inputs.name ?? name };
     case "docker:index/container:Container":
+      // The provider waits for an attached container to exit and records how it ended.
+      if (inputs.attach === true) {
+        const outcome = jobOutcomes.get(String(inputs.name)) ?? { exitCode: 0, containerLogs: "" };
+        return { name: inputs.name ?? name, ...outcome };
+      }
       return { name: inputs.name ?? name };
   }
   if (type.startsWith("kubernetes:")) {
@@ -153,15 +168,28 @@ export function assertMocksSet(): void {
     throw new Error("Pulumi mocks are not set: call `await recordResources()` before requiring the program");
 }
 
-/** The value of an Output, failing after `timeoutMs` rather than hanging when the engine is missing. */
+/** The promise every Output carries (not in the SDK's public typings). */
+interface OutputPromise<T> {
+  promise(): Promise<T>;
+}
+
+/**
+ * The value of an Output, failing after `timeoutMs` rather than hanging when the engine is missing;
+ * rejecting with the Output's own error when it failed (a throwing apply, a failed registration).
+ */
 export function settle<T>(output: pulumi.Input<T>, timeoutMs = 10_000): Promise<T> {
   assertMocksSet();
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`output did not resolve within ${timeoutMs} ms`)), timeoutMs);
-    pulumi.output(output).apply((value) => {
+    const o = pulumi.output(output);
+    o.apply((value) => {
       clearTimeout(timer);
       resolve(value as T);
       return value;
+    });
+    (o as unknown as OutputPromise<T>).promise().catch((err: unknown) => {
+      clearTimeout(timer);
+      reject(err instanceof Error ? err : new Error(String(err)));
     });
   });
 }
