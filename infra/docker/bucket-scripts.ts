@@ -1,5 +1,6 @@
 import { PATHS } from "./context";
 import { NAMES } from "./addresses";
+import { redactEnvFilter } from "./one-shot";
 
 /** SeaweedFS ports inside the bucket container: master (health, shell), filer (sync) and the S3 API. */
 export const BUCKET_PORTS = { master: 9333, filer: 8888, s3: 8333 } as const;
@@ -15,13 +16,15 @@ export const HEARTBEAT = "/tmp/heartbeat";
 
 /**
  * `weed shell` commands that create the S3 identity and the buckets; they only ever add, so a
- * re-run is harmless. The keys are expanded by sh from the environment, never put in argv.
+ * re-run is harmless. The keys are expanded by sh from the environment, never put in argv; and
+ * as `s3.configure` prints the whole identity configuration, keys included, its output passes a
+ * filter that redacts them before it reaches the container's logs.
  */
 export function bucketInitScript(buckets: string[]): string {
   const shell = `weed shell -master=${NAMES.bucket}:${BUCKET_PORTS.master}`;
   return [
     `until wget -q -O /dev/null http://${NAMES.bucket}:${BUCKET_PORTS.master}/cluster/status; do sleep 2; done`,
-    `echo "s3.configure -user=floodgate -access_key=$BUCKET_ACCESS_KEY -secret_key=$BUCKET_SECRET_KEY -actions=Read,Write,List,Tagging -apply" | ${shell}`,
+    `echo "s3.configure -user=floodgate -access_key=$BUCKET_ACCESS_KEY -secret_key=$BUCKET_SECRET_KEY -actions=Read,Write,List,Tagging -apply" | ${shell} 2>&1 | ${redactEnvFilter(["BUCKET_ACCESS_KEY", "BUCKET_SECRET_KEY"])}`,
     ...buckets.map(
       (b) => `echo "s3.bucket.list" | ${shell} | grep -qw ${b} || echo "s3.bucket.create -name ${b}" | ${shell}`,
     ),

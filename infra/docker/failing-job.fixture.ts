@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     fs.writeSync(1, `${JSON.stringify({ containers: names })}\n`);
   });
   // Imported only now: the program must find the mocks set.
-  const { deployDocker } = await import("./index");
+  const { deployDocker } = await import("./index.js");
   const url = await settle(deployDocker(buildDeployConfig("docker")).apiUrl);
   fs.writeSync(1, `${JSON.stringify({ apiUrl: url })}\n`);
 }

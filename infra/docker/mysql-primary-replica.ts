@@ -24,13 +24,22 @@ export function dockerMariadbCnf(ctx: DockerContext, role: "primary" | "replica"
   });
 }
 
-// Waits for the server, then runs one SQL file as root; the password comes from MYSQL_PWD, never argv.
 /** The named volume of a MariaDB server's data (the runbooks' failover swaps data between them). */
 export const mysqlVolumeName = (container: string) => `${container}-data`;
 
-const sqlJob = (to: HostPort, file: string, onlyIf = "true") =>
-  `until mariadb -h ${to.host} -P ${to.port} -uroot -e 'SELECT 1' >/dev/null 2>&1; do sleep 2; done; ` +
-  `if ${onlyIf}; then mariadb -h ${to.host} -P ${to.port} -uroot < ${file}; fi`;
+/**
+ * Waits for the server, then runs one SQL file as root; the password comes from MYSQL_PWD, never
+ * argv. The file holds passwords and a syntax error quotes the statement (`near '…'`): the
+ * client's errors pass a filter that cuts the quote, and the job keeps the client's exit code.
+ */
+export function sqlJobScript(to: HostPort, file: string, onlyIf = "true"): string {
+  const client = `mariadb -h ${to.host} -P ${to.port} -uroot`;
+  return (
+    `until ${client} -e 'SELECT 1' >/dev/null 2>&1; do sleep 2; done; ` +
+    `if ${onlyIf}; then ${client} < ${file} 2>/tmp/sql-errors; rc=$?; ` +
+    `sed "s/ near '.*/ near (the statement is not shown: it may hold a password)/" /tmp/sql-errors >&2; exit $rc; fi`
+  );
+}
 
 /** MariaDB primary and GTID replicas, each with its volume; bootstrap and replication set up by one-shot jobs. */
 export class MysqlPrimaryReplica extends pulumi.ComponentResource {
@@ -87,7 +96,7 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
           image: ctx.images.mariadb,
           envs: [pulumi.interpolate`MYSQL_PWD=${ctx.cfg.secrets.mysqlRootPassword}`],
           entrypoints: ["sh", "-c"],
-          command: [sqlJob(to, `${PATHS.sqlDir}/${jobName}.sql`, onlyIf)],
+          command: [sqlJobScript(to, `${PATHS.sqlDir}/${jobName}.sql`, onlyIf)],
           uploads: [{ file: `${PATHS.sqlDir}/${jobName}.sql`, content: sql }],
           networksAdvanced: onNetwork(ctx.network, jobName),
           ...limits("job", t),

@@ -5,6 +5,7 @@ import type { RawStackConfig } from "../config";
 import type { DeployConfig } from "../deployment";
 import { buildDeployConfig, testSecretValue, testSecretValues } from "../testing/deploy-config";
 import {
+  componentOutputs,
   isSecretValue,
   plainOccurrences,
   recordResources,
@@ -376,6 +377,18 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
 });
 
 describe("the program as `pulumi up` runs it", () => {
+  it("puts no secret in a plain output: every component's registered outputs and the stack's", async () => {
+    const needles = testSecretValues();
+    expect(componentOutputs.length).toBeGreaterThan(8);
+    const leaks = componentOutputs.flatMap((c) => plainOccurrences(c.outputs, needles).map((p) => `${c.urn}: ${p}`));
+    expect(leaks).toEqual([]);
+    const program = require("../index") as Record<string, Parameters<typeof settle>[0]>;
+    const exported = await Promise.all(
+      ["apiUrl", "staticUrl", "prometheusUrl", "alertmanagerUrl"].map((k) => settle(program[k])),
+    );
+    expect(plainOccurrences(exported, needles)).toEqual([]);
+  });
+
   it("exports the API, static, Prometheus and Alertmanager URLs from the stack config", async () => {
     const program = require("../index") as Record<string, Parameters<typeof settle>[0]>;
     const cfg = deployed.stack.cfg;

@@ -97,6 +97,24 @@ export interface JobOutcome {
 /** Outcomes by container name; a job not listed here exits 0 with no output. */
 export const jobOutcomes = new Map<string, JobOutcome>();
 
+/** Outputs a component registered (`registerOutputs`), in wire form: secrets still marked. */
+export const componentOutputs: Array<{ urn: string; outputs: Record<string, unknown> }> = [];
+
+interface RegisterOutputsRequest {
+  getUrn(): string;
+  getOutputs(): { toJavaScript(): Record<string, unknown> } | undefined;
+}
+
+const originalOutputs = MockMonitor.prototype.registerResourceOutputs;
+MockMonitor.prototype.registerResourceOutputs = function recordOutputs(
+  this: MockMonitor,
+  req: RegisterOutputsRequest,
+  callback,
+) {
+  componentOutputs.push({ urn: req.getUrn(), outputs: req.getOutputs()?.toJavaScript() ?? {} });
+  return originalOutputs.call(this, req, callback);
+};
+
 /** Provider-computed values the real providers would return, so the program's applies resolve. */
 export function fakeComputedState(
   type: string,

@@ -1,0 +1,107 @@
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { testSecretValue } from "../testing/deploy-config";
+import { bucketInitScript } from "./bucket-scripts";
+import { sqlJobScript } from "./mysql-primary-replica";
+import { REDACTED, redactEnvFilter } from "./one-shot";
+
+// The jobs' shell scripts run here under sh, with stand-ins for the tools they call that print
+// what the real ones print: a secret a tool echoes must not reach the container's logs.
+
+const ACCESS = testSecretValue("bucketAccessKey");
+const SECRET = testSecretValue("bucketSecretKey");
+
+let bin: string;
+beforeAll(() => {
+  bin = fs.mkdtempSync(path.join(os.tmpdir(), "job-scripts-"));
+});
+afterAll(() => fs.rmSync(bin, { recursive: true, force: true }));
+
+/** An executable stand-in for `tool` in the fake bin directory. */
+function fakeTool(tool: string, body: string): void {
+  fs.writeFileSync(path.join(bin, tool), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+}
+
+function runScript(script: string, env: Record<string, string>) {
+  return new Promise<{ code: number; output: string }>((resolve) => {
+    const child = execFile("sh", ["-c", script], {
+      env: { PATH: `${bin}:/usr/bin:/bin`, ...env },
+      timeout: 20_000,
+    });
+    let output = "";
+    child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+    child.on("close", (code) => resolve({ code: code ?? -1, output }));
+  });
+}
+
+describe("the redaction filter", () => {
+  it.each([
+    ["a secret mid-line", SECRET, `key=${SECRET};`, `key=${REDACTED};`],
+    ["a secret twice on a line", SECRET, `${SECRET} ${SECRET}`, `${REDACTED} ${REDACTED}`],
+    ["regex characters, taken literally", "x.*[]$^\\1", "x.*[]$^\\1 and x.*", `${REDACTED} and x.*`],
+    ["a one-letter secret", "e", "eee", `${REDACTED}${REDACTED}${REDACTED}`],
+  ])("replaces %s", async (_, secret, line, expected) => {
+    const run = await runScript(`printf '%s\\n' "$LINE" | ${redactEnvFilter(["S", "UNSET"])}`, {
+      LINE: line,
+      S: secret,
+    });
+    expect(run).toEqual({ code: 0, output: `${expected}\n` });
+  });
+});
+
+describe("bucket-init", () => {
+  it("never prints the S3 keys, though s3.configure echoes the identity with them", async () => {
+    fakeTool("wget", "exit 0");
+    // What `weed shell` prints for s3.configure: the whole identity configuration, keys included.
+    fakeTool(
+      "weed",
+      [
+        "cmd=$(cat)",
+        'case "$cmd" in',
+        "  s3.configure*) ak=${cmd#*-access_key=}; ak=${ak%% *}; sk=${cmd#*-secret_key=}; sk=${sk%% *}",
+        '    printf \'{\\n  "identities": [{ "name": "floodgate", "credentials": [{ "accessKey": "%s", "secretKey": "%s" }] }]\\n}\\n\' "$ak" "$sk";;',
+        '  s3.bucket.list*) echo "  fg-static";;',
+        '  *) echo "$cmd done";;',
+        "esac",
+      ].join("\n"),
+    );
+    const run = await runScript(bucketInitScript(["fg-static", "fg-backups"]), {
+      BUCKET_ACCESS_KEY: ACCESS,
+      BUCKET_SECRET_KEY: SECRET,
+    });
+    expect(run.code).toBe(0);
+    expect(run.output).toContain(`"secretKey": "${REDACTED}"`);
+    expect(run.output).toContain("s3.bucket.create -name fg-backups done");
+    expect(run.output).not.toContain(SECRET);
+    expect(run.output).not.toContain(ACCESS);
+  });
+});
+
+describe("the MariaDB jobs", () => {
+  const password = testSecretValue("mysqlAppPassword");
+
+  it("cut the statement a SQL error quotes, and keep the client's exit code", async () => {
+    // A syntax error quotes the statement, with whatever password it holds.
+    fakeTool(
+      "mariadb",
+      [
+        'case "$*" in *SELECT*) exit 0;; esac',
+        `echo "ERROR 1064 (42000) at line 3: You have an error in your SQL syntax; check the manual near 'IDENTIFIED BY '${password}'' at line 1" >&2`,
+        "exit 1",
+      ].join("\n"),
+    );
+    const run = await runScript(sqlJobScript({ host: "mysql-primary", port: 3306 }, "/dev/null"), {});
+    expect(run.code).toBe(1);
+    expect(run.output).toContain("ERROR 1064 (42000) at line 3: You have an error in your SQL syntax");
+    expect(run.output).not.toContain(password);
+  });
+
+  it("succeed quietly when the SQL applies", async () => {
+    fakeTool("mariadb", 'case "$*" in *SELECT*) exit 0;; esac\ncat >/dev/null');
+    const run = await runScript(sqlJobScript({ host: "mysql-primary", port: 3306 }, "/dev/null"), {});
+    expect(run).toEqual({ code: 0, output: "" });
+  });
+});
