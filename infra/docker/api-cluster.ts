@@ -61,6 +61,7 @@ export class ApiCluster extends pulumi.ComponentResource {
       port: number,
       healthPath: string,
       extra: Partial<docker.ContainerArgs> = {},
+      after?: docker.Container,
     ) =>
       new docker.Container(
         `${name}-${container}`,
@@ -79,28 +80,42 @@ export class ApiCluster extends pulumi.ComponentResource {
           ...extra,
         },
         // Fixed names and addresses cannot exist twice: replace by stopping the old one first.
-        // A failed migration fails these too: no service starts on a schema it does not expect.
-        { parent: this, deleteBeforeReplace: true, dependsOn: [this.migrated] },
+        // A failed migration fails these too: no service starts on a schema it does not expect. And
+        // one after another: a rotated secret replaces each only once the one before is healthy.
+        { parent: this, deleteBeforeReplace: true, dependsOn: [this.migrated, ...(after ? [after] : [])] },
       );
-    this.apiSlots = a.api.map((slot, i) => {
+    this.apiSlots = [];
+    a.api.forEach((slot, i) => {
       const running = i < t.api.replicas;
       const env = ctx.secretTopology.apply((s) => appEnv(s, a, { id: apiName(i), port: slot.port }));
       // Readiness, as on every target: 503 only while draining or cut off from every dependency, so a
       // shared dependency's outage never marks every replica unhealthy (Docker restarts nothing on it;
       // `pulumi up` waits on it).
-      return service(apiName(i), "api", "api", env, slot.port, "/api/v1/health", {
+      const extra = {
         networksAdvanced: onNetwork(ctx.network, apiName(i), apiIp(ctx.subnet, i)),
         // Slots above api.replicas exist stopped; the autoscaler starts and stops them.
         ...(running ? {} : { start: false, mustRun: false, wait: false }),
         labels: [{ label: "floodgate.role", value: "api" }],
-      });
+      };
+      const container = service(
+        apiName(i),
+        "api",
+        "api",
+        env,
+        slot.port,
+        "/api/v1/health",
+        extra,
+        this.apiSlots[i - 1],
+      );
+      this.apiSlots.push(container);
     });
     for (const kind of WORKER_KINDS) {
+      let previous: docker.Container | undefined;
       a.workers[kind].forEach((w, i) => {
         const id = workerName(kind, i);
         const concurrency = t.workers[kind].concurrency;
         const env = ctx.secretTopology.apply((s) => appEnv(s, a, { id, port: w.port, concurrency }));
-        service(id, "worker", WORKER_ENTRIES[kind], env, w.port, "/health");
+        previous = service(id, "worker", WORKER_ENTRIES[kind], env, w.port, "/health", {}, previous);
       });
     }
     const trackerEnv = ctx.secretTopology.apply((s) => appEnv(s, a, { id: NAMES.tracker, port: a.tracker.port }));

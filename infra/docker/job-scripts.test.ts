@@ -4,7 +4,6 @@ import os from "node:os";
 import path from "node:path";
 import { testSecretValue } from "../testing/deploy-config";
 import { bucketInitScript } from "./bucket-scripts";
-import { sqlJobScript } from "./mysql-primary-replica";
 import { REDACTED, redactEnvFilter } from "./one-shot";
 
 // The jobs' shell scripts run here under sh, with stand-ins for the tools they call that print
@@ -80,28 +79,4 @@ describe("bucket-init", () => {
   });
 });
 
-describe("the MariaDB jobs", () => {
-  const password = testSecretValue("mysqlAppPassword");
-
-  it("cut the statement a SQL error quotes, and keep the client's exit code", async () => {
-    // A syntax error quotes the statement, with whatever password it holds.
-    fakeTool(
-      "mariadb",
-      [
-        'case "$*" in *SELECT*) exit 0;; esac',
-        `echo "ERROR 1064 (42000) at line 3: You have an error in your SQL syntax; check the manual near 'IDENTIFIED BY '${password}'' at line 1" >&2`,
-        "exit 1",
-      ].join("\n"),
-    );
-    const run = await runScript(sqlJobScript({ host: "mysql-primary", port: 3306 }, "/dev/null"), {});
-    expect(run.code).toBe(1);
-    expect(run.output).toContain("ERROR 1064 (42000) at line 3: You have an error in your SQL syntax");
-    expect(run.output).not.toContain(password);
-  });
-
-  it("succeed quietly when the SQL applies", async () => {
-    fakeTool("mariadb", 'case "$*" in *SELECT*) exit 0;; esac\ncat >/dev/null');
-    const run = await runScript(sqlJobScript({ host: "mysql-primary", port: 3306 }, "/dev/null"), {});
-    expect(run).toEqual({ code: 0, output: "" });
-  });
-});
+// The MariaDB jobs' script runs against a real MariaDB in mysql-jobs.test.ts.

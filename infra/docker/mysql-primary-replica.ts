@@ -5,6 +5,7 @@ import type { HostPort } from "../topology";
 import { mysqlClientHost, mysqlReplicaName, NAMES } from "./addresses";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
+import { CREDENTIALS_DIR, CREDENTIALS_VOLUME, mysqlJobScript, type MysqlJobSteps } from "./mysql-jobs";
 import { oneShotJob } from "./one-shot";
 
 /** A MariaDB server's cnf on Docker: the image's own datadir and socket, listening on every interface. */
@@ -27,20 +28,6 @@ export function dockerMariadbCnf(ctx: DockerContext, role: "primary" | "replica"
 /** The named volume of a MariaDB server's data (the runbooks' failover swaps data between them). */
 export const mysqlVolumeName = (container: string) => `${container}-data`;
 
-/**
- * Waits for the server, then runs one SQL file as root; the password comes from MYSQL_PWD, never
- * argv. The file holds passwords and a syntax error quotes the statement (`near '…'`): the
- * client's errors pass a filter that cuts the quote, and the job keeps the client's exit code.
- */
-export function sqlJobScript(to: HostPort, file: string, onlyIf = "true"): string {
-  const client = `mariadb -h ${to.host} -P ${to.port} -uroot`;
-  return (
-    `until ${client} -e 'SELECT 1' >/dev/null 2>&1; do sleep 2; done; ` +
-    `if ${onlyIf}; then ${client} < ${file} 2>/tmp/sql-errors; rc=$?; ` +
-    `sed "s/ near '.*/ near (the statement is not shown: it may hold a password)/" /tmp/sql-errors >&2; exit $rc; fi`
-  );
-}
-
 /** MariaDB primary and GTID replicas, each with its volume; bootstrap and replication set up by one-shot jobs. */
 export class MysqlPrimaryReplica extends pulumi.ComponentResource {
   /** The job that created the database and users, once it succeeded: the migrations wait for it. */
@@ -54,8 +41,15 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
     super("floodgate:docker:MysqlPrimaryReplica", name, {}, opts);
     const t = ctx.cfg.topology;
     const a = ctx.addresses;
-    const rootPassword = pulumi.interpolate`MARIADB_ROOT_PASSWORD=${ctx.cfg.secrets.mysqlRootPassword}`;
-    const server = (container: string, role: "primary" | "replica", serverId: number, at: HostPort) => {
+    const s = ctx.cfg.secrets;
+    const rootPassword = pulumi.interpolate`MARIADB_ROOT_PASSWORD=${s.mysqlRootPassword}`;
+    const server = (
+      container: string,
+      role: "primary" | "replica",
+      serverId: number,
+      at: HostPort,
+      after?: docker.Container,
+    ) => {
       const volume = new docker.Volume(
         `${name}-${container}-data`,
         { name: mysqlVolumeName(container) },
@@ -75,18 +69,29 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
           ...limits("mysql", t),
           ...LONG_RUNNING,
         },
-        { parent: this, deleteBeforeReplace: true },
+        {
+          parent: this,
+          deleteBeforeReplace: true,
+          // The image reads MARIADB_ROOT_PASSWORD only to initialise an empty datadir: a rotated
+          // root password is applied in place by the bootstrap job, never by replacing a server.
+          ignoreChanges: ["envs"],
+          // One server at a time: a change that does replace them never stops them all at once.
+          dependsOn: after ? [after] : [],
+        },
       );
     };
     const primary = server(NAMES.mysqlPrimary, "primary", 1, a.mysqlPrimary);
-    const replicas = a.mysqlReplicas.map((at, i) => server(mysqlReplicaName(i + 1), "replica", i + 2, at));
+    const replicas: docker.Container[] = [];
+    a.mysqlReplicas.forEach((at, i) =>
+      replicas.push(server(mysqlReplicaName(i + 1), "replica", i + 2, at, replicas[i - 1] ?? primary)),
+    );
     this.servers = [primary, ...replicas];
+    const credentials = new docker.Volume(`${name}-credentials`, { name: CREDENTIALS_VOLUME }, { parent: this });
 
     const job = (
       jobName: string,
       sql: pulumi.Output<string>,
-      to: HostPort,
-      onlyIf: string,
+      steps: Omit<MysqlJobSteps, "sqlFile">,
       deps: pulumi.Input<pulumi.Resource>[],
     ) =>
       oneShotJob(
@@ -94,29 +99,44 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
         {
           name: jobName,
           image: ctx.images.mariadb,
-          envs: [pulumi.interpolate`MYSQL_PWD=${ctx.cfg.secrets.mysqlRootPassword}`],
+          envs: [
+            pulumi.interpolate`MYSQL_PWD=${s.mysqlRootPassword}`,
+            ...(steps.otherwiseRepointReplication
+              ? [
+                  `REPLICATION_USER=${t.mysql.users.replication.name}`,
+                  pulumi.interpolate`REPLICATION_PASSWORD=${s.mysqlReplicationPassword}`,
+                ]
+              : []),
+          ],
           entrypoints: ["sh", "-c"],
-          command: [sqlJobScript(to, `${PATHS.sqlDir}/${jobName}.sql`, onlyIf)],
+          command: [mysqlJobScript({ ...steps, sqlFile: `${PATHS.sqlDir}/${jobName}.sql` })],
           uploads: [{ file: `${PATHS.sqlDir}/${jobName}.sql`, content: sql }],
+          volumes: [{ volumeName: credentials.name, containerPath: CREDENTIALS_DIR }],
           networksAdvanced: onNetwork(ctx.network, jobName),
           ...limits("job", t),
         },
         { parent: this, deleteBeforeReplace: true, dependsOn: deps },
         Object.values(ctx.cfg.secrets),
       ).succeeded;
-    // Re-run on every update: idempotent, and ALTER USER applies rotated passwords.
+    // Replaced, so re-run, whenever a password changes: idempotent, and ALTER USER applies each
+    // rotated password in place, root's included (mysql-jobs.ts).
     const bootstrap = job(
       "mysql-bootstrap",
-      ctx.secretTopology.apply((s) => renderBootstrapSql(s, { clientHost: mysqlClientHost(ctx.subnet) })),
-      a.mysqlPrimary,
-      "true",
+      ctx.secretTopology.apply((st) => renderBootstrapSql(st, { clientHost: mysqlClientHost(ctx.subnet) })),
+      { server: a.mysqlPrimary, applyRootPassword: true },
       [primary],
     );
     this.replicated = a.mysqlReplicas.map((at, i) => {
-      const replicaSql = ctx.secretTopology.apply((s) => renderReplicaSetupSql(s, { primary: a.mysqlPrimary }));
-      // Only a replica that follows nobody yet: re-running must not reset a working replica's position.
-      const notReplicating = `[ -z "$(mariadb -h ${at.host} -P ${at.port} -uroot -e 'SHOW SLAVE STATUS')" ]`;
-      return job(`${mysqlReplicaName(i + 1)}-setup`, replicaSql, at, notReplicating, [bootstrap, replicas[i]]);
+      const replicaSql = ctx.secretTopology.apply((st) => renderReplicaSetupSql(st, { primary: a.mysqlPrimary }));
+      // Set up only a replica that follows nobody yet (re-running must not reset a working replica's
+      // position); one that does gets the rotated replication password, keeping its position.
+      const notReplicating = `[ -z "$(mariadb --no-defaults -h ${at.host} -P ${at.port} -uroot -e 'SHOW SLAVE STATUS')" ]`;
+      return job(
+        `${mysqlReplicaName(i + 1)}-setup`,
+        replicaSql,
+        { server: at, onlyIf: notReplicating, otherwiseRepointReplication: true },
+        [bootstrap, replicas[i]],
+      );
     });
     this.ready = bootstrap;
     this.registerOutputs({ primary: primary.name, replicas: replicas.map((r) => r.name) });

@@ -41,10 +41,12 @@ export class RedisCluster extends pulumi.ComponentResource {
   constructor(name: string, ctx: DockerContext, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:docker:RedisCluster", name, {}, opts);
     const t = ctx.cfg.topology;
-    this.nodes = ctx.addresses.redis.map((node, i) => {
+    this.nodes = [];
+    ctx.addresses.redis.forEach((node, i) => {
       const container = redisName(i);
       const volume = new docker.Volume(`${name}-${container}-data`, { name: `${container}-data` }, { parent: this });
-      return new docker.Container(
+      const previous = this.nodes[i - 1];
+      const created = new docker.Container(
         `${name}-${container}`,
         {
           name: container,
@@ -59,8 +61,11 @@ export class RedisCluster extends pulumi.ComponentResource {
           ...limits("redis", t),
           ...LONG_RUNNING,
         },
-        { parent: this, deleteBeforeReplace: true },
+        // One node at a time: a change that replaces them (a rotated password is one: the ACL is
+        // in redis.conf) restarts each after the one before is healthy, never the cluster at once.
+        { parent: this, deleteBeforeReplace: true, dependsOn: previous ? [previous] : [] },
       );
+      this.nodes.push(created);
     });
     this.ready = oneShotJob(
       `${name}-form`,

@@ -1,0 +1,91 @@
+import * as pulumi from "@pulumi/pulumi";
+import { parseStackConfig, SECRET_NAMES } from "../config";
+import type { SecretName } from "../deployment";
+import { testSecrets } from "../testing/deploy-config";
+import {
+  recordResources,
+  recorded,
+  settle,
+  settleRegistrations,
+  unwrapSecrets,
+  upstreamOf,
+  type RecordedResource,
+} from "../testing/pulumi-mocks";
+import type * as dockerTarget from "./index";
+
+// Rotating a secret = running the program again with one secret changed. What the engine would
+// update or replace is every container whose inputs differ, leaving out its ignoreChanges.
+
+const CONTAINER = "docker:index/container:Container";
+const MARIADB_SERVER = /^mysql-(primary|replica-\d+)$/;
+let deployDocker: typeof dockerTarget.deployDocker;
+let base: Map<string, RecordedResource>;
+
+async function deploy(rotated: SecretName[] = []): Promise<Map<string, RecordedResource>> {
+  const start = recorded.length;
+  const secrets = testSecrets();
+  for (const name of rotated) secrets[name] = pulumi.secret(`ROTATED-${name}-0b9d7e5c3a1f2e4d6c8b`);
+  await settle(deployDocker(parseStackConfig({ target: "docker" }, secrets)).apiUrl);
+  const resources = (await settleRegistrations()).slice(start).filter((r) => r.type === CONTAINER);
+  return new Map(resources.map((r) => [String(r.inputs.name), r]));
+}
+
+/** The inputs the engine diffs: unwrapped, without the ignoreChanges properties. */
+function diffed(r: RecordedResource): string {
+  const inputs = unwrapSecrets(r.inputs) as Record<string, unknown>;
+  for (const path of r.ignoreChanges) delete inputs[path];
+  return JSON.stringify(inputs);
+}
+
+async function changedBy(...secrets: SecretName[]): Promise<string[]> {
+  const after = await deploy(secrets);
+  return [...after].filter(([name, r]) => diffed(r) !== diffed(base.get(name)!)).map(([name]) => name);
+}
+
+beforeAll(async () => {
+  await recordResources("docker");
+  deployDocker = (require("./index") as typeof dockerTarget).deployDocker;
+  base = await deploy();
+});
+
+describe("rotating a secret on Docker", () => {
+  it("leaves every MariaDB server alone whichever secrets change (all of them at once here)", async () => {
+    const changed = await changedBy(...SECRET_NAMES);
+    expect(changed.length).toBeGreaterThan(20);
+    expect(changed.filter((n) => MARIADB_SERVER.test(n))).toEqual([]);
+  });
+
+  it("re-applies the MariaDB root password through the jobs alone (and the runbooks' stack file)", async () => {
+    expect((await changedBy("mysqlRootPassword")).sort()).toEqual(
+      ["mysql-bootstrap", "mysql-replica-1-setup", "runbooks"].sort(),
+    );
+  });
+
+  it("re-points the replicas with a rotated replication password, without touching a server", async () => {
+    expect((await changedBy("mysqlReplicationPassword")).sort()).toEqual(
+      ["mysql-bootstrap", "mysql-replica-1-setup", "runbooks"].sort(),
+    );
+  });
+
+  it("keeps the ignored root password env only on the servers, whose image reads it just once", () => {
+    const ignoring = [...base.values()].filter((r) => r.ignoreChanges.length > 0);
+    expect(ignoring.map((r) => [String(r.inputs.name), r.ignoreChanges])).toEqual(
+      [...base.keys()].filter((n) => MARIADB_SERVER.test(n)).map((n) => [n, ["envs"]]),
+    );
+  });
+
+  it("replaces stateful servers, API slots and workers one at a time, each after the one before", () => {
+    const all = [...base.values()];
+    const groups = [/^mysql-(primary|replica-\d+)$/, /^redis-\d+$/, /^api-\d+$/, /^worker-orders-\d+$/];
+    for (const group of groups) {
+      const members = all.filter((r) => group.test(String(r.inputs.name)));
+      expect(members.length).toBeGreaterThan(1);
+      members.slice(1).forEach((r, i) => {
+        expect([String(r.inputs.name), upstreamOf(r.urn, all).has(members[i].urn)]).toEqual([
+          String(r.inputs.name),
+          true,
+        ]);
+      });
+    }
+  });
+});
