@@ -1,0 +1,59 @@
+// The build contexts sent to the Engine, assembled in memory: images/ for the server targets; for
+// the services target also the sources the root Dockerfile copies and the machine's CA bundle as
+// build-ca.crt. Nothing is written into the checkout, so no CA is left behind in it.
+import fs from "node:fs";
+import path from "node:path";
+import { Readable } from "node:stream";
+import tar from "tar-fs";
+
+/** The machine's trusted CA bundle, which the TLS-inspecting proxy's certificate chains to. */
+export const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+
+/** The name of the CA bundle inside the services build context (images/Dockerfile's node stage). */
+export const BUILD_CA_NAME = "build-ca.crt";
+
+/** What the server targets need: the Dockerfile and its helper scripts. */
+const SERVER_ENTRIES = ["images"];
+
+/** What the services target needs besides images/: the sources the root Dockerfile copies too. */
+const SERVICES_ENTRIES = [
+  "package.json",
+  "package-lock.json",
+  "tsconfig.json",
+  "infra/topology",
+  "infra/render",
+  "scripts/stack",
+  "services",
+  "runbooks",
+];
+
+/** Tests stay out of the image, as the root .dockerignore keeps them out. */
+const isTest = (name: string) => /\.test\.ts$/.test(name);
+
+/** Whether a target needs the services sources and the CA bundle. */
+export const needsSources = (target: string) => target === "services";
+
+/**
+ * A tar stream of the build context for `target`, rooted at `repoRoot`. For the services target the
+ * CA bundle (`caBundle`) is added as build-ca.crt — read here, never copied into the checkout.
+ */
+export function buildContext(repoRoot: string, target: string, caBundle = HOST_CA_BUNDLE): Readable {
+  const entries = needsSources(target) ? [...SERVER_ENTRIES, ...SERVICES_ENTRIES] : SERVER_ENTRIES;
+  for (const e of entries) {
+    if (!fs.existsSync(path.join(repoRoot, e))) throw new Error(`build context: ${e} is missing under ${repoRoot}`);
+  }
+  // tar-fs packs into a streamx stream; Readable.from makes it the Node stream the Engine client pipes.
+  if (!needsSources(target)) return Readable.from(tar.pack(repoRoot, { entries, ignore: isTest }));
+  const ca = fs.readFileSync(caBundle);
+  const pack = tar.pack(repoRoot, {
+    entries,
+    ignore: isTest,
+    // Fixed owner and time: the CA's layer stays cached while the bundle's content is unchanged.
+    finalize: false,
+    finish: (pack) => {
+      pack.entry({ name: BUILD_CA_NAME, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 }, ca);
+      pack.finalize();
+    },
+  });
+  return Readable.from(pack);
+}
