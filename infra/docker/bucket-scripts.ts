@@ -1,6 +1,6 @@
 import { PATHS } from "./context";
 import { NAMES } from "./addresses";
-import { redactEnvFilter } from "./one-shot";
+import { boundedWait, redactEnvFilter } from "./one-shot";
 
 /** SeaweedFS ports inside the bucket container: master (health, shell), filer (sync) and the S3 API. */
 export const BUCKET_PORTS = { master: 9333, filer: 8888, s3: 8333 } as const;
@@ -20,10 +20,11 @@ export const HEARTBEAT = "/tmp/heartbeat";
  * as `s3.configure` prints the whole identity configuration, keys included, its output passes a
  * filter that redacts them before it reaches the container's logs.
  */
-export function bucketInitScript(buckets: string[]): string {
+export function bucketInitScript(buckets: string[], waitSeconds = 180): string {
   const shell = `weed shell -master=${NAMES.bucket}:${BUCKET_PORTS.master}`;
+  const status = `http://${NAMES.bucket}:${BUCKET_PORTS.master}/cluster/status`;
   return [
-    `until wget -q -O /dev/null http://${NAMES.bucket}:${BUCKET_PORTS.master}/cluster/status; do sleep 2; done`,
+    boundedWait(`wget -q -O /dev/null ${status}`, "the bucket's master answering", waitSeconds),
     `echo "s3.configure -user=floodgate -access_key=$BUCKET_ACCESS_KEY -secret_key=$BUCKET_SECRET_KEY -actions=Read,Write,List,Tagging -apply" | ${shell} 2>&1 | ${redactEnvFilter(["BUCKET_ACCESS_KEY", "BUCKET_SECRET_KEY"])}`,
     ...buckets.map(
       (b) => `echo "s3.bucket.list" | ${shell} | grep -qw ${b} || echo "s3.bucket.create -name ${b}" | ${shell}`,

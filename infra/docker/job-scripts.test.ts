@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { testSecretValue } from "../testing/deploy-config";
 import { bucketInitScript } from "./bucket-scripts";
+import { clusterFormScript } from "./redis-cluster";
 import { REDACTED, redactEnvFilter } from "./one-shot";
 
 // The jobs' shell scripts run here under sh, with stand-ins for the tools they call that print
@@ -76,6 +77,48 @@ describe("bucket-init", () => {
     expect(run.output).toContain("s3.bucket.create -name fg-backups done");
     expect(run.output).not.toContain(SECRET);
     expect(run.output).not.toContain(ACCESS);
+  });
+});
+
+describe("waiting jobs", () => {
+  it("bucket-init fails, instead of waiting forever, when the bucket never answers", async () => {
+    fakeTool("wget", "exit 4");
+    const run = await runScript(bucketInitScript(["fg-static"], 2), {
+      BUCKET_ACCESS_KEY: ACCESS,
+      BUCKET_SECRET_KEY: SECRET,
+    });
+    expect(run).toEqual({ code: 1, output: "the bucket's master answering not reached within 2 s\n" });
+  });
+
+  it("redis-cluster-form forms the cluster once every node answers, and fails on one that never does", async () => {
+    const calls = path.join(bin, "redis-cli.calls");
+    // Nodes that know only themselves, then a healthy cluster; the node on port 2 answers only when told to.
+    fakeTool(
+      "redis-cli",
+      [
+        `echo "$*" >> ${calls}`,
+        'case "$*" in',
+        '  *"-p 2 ping"*) [ -n "$NODE2_UP" ] && echo PONG;;',
+        "  *ping*) echo PONG;;",
+        '  *"cluster info"*) printf "cluster_state:ok\\r\\ncluster_known_nodes:1\\r\\n";;',
+        "esac",
+      ].join("\n"),
+    );
+    const nodes = [
+      { host: "10.0.20.1", port: 1 },
+      { host: "10.0.20.2", port: 2 },
+    ];
+    const auth = testSecretValue("redisAdminPassword");
+    const down = await runScript(clusterFormScript(nodes, 1, 2), { REDISCLI_AUTH: auth });
+    expect(down).toEqual({ code: 1, output: "10.0.20.2:2 answering PONG not reached within 2 s\n" });
+    fs.rmSync(calls);
+    const up = await runScript(clusterFormScript(nodes, 1, 2), { REDISCLI_AUTH: auth, NODE2_UP: "1" });
+    expect(up).toEqual({ code: 0, output: "" });
+    const created = fs
+      .readFileSync(calls, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("--cluster create"));
+    expect(created).toEqual([expect.stringContaining("--cluster create 10.0.20.1:1 10.0.20.2:2 --cluster-replicas 1")]);
   });
 });
 
