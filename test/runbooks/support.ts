@@ -101,7 +101,9 @@ export async function dockerEngineOverStack(
   const oneShots = new Map<string, OneShotRun>();
   const folder = (volume: string) => (volumes[volume] ??= fs.mkdtempSync(path.join(os.tmpdir(), `volume-${volume}-`)));
   const answer = (res: http.ServerResponse, status: number, body?: unknown) =>
-    void res.writeHead(status).end(body === undefined ? undefined : JSON.stringify(body));
+    void res
+      .writeHead(status, body === undefined ? {} : { "content-type": "application/json" })
+      .end(body === undefined ? undefined : JSON.stringify(body));
 
   const server = http.createServer((req, res) => {
     calls.push(`${req.method} ${req.url}`);
@@ -138,7 +140,9 @@ export async function dockerEngineOverStack(
       if (m[2] === "wait") return answer(res, 200, { StatusCode: (await oneShot.done!).code });
       if (m[2] === "logs") {
         const { stdout, stderr } = await oneShot.done!;
-        return void res.writeHead(200).end(Buffer.concat([frame(1, stdout), frame(2, stderr)]));
+        return void res
+          .writeHead(200, { "content-type": "application/vnd.docker.raw-stream" })
+          .end(Buffer.concat([frame(1, stdout), frame(2, stderr)]));
       }
     }
     if (method === "DELETE") return answer(res, 404, { message: `No such container: ${name}` });

@@ -1,45 +1,23 @@
-import http from "node:http";
+import Docker from "dockerode";
 
 /**
- * The few Docker Engine API calls floodgate makes (inspect, start, stop a container), over the
- * engine's unix socket. It is plain HTTP, so node:http needs no client library; the autoscaler's
- * Docker actuator and the runbooks' Docker target share it.
+ * The Docker Engine calls floodgate makes — inspect, start and stop a container, run a one-shot
+ * container to its end — through dockerode over the engine's unix socket. The autoscaler's Docker
+ * actuator and the runbooks' Docker target share it.
  */
 export class DockerEngine {
+  private readonly docker: Docker;
+
   constructor(
     readonly socketPath = "/var/run/docker.sock",
-    private readonly timeoutMs = 30_000,
-  ) {}
-
-  request(
-    method: string,
-    path: string,
-    json?: unknown,
-    timeoutMs = this.timeoutMs,
-  ): Promise<{ status: number; body: string; raw: Buffer }> {
-    return new Promise((resolve, reject) => {
-      const headers = json === undefined ? {} : { "content-type": "application/json" };
-      const req = http.request({ socketPath: this.socketPath, method, path, headers, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const raw = Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, body: raw.toString("utf8"), raw });
-        });
-      });
-      req.on("timeout", () => req.destroy(new Error(`docker ${method} ${path}: timed out`)));
-      req.on("error", (err) =>
-        reject(new Error(`docker engine at ${this.socketPath}: ${err.message}`, { cause: err })),
-      );
-      req.end(json === undefined ? undefined : JSON.stringify(json));
-    });
+    timeoutMs = 30_000,
+  ) {
+    this.docker = new Docker({ socketPath, timeout: timeoutMs });
   }
 
   /** A container's image id (to run one-shot containers from the image this one runs). */
   async imageOf(name: string): Promise<string> {
-    const res = await this.request("GET", `/containers/${encodeURIComponent(name)}/json`);
-    if (res.status !== 200) throw new Error(`docker inspect ${name}: HTTP ${res.status} ${res.body}`);
-    return (JSON.parse(res.body) as { Image: string }).Image;
+    return (await this.inspect(name)).Image;
   }
 
   /**
@@ -47,50 +25,88 @@ export class DockerEngine {
    * (volumes it mounted stay). Waits up to `timeoutMs`.
    */
   async run(spec: OneShot, timeoutMs = 600_000): Promise<OneShotResult> {
-    const name = encodeURIComponent(spec.name);
-    await this.request("DELETE", `/containers/${name}?force=1`); // a leftover of an interrupted run
-    const created = await this.request("POST", `/containers/create?name=${name}`, {
-      Image: spec.image,
-      Cmd: spec.command,
-      User: spec.user,
-      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
-      HostConfig: { Binds: spec.binds, NetworkMode: "none" },
-    });
-    if (created.status !== 201) throw new Error(`docker create ${spec.name}: HTTP ${created.status} ${created.body}`);
+    await this.remove(spec.name); // a leftover of an interrupted run
+    const container = await this.call(`create ${spec.name}`, () =>
+      this.docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        Cmd: spec.command,
+        User: spec.user,
+        Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+        HostConfig: { Binds: spec.binds, NetworkMode: "none" },
+      }),
+    );
     try {
-      await this.post(spec.name, "start");
-      const waited = await this.request("POST", `/containers/${name}/wait`, undefined, timeoutMs);
-      if (waited.status !== 200) throw new Error(`docker wait ${spec.name}: HTTP ${waited.status} ${waited.body}`);
-      const exitCode = (JSON.parse(waited.body) as { StatusCode: number }).StatusCode;
-      const logs = await this.request("GET", `/containers/${name}/logs?stdout=1&stderr=1`);
-      if (logs.status !== 200) throw new Error(`docker logs ${spec.name}: HTTP ${logs.status} ${logs.body}`);
-      return { exitCode, ...demuxLogs(logs.raw) };
+      await this.call(`start ${spec.name}`, () => container.start());
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`docker wait ${spec.name}: not done within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      });
+      const waited = (await Promise.race([this.call(`wait ${spec.name}`, () => container.wait()), timedOut]).finally(
+        () => clearTimeout(timer),
+      )) as { StatusCode: number };
+      const raw = (await this.call(`logs ${spec.name}`, () =>
+        container.logs({ stdout: true, stderr: true, follow: false }),
+      )) as unknown as Buffer;
+      const { stdout, stderr } = demuxLogs(raw);
+      return { exitCode: waited.StatusCode, stdout, stderr };
     } finally {
-      await this.request("DELETE", `/containers/${name}?force=1`).catch(() => undefined);
+      await this.remove(spec.name).catch(() => undefined);
     }
   }
 
   /** Whether the container runs; an Error naming it when Docker does not know it. */
   async running(name: string): Promise<boolean> {
-    const res = await this.request("GET", `/containers/${encodeURIComponent(name)}/json`);
-    if (res.status !== 200) throw new Error(`docker inspect ${name}: HTTP ${res.status} ${res.body}`);
-    return Boolean((JSON.parse(res.body) as { State?: { Running?: boolean } }).State?.Running);
+    return Boolean((await this.inspect(name)).State?.Running);
   }
 
-  /** Start a container; already running is fine (304). */
+  /** Start a container; already running is fine (the Engine answers 304). */
   start(name: string): Promise<void> {
-    return this.post(name, "start");
+    return this.idempotent(`start ${name}`, () => this.docker.getContainer(name).start());
   }
 
   /** Stop a container (SIGTERM, then SIGKILL after `graceSeconds`); already stopped is fine (304). */
   stop(name: string, graceSeconds = 15): Promise<void> {
-    return this.post(name, "stop", `?t=${graceSeconds}`);
+    return this.idempotent(`stop ${name}`, () => this.docker.getContainer(name).stop({ t: graceSeconds }));
   }
 
-  private async post(name: string, verb: "start" | "stop", query = ""): Promise<void> {
-    const res = await this.request("POST", `/containers/${encodeURIComponent(name)}/${verb}${query}`);
-    if (res.status !== 204 && res.status !== 304)
-      throw new Error(`docker ${verb} ${name}: HTTP ${res.status} ${res.body}`);
+  private inspect(name: string): Promise<Docker.ContainerInspectInfo> {
+    return this.call(`inspect ${name}`, () => this.docker.getContainer(name).inspect());
+  }
+
+  private async remove(name: string): Promise<void> {
+    await this.docker
+      .getContainer(name)
+      .remove({ force: true })
+      .catch((err: { statusCode?: number }) => {
+        if (err.statusCode !== 404) throw this.explain(`remove ${name}`, err);
+      });
+  }
+
+  private async idempotent(what: string, fn: () => Promise<unknown>): Promise<void> {
+    await fn().catch((err: { statusCode?: number }) => {
+      if (err.statusCode !== 304) throw this.explain(what, err);
+    });
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.explain(what, err);
+    }
+  }
+
+  /** An error that says what was asked of which engine, and the engine's own answer. */
+  private explain(what: string, err: unknown): Error {
+    const e = err as { statusCode?: number; json?: { message?: string }; message?: string };
+    const detail = e.statusCode
+      ? `HTTP ${e.statusCode} ${e.json?.message ?? e.message ?? ""}`
+      : (e.message ?? String(err));
+    return new Error(`docker ${what} (engine at ${this.socketPath}): ${detail.trim()}`, { cause: err });
   }
 }
 
@@ -107,16 +123,24 @@ export interface OneShot {
   user?: string;
 }
 
-/** Split a non-TTY container's log stream: 8-byte frame headers (stream, 0, 0, 0, size BE) then the payload. */
-export function demuxLogs(raw: Buffer): { stdout: string; stderr: string } {
+/**
+ * Split a non-TTY container's log stream: 8-byte frame headers (stream, 0, 0, 0, size BE) then the
+ * payload; `all` is both streams in the order they were written. By hand because dockerode's own
+ * demuxStream writes to two streams as data arrives, and here the whole log is one buffer already.
+ */
+export function demuxLogs(raw: Buffer): { stdout: string; stderr: string; all: string } {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
+  const all: Buffer[] = [];
   for (let i = 0; i + 8 <= raw.length;) {
     const size = raw.readUInt32BE(i + 4);
-    (raw[i] === 2 ? err : out).push(raw.subarray(i + 8, i + 8 + size));
+    const frame = raw.subarray(i + 8, i + 8 + size);
+    (raw[i] === 2 ? err : out).push(frame);
+    all.push(frame);
     i += 8 + size;
   }
-  return { stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+  const text = (b: Buffer[]) => Buffer.concat(b).toString("utf8");
+  return { stdout: text(out), stderr: text(err), all: text(all) };
 }
 
 export interface OneShotResult {
