@@ -21,5 +21,12 @@ module.exports = {
       globalSetup: "<rootDir>/test/stack/global-setup.ts",
       globalTeardown: "<rootDir>/test/stack/global-teardown.ts",
     },
+    {
+      // On the machine's real Docker Engine (installed and started by globalSetup when missing).
+      ...common,
+      displayName: "docker",
+      testMatch: ["<rootDir>/test/docker/**/*.docker.test.ts"],
+      globalSetup: "<rootDir>/test/docker/global-setup.ts",
+    },
   ],
 };
