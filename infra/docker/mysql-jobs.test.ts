@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ScratchMariadb } from "../../services/src/backup/scratch-mariadb";
-import { mysqlJobScript, type MysqlJobSteps } from "./mysql-jobs";
+import { followsNobody, mysqlJobScript, type MysqlJobSteps } from "./mysql-jobs";
 
 // The MariaDB jobs' shell, run here against a real MariaDB set up as the official image sets it
 // up (root@'%' and root@localhost with a password), to rotate the root password in place.
@@ -119,5 +119,12 @@ describe("a MariaDB replica's setup job, rotating the replication password", () 
     await sh(`mariadb --no-defaults -h 127.0.0.1 -P ${PORT} -uroot -e 'STOP SLAVE; RESET SLAVE ALL'`, {
       MYSQL_PWD: NEW,
     });
+  });
+
+  it("tells a replica that follows nobody from one whose status cannot be read", async () => {
+    const check = (port: number) =>
+      sh(`if ${followsNobody({ host: "127.0.0.1", port })}; then echo yes; else echo no; fi`, { MYSQL_PWD: NEW });
+    expect((await check(PORT)).output).toBe("yes\n");
+    expect((await check(1)).output).toContain("no\n");
   });
 });

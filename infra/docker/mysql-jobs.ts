@@ -6,6 +6,11 @@ export const CREDENTIALS_DIR = "/credentials";
 /** The Docker volume holding the root password the bootstrap job last applied (and the one before). */
 export const CREDENTIALS_VOLUME = "mysql-credentials";
 
+/** A shell condition: the server answers SHOW SLAVE STATUS, with nothing (a failed query is false). */
+export function followsNobody(server: HostPort): string {
+  return `status=$(mariadb --no-defaults -h ${server.host} -P ${server.port} -uroot -e 'SHOW SLAVE STATUS') && [ -z "$status" ]`;
+}
+
 /** What one MariaDB job does once logged in as root. */
 export interface MysqlJobSteps {
   /** The server it works on. */

@@ -5,7 +5,7 @@ import type { HostPort } from "../topology";
 import { mysqlClientHost, mysqlReplicaName, NAMES } from "./addresses";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
-import { CREDENTIALS_DIR, CREDENTIALS_VOLUME, mysqlJobScript, type MysqlJobSteps } from "./mysql-jobs";
+import { CREDENTIALS_DIR, CREDENTIALS_VOLUME, followsNobody, mysqlJobScript, type MysqlJobSteps } from "./mysql-jobs";
 import { oneShotJob } from "./one-shot";
 
 /** A MariaDB server's cnf on Docker: the image's own datadir and socket, listening on every interface. */
@@ -129,12 +129,12 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
     this.replicated = a.mysqlReplicas.map((at, i) => {
       const replicaSql = ctx.secretTopology.apply((st) => renderReplicaSetupSql(st, { primary: a.mysqlPrimary }));
       // Set up only a replica that follows nobody yet (re-running must not reset a working replica's
-      // position); one that does gets the rotated replication password, keeping its position.
-      const notReplicating = `[ -z "$(mariadb --no-defaults -h ${at.host} -P ${at.port} -uroot -e 'SHOW SLAVE STATUS')" ]`;
+      // position); one that does gets the rotated replication password, keeping its position. A
+      // failed query is not "follows nobody": the re-point then fails the job, loudly.
       return job(
         `${mysqlReplicaName(i + 1)}-setup`,
         replicaSql,
-        { server: at, onlyIf: notReplicating, otherwiseRepointReplication: true },
+        { server: at, onlyIf: followsNobody(at), otherwiseRepointReplication: true },
         [bootstrap, replicas[i]],
       );
     });
