@@ -198,6 +198,8 @@ export class EngineProvider implements pulumi.runtime.Mocks {
   }
 
   private async create(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
+    // A component resource is only a grouping: nothing to create.
+    if (args.custom === false) return { id: args.name, state: args.inputs };
     const inputs = unwrapSecrets(args.inputs) as Inputs;
     const started = Date.now();
     const done = (kind: EngineObject["kind"], name: string, id: string) => {
