@@ -8,13 +8,23 @@ import { PATHS, type DockerContext } from "./context";
 
 /** The exporters Prometheus scrapes: node, nginx, Redis (multi-target) and one mysqld exporter per server. */
 export class Exporters extends pulumi.ComponentResource {
-  constructor(name: string, ctx: DockerContext, opts?: pulumi.ComponentResourceOptions) {
+  /** `nginx`: its container; the nginx exporter starts after it (it exits when nginx does not answer at its start). */
+  constructor(
+    name: string,
+    ctx: DockerContext,
+    nginx: pulumi.Input<pulumi.Resource>,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("floodgate:docker:Exporters", name, {}, opts);
     const t = ctx.cfg.topology;
     const a = ctx.addresses;
     const wget = (port: number, p: string) =>
       healthcheck(`wget -q -O /dev/null http://127.0.0.1:${port}${p} || exit 1`);
-    const exporter = (container: string, args: Omit<docker.ContainerArgs, "name" | "networksAdvanced">) =>
+    const exporter = (
+      container: string,
+      args: Omit<docker.ContainerArgs, "name" | "networksAdvanced">,
+      dependsOn: pulumi.Input<pulumi.Resource>[] = [],
+    ) =>
       new docker.Container(
         `${name}-${container}`,
         {
@@ -24,7 +34,7 @@ export class Exporters extends pulumi.ComponentResource {
           ...LONG_RUNNING,
           ...args,
         },
-        { parent: this, deleteBeforeReplace: true },
+        { parent: this, deleteBeforeReplace: true, dependsOn },
       );
     exporter(NAMES.nodeExporter, {
       image: ctx.images.nodeExporter,
@@ -33,15 +43,19 @@ export class Exporters extends pulumi.ComponentResource {
       volumes: [{ hostPath: "/", containerPath: "/host", readOnly: true }],
       healthcheck: wget(a.nodeExporter.port, "/metrics"),
     });
-    exporter(NAMES.nginxExporter, {
-      image: ctx.images.nginxExporter,
-      command: [
-        `--nginx.scrape-uri=http://${hostPort(a.nginxStatus)}/stub_status`,
-        `--web.listen-address=0.0.0.0:${a.nginxExporter.port}`,
-      ],
-      // The image has no shell or HTTP client: the check proves the binary runs; Prometheus's `up` covers serving.
-      healthcheck: { tests: ["CMD", "/usr/bin/nginx-prometheus-exporter", "--version"], interval: "30s", retries: 3 },
-    });
+    exporter(
+      NAMES.nginxExporter,
+      {
+        image: ctx.images.nginxExporter,
+        command: [
+          `--nginx.scrape-uri=http://${hostPort(a.nginxStatus)}/stub_status`,
+          `--web.listen-address=0.0.0.0:${a.nginxExporter.port}`,
+        ],
+        // The image has no shell or HTTP client: the check proves the binary runs; Prometheus's `up` covers serving.
+        healthcheck: { tests: ["CMD", "/usr/bin/nginx-prometheus-exporter", "--version"], interval: "30s", retries: 3 },
+      },
+      [nginx],
+    );
     exporter(NAMES.redisExporter, {
       image: ctx.images.redisExporter,
       envs: [

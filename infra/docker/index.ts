@@ -81,6 +81,7 @@ export function deployDocker(cfg: DeployConfig): StackOutputs {
     "monitoring",
     ctx,
     readRuleFiles(path.join(REPO_ROOT, "monitoring", "rules")),
+    lb.container,
     opts,
   );
   const backupTarget = { endpoint: bucket.endpoint, bucket: bucket.buckets.backups };

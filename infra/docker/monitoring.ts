@@ -42,7 +42,14 @@ export class Monitoring extends pulumi.ComponentResource {
   /** The Alertmanager container. */
   readonly alertmanager: docker.Container;
 
-  constructor(name: string, ctx: DockerContext, rules: RuleFile[], opts?: pulumi.ComponentResourceOptions) {
+  /** `nginx`: its container, which the nginx exporter waits for. */
+  constructor(
+    name: string,
+    ctx: DockerContext,
+    rules: RuleFile[],
+    nginx: pulumi.Input<pulumi.Resource>,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("floodgate:docker:Monitoring", name, {}, opts);
     const t = ctx.cfg.topology;
     const a = ctx.addresses;
@@ -95,7 +102,7 @@ export class Monitoring extends pulumi.ComponentResource {
       },
       { parent: this, deleteBeforeReplace: true, dependsOn: [this.alertmanager] },
     );
-    new Exporters(`${name}-exporters`, ctx, { parent: this });
+    new Exporters(`${name}-exporters`, ctx, nginx, { parent: this });
     this.registerOutputs({ prometheus: hostPort(a.prometheus), alertmanager: hostPort(a.alertmanager) });
   }
 }
