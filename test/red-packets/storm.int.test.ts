@@ -11,22 +11,42 @@ describe("a red-packet storm", () => {
     const amount = 88_888;
     const { id, ref } = await buildPacket(creator, { amountCents: amount, count: 10, expiresInSeconds: 120 });
 
+    // Each grabber is a client that does what a 503 asks: it waits Retry-After and asks again (a
+    // Redis call that timed out on a busy machine leaves the outcome unknown; the retry learns it:
+    // 409 with the part it got, or 410). Each grabber's last answer counts.
+    let retried = 0;
+    const grabUntilKnown = async (g: (typeof grabbers)[number], i: number) => {
+      for (let attempt = 1; ; attempt++) {
+        const a = await grab(ref, g, i);
+        if (a.status !== 503 || attempt === 5) return a;
+        expect(Number(a.headers.get("retry-after"))).toBeGreaterThan(0);
+        retried++;
+        await new Promise((r) => setTimeout(r, 1000 * Number(a.headers.get("retry-after"))));
+      }
+    };
     const started = Date.now();
     const answers = await bounded(
-      grabbers.map((g, i) => () => grab(ref, g, i)),
+      grabbers.map((g, i) => () => grabUntilKnown(g, i)),
       1000,
     );
     const stormMs = Date.now() - started;
+    const won = (a: (typeof answers)[number]) =>
+      a.status === 200 || (a.status === 409 && a.body.error === "already_grabbed");
     const winners = grabbers
-      .map((g, i) => ({ userId: g.id, status: answers[i].status, amountCents: answers[i].body.amountCents }))
-      .filter((w) => w.status === 200);
+      .map((g, i) => ({
+        userId: g.id,
+        won: won(answers[i]),
+        amountCents: answers[i].body.amountCents ?? answers[i].body.details?.amountCents,
+      }))
+      .filter((w) => w.won)
+      .map(({ userId, amountCents }) => ({ userId, amountCents }));
     // As a tally, so a failure shows every answer that was neither a part nor "empty".
     const tally: Record<string, number> = {};
     for (const a of answers) {
-      const k = `${a.status} ${a.body.error ?? ""}`.trim();
+      const k = won(a) ? "part" : `${a.status} ${a.body.error ?? ""}`.trim();
       tally[k] = (tally[k] ?? 0) + 1;
     }
-    expect(tally).toEqual({ "200": 10, "410 empty": 990 });
+    expect(tally).toEqual({ part: 10, "410 empty": 990 });
     expect(winners).toHaveLength(10);
 
     await drained(clients.redis, id);
@@ -51,7 +71,8 @@ describe("a red-packet storm", () => {
     expect(view.body.grabs).toEqual(expect.arrayContaining(db.grabs));
     expect(view.body.grabs).toHaveLength(10);
     process.stdout.write(
-      `  red-packet storm: 1000 grabs answered in ${stormMs} ms, all persisted by ${persistedMs} ms\n`,
+      `  red-packet storm: 1000 grabs answered in ${stormMs} ms (${retried} retried after a 503), ` +
+        `all persisted by ${persistedMs} ms\n`,
     );
   });
 });
