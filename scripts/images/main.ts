@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_BASE_IMAGE } from "./base-image";
-import { COMPONENTS, pushedImage } from "./components";
+import { COMPONENTS, pushedImage, selectComponents } from "./components";
 import { makeImages } from "./images";
 import { pushImages, type PushResult } from "./push";
 
@@ -52,7 +52,9 @@ function options() {
     throw new Error(`--push ${values.push}: expected a registry host[:port][/path], without a scheme`);
   }
   if (!IMAGE.test(values.base)) throw new Error(`--base ${values.base}: not a valid image name`);
-  return { ...values, only: values.only?.split(",").map((s) => s.trim()) };
+  const only = values.only?.split(",").map((s) => s.trim());
+  selectComponents(only); // an unknown name is a usage error
+  return { ...values, only };
 }
 
 async function main(): Promise<number> {
