@@ -18,7 +18,8 @@ async function main(): Promise<void> {
   });
   // Imported only now: the program must find the mocks set.
   const { deployDocker } = await import("./index.js");
-  const url = await settle(deployDocker(buildDeployConfig("docker")).apiUrl);
+  // Long enough for a loaded machine: a failing job rejects this well before.
+  const url = await settle(deployDocker(buildDeployConfig("docker")).apiUrl, 90_000);
   fs.writeSync(1, `${JSON.stringify({ apiUrl: url })}\n`);
 }
 

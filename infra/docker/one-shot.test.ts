@@ -44,7 +44,7 @@ async function runFailing(job: string, exitCode: number, logs: string) {
     execFile(
       process.execPath,
       ["--import", "tsx", fixture, job, String(exitCode), logs],
-      { timeout: 60_000 },
+      { timeout: 100_000 },
       (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === "number" ? err.code : null) : 0, stdout, stderr }),
     );
@@ -91,7 +91,7 @@ describe("the Docker program when every job succeeds (mocks)", () => {
   beforeAll(async () => {
     await recordResources("docker");
     const { deployDocker } = require("./index") as typeof dockerTarget;
-    apiUrl = await settle(deployDocker(buildDeployConfig("docker")).apiUrl);
+    apiUrl = await settle(deployDocker(buildDeployConfig("docker")).apiUrl, 60_000);
     names = (await settleRegistrations()).filter((r) => r.type === CONTAINER).map((r) => String(r.inputs.name));
   });
 

@@ -25,7 +25,7 @@ async function deploy(rotated: SecretName[] = []): Promise<Map<string, RecordedR
   const start = recorded.length;
   const secrets = testSecrets();
   for (const name of rotated) secrets[name] = pulumi.secret(`ROTATED-${name}-0b9d7e5c3a1f2e4d6c8b`);
-  await settle(deployDocker(parseStackConfig({ target: "docker" }, secrets)).apiUrl);
+  await settle(deployDocker(parseStackConfig({ target: "docker" }, secrets)).apiUrl, 60_000);
   const resources = (await settleRegistrations()).slice(start).filter((r) => r.type === CONTAINER);
   return new Map(resources.map((r) => [String(r.inputs.name), r]));
 }
