@@ -360,3 +360,37 @@ export async function deployOnEngine<T>(
   await pulumi.runtime.setMocks(provider, project, stack, false);
   return program();
 }
+
+/**
+ * Run `program` under the engine provider as this process's whole job, as the Pulumi language host
+ * runs a program: each error of a failed registration or apply goes to stderr once (a failed
+ * apply rejects every Output built on it, unhandled), the record — what was created, how each job
+ * ended, `extra()` — is the last stdout line as JSON, and the exit code is 1 when anything failed.
+ */
+export function runAsProgram<T>(
+  provider: EngineProvider,
+  program: () => T,
+  extra: (result: T) => Record<string, unknown> = () => ({}),
+  quietMs = 1000,
+): void {
+  const errors = new Set<string>();
+  process.on("unhandledRejection", (err) => {
+    const message = err instanceof Error ? err.message : String(err);
+    if (!errors.has(message)) process.stderr.write(`error: ${message}\n`);
+    errors.add(message);
+  });
+  void (async () => {
+    const started = Date.now();
+    const result = await deployOnEngine(provider, program);
+    await provider.idle(quietMs);
+    const record = {
+      seconds: (Date.now() - started) / 1000,
+      created: provider.created,
+      jobs: Object.fromEntries(provider.jobs),
+      failures: provider.failures.map((f) => `${f.resource}: ${f.error.message}`),
+      ...extra(result),
+    };
+    process.stdout.write(`${JSON.stringify(record)}\n`);
+    process.exit(errors.size > 0 || provider.failures.length > 0 ? 1 : 0);
+  })();
+}

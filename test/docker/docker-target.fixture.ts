@@ -16,7 +16,7 @@
 import Docker from "dockerode";
 import * as pulumi from "@pulumi/pulumi";
 import type { RawStackConfig } from "../../infra/config";
-import { EngineProvider, deployOnEngine } from "../../infra/testing/engine-provider";
+import { EngineProvider, runAsProgram } from "../../infra/testing/engine-provider";
 import { useStackConfig } from "../../infra/testing/stack-config";
 
 const [tag, overridesJson] = process.argv.slice(2);
@@ -39,29 +39,15 @@ const images: RawStackConfig = {
 };
 
 const provider = new EngineProvider({ docker: new Docker(), log: (m) => process.stdout.write(`  [engine] ${m}\n`) });
-const errors = new Set<string>();
-process.on("unhandledRejection", (err) => {
-  const message = err instanceof Error ? err.message : String(err);
-  if (!errors.has(message)) process.stderr.write(`error: ${message}\n`);
-  errors.add(message);
-});
-
-void (async () => {
-  const started = Date.now();
-  const outputs = await deployOnEngine(provider, () => {
+runAsProgram(
+  provider,
+  () => {
     useStackConfig("docker", { ...images, ...overrides });
-    return require("../../infra/index") as Record<string, pulumi.Output<string>>;
-  });
-  const exported: Record<string, string> = {};
-  for (const [k, o] of Object.entries(outputs)) if (pulumi.Output.isInstance(o)) o.apply((v) => (exported[k] = v));
-  await provider.idle(2000);
-  const record = {
-    seconds: (Date.now() - started) / 1000,
-    outputs: exported,
-    created: provider.created,
-    jobs: Object.fromEntries([...provider.jobs].map(([k, v]) => [k, { exitCode: v.exitCode }])),
-    failures: provider.failures.map((f) => `${f.resource}: ${f.error.message}`),
-  };
-  process.stdout.write(`${JSON.stringify(record)}\n`);
-  process.exit(errors.size > 0 || provider.failures.length > 0 ? 1 : 0);
-})();
+    const outputs = require("../../infra/index") as Record<string, pulumi.Output<string>>;
+    const exported: Record<string, string> = {};
+    for (const [k, o] of Object.entries(outputs)) if (pulumi.Output.isInstance(o)) o.apply((v) => (exported[k] = v));
+    return exported;
+  },
+  (exported) => ({ outputs: exported }),
+  2000,
+);

@@ -23,7 +23,7 @@ interface Run {
   code: number | null;
   stdout: string;
   stderr: string;
-  record: { created: EngineObject[]; jobs: Record<string, JobResult>; failures: number };
+  record: { created: EngineObject[]; jobs: Record<string, JobResult>; failures: string[] };
 }
 
 function runFixture(): Promise<Run> {

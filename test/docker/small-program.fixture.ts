@@ -7,7 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import Docker from "dockerode";
 import { oneShotJob } from "../../infra/docker/one-shot";
-import { EngineProvider, deployOnEngine } from "../../infra/testing/engine-provider";
+import { EngineProvider, runAsProgram } from "../../infra/testing/engine-provider";
 
 const [base, SECRET] = process.argv.slice(2);
 const provider = new EngineProvider({ docker: new Docker(), log: (m) => process.stdout.write(`  [engine] ${m}\n`) });
@@ -63,21 +63,4 @@ const program = () => {
   );
 };
 
-// A failed apply rejects every Output built on it: say each error once.
-const errors = new Set<string>();
-process.on("unhandledRejection", (err) => {
-  const message = err instanceof Error ? err.message : String(err);
-  if (!errors.has(message)) process.stderr.write(`error: ${message}\n`);
-  errors.add(message);
-});
-void (async () => {
-  await deployOnEngine(provider, program);
-  await provider.idle();
-  const record = {
-    created: provider.created,
-    jobs: Object.fromEntries(provider.jobs),
-    failures: provider.failures.length,
-  };
-  process.stdout.write(`${JSON.stringify(record)}\n`);
-  process.exit(errors.size > 0 || provider.failures.length > 0 ? 1 : 0);
-})();
+runAsProgram(provider, program);
