@@ -10,6 +10,7 @@ import {
   renderEnabledPlugins,
   renderExporterMyCnf,
   renderMariadbCnf,
+  renderApiUpstream,
   renderNginxConf,
   renderPrometheusYml,
   renderRabbitmqConf,
@@ -38,6 +39,8 @@ interface Expected {
   target: Rendering;
   /** The local stack's rendering of the same file; undefined for files copied verbatim. */
   local?: Rendering;
+  /** The file as the server reads it, its includes in place (from every mounted file), to compare with `local`. */
+  effective?: (mounted: Map<string, string>) => string;
 }
 
 const RULES_DIR = path.join(REPO_ROOT, "monitoring", "rules");
@@ -66,9 +69,12 @@ const pathsOf = (p: object) => Object.values(p) as string[];
 function expectedDockerFiles(cfg: DeployConfig, t: Topology, a: Addresses): Map<string, Expected> {
   const subnet = cfg.docker.subnet ?? "172.28.0.0/16";
   const clientHost = `${subnet.split(".").slice(0, 2).join(".")}.0.0/255.255.0.0`;
-  // Docker lists every API slot (up to the autoscaler's maximum); compare with the local stack
-  // running as many API processes, on the port range the topology reserves for them.
+  // Docker lists every API slot (up to the autoscaler's maximum) where it scrapes them; compare with
+  // the local stack running as many API processes, on the port range the topology reserves for them.
   const la = localAddresses({ ...t, api: { ...t.api, replicas: a.api.length } });
+  // nginx's upstream starts with the first api.replicas slots (the autoscaler keeps it to the running
+  // ones after): compare with the local stack running that many.
+  const laRunning = localAddresses(t);
   const docker = (text: string, bareHosts: string[] = [], paths: string[] = []): Rendering => ({
     text,
     specifics: { addresses: a, bareHosts: ["0.0.0.0", ...bareHosts], paths },
@@ -92,13 +98,32 @@ function expectedDockerFiles(cfg: DeployConfig, t: Topology, a: Addresses): Map<
     errorLog: `${LOCAL}/logs/nginx.log`,
     accessLog: `${LOCAL}/logs/nginx-access.log`,
   };
+  // The api upstream is a file of its own on Docker (the autoscaler keeps it to the running slots),
+  // deployed with the first api.replicas slots: in place, the config is the local stack's.
+  const upstreamFile = "/etc/nginx/floodgate/api-upstream.conf";
+  files.set(`nginx:${upstreamFile}`, {
+    target: docker(renderApiUpstream(a.api.slice(0, t.api.replicas))),
+  });
   files.set("nginx:/etc/nginx/floodgate/nginx.conf", {
     target: docker(
-      renderNginxConf(t, a, { bindHost: "0.0.0.0", statusAllow: [subnet], paths: nginxDocker }),
+      renderNginxConf(t, a, {
+        bindHost: "0.0.0.0",
+        statusAllow: [subnet],
+        paths: nginxDocker,
+        apiUpstreamInclude: upstreamFile,
+      }),
       [subnet],
       pathsOf(nginxDocker),
     ),
-    local: local(renderNginxConf(t, la, { bindHost: "127.0.0.1", paths: nginxLocal }), [], pathsOf(nginxLocal)),
+    local: {
+      text: renderNginxConf(t, laRunning, { bindHost: "127.0.0.1", paths: nginxLocal }),
+      specifics: { addresses: laRunning, bareHosts: ["127.0.0.1"], paths: pathsOf(nginxLocal) },
+    },
+    effective: (mounted) =>
+      (mounted.get("nginx:/etc/nginx/floodgate/nginx.conf") ?? "").replace(
+        `    include ${upstreamFile};`,
+        (mounted.get(`nginx:${upstreamFile}`) ?? "").trimEnd(),
+      ),
   });
   const servers = [a.mysqlPrimary, ...a.mysqlReplicas];
   const localServers = [la.mysqlPrimary, ...la.mysqlReplicas];
@@ -248,10 +273,8 @@ describe.each([
     const compared = [...expected].filter(([, e]) => e.local);
     expect(compared.length).toBeGreaterThan(8);
     for (const [key, e] of compared) {
-      expect([key, differenceBeyondHostsAndPorts({ ...e.target, text: mounted.get(key) ?? "" }, e.local!)]).toEqual([
-        key,
-        undefined,
-      ]);
+      const text = e.effective ? e.effective(mounted) : (mounted.get(key) ?? "");
+      expect([key, differenceBeyondHostsAndPorts({ ...e.target, text }, e.local!)]).toEqual([key, undefined]);
     }
   });
 });

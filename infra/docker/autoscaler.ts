@@ -5,7 +5,7 @@ import { NAMES } from "./addresses";
 import { envList } from "./app-env";
 import { appCommand } from "./api-cluster";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
-import type { DockerContext } from "./context";
+import { PATHS, type DockerContext } from "./context";
 
 /** The autoscaler's environment: bounds and cooldown from the topology, the API slots it may start and stop. */
 export function autoscalerEnv(t: Topology, a: Addresses, apiContainers: string[]): string[] {
@@ -20,6 +20,10 @@ export function autoscalerEnv(t: Topology, a: Addresses, apiContainers: string[]
     AUTOSCALE_SCALE_IN_CPU_PERCENT: String(s.scaleInCpuPercent),
     AUTOSCALE_SCALE_OUT_P99_MS: String(s.scaleOutP99Ms),
     AUTOSCALE_API_CONTAINERS: apiContainers.join(","),
+    // nginx's upstream follows the running slots: the actuator rewrites this file and reloads nginx.
+    AUTOSCALE_API_ADDRESSES: a.api.map(hostPort).join(","),
+    AUTOSCALE_NGINX_CONTAINER: NAMES.nginx,
+    AUTOSCALE_NGINX_UPSTREAM_FILE: PATHS.nginxApiUpstream,
     PROMETHEUS_URL: `http://${hostPort(a.prometheus)}`,
   });
 }

@@ -21,6 +21,8 @@ export interface DockerContext {
 /** Where the rendered files and shared volumes sit inside the containers. */
 export const PATHS = {
   nginxConf: "/etc/nginx/floodgate/nginx.conf",
+  /** The `api` upstream's servers, which nginx.conf includes: the autoscaler rewrites it to the running slots. */
+  nginxApiUpstream: "/etc/nginx/floodgate/api-upstream.conf",
   nginxPrefix: "/var/cache/nginx",
   staticRoot: "/srv/static",
   /** Where the API (the catalog publisher) writes the static files; the same volume nginx serves. */

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { renderNginxConf } from "../render";
+import { renderApiUpstream, renderNginxConf } from "../render";
 import type { Addresses, Topology } from "../topology";
 import { NAMES } from "./addresses";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
@@ -11,6 +11,9 @@ import type { DockerContext } from "./context";
 export function dockerNginxConf(t: Topology, a: Addresses, subnet: string): string {
   return renderNginxConf(t, a, {
     bindHost: "0.0.0.0",
+    // The slots that run, not every slot: a stopped container's address times out (2 s) instead of
+    // refusing. Deployed with the first api.replicas; the autoscaler keeps it to the running ones.
+    apiUpstreamInclude: PATHS.nginxApiUpstream,
     // The exporter scrapes from another container; nginx's own health probe uses the public port.
     statusAllow: [subnet],
     paths: {
@@ -46,7 +49,10 @@ export class LoadBalancer extends pulumi.ComponentResource {
         image: ctx.images.nginx,
         // Our nginx.conf sets `daemon off;` itself; the image's default `-g 'daemon off;'` would clash.
         command: ["nginx", "-c", PATHS.nginxConf],
-        uploads: [{ file: PATHS.nginxConf, content: dockerNginxConf(t, ctx.addresses, ctx.subnet) }],
+        uploads: [
+          { file: PATHS.nginxConf, content: dockerNginxConf(t, ctx.addresses, ctx.subnet) },
+          { file: PATHS.nginxApiUpstream, content: renderApiUpstream(ctx.addresses.api.slice(0, t.api.replicas)) },
+        ],
         volumes: [{ volumeName: args.staticVolume, containerPath: PATHS.staticRoot, readOnly: true }],
         ports: [{ internal: t.nginx.port, external: ctx.cfg.publicPort }],
         networksAdvanced: onNetwork(ctx.network, NAMES.nginx),

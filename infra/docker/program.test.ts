@@ -19,6 +19,7 @@ import {
 import { REPO_ROOT, useStackConfig } from "../testing/stack-config";
 import { redisRestartDelayMs } from "../render";
 import { redisNodeCount } from "../topology";
+import { parseAutoscalerEnv } from "../../services/src/autoscaler/config";
 import { parseBackupEnv } from "../../services/src/backup/config";
 import { parseStackFile, STACK_FILE_PATH } from "../../runbooks/lib/stack-file";
 import { NAMES } from "./addresses";
@@ -220,12 +221,30 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     }
   });
 
-  it("mounts an nginx config whose upstream lists every API replica", () => {
+  it("mounts an nginx config whose upstream is the running slots' file, deployed with the first api.replicas", () => {
     const conf = upload(named(d(), "nginx"), "/etc/nginx/floodgate/nginx.conf");
     const upstream = /upstream api \{([^}]*)\}/.exec(conf)?.[1] ?? "";
-    const servers = [...upstream.matchAll(/server (\S+) /g)].map((m) => m[1]);
-    const api = containers(d()).filter((c) => /^api-\d+$/.test(c.name));
-    expect(servers.sort()).toEqual(api.map((c) => `${c.networksAdvanced[0].ipv4Address}:${t().api.basePort}`).sort());
+    expect(upstream.trim().split("\n")[0]).toBe("include /etc/nginx/floodgate/api-upstream.conf;");
+    const file = upload(named(d(), "nginx"), "/etc/nginx/floodgate/api-upstream.conf");
+    const servers = [...file.matchAll(/server (\S+) /g)].map((m) => m[1]);
+    const running = containers(d()).filter((c) => /^api-\d+$/.test(c.name) && c.start !== false);
+    expect(running).toHaveLength(t().api.replicas);
+    expect(servers).toEqual(running.map((c) => `${c.networksAdvanced[0].ipv4Address}:${t().api.basePort}`));
+  });
+
+  it("tells the autoscaler every slot's address and where nginx's upstream file is", () => {
+    const e = env(named(d(), "autoscaler"));
+    const slots = containers(d()).filter((c) => /^api-\d+$/.test(c.name));
+    expect(e.AUTOSCALE_API_CONTAINERS.split(",")).toEqual(slots.map((c) => c.name));
+    expect(e.AUTOSCALE_API_ADDRESSES.split(",")).toEqual(
+      slots.map((c) => `${c.networksAdvanced[0].ipv4Address}:${t().api.basePort}`),
+    );
+    expect([e.AUTOSCALE_NGINX_CONTAINER, e.AUTOSCALE_NGINX_UPSTREAM_FILE]).toEqual([
+      "nginx",
+      "/etc/nginx/floodgate/api-upstream.conf",
+    ]);
+    // The service's own parser accepts what the program sets.
+    expect(parseAutoscalerEnv(e).AUTOSCALE_API_ADDRESSES).toHaveLength(slots.length);
   });
 
   it("takes the autoscaler's min, max and cooldown from the config", () => {

@@ -1,5 +1,5 @@
 import { localAddresses, parseTopology, type Addresses, type HostPort, type TopologyInput } from "../topology";
-import { renderNginxConf, type NginxOptions } from "./nginx";
+import { renderApiUpstream, renderNginxConf, type NginxOptions } from "./nginx";
 
 const buildTopology = (input: TopologyInput = {}) => parseTopology(input);
 
@@ -175,5 +175,25 @@ describe("renderNginxConf", () => {
     const [format] = directive(conf, "log_format");
     expect(format).toMatch(/^floodgate escape=json '\{.*\}'$/);
     for (const v of ["$request_id", "$status", "$request_time", "$upstream_addr"]) expect(format).toContain(v);
+  });
+});
+
+describe("the api upstream kept in a file of its own", () => {
+  it("includes the file instead of listing the replicas, and the file lists exactly the given ones", () => {
+    const t = buildTopology({ api: { replicas: 3 } });
+    const a = localAddresses(t);
+    const conf = renderNginxConf(t, a, buildOptions({ apiUpstreamInclude: "/etc/nginx/floodgate/api-upstream.conf" }));
+    expect(upstreamServers(conf)).toEqual([]);
+    expect(conf).toMatch(/upstream api \{\n {4}include \/etc\/nginx\/floodgate\/api-upstream\.conf;\n/);
+    expect(renderApiUpstream(a.api.slice(0, 2))).toBe(
+      `    server ${a.api[0].host}:${a.api[0].port} max_fails=3 fail_timeout=5s;\n` +
+        `    server ${a.api[1].host}:${a.api[1].port} max_fails=3 fail_timeout=5s;\n`,
+    );
+    // Inline, the same lines: the two renderings are one config.
+    expect(renderNginxConf(t, a, buildOptions())).toContain(renderApiUpstream(a.api));
+  });
+
+  it("refuses an empty upstream (nginx would not start)", () => {
+    expect(() => renderApiUpstream([])).toThrow("at least one server");
   });
 });

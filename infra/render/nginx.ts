@@ -1,4 +1,4 @@
-import { hostPort, type Addresses, type Topology } from "../topology";
+import { hostPort, type Addresses, type HostPort, type Topology } from "../topology";
 
 /** Filesystem paths nginx writes to or serves from; each target passes its own. */
 export interface NginxPaths {
@@ -20,6 +20,21 @@ export interface NginxOptions {
   statusAllow?: string[];
   /** Worker user; unset keeps the image's default. The local stack runs workers as the invoking user. */
   user?: string;
+  /**
+   * A file the `api` upstream includes instead of listing `a.api` itself (renderApiUpstream's
+   * output): where something else — the Docker autoscaler — keeps it to the running replicas only.
+   */
+  apiUpstreamInclude?: string;
+}
+
+/**
+ * The `api` upstream's server lines for these replicas. A replica that stops leaves this list
+ * before it stops, so nginx never waits on a stopped one (on Docker its address times out rather
+ * than refusing).
+ */
+export function renderApiUpstream(servers: HostPort[]): string {
+  if (servers.length === 0) throw new Error("the api upstream needs at least one server");
+  return servers.map((s) => `    server ${hostPort(s)} max_fails=3 fail_timeout=5s;\n`).join("");
 }
 
 // Clients get the house error shape ({ error, message? }) even when nginx answers for the API.
@@ -97,7 +112,7 @@ http {
   }
 
   upstream api {
-${a.api.map((s) => `    server ${hostPort(s)} max_fails=3 fail_timeout=5s;`).join("\n")}
+${opts.apiUpstreamInclude ? `    include ${opts.apiUpstreamInclude};` : renderApiUpstream(a.api).trimEnd()}
     keepalive ${n.keepaliveConnections};
     # nginx closes its own idle upstream connections first: a stopping API replica drains for
     # longer than this, so it never closes one under a request nginx is sending.

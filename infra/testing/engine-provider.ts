@@ -23,8 +23,8 @@
  *                 (exitCode, and containerLogs when logs); wait → until healthy or waitTimeout
  *                 (an unhealthy or exited container fails the registration, as the provider's
  *                 "container did not become healthy" does); mustRun → running after start.
- * Every object made carries the label ENGINE_TEST_LABEL, so `removeLeftovers` finds what a crashed
- * run left behind.
+ * Every object made carries the label ENGINE_TEST_LABEL=<owner>, so `removeLabelled(owner)` finds
+ * what a crashed run left behind — and only its own: test files run side by side.
  */
 import type Docker from "dockerode";
 import * as pulumi from "@pulumi/pulumi";
@@ -32,8 +32,11 @@ import { pack } from "tar-stream";
 import { demuxLogs } from "../../services/src/platform/docker-engine";
 import { unwrapSecrets } from "./pulumi-mocks";
 
-/** The label on every network, volume and container this provider creates. */
+/** The label on every network, volume and container a test makes on the engine; its value names the owner. */
 export const ENGINE_TEST_LABEL = "floodgate.engine-test";
+
+/** The labels of an object `owner` makes (a test file's or a program run's name). */
+export const ownedBy = (owner: string): Record<string, string> => ({ [ENGINE_TEST_LABEL]: owner });
 
 /** One object created on the Engine, in creation order. */
 export interface EngineObject {
@@ -54,6 +57,8 @@ export interface JobResult {
 
 export interface EngineProviderOptions {
   docker: Docker;
+  /** The ENGINE_TEST_LABEL value on everything it creates. */
+  owner: string;
   /** The image to run for a RemoteImage or Image resource (its inputs given); defaults to RemoteImage's name. */
   resolveImage?: (type: string, inputs: Record<string, unknown>) => Promise<string>;
   /** Progress lines. */
@@ -85,7 +90,7 @@ export function durationNs(value: unknown): number | undefined {
 const asList = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
 
 /** The Engine API create options of a Container resource's inputs (the mapping above). */
-export function containerCreateOptions(inputs: Inputs, image: string): Docker.ContainerCreateOptions {
+export function containerCreateOptions(inputs: Inputs, image: string, owner: string): Docker.ContainerCreateOptions {
   const networks = asList<{ name: string; aliases?: string[]; ipv4Address?: string }>(inputs.networksAdvanced);
   const ports = asList<{ internal: number; external?: number; protocol?: string }>(inputs.ports);
   const volumes = asList<{ volumeName?: string; hostPath?: string; containerPath: string; readOnly?: boolean }>(
@@ -110,7 +115,7 @@ export function containerCreateOptions(inputs: Inputs, image: string): Docker.Co
     StopTimeout: inputs.stopTimeout as number | undefined,
     Labels: {
       ...Object.fromEntries(asList<{ label: string; value: string }>(inputs.labels).map((l) => [l.label, l.value])),
-      [ENGINE_TEST_LABEL]: "1",
+      ...ownedBy(owner),
     },
     ExposedPorts: Object.fromEntries(ports.map((p) => [portKey(p), {}])),
     Healthcheck: health && {
@@ -215,14 +220,14 @@ export class EngineProvider implements pulumi.runtime.Mocks {
             Driver: "default",
             Config: ipam.map((c) => ({ Subnet: c.subnet, IPRange: c.ipRange, Gateway: c.gateway })),
           },
-          Labels: { [ENGINE_TEST_LABEL]: "1" },
+          Labels: ownedBy(this.opts.owner),
         });
         done("network", String(inputs.name), net.id);
         return { id: net.id, state: { ...args.inputs, name: inputs.name } };
       }
       case "docker:index/volume:Volume": {
         const name = String(inputs.name ?? args.name);
-        await this.docker.createVolume({ Name: name, Labels: { [ENGINE_TEST_LABEL]: "1" } });
+        await this.docker.createVolume({ Name: name, Labels: ownedBy(this.opts.owner) });
         done("volume", name, name);
         return { id: name, state: { ...args.inputs, name } };
       }
@@ -259,7 +264,7 @@ export class EngineProvider implements pulumi.runtime.Mocks {
   ): Promise<pulumi.runtime.MockResourceResult> {
     const name = String(inputs.name);
     const image = String(inputs.image);
-    const create = containerCreateOptions(inputs, image);
+    const create = containerCreateOptions(inputs, image, this.opts.owner);
     const container = await this.docker.createContainer(create);
     const networks = asList<{ name: string; aliases?: string[]; ipv4Address?: string }>(inputs.networksAdvanced);
     for (const n of networks.slice(1))
@@ -326,14 +331,14 @@ export class EngineProvider implements pulumi.runtime.Mocks {
 
   /** Remove every container, volume and network this provider made, newest first. */
   async remove(): Promise<void> {
-    await removeLabelled(this.docker);
+    await removeLabelled(this.docker, this.opts.owner);
     this.created.length = 0;
   }
 }
 
-/** Remove every container, volume and network that carries ENGINE_TEST_LABEL (this run's or a crashed one's). */
-export async function removeLabelled(docker: Docker): Promise<number> {
-  const filters = { label: [ENGINE_TEST_LABEL] };
+/** Remove every container, volume and network `owner` made (this run's or a crashed one's). */
+export async function removeLabelled(docker: Docker, owner: string): Promise<number> {
+  const filters = { label: [`${ENGINE_TEST_LABEL}=${owner}`] };
   let n = 0;
   for (const c of await docker.listContainers({ all: true, filters })) {
     await docker.getContainer(c.Id).remove({ force: true, v: true });

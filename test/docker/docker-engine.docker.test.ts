@@ -1,13 +1,14 @@
 import Docker from "dockerode";
 import { DockerActuator } from "../../services/src/autoscaler/docker-actuator";
 import { DockerEngine } from "../../services/src/platform/docker-engine";
-import { ENGINE_TEST_LABEL, removeLabelled } from "../../infra/testing/engine-provider";
+import { ownedBy, removeLabelled } from "../../infra/testing/engine-provider";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 
 // The Engine client the autoscaler's Docker actuator and the runbooks' Docker target share
 // (services/src/platform/docker-engine.ts, on dockerode), against the machine's real Docker Engine.
 
 const engine = new Docker();
+const OWNER = "docker-engine";
 const base = process.env.FLOODGATE_BASE_IMAGE ?? DEFAULT_BASE_IMAGE;
 const SLOTS = ["fg-slot-1", "fg-slot-2", "fg-slot-3", "fg-slot-4"];
 
@@ -17,16 +18,16 @@ async function slot(name: string, start: boolean) {
     name,
     Image: base,
     Cmd: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"],
-    Labels: { [ENGINE_TEST_LABEL]: "1" },
+    Labels: ownedBy(OWNER),
   });
   if (start) await c.start();
 }
 
 beforeAll(async () => {
-  await removeLabelled(engine);
+  await removeLabelled(engine, OWNER);
   for (const [i, name] of SLOTS.entries()) await slot(name, i < 2);
 });
-afterAll(() => removeLabelled(engine));
+afterAll(() => removeLabelled(engine, OWNER));
 
 describe("DockerActuator on the real engine", () => {
   it("counts the running prefix of the slots, starts the next ones in order and stops from the top", async () => {
@@ -57,7 +58,7 @@ describe("DockerEngine.run on the real engine", () => {
     const docker = new DockerEngine();
     const image = await docker.imageOf("fg-slot-1");
     expect(image).toMatch(/^sha256:[0-9a-f]{64}$/);
-    await engine.createVolume({ Name: "fg-engine-run-volume", Labels: { [ENGINE_TEST_LABEL]: "1" } });
+    await engine.createVolume({ Name: "fg-engine-run-volume", Labels: ownedBy(OWNER) });
     const write = await docker.run({
       name: "fg-engine-run",
       image,

@@ -10,7 +10,7 @@
  * today it stops at the first servers. Run it by hand to see where:
  *   node_modules/.bin/node --import tsx test/docker/docker-target.fixture.ts 0.1.0 \
  *     '{"publicPort":18580,"adminPort":19590,"dockerSubnet":"172.31.0.0/16"}'
- * and remove what it made with removeLabelled (infra/testing/engine-provider.ts).
+ * and remove what it made with removeLabelled(docker, "docker-target") (infra/testing/engine-provider.ts).
  * The object store has no image here yet: it is given the services image, so the bucket fails.
  */
 import Docker from "dockerode";
@@ -38,7 +38,11 @@ const images: RawStackConfig = {
   objectStoreImage: image("services"),
 };
 
-const provider = new EngineProvider({ docker: new Docker(), log: (m) => process.stdout.write(`  [engine] ${m}\n`) });
+const provider = new EngineProvider({
+  docker: new Docker(),
+  owner: "docker-target",
+  log: (m) => process.stdout.write(`  [engine] ${m}\n`),
+});
 runAsProgram(
   provider,
   () => {

@@ -16,6 +16,8 @@ import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 // a process of its own (small-program.fixture.ts), as `pulumi up` runs one.
 
 const engine = new Docker();
+/** What the fixture labels its objects with. */
+const OWNER = "small-program";
 const base = process.env.FLOODGATE_BASE_IMAGE ?? DEFAULT_BASE_IMAGE;
 const SECRET = "engine-test-secret-4b9d1f";
 
@@ -40,8 +42,8 @@ function runFixture(): Promise<Run> {
   });
 }
 
-beforeAll(() => removeLabelled(engine));
-afterAll(() => removeLabelled(engine));
+beforeAll(() => removeLabelled(engine, OWNER));
+afterAll(() => removeLabelled(engine, OWNER));
 
 it("creates in dependency order, fails on a job's exit code with its log lines, creates nothing after it", async () => {
   const run = await runFixture();
@@ -70,7 +72,7 @@ it("creates in dependency order, fails on a job's exit code with its log lines, 
   expect(order.indexOf("fg-engine-ok")).toBeGreaterThan(order.indexOf("fg-engine-server"));
   expect(order.indexOf("fg-engine-bad")).toBeGreaterThan(order.indexOf("fg-engine-ok"));
   expect(order).not.toContain("fg-engine-after");
-  const labelled = await engine.listContainers({ all: true, filters: { label: [ENGINE_TEST_LABEL] } });
+  const labelled = await engine.listContainers({ all: true, filters: { label: [`${ENGINE_TEST_LABEL}=${OWNER}`] } });
   expect(labelled.map((c) => c.Names[0]).sort()).toEqual(["/fg-engine-bad", "/fg-engine-ok", "/fg-engine-server"]);
 
   // What the program asked for is what runs.
@@ -81,6 +83,6 @@ it("creates in dependency order, fails on a job's exit code with its log lines, 
   expect(info.HostConfig.Memory).toBe(64 * 1024 * 1024);
   expect(info.Mounts.map((m) => [m.Name, m.Destination])).toEqual([["fg-engine-test-data", "/data"]]);
 
-  expect(await removeLabelled(engine)).toBe(5); // three containers, the volume and the network
-  expect(await engine.listContainers({ all: true, filters: { label: [ENGINE_TEST_LABEL] } })).toEqual([]);
+  expect(await removeLabelled(engine, OWNER)).toBe(5); // three containers, the volume and the network
+  expect(await engine.listContainers({ all: true, filters: { label: [`${ENGINE_TEST_LABEL}=${OWNER}`] } })).toEqual([]);
 }, 120_000);

@@ -10,7 +10,11 @@ import { oneShotJob } from "../../infra/docker/one-shot";
 import { EngineProvider, runAsProgram } from "../../infra/testing/engine-provider";
 
 const [base, SECRET] = process.argv.slice(2);
-const provider = new EngineProvider({ docker: new Docker(), log: (m) => process.stdout.write(`  [engine] ${m}\n`) });
+const provider = new EngineProvider({
+  docker: new Docker(),
+  owner: "small-program",
+  log: (m) => process.stdout.write(`  [engine] ${m}\n`),
+});
 
 const program = () => {
   const image = new docker.RemoteImage("base", { name: base, keepLocally: true });

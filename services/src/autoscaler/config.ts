@@ -19,11 +19,22 @@ export const AutoscalerEnvSchema = z
       .string()
       .transform((s) => s.split(",").filter(Boolean))
       .pipe(z.array(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/)).min(1)),
+    /** host:port of each slot, in the order of AUTOSCALE_API_CONTAINERS: nginx's upstream lists the running ones. */
+    AUTOSCALE_API_ADDRESSES: z
+      .string()
+      .transform((s) => s.split(",").filter(Boolean))
+      .pipe(z.array(z.string().regex(/^[a-zA-Z0-9.-]+:\d{1,5}$/)).min(1)),
+    AUTOSCALE_NGINX_CONTAINER: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/),
+    AUTOSCALE_NGINX_UPSTREAM_FILE: z.string().regex(/^\/[^\s]+$/),
     PROMETHEUS_URL: z.url(),
   })
   .refine((e) => e.AUTOSCALE_MIN_REPLICAS <= e.AUTOSCALE_MAX_REPLICAS, {
     path: ["AUTOSCALE_MIN_REPLICAS"],
     message: "must not exceed AUTOSCALE_MAX_REPLICAS",
+  })
+  .refine((e) => e.AUTOSCALE_API_ADDRESSES.length === e.AUTOSCALE_API_CONTAINERS.length, {
+    path: ["AUTOSCALE_API_ADDRESSES"],
+    message: "must name one address per AUTOSCALE_API_CONTAINERS entry",
   })
   .refine((e) => e.AUTOSCALE_MAX_REPLICAS <= e.AUTOSCALE_API_CONTAINERS.length, {
     path: ["AUTOSCALE_MAX_REPLICAS"],

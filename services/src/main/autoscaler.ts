@@ -29,7 +29,11 @@ function main(): void {
       scaleOutP99Ms: env.AUTOSCALE_SCALE_OUT_P99_MS,
       prometheusUrl: env.PROMETHEUS_URL,
     },
-    new DockerActuator(env.AUTOSCALE_API_CONTAINERS),
+    new DockerActuator(env.AUTOSCALE_API_CONTAINERS, {
+      container: env.AUTOSCALE_NGINX_CONTAINER,
+      file: env.AUTOSCALE_NGINX_UPSTREAM_FILE,
+      addresses: env.AUTOSCALE_API_ADDRESSES,
+    }),
     log,
   );
   const server = autoscalerServer(autoscaler).listen(env.HTTP_PORT, env.HTTP_HOST, () =>

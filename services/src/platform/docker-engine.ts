@@ -1,4 +1,6 @@
+import path from "node:path";
 import Docker from "dockerode";
+import { pack } from "tar-stream";
 
 /**
  * The Docker Engine calls floodgate makes — inspect, start and stop a container, run a one-shot
@@ -56,6 +58,28 @@ export class DockerEngine {
     } finally {
       await this.remove(spec.name).catch(() => undefined);
     }
+  }
+
+  /** The container's id and state: running, and its healthcheck's status when it has one. */
+  async state(name: string): Promise<{ id: string; running: boolean; health?: string }> {
+    const info = await this.inspect(name);
+    return { id: info.Id, running: Boolean(info.State?.Running), health: info.State?.Health?.Status };
+  }
+
+  /** Write `content` to the absolute `file` inside the container (root-owned, mode 0644), through the engine. */
+  async writeFile(name: string, file: string, content: string): Promise<void> {
+    const dir = path.posix.dirname(file);
+    const tar = pack();
+    tar.entry({ name: path.posix.basename(file), mode: 0o644, uid: 0, gid: 0 }, content);
+    tar.finalize();
+    await this.call(`put ${file} into ${name}`, () =>
+      this.docker.getContainer(name).putArchive(tar as unknown as NodeJS.ReadableStream, { path: dir }),
+    );
+  }
+
+  /** Send a signal to the container's main process. */
+  async signal(name: string, signal: string): Promise<void> {
+    await this.call(`kill -s ${signal} ${name}`, () => this.docker.getContainer(name).kill({ signal }));
   }
 
   /** Whether the container runs; an Error naming it when Docker does not know it. */
