@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { RowDataPacket } from "mysql2";
 import { readConservation } from "../../services/src/modules/ledger/conservation";
 import { refundPacket } from "../../services/src/modules/red-packets/refund";
+import { eventually } from "../stack/clients";
 import { testAddresses } from "../stack/test-stack";
 import { call } from "../support/api";
 import { onPrimary } from "../support/db";
@@ -75,9 +76,24 @@ describe("red packets are paid for", () => {
     await fund(creator, 5000);
     const key = randomUUID();
     const body = { amountCents: 3000, count: 10, expiresInSeconds: 60 };
-    const answers = await Promise.all(Array.from({ length: 50 }, () => create(creator, body, key)));
-    expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
-    expect(answers.filter((a) => a.status === 200)).toHaveLength(49);
+    // Each caller does what a 503 asks (on a busy machine a lock wait or Redis can time out): waits
+    // Retry-After and asks again with the same key. Its last answer counts.
+    let retried = 0;
+    const createUntilKnown = async () => {
+      for (let attempt = 1; ; attempt++) {
+        const a = await create(creator, body, key);
+        if (a.status !== 503 || attempt === 5) return a;
+        retried++;
+        await new Promise((r) => setTimeout(r, 1000 * Number(a.headers.get("retry-after") ?? 1)));
+      }
+    };
+    const answers = await Promise.all(Array.from({ length: 50 }, createUntilKnown));
+    const tally: Record<string, number> = {};
+    for (const a of answers) tally[a.status] = (tally[a.status] ?? 0) + 1;
+    // One 201, unless the creating call's answer was a 503 (its retry is a replay: 200).
+    expect(tally).toEqual(retried === 0 ? { 201: 1, 200: 49 } : expect.objectContaining({ 200: expect.any(Number) }));
+    expect((tally[200] ?? 0) + (tally[201] ?? 0)).toBe(50);
+    expect(tally[201] ?? 0).toBeLessThanOrEqual(1);
     expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
     expect((await accounts([creator.id])).get(creator.id)).toEqual({
       balance: 2000,
@@ -146,8 +162,19 @@ describe("the conservation check", () => {
       const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1]);
       expect(Number.isFinite(value("floodgate_ledger_imbalance_cents"))).toBe(true);
       expect(Number.isFinite(value("floodgate_ledger_accounts_mismatched"))).toBe(true);
-      // Checked at start and every minute since: never more than a minute and a margin ago.
-      expect(Date.now() / 1000 - value("floodgate_ledger_checked_timestamp_seconds")).toBeLessThan(90);
+      // Checked at start and every minute since. A check that failed (another test froze or killed
+      // the primary within the minute) leaves the last success in place, so wait for the next one.
+      await eventually(
+        async () => {
+          const latest = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          const at = Number(/^floodgate_ledger_checked_timestamp_seconds(?:\{[^}]*\})? (\S+)$/m.exec(latest)?.[1]);
+          const age = Date.now() / 1000 - at;
+          if (age < 90) return true;
+          throw new Error(`the last conservation check on port ${port} was ${age.toFixed(0)} s ago`);
+        },
+        75_000,
+        2000,
+      );
     }
-  });
+  }, 180_000);
 });

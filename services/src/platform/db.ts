@@ -36,6 +36,9 @@ const UNREACHABLE_CODES = new Set([
   "DB_STATEMENT_TIMEOUT",
 ]);
 
+/** How many times a transaction chosen as a deadlock victim is run in all. */
+const DEADLOCK_ATTEMPTS = 5;
+
 /**
  * True when `err` says the database cannot be reached or cannot take writes right now, as opposed to
  * a statement that failed on its own merits: the first is worth waiting out, the second is not.
@@ -107,8 +110,24 @@ export class Database {
     this.readers = this.replicas.map((r) => r.pool);
   }
 
-  /** Run `fn` in one transaction on the primary; afterwards `scope`'s reads see this write. */
+  /**
+   * Run `fn` in one transaction on the primary; afterwards `scope`'s reads see this write. A
+   * transaction InnoDB chose as a deadlock victim (it rolled all of it back) runs again, up to
+   * DEADLOCK_ATTEMPTS times a few milliseconds apart — concurrent inserts of one unique key deadlock
+   * as a matter of course — so `fn` must touch nothing but `tx`.
+   */
   async transaction<T>(scope: string | null, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transactionOnce(scope, fn);
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== "ER_LOCK_DEADLOCK" || attempt >= DEADLOCK_ATTEMPTS) throw err;
+        await new Promise((r) => setTimeout(r, attempt * (5 + Math.random() * 20)));
+      }
+    }
+  }
+
+  private async transactionOnce<T>(scope: string | null, fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.primary.use(async (conn) => {
       await conn.query("START TRANSACTION");
       let result: T;
