@@ -43,14 +43,10 @@ export const recorded: RecordedResource[] = [];
 
 let mocksSet = false;
 /** What only the wire request carries (the mock API's `newResource` does not see it). */
-interface WireRecord {
-  rawInputs: Record<string, unknown>;
-  urn: string;
-  parent: string;
-  dependencies: string[];
-  ignoreChanges: string[];
-  additionalSecretOutputs: string[];
-}
+type WireRecord = Pick<
+  RecordedResource,
+  "rawInputs" | "urn" | "parent" | "dependencies" | "ignoreChanges" | "additionalSecretOutputs"
+>;
 const rawByKey = new Map<string, WireRecord[]>();
 const key = (type: string, name: string) => `${type}\u0000${name}`;
 
