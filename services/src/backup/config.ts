@@ -1,5 +1,6 @@
 import os from "node:os";
 import { z } from "zod";
+import { s3BucketSchema, s3EndpointSchema } from "../platform/s3-client";
 
 const hostPortSchema = z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: "host:port" });
 const count = (min: number) => z.coerce.number().int().min(min);
@@ -26,11 +27,8 @@ export const BackupEnvSchema = z.object({
   /** Where backups go: a directory (the local stack); when set, the S3 variables are not read. */
   BACKUP_DIR: z.string().min(1).optional(),
   /** Or the backups bucket over S3 (the Docker and Kubernetes targets): all four are needed. */
-  S3_ENDPOINT: z.url({ protocol: /^https?$/, error: "an http(s) URL" }).optional(),
-  S3_BUCKET: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "an S3 bucket name" })
-    .optional(),
+  S3_ENDPOINT: s3EndpointSchema.optional(),
+  S3_BUCKET: s3BucketSchema.optional(),
   S3_ACCESS_KEY: z.string().min(1).optional(),
   S3_SECRET_KEY: z.string().min(1).optional(),
   S3_REGION: z.string().min(1).default("us-east-1"),

@@ -10,9 +10,10 @@ import {
   NoSuchKey,
   paginateListObjectsV2,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { createS3Client, type S3Endpoint } from "../platform/s3-client";
 import {
   CorruptBackupError,
   describeFiles,
@@ -25,12 +26,8 @@ import {
 } from "./store";
 
 /** Where an S3 store's bucket is, how it signs in, and where it works on local disk. */
-export interface S3StoreOptions {
-  endpoint: string;
+export interface S3StoreOptions extends S3Endpoint {
   bucket: string;
-  region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
   /** Local folder for backups in progress and for downloaded ones. */
   workDir: string;
 }
@@ -44,16 +41,8 @@ export class S3BackupStore implements BackupStore {
   private readonly s3: S3Client;
 
   constructor(private readonly opts: S3StoreOptions) {
-    this.s3 = new S3Client({
-      endpoint: opts.endpoint,
-      region: opts.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey },
-      // Checksums only where S3 demands them: self-hosted S3 servers differ on the SDK's newer
-      // default (trailing CRC32); the manifest's sha256 is the end-to-end check.
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-    });
+    // The manifest's sha256 is the end-to-end check (the client asks for checksums only where S3 must).
+    this.s3 = createS3Client(opts);
   }
 
   get location(): string {
