@@ -32,6 +32,7 @@ export default tseslint.config(
       "services/src/platform/config.ts",
       "services/src/backup/config.ts",
       "services/src/autoscaler/config.ts",
+      "services/src/static-sync/config.ts",
       "scripts/**",
       "runbooks/**",
       "test/**",
