@@ -55,12 +55,6 @@ export function edgeSyncScript(filer: string, folder: string): string {
   ].join(" && ");
 }
 
-/** SeaweedFS's S3 identities file: one identity with the deployment's keys. */
-export function s3IdentitiesJson(accessKey: string, secretKey: string): string {
-  const actions = ["Read", "List", "Write", "Tagging"];
-  return JSON.stringify({ identities: [{ name: "floodgate", credentials: [{ accessKey, secretKey }], actions }] });
-}
-
 /** The two sync sidecars: the edge's (bucket → nginx's static volume) and the API's (API's static volume → bucket). */
 export function staticSidecars(image: string, filer: string, bucket: string, size: Size) {
   const sidecar = (

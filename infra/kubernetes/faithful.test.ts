@@ -187,7 +187,8 @@ function expectedFiles(t: Topology, a: Addresses, accessKey: string, secretKey: 
     target: k8s(renderAlertmanagerYml(t, a)),
     local: local(renderAlertmanagerYml(t, la)),
   });
-  // SeaweedFS's own identities file: no renderer and no local counterpart (the local stack has no object store).
+  // SeaweedFS's own identities file, spelled out here rather than through renderS3Identities; no
+  // local counterpart (the local stack has no object store).
   const identity = {
     name: "floodgate",
     credentials: [{ accessKey, secretKey }],

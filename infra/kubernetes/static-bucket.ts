@@ -2,7 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Topology } from "../topology";
 import { NAMES, serviceHost, type ClusterDns } from "./addresses";
-import { BUCKET_PORTS, bucketInitScript, bucketNames, staticSidecars, s3IdentitiesJson } from "./bucket-scripts";
+import { renderS3Identities } from "../render";
+import { BUCKET_PORTS, bucketInitScript, bucketNames, staticSidecars } from "./bucket-scripts";
 import type { KubernetesContext } from "./context";
 import { clusterServiceSpec, scriptJobSpec } from "./object-specs";
 import { clientLabels, dataStorePolicy, podLabels, resources, sizeOf, tcpProbes, volumeClaim } from "./pod-spec";
@@ -31,8 +32,9 @@ export class StaticBucket extends pulumi.ComponentResource {
         metadata: { name: "bucket-secrets", namespace },
         stringData: pulumi
           .all([cfg.secrets.bucketAccessKey, cfg.secrets.bucketSecretKey])
-          // The S3 identity as a file, so the keys appear in no process argument.
-          .apply(([accessKey, secretKey]) => ({ "s3.json": s3IdentitiesJson(accessKey, secretKey) })),
+          // The S3 identity as a file, so the keys appear in no process argument. No admin: the
+          // init job creates the buckets with `weed shell`, not over S3.
+          .apply(([accessKey, secretKey]) => ({ "s3.json": renderS3Identities({ accessKey, secretKey }) })),
       },
       { parent: this },
     );

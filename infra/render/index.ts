@@ -5,3 +5,4 @@ export * from "./alertmanager";
 export * from "./mariadb";
 export * from "./redis";
 export * from "./rabbitmq";
+export * from "./seaweedfs";
