@@ -4,7 +4,8 @@ import { backupEnv } from "./backups";
 import { dockerAddresses } from "./addresses";
 import { containerSize, limits, type ContainerRole } from "./container-spec";
 import { clusterFormScript } from "./redis-cluster";
-import { bucketInitScript } from "./bucket-scripts";
+import { parseBucketInitEnv, parseEdgeSyncEnv, parsePublisherEnv } from "../../services/src/static-sync/config";
+import { bucketInitEnv, edgeSyncEnv, publisherEnv } from "./bucket-scripts";
 
 const ROLES: ContainerRole[] = [
   "nginx",
@@ -66,11 +67,16 @@ describe("the one-shot and service scripts", () => {
     expect(script).not.toMatch(/--pass|-a /);
   });
 
-  it("creates each bucket only when it is missing, keys from the environment", () => {
-    const script = bucketInitScript(["fg-static", "fg-backups"]);
-    expect(script).toContain('grep -qw fg-static || echo "s3.bucket.create -name fg-static"');
-    expect(script).toContain('grep -qw fg-backups || echo "s3.bucket.create -name fg-backups"');
-    expect(script).toContain("-access_key=$BUCKET_ACCESS_KEY -secret_key=$BUCKET_SECRET_KEY");
+  it("configures the static-bucket programs through their own parsers: the S3 API, the keys, the folders", () => {
+    const access = { endpoint: "http://bucket:8333", accessKey: "the-access-key", secretKey: "the-secret-key" };
+    const init = parseBucketInitEnv(toEnv(bucketInitEnv(access, ["fg-static", "fg-backups"])));
+    const publisher = parsePublisherEnv(toEnv(publisherEnv(access, "fg-static")));
+    const edge = parseEdgeSyncEnv(toEnv(edgeSyncEnv(access, "fg-static")));
+    expect([init.S3_BUCKETS, init.BUCKET_INIT_WAIT_SECONDS]).toEqual([["fg-static", "fg-backups"], 180]);
+    expect([publisher.S3_BUCKET, publisher.STATIC_PUBLISH_DIR]).toEqual(["fg-static", "/var/lib/floodgate/static"]);
+    expect([edge.S3_BUCKET, edge.STATIC_EDGE_DIR]).toEqual(["fg-static", "/srv/static"]);
+    for (const e of [init, publisher, edge])
+      expect([e.S3_ENDPOINT, e.S3_ACCESS_KEY, e.S3_SECRET_KEY]).toEqual(Object.values(access));
   });
 });
 

@@ -3,14 +3,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { testSecretValue } from "../testing/deploy-config";
-import { bucketInitScript } from "./bucket-scripts";
 import { clusterFormScript } from "./redis-cluster";
 import { REDACTED, redactEnvFilter } from "./one-shot";
 
 // The jobs' shell scripts run here under sh, with stand-ins for the tools they call that print
 // what the real ones print: a secret a tool echoes must not reach the container's logs.
 
-const ACCESS = testSecretValue("bucketAccessKey");
 const SECRET = testSecretValue("bucketSecretKey");
 
 let bin: string;
@@ -52,44 +50,7 @@ describe("the redaction filter", () => {
   });
 });
 
-describe("bucket-init", () => {
-  it("never prints the S3 keys, though s3.configure echoes the identity with them", async () => {
-    fakeTool("wget", "exit 0");
-    // What `weed shell` prints for s3.configure: the whole identity configuration, keys included.
-    fakeTool(
-      "weed",
-      [
-        "cmd=$(cat)",
-        'case "$cmd" in',
-        "  s3.configure*) ak=${cmd#*-access_key=}; ak=${ak%% *}; sk=${cmd#*-secret_key=}; sk=${sk%% *}",
-        '    printf \'{\\n  "identities": [{ "name": "floodgate", "credentials": [{ "accessKey": "%s", "secretKey": "%s" }] }]\\n}\\n\' "$ak" "$sk";;',
-        '  s3.bucket.list*) echo "  fg-static";;',
-        '  *) echo "$cmd done";;',
-        "esac",
-      ].join("\n"),
-    );
-    const run = await runScript(bucketInitScript(["fg-static", "fg-backups"]), {
-      BUCKET_ACCESS_KEY: ACCESS,
-      BUCKET_SECRET_KEY: SECRET,
-    });
-    expect(run.code).toBe(0);
-    expect(run.output).toContain(`"secretKey": "${REDACTED}"`);
-    expect(run.output).toContain("s3.bucket.create -name fg-backups done");
-    expect(run.output).not.toContain(SECRET);
-    expect(run.output).not.toContain(ACCESS);
-  });
-});
-
 describe("waiting jobs", () => {
-  it("bucket-init fails, instead of waiting forever, when the bucket never answers", async () => {
-    fakeTool("wget", "exit 4");
-    const run = await runScript(bucketInitScript(["fg-static"], 2), {
-      BUCKET_ACCESS_KEY: ACCESS,
-      BUCKET_SECRET_KEY: SECRET,
-    });
-    expect(run).toEqual({ code: 1, output: "the bucket's master answering not reached within 2 s\n" });
-  });
-
   it("redis-cluster-form forms the cluster once every node answers, and fails on one that never does", async () => {
     const calls = path.join(bin, "redis-cli.calls");
     // Nodes that know only themselves, then a healthy cluster; the node on port 2 answers only when told to.
@@ -122,4 +83,5 @@ describe("waiting jobs", () => {
   });
 });
 
-// The MariaDB jobs' script runs against a real MariaDB in mysql-jobs.test.ts.
+// The MariaDB jobs' script runs against a real MariaDB in mysql-jobs.test.ts; bucket-init is a
+// services program now, tested against a real S3 API in services/src/static-sync/.

@@ -21,6 +21,7 @@ import { redisRestartDelayMs } from "../render";
 import { redisNodeCount } from "../topology";
 import { parseAutoscalerEnv } from "../../services/src/autoscaler/config";
 import { parseBackupEnv } from "../../services/src/backup/config";
+import { parseBucketInitEnv, parseEdgeSyncEnv, parsePublisherEnv } from "../../services/src/static-sync/config";
 import { parseStackFile, STACK_FILE_PATH } from "../../runbooks/lib/stack-file";
 import { NAMES } from "./addresses";
 import { BUCKET_PORTS } from "./bucket-scripts";
@@ -78,6 +79,7 @@ const upload = (c: Obj, file: string): string => {
   if (!u) throw new Error(`${c.name} mounts no ${file}`);
   return u.content;
 };
+const appEntry = (entry: string) => ["node", `dist/services/src/main/${entry}.js`];
 const isJob = (c: Obj) => c.attach === true;
 const running = (c: Obj) => !isJob(c) && c.start !== false;
 
@@ -279,7 +281,7 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
       accessKeyId: testSecretValue("bucketAccessKey"),
       secretAccessKey: testSecretValue("bucketSecretKey"),
     });
-    expect(named(d(), "bucket-init").command[0]).toContain(`s3.bucket.create -name ${bucket}`);
+    expect(parseBucketInitEnv(env(named(d(), "bucket-init"))).S3_BUCKETS).toContain(bucket);
     // Only scratch space in the container, in the folder the image gives its non-root user.
     expect(backups.volumes ?? []).toEqual([]);
     const dockerfile = fs.readFileSync(path.join(REPO_ROOT, "Dockerfile"), "utf8");
@@ -361,8 +363,40 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     expect(mount("static-edge-sync")).toEqual([["static-edge", "/srv/static", false]]);
     expect(mount("nginx")).toEqual([["static-edge", "/srv/static", true]]);
     const bucket = `${t().name}-static`;
-    expect(named(d(), "static-publisher").command[0]).toContain(`/buckets/${bucket}/`);
-    expect(named(d(), "static-edge-sync").command[0]).toContain(`-filerPath=/buckets/${bucket} `);
+    const publisher = parsePublisherEnv(env(named(d(), "static-publisher")));
+    const edge = parseEdgeSyncEnv(env(named(d(), "static-edge-sync")));
+    expect([publisher.S3_BUCKET, publisher.STATIC_PUBLISH_DIR]).toEqual([bucket, "/var/lib/floodgate/static"]);
+    expect([edge.S3_BUCKET, edge.STATIC_EDGE_DIR]).toEqual([bucket, "/srv/static"]);
+  });
+
+  it("runs bucket-init and the static sidecars from the services image, over S3 with the real keys as secrets", () => {
+    const endpoint = `http://${NAMES.bucket}:${BUCKET_PORTS.s3}`;
+    const keys = [testSecretValue("bucketAccessKey"), testSecretValue("bucketSecretKey")];
+    for (const name of ["bucket-init", "static-publisher", "static-edge-sync"]) {
+      const c = named(d(), name);
+      expect([name, c.image, c.command]).toEqual([name, named(d(), "api-1").image, appEntry(name)]);
+      const e = env(c);
+      expect([name, e.S3_ENDPOINT, e.S3_ACCESS_KEY, e.S3_SECRET_KEY]).toEqual([name, endpoint, ...keys]);
+      const raw = d().resources.find((r) => r.type === CONTAINER && r.inputs.name === name)!.rawInputs;
+      expect([name, isSecretValue(raw.envs)]).toEqual([name, true]);
+    }
+    // The mirror writes into a volume Docker creates root-owned; the publisher only reads.
+    expect([named(d(), "static-edge-sync").user, named(d(), "static-publisher").user]).toEqual(["root", undefined]);
+  });
+
+  it("gives SeaweedFS its S3 identity as a secret file: the real keys, admin on its own two buckets only", () => {
+    const store = named(d(), NAMES.bucket);
+    expect(store.command).toContain("-s3.config=/etc/seaweedfs/s3.json");
+    const { identities } = JSON.parse(upload(store, "/etc/seaweedfs/s3.json"));
+    expect(identities).toEqual([
+      {
+        name: "floodgate",
+        credentials: [{ accessKey: testSecretValue("bucketAccessKey"), secretKey: testSecretValue("bucketSecretKey") }],
+        actions: ["Read", "List", "Write", "Tagging", `Admin:${t().name}-static`, `Admin:${t().name}-backups`],
+      },
+    ]);
+    const raw = d().resources.find((r) => r.type === CONTAINER && r.inputs.name === NAMES.bucket)!.rawInputs;
+    expect(isSecretValue((raw.uploads as Obj[])[0].content)).toBe(true);
   });
 
   it("mounts every monitoring/ rule file into Prometheus and lists each in prometheus.yml", () => {

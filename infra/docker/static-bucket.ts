@@ -1,13 +1,17 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { renderS3Identities } from "../render";
 import { NAMES } from "./addresses";
+import { appCommand } from "./api-cluster";
 import {
   BUCKET_PORTS,
-  bucketInitScript,
+  bucketInitEnv,
   bucketNames,
-  edgeSyncScript,
-  HEARTBEAT,
-  publisherScript,
+  edgeSyncEnv,
+  HEARTBEAT_CHECK,
+  publisherEnv,
+  S3_IDENTITIES_FILE,
+  type BucketAccess,
 } from "./bucket-scripts";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
@@ -16,7 +20,8 @@ import { oneShotJob } from "./one-shot";
 /**
  * The self-hosted CDN's origin: SeaweedFS (S3 API, private network only) holding the static and
  * backups buckets. The API writes to a publish volume that a sidecar uploads into the bucket; a
- * second sidecar mirrors the bucket into the edge volume nginx serves.
+ * second sidecar mirrors the bucket into the edge volume nginx serves. The job creating the
+ * buckets and both sidecars are services-image programs speaking only S3 (services/src/static-sync/).
  */
 export class StaticBucket extends pulumi.ComponentResource {
   /** S3 endpoint on the private network. */
@@ -34,27 +39,28 @@ export class StaticBucket extends pulumi.ComponentResource {
     super("floodgate:docker:StaticBucket", name, {}, opts);
     const t = ctx.cfg.topology;
     this.buckets = bucketNames(t.name);
-    this.endpoint = `http://${NAMES.bucket}:${BUCKET_PORTS.s3}`;
+    const endpoint = `http://${NAMES.bucket}:${BUCKET_PORTS.s3}`;
+    this.endpoint = endpoint;
+    const buckets = [this.buckets.static, this.buckets.backups];
+    // Secret, as the keys are: every environment and file rendered from it stays a secret.
+    const access = pulumi
+      .all([ctx.cfg.secrets.bucketAccessKey, ctx.cfg.secrets.bucketSecretKey])
+      .apply(([accessKey, secretKey]): BucketAccess => ({ endpoint, accessKey, secretKey }));
     const volume = (v: string) => new docker.Volume(`${name}-${v}`, { name: v }, { parent: this });
     this.publishVolume = volume("static-publish");
     this.edgeVolume = volume("static-edge");
     const container = (
       container: string,
-      args: Omit<docker.ContainerArgs, "name" | "image" | "networksAdvanced">,
+      args: Omit<docker.ContainerArgs, "name" | "networksAdvanced">,
       dependsOn: pulumi.Input<pulumi.Resource>[] = [],
     ) =>
       new docker.Container(
         `${name}-${container}`,
-        {
-          name: container,
-          image: ctx.images.objectStore,
-          networksAdvanced: onNetwork(ctx.network, container),
-          ...limits("bucket", t),
-          ...args,
-        },
+        { name: container, networksAdvanced: onNetwork(ctx.network, container), ...limits("bucket", t), ...args },
         { parent: this, deleteBeforeReplace: true, dependsOn },
       );
     const store = container(NAMES.bucket, {
+      image: ctx.images.objectStore,
       command: [
         "server",
         "-dir=/data",
@@ -62,7 +68,10 @@ export class StaticBucket extends pulumi.ComponentResource {
         "-ip.bind=0.0.0.0",
         "-s3",
         `-s3.port=${BUCKET_PORTS.s3}`,
+        `-s3.config=${S3_IDENTITIES_FILE}`,
       ],
+      // The keys in a file, never in argv; admin on the two buckets, which bucket-init creates over S3.
+      uploads: [{ file: S3_IDENTITIES_FILE, content: access.apply((a) => renderS3Identities(a, buckets)) }],
       volumes: [{ volumeName: volume("bucket-data").name, containerPath: "/data" }],
       healthcheck: healthcheck(
         `wget -q -O /dev/null http://127.0.0.1:${BUCKET_PORTS.master}/cluster/status || exit 1`,
@@ -74,15 +83,11 @@ export class StaticBucket extends pulumi.ComponentResource {
       `${name}-bucket-init`,
       {
         name: "bucket-init",
-        image: ctx.images.objectStore,
+        image: ctx.images.app,
+        command: appCommand("bucket-init"),
+        envs: access.apply((a) => bucketInitEnv(a, buckets)),
         networksAdvanced: onNetwork(ctx.network, "bucket-init"),
-        ...limits("bucket", t),
-        envs: [
-          pulumi.interpolate`BUCKET_ACCESS_KEY=${ctx.cfg.secrets.bucketAccessKey}`,
-          pulumi.interpolate`BUCKET_SECRET_KEY=${ctx.cfg.secrets.bucketSecretKey}`,
-        ],
-        entrypoints: ["sh", "-c"],
-        command: [bucketInitScript([this.buckets.static, this.buckets.backups])],
+        ...limits("job", t),
       },
       { parent: this, deleteBeforeReplace: true, dependsOn: [store] },
       Object.values(ctx.cfg.secrets),
@@ -90,10 +95,11 @@ export class StaticBucket extends pulumi.ComponentResource {
     container(
       "static-publisher",
       {
-        entrypoints: ["sh", "-c"],
-        command: [publisherScript(this.buckets.static)],
+        image: ctx.images.app,
+        command: appCommand("static-publisher"),
+        envs: access.apply((a) => publisherEnv(a, this.buckets.static)),
         volumes: [{ volumeName: this.publishVolume.name, containerPath: PATHS.staticDir, readOnly: true }],
-        healthcheck: healthcheck(`[ -n "$(find ${HEARTBEAT} -mmin -1)" ] || exit 1`),
+        healthcheck: healthcheck(HEARTBEAT_CHECK),
         ...LONG_RUNNING,
       },
       [this.ready],
@@ -101,10 +107,14 @@ export class StaticBucket extends pulumi.ComponentResource {
     container(
       "static-edge-sync",
       {
-        entrypoints: ["sh", "-c"],
-        command: [edgeSyncScript(this.buckets.static)],
+        image: ctx.images.app,
+        command: appCommand("static-edge-sync"),
+        envs: access.apply((a) => edgeSyncEnv(a, this.buckets.static)),
+        // Root: the edge volume is created root-owned (the services image has no folder at
+        // PATHS.staticRoot for its user, nor has nginx's), and the mirror writes into it.
+        user: "root",
         volumes: [{ volumeName: this.edgeVolume.name, containerPath: PATHS.staticRoot }],
-        healthcheck: healthcheck("pgrep -f 'weed filer.backup' >/dev/null || exit 1"),
+        healthcheck: healthcheck(HEARTBEAT_CHECK),
         ...LONG_RUNNING,
       },
       [this.ready],
