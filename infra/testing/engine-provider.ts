@@ -23,6 +23,14 @@
  *                 (exitCode, and containerLogs when logs); wait → until healthy or waitTimeout
  *                 (an unhealthy or exited container fails the registration, as the provider's
  *                 "container did not become healthy" does); mustRun → running after start.
+ *   Object store stand-in (option objectStoreStandIn; SeaweedFS has no image here):
+ *                 RemoteImage named its `image` → a stand-in id, without asking the Engine;
+ *                 Container of that id (or of `image`) → `runImage` running s3rver (`node -e`,
+ *                 required from the host's node_modules, bind-mounted read-only at
+ *                 STAND_IN_MODULES), on 0.0.0.0:`port`, data in the container's first volume,
+ *                 user root, a `node -e` fetch healthcheck (timings kept); name, networks,
+ *                 aliases, addresses, limits and uploads as asked. It accepts s3rver's own access
+ *                 key S3RVER alone (any secret key: s3rver checks no SigV4 signature).
  * Every object made carries the label ENGINE_TEST_LABEL=<owner>, so `removeLabelled(owner)` finds
  * what a crashed run left behind — and only its own: test files run side by side.
  */
@@ -65,7 +73,27 @@ export interface EngineProviderOptions {
   log?: (message: string) => void;
   /** Containers' stdout/stderr are not kept past this many bytes per job. */
   maxLogBytes?: number;
+  /** Run s3rver in place of the object store (the mapping above). */
+  objectStoreStandIn?: ObjectStoreStandIn;
 }
+
+/** What stands in for the object store's image, which no registry here serves. */
+export interface ObjectStoreStandIn {
+  /** The object store's image reference, as the program's RemoteImage names it; no other image may use it. */
+  image: string;
+  /** An image with node to run s3rver in (the services image). */
+  runImage: string;
+  /** The host's node_modules folder, holding s3rver and its dependencies. */
+  hostModules: string;
+  /** The S3 port inside the container. */
+  port: number;
+}
+
+/** Where the stand-in sees the host's node_modules (a node_modules folder, so s3rver's own requires resolve). */
+export const STAND_IN_MODULES = "/opt/host/node_modules";
+
+/** The image id a RemoteImage of the stand-in's `image` resolves to. */
+export const standInImageId = (image: string) => `object-store-stand-in:${image}`;
 
 type Inputs = Record<string, unknown>;
 
@@ -145,6 +173,45 @@ export function containerCreateOptions(inputs: Inputs, image: string, owner: str
   };
 }
 
+/** The Engine API create options of the object store's stand-in for a Container's inputs (the mapping above). */
+export function standInCreateOptions(
+  inputs: Inputs,
+  standIn: ObjectStoreStandIn,
+  owner: string,
+): Docker.ContainerCreateOptions {
+  const original = containerCreateOptions(inputs, standIn.runImage, owner);
+  const data = asList<{ containerPath: string }>(inputs.volumes)[0]?.containerPath ?? "/tmp/s3rver";
+  // vhostBuckets off: s3rver would take a Host header that is a plain name ("bucket") for a bucket's.
+  const server = JSON.stringify({
+    address: "0.0.0.0",
+    port: standIn.port,
+    directory: data,
+    silent: false,
+    vhostBuckets: false,
+  });
+  const script =
+    `const S3rver = require(${JSON.stringify(`${STAND_IN_MODULES}/s3rver`)}); ` +
+    `new S3rver(${server}).run().then(() => console.log("s3rver standing in for the object store"), ` +
+    "(err) => { console.error(err); process.exit(1); });";
+  const probe = `fetch("http://127.0.0.1:${standIn.port}/").then(() => process.exit(0), () => process.exit(1))`;
+  return {
+    ...original,
+    Cmd: ["node", "-e", script],
+    Entrypoint: undefined,
+    // The volume is root-owned: Docker creates it, and the run image has no folder at its path.
+    User: "root",
+    Healthcheck: original.Healthcheck && { ...original.Healthcheck, Test: ["CMD", "node", "-e", probe] },
+    Labels: { ...original.Labels, [`${ENGINE_TEST_LABEL}.stand-in`]: "s3rver" },
+    HostConfig: {
+      ...original.HostConfig,
+      Mounts: [
+        ...(original.HostConfig?.Mounts ?? []),
+        { Type: "bind", Source: standIn.hostModules, Target: STAND_IN_MODULES, ReadOnly: true },
+      ],
+    },
+  };
+}
+
 /** A tar of the uploads, each at its absolute path, as the provider copies them in before the start. */
 export function uploadsTar(
   uploads: Array<{ file: string; content?: string; contentBase64?: string; executable?: boolean }>,
@@ -170,6 +237,8 @@ export class EngineProvider implements pulumi.runtime.Mocks {
   /** Registrations that failed, with their resource's name. */
   readonly failures: Array<{ resource: string; error: Error }> = [];
   private readonly pending = new Set<Promise<unknown>>();
+  /** The RemoteImage resource the object store's stand-in id went to. */
+  private standInImage: string | undefined;
   private readonly docker: Docker;
   private readonly log: (m: string) => void;
 
@@ -233,6 +302,17 @@ export class EngineProvider implements pulumi.runtime.Mocks {
       }
       case "docker:index/remoteImage:RemoteImage":
       case "docker:index/image:Image": {
+        const standIn = this.opts.objectStoreStandIn;
+        if (standIn && args.type === "docker:index/remoteImage:RemoteImage" && inputs.name === standIn.image) {
+          // A second image of that name would turn its containers into s3rver too.
+          if (this.standInImage !== undefined && this.standInImage !== args.name)
+            throw new Error(
+              `objectStoreStandIn.image ${standIn.image}: named by ${this.standInImage} and ${args.name}`,
+            );
+          this.standInImage = args.name;
+          const id = standInImageId(standIn.image);
+          return { id, state: { ...args.inputs, imageId: id, repoDigest: id } };
+        }
         const ref = this.opts.resolveImage
           ? await this.opts.resolveImage(args.type, inputs)
           : String(inputs.name ?? inputs.imageName);
@@ -264,7 +344,11 @@ export class EngineProvider implements pulumi.runtime.Mocks {
   ): Promise<pulumi.runtime.MockResourceResult> {
     const name = String(inputs.name);
     const image = String(inputs.image);
-    const create = containerCreateOptions(inputs, image, this.opts.owner);
+    const standIn = this.opts.objectStoreStandIn;
+    const create =
+      standIn && (image === standInImageId(standIn.image) || image === standIn.image)
+        ? standInCreateOptions(inputs, standIn, this.opts.owner)
+        : containerCreateOptions(inputs, image, this.opts.owner);
     const container = await this.docker.createContainer(create);
     const networks = asList<{ name: string; aliases?: string[]; ipv4Address?: string }>(inputs.networksAdvanced);
     for (const n of networks.slice(1))
