@@ -2,7 +2,13 @@
 // globalSetup starts on its own ports and globalTeardown stops. `npm run jest` runs Jest with
 // --experimental-vm-modules, which lets Jest require() ESM-only packages (jose) natively.
 const transform = { "^.+\\.ts$": "ts-jest" };
-const common = { testEnvironment: "node", transform, moduleFileExtensions: ["ts", "js", "json"] };
+// .floodgate/ holds run state and the staged image build contexts (copies of the sources): never modules.
+const common = {
+  testEnvironment: "node",
+  transform,
+  moduleFileExtensions: ["ts", "js", "json"],
+  modulePathIgnorePatterns: ["<rootDir>/.floodgate/"],
+};
 
 module.exports = {
   testTimeout: 120000,

@@ -2,7 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import {
-  DEFAULT_IMAGES,
+  TARGET_IMAGE_DEFAULTS,
+  IMAGE_TARGETS,
+  RELEASE,
   imageKey,
   parseStackConfig,
   SECRET_NAMES,
@@ -44,15 +46,27 @@ describe("parseStackConfig defaults", () => {
     ["publicPort", (c: ReturnType<typeof parse_>) => c.publicPort, 80],
     ["adminPort", (c: ReturnType<typeof parse_>) => c.adminPort, undefined],
     ["adminBindHost", (c: ReturnType<typeof parse_>) => c.adminBindHost, "127.0.0.1"],
-    ["buildAppImage", (c: ReturnType<typeof parse_>) => c.buildAppImage, true],
+    ["buildImages", (c: ReturnType<typeof parse_>) => c.buildImages, true],
     ["dockerNetwork", (c: ReturnType<typeof parse_>) => c.docker.network, "floodgate"],
     ["dockerSubnet", (c: ReturnType<typeof parse_>) => c.docker.subnet, "172.28.0.0/16"],
     ["kubernetesNamespace", (c: ReturnType<typeof parse_>) => c.kubernetes.namespace, "floodgate"],
     ["kubernetesStorageClass", (c: ReturnType<typeof parse_>) => c.kubernetes.storageClass, "standard"],
     ["volumeGiMysql", (c: ReturnType<typeof parse_>) => c.kubernetes.volumeGi.mysql, 20],
-    ["mariadbImage", (c: ReturnType<typeof parse_>) => c.images.mariadb, DEFAULT_IMAGES.mariadb],
+    ["mariadbImage", (c: ReturnType<typeof parse_>) => c.images.mariadb, "floodgate/mariadb:" + RELEASE],
   ])("defaults %s", (_key, read, expected) => {
     expect(read(parse_({}))).toEqual(expected);
+  });
+
+  it("runs the Debian-built images on Docker and the upstream ones on Kubernetes, unless the stack names others", () => {
+    const docker = parse_({ target: "docker" }).images;
+    for (const [key, target] of Object.entries(IMAGE_TARGETS)) {
+      expect([key, docker[key as keyof typeof docker]]).toEqual([key, `floodgate/${target}:${RELEASE}`]);
+    }
+    expect(docker.objectStore).toBe("chrislusf/seaweedfs:3.80");
+    expect(parse_({ target: "kubernetes" }).images).toEqual(TARGET_IMAGE_DEFAULTS.kubernetes);
+    expect(parse_({ target: "kubernetes" }).images.app).toBe(docker.app);
+    expect(parse_({ target: "docker", redisImage: "reg.example/r:1" }).images.redis).toBe("reg.example/r:1");
+    expect(() => parse_({ target: "docker", redisImage: "redis:latest" })).toThrow(/floodgate:redisImage/);
   });
 
   it.each(["docker", "kubernetes"] as const)(
@@ -158,9 +172,14 @@ describe("Pulumi.yaml and the example stacks", () => {
     expect(project.config[name].default).toBeUndefined();
   });
 
-  it.each(Object.keys(DEFAULT_IMAGES))("pins the %s image in Pulumi.yaml", (name) => {
-    expect(project.config[imageKey(name as keyof typeof DEFAULT_IMAGES)].default).toMatch(/:[^/]+$/);
-  });
+  it.each(Object.keys(TARGET_IMAGE_DEFAULTS.docker))(
+    "leaves the %s image's default to the target and says what it is",
+    (name) => {
+      const decl = project.config[imageKey(name as keyof typeof TARGET_IMAGE_DEFAULTS.docker)];
+      expect(decl.default).toBeUndefined();
+      expect(decl.description).toMatch(/default/i);
+    },
+  );
 
   it.each([
     ["docker", "docker"],

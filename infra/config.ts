@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import { z } from "zod";
 import { DEPLOYMENT_SECRETS, TOPOLOGY_SECRETS, type DeployConfig, type Images, type SecretName } from "./deployment";
 import { parseTopology, TopologyError, type TopologyInput } from "./topology";
@@ -13,23 +15,66 @@ export class StackConfigError extends Error {
   }
 }
 
+/** floodgate's release: the tag of the images it builds (`npm run images` tags them the same by default). */
+export const RELEASE: string = (
+  JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as {
+    version: string;
+  }
+).version;
+
 /**
- * Upstream images pinned by version: official images, not repackaged ones. The exporters' images
- * must ship a shell and wget for their healthchecks: hence redis_exporter's -alpine variant.
+ * The images/Dockerfile target each image key is built from (every key but the object store, which
+ * Debian does not package).
  */
-export const DEFAULT_IMAGES: Images = {
-  app: "floodgate/services:0.1.0",
-  mariadb: "mariadb:10.11.10",
-  redis: "redis:7.2.7",
-  rabbitmq: "rabbitmq:3.13.7-management",
-  nginx: "nginx:1.26.3",
-  prometheus: "prom/prometheus:v2.55.1",
-  alertmanager: "prom/alertmanager:v0.27.0",
-  objectStore: "chrislusf/seaweedfs:3.80",
-  mysqldExporter: "prom/mysqld-exporter:v0.16.0",
-  redisExporter: "oliver006/redis_exporter:v1.66.0-alpine",
-  nginxExporter: "nginx/nginx-prometheus-exporter:1.3.0",
-  nodeExporter: "prom/node-exporter:v1.8.2",
+export const IMAGE_TARGETS: Record<Exclude<keyof Images, "objectStore">, string> = {
+  app: "services",
+  mariadb: "mariadb",
+  redis: "redis",
+  rabbitmq: "rabbitmq",
+  nginx: "nginx",
+  prometheus: "prometheus",
+  alertmanager: "alertmanager",
+  mysqldExporter: "mysqld-exporter",
+  redisExporter: "redis-exporter",
+  nginxExporter: "nginx-exporter",
+  nodeExporter: "node-exporter",
+};
+
+/** SeaweedFS, the object store: no Debian package, so the one upstream image either target runs, pinned. */
+export const OBJECT_STORE_IMAGE = "chrislusf/seaweedfs:3.80";
+
+/**
+ * The images each target runs unless the stack names others (`floodgate:<key>Image`).
+ * - Docker: every component built from Debian's packages by images/Dockerfile — the packages the
+ *   local stack and every local test run — tagged floodgate/<target>:<release>; `pulumi up` builds
+ *   them on the Docker host (`buildImages`).
+ * - Kubernetes: its manifests are still written for the official upstream images' layouts (entry
+ *   points, paths, users), so it runs those, pinned by version, until it moves to the Debian-built
+ *   images too (`npm run images -- --push REGISTRY` publishes them). The services image is
+ *   floodgate's own on both.
+ */
+export const TARGET_IMAGE_DEFAULTS: Record<DeployConfig["target"], Images> = {
+  docker: {
+    ...(Object.fromEntries(
+      Object.entries(IMAGE_TARGETS).map(([key, target]) => [key, `floodgate/${target}:${RELEASE}`]),
+    ) as Record<keyof typeof IMAGE_TARGETS, string>),
+    objectStore: OBJECT_STORE_IMAGE,
+  },
+  kubernetes: {
+    app: `floodgate/services:${RELEASE}`,
+    mariadb: "mariadb:10.11.10",
+    redis: "redis:7.2.7",
+    rabbitmq: "rabbitmq:3.13.7-management",
+    nginx: "nginx:1.26.3",
+    prometheus: "prom/prometheus:v2.55.1",
+    alertmanager: "prom/alertmanager:v0.27.0",
+    objectStore: OBJECT_STORE_IMAGE,
+    // The exporters' images must ship a shell and wget for their probes: hence redis_exporter's -alpine.
+    mysqldExporter: "prom/mysqld-exporter:v0.16.0",
+    redisExporter: "oliver006/redis_exporter:v1.66.0-alpine",
+    nginxExporter: "nginx/nginx-prometheus-exporter:1.3.0",
+    nodeExporter: "prom/node-exporter:v1.8.2",
+  },
 };
 
 /** The stack config key of each image: `floodgate:<name>Image`. */
@@ -55,17 +100,19 @@ const pinnedImage = imageRef.refine((ref) => /:[^/]+$|@sha256:/.test(ref) && !/:
   error: "pin the image by version (a tag other than latest, or a digest)",
 });
 const imageFields = Object.fromEntries(
-  (Object.keys(DEFAULT_IMAGES) as Array<keyof Images>).map((name) => [
+  (Object.keys(TARGET_IMAGE_DEFAULTS.docker) as Array<keyof Images>).map((name) => [
     imageKey(name),
-    pinnedImage.default(DEFAULT_IMAGES[name]),
+    // No schema default: the default depends on the target (TARGET_IMAGE_DEFAULTS).
+    pinnedImage.optional(),
   ]),
-) as Record<string, z.ZodDefault<typeof pinnedImage>>;
+) as Record<string, z.ZodOptional<typeof pinnedImage>>;
 
 /** The plain stack config, every key with its default. Secrets are not here: they come from `requireSecret`. */
 export const StackConfigSchema = z.strictObject({
   target: z.enum(["docker", "kubernetes"]).default("docker"),
   topology: z.record(z.string(), z.unknown()).default({}),
-  buildAppImage: z.boolean().default(true),
+  buildImages: z.boolean().default(true),
+  baseImage: imageRef.default("debian:bookworm-slim"),
   publicHost: hostName.default("localhost"),
   publicPort: tcpPort.default(80),
   adminPort: tcpPort.optional(),
@@ -179,10 +226,11 @@ export function parseStackConfig(raw: RawStackConfig, secrets: Record<SecretName
     if (err instanceof TopologyError) throw new StackConfigError(err.problems.map((p) => `floodgate:topology.${p}`));
     throw err;
   }
+  const defaults = TARGET_IMAGE_DEFAULTS[c.target];
   const images = Object.fromEntries(
-    (Object.keys(DEFAULT_IMAGES) as Array<keyof Images>).map((name) => [
+    (Object.keys(defaults) as Array<keyof Images>).map((name) => [
       name,
-      (c as Record<string, unknown>)[imageKey(name)] as string,
+      ((c as Record<string, unknown>)[imageKey(name)] as string | undefined) ?? defaults[name],
     ]),
   ) as unknown as Images;
   return {
@@ -190,7 +238,8 @@ export function parseStackConfig(raw: RawStackConfig, secrets: Record<SecretName
     topology,
     secrets: secrets as DeployConfig["secrets"],
     images,
-    buildAppImage: c.buildAppImage,
+    buildImages: c.buildImages,
+    baseImage: c.baseImage,
     publicHost: c.publicHost,
     publicPort: c.publicPort,
     adminPort: c.adminPort,

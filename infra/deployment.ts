@@ -36,7 +36,7 @@ export type SecretName = keyof typeof TOPOLOGY_SECRETS | (typeof DEPLOYMENT_SECR
 
 /** Upstream images, pinned by version in the stack config. */
 export interface Images {
-  /** The floodgate services image (built from the Dockerfile or pulled by tag). */
+  /** The floodgate services image (images/Dockerfile's `services` target). */
   app: string;
   mariadb: string;
   redis: string;
@@ -63,8 +63,13 @@ export interface DeployConfig {
   /** Every secret, each a Pulumi secret Output (from `config.requireSecret`). */
   secrets: Record<SecretName, pulumi.Output<string>>;
   images: Images;
-  /** Build the app image from the Dockerfile (true) or run `images.app` as published (false). */
-  buildAppImage: boolean;
+  /**
+   * Docker target: build every floodgate image (all but the object store) from images/Dockerfile on
+   * the Docker host under its configured name (true), or pull each as published (false).
+   */
+  buildImages: boolean;
+  /** The Debian bookworm image the built images start from (images/Dockerfile's BASE_IMAGE). */
+  baseImage: string;
   /** Host name or address clients use to reach nginx; used in the exported URLs. */
   publicHost: string;
   /** Published port of nginx (the only public entry). */

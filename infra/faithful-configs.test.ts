@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { RawStackConfig } from "./config";
+import { bucketNames, S3_IDENTITIES_FILE } from "./docker/bucket-scripts";
 import { withSecrets, type DeployConfig } from "./deployment";
 import type * as dockerTarget from "./docker";
 import { dockerAddresses } from "./docker/addresses";
@@ -17,6 +18,7 @@ import {
   renderRabbitmqDefinitions,
   renderRedisConf,
   renderReplicaSetupSql,
+  renderS3Identities,
   type MariadbPaths,
 } from "./render";
 import { buildDeployConfig, SECRET_NAMES, testSecretValue } from "./testing/deploy-config";
@@ -60,7 +62,7 @@ const DOCKER_MARIADB: MariadbPaths = {
   datadir: "/var/lib/mysql",
   socket: "/run/mysqld/mysqld.sock",
   pidFile: "/run/mysqld/mysqld.pid",
-  errorLog: "/var/lib/mysql/mariadb-error.log",
+  errorLog: "/var/log/mysql/error.log",
   tmpdir: "/tmp",
 };
 const pathsOf = (p: object) => Object.values(p) as string[];
@@ -131,7 +133,7 @@ function expectedDockerFiles(cfg: DeployConfig, t: Topology, a: Addresses): Map<
     const role = i === 0 ? "primary" : "replica";
     const name = i === 0 ? "mysql-primary" : `mysql-replica-${i}`;
     const opts = { role, serverId: i + 1, port: at.port } as const;
-    files.set(`${name}:/etc/mysql/conf.d/zz-floodgate.cnf`, {
+    files.set(`${name}:/etc/mysql/floodgate/my.cnf`, {
       target: docker(
         renderMariadbCnf(t, { ...opts, bindHost: "0.0.0.0", paths: DOCKER_MARIADB }),
         [],
@@ -160,13 +162,13 @@ function expectedDockerFiles(cfg: DeployConfig, t: Topology, a: Addresses): Map<
     local: local(renderBootstrapSql(t, { clientHost: "127.0.0.1" })),
   });
   a.redis.forEach((node, i) => {
-    const dockerPaths = { dir: "/data", pidFile: "/data/redis.pid", logFile: "/data/redis.log" };
+    const dockerPaths = { dir: "/var/lib/redis", pidFile: "/tmp/redis.pid", logFile: '""' };
     const localPaths = {
       dir: `${LOCAL}/redis-${i + 1}`,
       pidFile: `${LOCAL}/redis-${i + 1}/redis.pid`,
       logFile: `${LOCAL}/logs/redis-${i + 1}.log`,
     };
-    files.set(`redis-${i + 1}:/usr/local/etc/redis/redis.conf`, {
+    files.set(`redis-${i + 1}:/etc/redis/floodgate/redis.conf`, {
       target: docker(
         renderRedisConf(t, { port: node.port, bindHost: "0.0.0.0", paths: dockerPaths }),
         [],
@@ -217,6 +219,13 @@ function expectedDockerFiles(cfg: DeployConfig, t: Topology, a: Addresses): Map<
   files.set("alertmanager:/etc/alertmanager/alertmanager.yml", {
     target: docker(renderAlertmanagerYml(t, a)),
     local: local(renderAlertmanagerYml(t, la)),
+  });
+  // SeaweedFS's identities (admin on the two buckets bucket-init creates); no local counterpart:
+  // the local stack has no object store.
+  const buckets = bucketNames(t.name);
+  const keys = { accessKey: testSecretValue("bucketAccessKey"), secretKey: testSecretValue("bucketSecretKey") };
+  files.set(`bucket:${S3_IDENTITIES_FILE}`, {
+    target: docker(renderS3Identities(keys, [buckets.static, buckets.backups])),
   });
   return files;
 }

@@ -90,12 +90,43 @@ export function healthcheck(command: string, startPeriodSeconds = 10): docker.ty
   };
 }
 
-/** A healthcheck that GETs a local HTTP path with whichever client the image ships. */
-export function httpHealthcheck(port: number, path: string, client: "wget" | "node" = "wget") {
+/**
+ * A bash script (argv-safe: run as `bash -c <script>`, no shell quoting) that GETs a local HTTP path
+ * over /dev/tcp and succeeds when the status is `status`: the Debian-built images carry bash but no
+ * HTTP client. HTTP/1.0, so the server closes the connection; `read -t` bounds a silent server.
+ */
+export function bashHttpProbe(port: number, path: string, status = 200): string {
+  return [
+    `exec 3<>/dev/tcp/127.0.0.1/${port}`,
+    `printf 'GET ${path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3`,
+    "read -r -t 4 _ code _ <&3",
+    `[ "$code" = ${status} ]`,
+  ].join(" && ");
+}
+
+/**
+ * A healthcheck that GETs a local HTTP path: with bash's /dev/tcp (every Debian-built image; the
+ * status must be `status`) or Node's fetch (the services image; any 2xx).
+ */
+export function httpHealthcheck(
+  port: number,
+  path: string,
+  client: "bash" | "node" = "bash",
+  startPeriodSeconds?: number,
+  status = 200,
+): docker.types.input.ContainerHealthcheck {
   const url = `http://127.0.0.1:${port}${path}`;
-  return client === "wget"
-    ? healthcheck(`wget -q -O /dev/null ${url} || exit 1`)
-    : healthcheck(`node -e "fetch('${url}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`, 30);
+  const tests =
+    client === "bash"
+      ? ["CMD", "bash", "-c", bashHttpProbe(port, path, status)]
+      : ["CMD", "node", "-e", `fetch('${url}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`];
+  return {
+    tests,
+    interval: "10s",
+    timeout: "5s",
+    retries: 3,
+    startPeriod: `${startPeriodSeconds ?? (client === "node" ? 30 : 10)}s`,
+  };
 }
 
 /** Settings every long-running container shares: restarted by Docker, waited for until healthy. */

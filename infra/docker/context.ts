@@ -14,7 +14,7 @@ export interface DockerContext {
    * anything that contains a secret from this, never from `cfg.topology`.
    */
   secretTopology: pulumi.Output<Topology>;
-  /** Image ids to run, by the Images key (pulled or built once per image). */
+  /** Image ids to run, by the Images key (built on the host or pulled, once per image). */
   images: Record<keyof Images, pulumi.Input<string>>;
 }
 
@@ -27,8 +27,17 @@ export const PATHS = {
   staticRoot: "/srv/static",
   /** Where the API (the catalog publisher) writes the static files; the same volume nginx serves. */
   staticDir: "/var/lib/floodgate/static",
-  mariadbCnf: "/etc/mysql/conf.d/zz-floodgate.cnf",
-  redisConf: "/usr/local/etc/redis/redis.conf",
+  /** The whole cnf mariadbd reads (`--defaults-file`, the mariadb image's command). */
+  mariadbCnf: "/etc/mysql/floodgate/my.cnf",
+  /** MariaDB's data directory: the image's, owned by its mysql user. */
+  mariadbData: "/var/lib/mysql",
+  redisConf: "/etc/redis/floodgate/redis.conf",
+  /** Redis's working directory (AOF, RDB, nodes.conf): the image's, owned by its redis user. */
+  redisData: "/var/lib/redis",
+  /** RabbitMQ's home: mnesia and the Erlang cookie, owned by its rabbitmq user. */
+  rabbitmqData: "/var/lib/rabbitmq",
+  prometheusData: "/var/lib/prometheus/data",
+  alertmanagerData: "/var/lib/prometheus/alertmanager",
   rabbitmqConf: "/etc/rabbitmq/rabbitmq.conf",
   rabbitmqDefinitions: "/etc/rabbitmq/definitions.json",
   rabbitmqPlugins: "/etc/rabbitmq/enabled_plugins",

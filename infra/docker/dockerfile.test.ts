@@ -1,12 +1,17 @@
 /**
- * The app image's build stage, replayed without Docker: the build context .dockerignore lets
- * through, the stage's COPY lines into a temporary folder, then its exact `RUN npx tsc …` line.
+ * The services image's build stage (images/Dockerfile), replayed without Docker: the build context
+ * as `pulumi up` stages it (scripts/images/context.ts), the stage's COPY lines into a temporary
+ * folder, then its exact `RUN npx tsc …` line.
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { stageContext } from "../../scripts/images/context";
 import { REPO_ROOT } from "../testing/stack-config";
+
+/** A stand-in CA bundle: the staging copies whatever file it is given. */
+const CA = path.join(REPO_ROOT, "images", "install-packages");
 
 const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, file), "utf8");
 
@@ -22,41 +27,23 @@ function stageInstructions(dockerfile: string, stage: string): string[] {
     .filter((l) => l !== "" && !l.startsWith("#"));
 }
 
-/** Whether .dockerignore sends `rel` (a file path from the repository root): the last rule matching it or a parent wins. */
-function inBuildContext(dockerignore: string): (rel: string) => boolean {
-  const rules = dockerignore
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "" && !l.startsWith("#"))
-    .map((l) => ({ keep: l.startsWith("!"), pattern: l.replace(/^!/, "").replace(/\/$/, "") }));
-  return (rel) => {
-    const parts = rel.split("/");
-    const candidates = parts.map((_, i) => parts.slice(0, i + 1).join("/"));
-    let kept = true;
-    for (const r of rules) if (candidates.some((c) => path.matchesGlob(c, r.pattern))) kept = r.keep;
-    return kept;
-  };
-}
-
 /** Replay the build stage's COPY lines into `dir`: what `docker build` would have in /src, files counted per source. */
-function copyBuildContext(instructions: string[], dir: string): Record<string, number> {
-  const sent = inBuildContext(read(".dockerignore"));
+function copyBuildContext(instructions: string[], context: string, dir: string): Record<string, number> {
   const copied: Record<string, number> = {};
   for (const line of instructions.filter((l) => l.startsWith("COPY "))) {
     const args = line.split(/\s+/).slice(1);
     const dest = args.pop()!;
     for (const src of args) {
       copied[src] = 0;
-      const from = path.join(REPO_ROOT, src);
+      const from = path.join(context, src);
       // A directory's contents land in dest; a file into dest/ when dest is a folder.
       const to = fs.statSync(from).isDirectory() || !dest.endsWith("/") ? dest : path.join(dest, path.basename(src));
       fs.cpSync(from, path.join(dir, to), {
         recursive: true,
         filter: (f) => {
           if (fs.statSync(f).isDirectory()) return true;
-          const ok = sent(path.relative(REPO_ROOT, f));
-          if (ok) copied[src] += 1;
-          return ok;
+          copied[src] += 1;
+          return true;
         },
       });
     }
@@ -78,15 +65,18 @@ function requiredPackages(distDir: string): Set<string> {
   return found;
 }
 
-describe("the app image's build stage", () => {
-  const dockerfile = read("Dockerfile");
+describe("the services image's build stage", () => {
+  const dockerfile = read("images/Dockerfile");
   const build = stageInstructions(dockerfile, "build");
   let dir: string;
+  let context: string;
   let copied: Record<string, number>;
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "floodgate-image-build-"));
-    copied = copyBuildContext(build, dir);
+    context = stageContext(REPO_ROOT, "services", path.join(dir, "context"), CA);
+    copied = copyBuildContext(build, context, path.join(dir, "src"));
+    dir = path.join(dir, "src");
     // Stands in for the stage's `npm ci`: the same lockfile, already installed.
     fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
     const tsc = build.find((l) => l.startsWith("RUN npx tsc "));
@@ -101,10 +91,16 @@ describe("the app image's build stage", () => {
   }, 120_000);
 
   afterAll(() => {
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) fs.rmSync(path.dirname(dir), { recursive: true, force: true });
   });
 
-  it("copies only sources the build context (.dockerignore) sends, and no tests", () => {
+  it("stages the CA bundle for the download stage and copies it into no final image", () => {
+    expect(fs.readFileSync(path.join(context, "build-ca.crt"), "utf8")).toBe(fs.readFileSync(CA, "utf8"));
+    const finals = ["services", "mariadb", "redis", "nginx"].flatMap((stage) => stageInstructions(dockerfile, stage));
+    expect(finals.filter((l) => l.includes("build-ca.crt"))).toEqual([]);
+  });
+
+  it("copies only sources the staged context holds, and no tests", () => {
     expect(Object.entries(copied).filter(([, files]) => files === 0)).toEqual([]);
     const tests = fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".test.ts"));
     expect(tests.filter((f) => !f.startsWith("node_modules"))).toEqual([]);

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderExporterMyCnf } from "../render";
 import { hostPort } from "../topology";
 import { mysqldExporterName, NAMES } from "./addresses";
-import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
+import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
 
 /** The exporters Prometheus scrapes: node, nginx, Redis (multi-target) and one mysqld exporter per server. */
@@ -18,8 +18,7 @@ export class Exporters extends pulumi.ComponentResource {
     super("floodgate:docker:Exporters", name, {}, opts);
     const t = ctx.cfg.topology;
     const a = ctx.addresses;
-    const wget = (port: number, p: string) =>
-      healthcheck(`wget -q -O /dev/null http://127.0.0.1:${port}${p} || exit 1`);
+    const probe = (port: number, p: string) => httpHealthcheck(port, p);
     const exporter = (
       container: string,
       args: Omit<docker.ContainerArgs, "name" | "networksAdvanced">,
@@ -41,30 +40,30 @@ export class Exporters extends pulumi.ComponentResource {
       command: [`--web.listen-address=0.0.0.0:${a.nodeExporter.port}`, "--path.rootfs=/host"],
       // The host's own filesystems, read-only: node_exporter reports the machine, not the container.
       volumes: [{ hostPath: "/", containerPath: "/host", readOnly: true }],
-      healthcheck: wget(a.nodeExporter.port, "/metrics"),
+      healthcheck: probe(a.nodeExporter.port, "/metrics"),
     });
     exporter(
       NAMES.nginxExporter,
       {
         image: ctx.images.nginxExporter,
         command: [
-          `--nginx.scrape-uri=http://${hostPort(a.nginxStatus)}/stub_status`,
-          `--web.listen-address=0.0.0.0:${a.nginxExporter.port}`,
+          `-nginx.scrape-uri=http://${hostPort(a.nginxStatus)}/stub_status`,
+          `-web.listen-address=0.0.0.0:${a.nginxExporter.port}`,
         ],
-        // The image has no shell or HTTP client: the check proves the binary runs; Prometheus's `up` covers serving.
-        healthcheck: { tests: ["CMD", "/usr/bin/nginx-prometheus-exporter", "--version"], interval: "30s", retries: 3 },
+        healthcheck: probe(a.nginxExporter.port, "/metrics"),
       },
       [nginx],
     );
     exporter(NAMES.redisExporter, {
       image: ctx.images.redisExporter,
-      envs: [
-        `REDIS_ADDR=redis://${hostPort(a.redis[0])}`,
-        "REDIS_USER=exporter",
-        pulumi.interpolate`REDIS_PASSWORD=${ctx.cfg.secrets.redisExporterPassword}`,
-        `REDIS_EXPORTER_WEB_LISTEN_ADDRESS=0.0.0.0:${a.redisExporter.port}`,
+      // The local stack's flags (Debian's exporter); the password only from the environment, never argv.
+      command: [
+        `-redis.addr=redis://${hostPort(a.redis[0])}`,
+        "-redis.user=exporter",
+        `-web.listen-address=0.0.0.0:${a.redisExporter.port}`,
       ],
-      healthcheck: wget(a.redisExporter.port, "/health"),
+      envs: [pulumi.interpolate`REDIS_PASSWORD=${ctx.cfg.secrets.redisExporterPassword}`],
+      healthcheck: probe(a.redisExporter.port, "/health"),
     });
     const mysqlServers = [a.mysqlPrimary, ...a.mysqlReplicas];
     a.mysqldExporters.forEach((address, i) => {
@@ -77,7 +76,7 @@ export class Exporters extends pulumi.ComponentResource {
             content: ctx.secretTopology.apply((s) => renderExporterMyCnf(s, mysqlServers[i])),
           },
         ],
-        healthcheck: wget(address.port, "/"),
+        healthcheck: probe(address.port, "/metrics"),
       });
     });
     this.registerOutputs({});

@@ -1,13 +1,14 @@
 import path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { withSecrets, type DeployConfig, type Images, type StackOutputs } from "../deployment";
+import { withSecrets, type DeployConfig, type StackOutputs } from "../deployment";
 import { hostPort } from "../topology";
 import { apiName, DEFAULT_SUBNET, dockerAddresses, dynamicRange } from "./addresses";
 import { ApiCluster } from "./api-cluster";
 import { Autoscaler } from "./autoscaler";
 import { Backups } from "./backups";
 import type { DockerContext } from "./context";
+import { dockerImages } from "./images";
 import { LoadBalancer } from "./load-balancer";
 import { Monitoring, readRuleFiles } from "./monitoring";
 import { MysqlPrimaryReplica } from "./mysql-primary-replica";
@@ -21,25 +22,6 @@ const REPO_ROOT = path.resolve(__dirname, "..", "..");
 /** The URL of one endpoint, leaving out the scheme's default port. */
 export function url(host: string, port: number, pathname = "/"): string {
   return `http://${host}${port === 80 ? "" : `:${port}`}${pathname}`;
-}
-
-/** Pull every upstream image once (by its pinned tag); build the app image or pull it, per the config. */
-function images(cfg: DeployConfig): Record<keyof Images, pulumi.Input<string>> {
-  const ids = {} as Record<keyof Images, pulumi.Input<string>>;
-  for (const key of Object.keys(cfg.images) as Array<keyof Images>) {
-    if (key === "app" && cfg.buildAppImage) continue;
-    ids[key] = new docker.RemoteImage(`image-${key}`, { name: cfg.images[key], keepLocally: true }).imageId;
-  }
-  if (cfg.buildAppImage) {
-    // The provider hashes the build context: an unchanged tree is not rebuilt on the next `pulumi up`.
-    const app = new docker.Image("image-app", {
-      imageName: cfg.images.app,
-      build: { context: REPO_ROOT, dockerfile: path.join(REPO_ROOT, "Dockerfile") },
-      skipPush: true,
-    });
-    ids.app = app.repoDigest;
-  }
-  return ids;
 }
 
 /** The Docker target: every component on one host's private network; nginx alone publishes a port. */
@@ -59,7 +41,7 @@ export function deployDocker(cfg: DeployConfig): StackOutputs {
     subnet,
     // Secret twice over: its inputs are secrets, and the wrapper keeps it so should one ever not be.
     secretTopology: pulumi.secret(pulumi.all(cfg.secrets).apply((values) => withSecrets(t, values))),
-    images: images(cfg),
+    images: dockerImages(cfg, REPO_ROOT),
   };
   const opts = { dependsOn: [network] };
   const mysql = new MysqlPrimaryReplica("mysql", ctx, opts);

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderApiUpstream, renderNginxConf } from "../render";
 import type { Addresses, Topology } from "../topology";
 import { NAMES } from "./addresses";
-import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
+import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS } from "./context";
 import type { DockerContext } from "./context";
 
@@ -47,8 +47,8 @@ export class LoadBalancer extends pulumi.ComponentResource {
       {
         name: NAMES.nginx,
         image: ctx.images.nginx,
-        // Our nginx.conf sets `daemon off;` itself; the image's default `-g 'daemon off;'` would clash.
-        command: ["nginx", "-c", PATHS.nginxConf],
+        // Errors before the config is read go to stderr too (`-e`); nginx.conf sets `daemon off;`.
+        command: ["nginx", "-e", "/dev/stderr", "-c", PATHS.nginxConf],
         uploads: [
           { file: PATHS.nginxConf, content: dockerNginxConf(t, ctx.addresses, ctx.subnet) },
           { file: PATHS.nginxApiUpstream, content: renderApiUpstream(ctx.addresses.api.slice(0, t.api.replicas)) },
@@ -57,9 +57,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
         ports: [{ internal: t.nginx.port, external: ctx.cfg.publicPort }],
         networksAdvanced: onNetwork(ctx.network, NAMES.nginx),
         // "/" is a rendered JSON 404: any answer from nginx itself, whether or not an API replica is up.
-        healthcheck: healthcheck(
-          `[ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:${t.nginx.port}/)" = 404 ] || exit 1`,
-        ),
+        healthcheck: httpHealthcheck(t.nginx.port, "/", "bash", 10, 404),
         ...limits("nginx", t),
         ...LONG_RUNNING,
       },

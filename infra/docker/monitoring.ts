@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderAlertmanagerYml, renderPrometheusYml } from "../render";
 import { hostPort, type Addresses, type Topology } from "../topology";
 import { NAMES } from "./addresses";
-import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
+import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
 import { Exporters } from "./exporters";
 
@@ -54,8 +54,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const t = ctx.cfg.topology;
     const a = ctx.addresses;
     const volume = (v: string) => new docker.Volume(`${name}-${v}-data`, { name: `${v}-data` }, { parent: this });
-    const ui = (port: number, readyPath: string) =>
-      healthcheck(`wget -q -O /dev/null http://127.0.0.1:${port}${readyPath} || exit 1`, 20);
+    const ui = (port: number, readyPath: string) => httpHealthcheck(port, readyPath, "bash", 20);
     this.alertmanager = new docker.Container(
       `${name}-alertmanager`,
       {
@@ -63,12 +62,12 @@ export class Monitoring extends pulumi.ComponentResource {
         image: ctx.images.alertmanager,
         command: [
           `--config.file=${PATHS.alertmanagerYml}`,
-          "--storage.path=/alertmanager",
+          `--storage.path=${PATHS.alertmanagerData}`,
           `--web.listen-address=0.0.0.0:${a.alertmanager.port}`,
           "--cluster.listen-address=", // a single instance: no gossip port
         ],
         uploads: [{ file: PATHS.alertmanagerYml, content: renderAlertmanagerYml(t, ctx.addresses) }],
-        volumes: [{ volumeName: volume("alertmanager").name, containerPath: "/alertmanager" }],
+        volumes: [{ volumeName: volume("alertmanager").name, containerPath: PATHS.alertmanagerData }],
         networksAdvanced: onNetwork(ctx.network, NAMES.alertmanager),
         healthcheck: ui(a.alertmanager.port, "/-/ready"),
         ...adminPorts(ctx, a.alertmanager.port, 1),
@@ -84,7 +83,7 @@ export class Monitoring extends pulumi.ComponentResource {
         image: ctx.images.prometheus,
         command: [
           `--config.file=${PATHS.prometheusYml}`,
-          "--storage.tsdb.path=/prometheus",
+          `--storage.tsdb.path=${PATHS.prometheusData}`,
           `--storage.tsdb.retention.time=${t.monitoring.retentionHours}h`,
           `--web.listen-address=0.0.0.0:${a.prometheus.port}`,
           "--web.enable-lifecycle",
@@ -93,7 +92,7 @@ export class Monitoring extends pulumi.ComponentResource {
           { file: PATHS.prometheusYml, content: dockerPrometheusYml(t, a, rules) },
           ...rules.map((r) => ({ file: `${PATHS.prometheusRules}/${r.name}`, content: r.content })),
         ],
-        volumes: [{ volumeName: volume("prometheus").name, containerPath: "/prometheus" }],
+        volumes: [{ volumeName: volume("prometheus").name, containerPath: PATHS.prometheusData }],
         networksAdvanced: onNetwork(ctx.network, NAMES.prometheus),
         healthcheck: ui(a.prometheus.port, "/-/ready"),
         ...adminPorts(ctx, a.prometheus.port, 0),

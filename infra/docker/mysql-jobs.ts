@@ -1,7 +1,7 @@
 import type { HostPort } from "../topology";
 
-/** Where the MariaDB jobs mount the credentials volume. */
-export const CREDENTIALS_DIR = "/credentials";
+/** Where the MariaDB jobs mount the credentials volume: a folder the mariadb image gives its mysql user. */
+export const CREDENTIALS_DIR = "/var/lib/mysql-credentials";
 
 /** The Docker volume holding the root password the bootstrap job last applied (and the one before). */
 export const CREDENTIALS_VOLUME = "mysql-credentials";
@@ -38,7 +38,7 @@ const sqlEscaped = (variable: string) => `$(printf '%s' "$${variable}" | sed -e 
 /**
  * The shell a MariaDB job runs (sh from the mariadb image). It logs in as root with the configured
  * password (MYSQL_PWD) or — while a rotation is under way — with the root password the bootstrap
- * job last applied, kept on the credentials volume: the official image applies
+ * job last applied, kept on the credentials volume: the image's entry point applies
  * MARIADB_ROOT_PASSWORD only when it initialises an empty datadir, so after a rotation the server
  * still has the old one until this job changes it in place. Nothing waits forever: a server that
  * never answers or refuses every password fails the job (and `pulumi up`) with the reason.

@@ -8,7 +8,11 @@ import { PATHS, type DockerContext } from "./context";
 import { CREDENTIALS_DIR, CREDENTIALS_VOLUME, followsNobody, mysqlJobScript, type MysqlJobSteps } from "./mysql-jobs";
 import { oneShotJob } from "./one-shot";
 
-/** A MariaDB server's cnf on Docker: the image's own datadir and socket, listening on every interface. */
+/**
+ * A MariaDB server's whole cnf on Docker: the image's datadir and socket, listening on every
+ * interface, the error log on stderr (the image links /var/log/mysql/error.log there: mariadbd
+ * appends ".err" to a log-error path without an extension, so /dev/stderr itself will not do).
+ */
 export function dockerMariadbCnf(ctx: DockerContext, role: "primary" | "replica", serverId: number, port: number) {
   return renderMariadbCnf(ctx.cfg.topology, {
     role,
@@ -16,10 +20,10 @@ export function dockerMariadbCnf(ctx: DockerContext, role: "primary" | "replica"
     port,
     bindHost: "0.0.0.0",
     paths: {
-      datadir: "/var/lib/mysql",
+      datadir: PATHS.mariadbData,
       socket: "/run/mysqld/mysqld.sock",
       pidFile: "/run/mysqld/mysqld.pid",
-      errorLog: "/var/lib/mysql/mariadb-error.log",
+      errorLog: "/var/log/mysql/error.log",
       tmpdir: "/tmp",
     },
   });
@@ -62,7 +66,8 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
           image: ctx.images.mariadb,
           envs: [rootPassword],
           uploads: [{ file: PATHS.mariadbCnf, content: dockerMariadbCnf(ctx, role, serverId, at.port) }],
-          volumes: [{ volumeName: volume.name, containerPath: "/var/lib/mysql" }],
+          command: [`--defaults-file=${PATHS.mariadbCnf}`],
+          volumes: [{ volumeName: volume.name, containerPath: PATHS.mariadbData }],
           networksAdvanced: onNetwork(ctx.network, container),
           // A TCP ping on the server's own port; "access denied" still proves it serves, so no password is needed.
           healthcheck: healthcheck(`mariadb-admin --no-defaults --protocol=tcp -h 127.0.0.1 -P ${at.port} ping`, 30),
@@ -72,7 +77,7 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
         {
           parent: this,
           deleteBeforeReplace: true,
-          // The image reads MARIADB_ROOT_PASSWORD only to initialise an empty datadir: a rotated
+          // The entry point reads MARIADB_ROOT_PASSWORD only to initialise an empty datadir: a rotated
           // root password is applied in place by the bootstrap job, never by replacing a server.
           ignoreChanges: ["envs"],
           // One server at a time: a change that does replace them never stops them all at once.

@@ -43,7 +43,7 @@ export class RabbitMq extends pulumi.ComponentResource {
           { file: PATHS.rabbitmqPlugins, content: renderEnabledPlugins() },
           { file: PATHS.rabbitmqDefinitions, content: ctx.secretTopology.apply((s) => renderRabbitmqDefinitions(s)) },
         ],
-        volumes: [{ volumeName: volume.name, containerPath: "/var/lib/rabbitmq" }],
+        volumes: [{ volumeName: volume.name, containerPath: PATHS.rabbitmqData }],
         networksAdvanced: onNetwork(ctx.network, NAMES.rabbitmq),
         healthcheck: healthcheck("rabbitmq-diagnostics -q check_port_connectivity", 60),
         ...limits("rabbitmq", t),

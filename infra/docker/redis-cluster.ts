@@ -7,12 +7,12 @@ import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
 import { boundedWait, oneShotJob } from "./one-shot";
 
-/** One node's redis.conf on Docker: data and logs in its volume, listening on every interface. */
+/** One node's redis.conf on Docker: data in its volume, the log on stdout, listening on every interface. */
 export function dockerRedisConf(t: Topology, port: number): string {
   return renderRedisConf(t, {
     port,
     bindHost: "0.0.0.0",
-    paths: { dir: "/data", pidFile: "/data/redis.pid", logFile: "/data/redis.log" },
+    paths: { dir: PATHS.redisData, pidFile: "/tmp/redis.pid", logFile: '""' },
   });
 }
 
@@ -55,9 +55,10 @@ export class RedisCluster extends pulumi.ComponentResource {
           name: container,
           image: ctx.images.redis,
           // A restarted node sits out its replica's failover before serving (see redisContainerCommand).
-          command: redisContainerCommand(t, { confFile: PATHS.redisConf, dataDir: "/data" }),
+          // Run as the image's redis user: the `sh -c` wrapper starts no privileged entry point here.
+          command: redisContainerCommand(t, { confFile: PATHS.redisConf, dataDir: PATHS.redisData }),
           uploads: [{ file: PATHS.redisConf, content: ctx.secretTopology.apply((s) => dockerRedisConf(s, node.port)) }],
-          volumes: [{ volumeName: volume.name, containerPath: "/data" }],
+          volumes: [{ volumeName: volume.name, containerPath: PATHS.redisData }],
           networksAdvanced: onNetwork(ctx.network, container, redisIp(ctx.subnet, i)),
           // NOAUTH still proves the server answers, so the check needs no password in this container.
           healthcheck: healthcheck(`redis-cli -p ${node.port} ping 2>&1 | grep -qE 'PONG|NOAUTH'`),

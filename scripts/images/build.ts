@@ -33,16 +33,26 @@ interface BuildEvent {
   errorDetail?: { message?: string };
 }
 
-/** Build one target and wait for the builder to finish; a failed step throws with its last lines. */
-export async function buildTarget(docker: Docker, c: ImageComponent, o: BuildOptions): Promise<BuildResult> {
-  const image = localImage(c.name, o.tag);
-  const started = Date.now();
-  const buildargs = { ...o.args, ...(c.name === "services" ? await o.servicesArgs() : {}) };
-  const stream = await docker.buildImage(buildContext(o.repoRoot, c.name), {
-    dockerfile: "images/Dockerfile",
-    target: c.name,
-    t: image,
-    buildargs,
+/** One build through the Engine API: a context (tar stream), its Dockerfile, target, tag and arguments. */
+export interface EngineBuild {
+  context: NodeJS.ReadableStream;
+  dockerfile: string;
+  target: string;
+  image: string;
+  buildargs: Record<string, string>;
+  onOutput?: (line: string) => void;
+}
+
+/**
+ * Run one build with the legacy builder and wait for it; a failed step throws with the builder's
+ * last 30 lines. Returns whether any step ran (false: every step came from the cache).
+ */
+export async function engineBuild(docker: Docker, b: EngineBuild): Promise<{ ran: boolean }> {
+  const stream = await docker.buildImage(b.context, {
+    dockerfile: b.dockerfile,
+    target: b.target,
+    t: b.image,
+    buildargs: b.buildargs,
     rm: true,
     forcerm: true,
     version: "1",
@@ -55,7 +65,7 @@ export async function buildTarget(docker: Docker, c: ImageComponent, o: BuildOpt
       (err: Error | null) => (err ? reject(err) : resolve()),
       (event: BuildEvent) => {
         if (event.error) {
-          reject(new Error(`${image}: ${event.errorDetail?.message ?? event.error}\n${lines.slice(-30).join("\n")}`));
+          reject(new Error(`${b.image}: ${event.errorDetail?.message ?? event.error}\n${lines.slice(-30).join("\n")}`));
           return;
         }
         // The builder colours a step's stderr; the escapes would only clutter an error message.
@@ -63,11 +73,27 @@ export async function buildTarget(docker: Docker, c: ImageComponent, o: BuildOpt
         for (const line of text.split("\n").filter((l) => l.trim() !== "")) {
           if (/^ ---> Running in /.test(line)) ran = true;
           lines.push(line);
-          o.onOutput?.(line);
+          b.onOutput?.(line);
         }
       },
     ),
   );
+  return { ran };
+}
+
+/** Build one target and wait for the builder to finish; a failed step throws with its last lines. */
+export async function buildTarget(docker: Docker, c: ImageComponent, o: BuildOptions): Promise<BuildResult> {
+  const image = localImage(c.name, o.tag);
+  const started = Date.now();
+  const buildargs = { ...o.args, ...(c.name === "services" ? await o.servicesArgs() : {}) };
+  const { ran } = await engineBuild(docker, {
+    context: buildContext(o.repoRoot, c.name),
+    dockerfile: "images/Dockerfile",
+    target: c.name,
+    image,
+    buildargs,
+    onOutput: o.onOutput,
+  });
   const seconds = (Date.now() - started) / 1000;
   o.log(`${image} built in ${seconds.toFixed(1)} s${ran ? "" : " (all cached)"}`);
   return { component: c.name, image, seconds, cached: !ran };

@@ -1,6 +1,8 @@
-// The build contexts sent to the Engine, assembled in memory: images/ for the server targets; for
-// the services target also the sources the root Dockerfile copies and the machine's CA bundle as
-// build-ca.crt. Nothing is written into the checkout, so no CA is left behind in it.
+// The build contexts of images/Dockerfile: images/ for the server targets; for the services target
+// also the sources it compiles and the machine's CA bundle as build-ca.crt. `npm run images` sends
+// them to the Engine as tar streams assembled in memory; `pulumi up` (docker.Image builds a
+// directory) gets them staged in a folder outside git's view (.floodgate/, ignored). Either way no CA
+// is ever written into the tracked tree, and none is copied into a final image.
 import fs from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -15,7 +17,7 @@ export const BUILD_CA_NAME = "build-ca.crt";
 /** What the server targets need: the Dockerfile and its helper scripts. */
 const SERVER_ENTRIES = ["images"];
 
-/** What the services target needs besides images/: the sources the root Dockerfile copies too. */
+/** What the services target needs besides images/: the sources it compiles. */
 const SERVICES_ENTRIES = [
   "package.json",
   "package-lock.json",
@@ -56,4 +58,22 @@ export function buildContext(repoRoot: string, target: string, caBundle = HOST_C
     },
   });
   return Readable.from(pack);
+}
+
+/**
+ * The build context for `target` staged as a folder `dir` (emptied first): the same entries as
+ * `buildContext`, for builders that take a directory (the Pulumi Docker provider's docker.Image,
+ * which hashes it, so an unchanged context is not rebuilt). Returns `dir`.
+ */
+export function stageContext(repoRoot: string, target: string, dir: string, caBundle = HOST_CA_BUNDLE): string {
+  const entries = needsSources(target) ? [...SERVER_ENTRIES, ...SERVICES_ENTRIES] : SERVER_ENTRIES;
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  for (const e of entries) {
+    const from = path.join(repoRoot, e);
+    if (!fs.existsSync(from)) throw new Error(`build context: ${e} is missing under ${repoRoot}`);
+    fs.cpSync(from, path.join(dir, e), { recursive: true, filter: (f) => !isTest(path.basename(f)) });
+  }
+  if (needsSources(target)) fs.copyFileSync(caBundle, path.join(dir, BUILD_CA_NAME));
+  return dir;
 }
