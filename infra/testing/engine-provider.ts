@@ -322,7 +322,8 @@ export class EngineProvider implements pulumi.runtime.Mocks {
           .catch(() => {
             throw new Error(`${args.name}: no image ${ref} on the Engine (there is no registry to pull from here)`);
           });
-        const digest = `${ref.replace(/:[^/:]+$/, "")}@${info.Id}`;
+        // A local image has no registry digest: its id, as the provider gives a local build (and the Engine runs by id).
+        const digest = info.RepoDigests?.[0] ?? info.Id;
         return { id: info.Id, state: { ...args.inputs, imageId: info.Id, repoDigest: digest, imageName: ref } };
       }
       case "docker:index/container:Container":
@@ -481,5 +482,9 @@ export function runAsProgram<T>(
     };
     process.stdout.write(`${JSON.stringify(record)}\n`);
     process.exit(errors.size > 0 || provider.failures.length > 0 ? 1 : 0);
-  })();
+  })().catch((err: unknown) => {
+    // The program itself threw (e.g. an invalid stack config): a failed run, as `pulumi up` fails.
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
 }

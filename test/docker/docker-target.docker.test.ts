@@ -1,0 +1,471 @@
+/**
+ * The Docker target deployed on this machine's real Docker Engine: the program (infra/index.ts with
+ * Pulumi.docker.yaml and the overrides below) run under the engine provider, which builds every
+ * floodgate image from the program's own docker.Image inputs and creates exactly the program's
+ * networks, volumes and containers, in its dependency order (docker-target.fixture.ts). Then the
+ * API is used only as a client would, through nginx's published port on 127.0.0.1, and what it
+ * promises is checked in MariaDB (queried inside the primary's container, with its own client).
+ *
+ * What this cannot prove: the Pulumi engine itself (diffs, updates, state — the mocks hand every
+ * resource to the provider once); SeaweedFS (s3rver from the services image stands in for the
+ * object store); publishing on a public interface (the test publishes on 127.0.0.1).
+ */
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import Docker from "dockerode";
+import { demuxLogs } from "../../services/src/platform/docker-engine";
+import { ENGINE_TEST_LABEL, removeLabelled } from "../../infra/testing/engine-provider";
+import { testSecretValue } from "../../infra/testing/deploy-config";
+import { REPO_ROOT } from "../../infra/testing/stack-config";
+import { parseTopology } from "../../infra/topology";
+
+const OWNER = "docker-target"; // the fixture's label: what removeLabelled finds
+const PUBLIC_PORT = 18580;
+const ADMIN_PORT = 19590;
+const API = `http://127.0.0.1:${PUBLIC_PORT}/api/v1`;
+/** Small enough for a 2-core CI machine; every kind of process still runs, replicated. */
+const OVERRIDES = {
+  publicHost: "127.0.0.1",
+  publicPort: PUBLIC_PORT,
+  adminPort: ADMIN_PORT,
+  dockerNetwork: "floodgate-test",
+  dockerSubnet: "172.31.0.0/16",
+  topology: {
+    api: {
+      replicas: 2,
+      // Every test client comes from one address (the bridge's gateway), so the per-IP budgets are raised.
+      rateLimits: { perIpPerSecond: 100_000, signupsPerMinutePerIp: 100_000, loginsPerMinutePerIp: 100_000 },
+    },
+    autoscaling: { minReplicas: 2, maxReplicas: 3 },
+    workers: { orders: { processes: 1, concurrency: 32 }, redPacketGrabs: { processes: 1, concurrency: 16 } },
+    mysql: { replicas: 1, bufferPoolMb: 256 },
+    redis: { masters: 3, replicasPerMaster: 1, maxMemoryMb: 128 },
+  },
+};
+
+const docker = new Docker();
+const keep = process.env.FLOODGATE_KEEP_DOCKER_TARGET === "1";
+let deployed: { record: { failures?: unknown[]; outputs?: Record<string, string> }; seconds: number; output: string };
+
+/** Run the fixture (the program under the engine provider) in its own process, as `pulumi up` runs a program. */
+function deploy(): Promise<typeof deployed> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    execFile(
+      path.join(REPO_ROOT, "node_modules", ".bin", "node"),
+      ["--import", "tsx", path.join(__dirname, "docker-target.fixture.ts"), JSON.stringify(OVERRIDES)],
+      { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 20 * 60_000 },
+      (err, stdout, stderr) => {
+        const lines = stdout.trimEnd().split("\n");
+        const output = `${lines.slice(0, -1).join("\n")}\n${stderr}`;
+        if (err)
+          return reject(new Error(`the deployment failed (${err.message.split("\n")[0]}):\n${output.slice(-6000)}`));
+        try {
+          resolve({ record: JSON.parse(lines[lines.length - 1]), seconds: (Date.now() - started) / 1000, output });
+        } catch {
+          reject(new Error(`the deployment printed no record:\n${output.slice(-6000)}`));
+        }
+      },
+    );
+  });
+}
+
+/** A parsed answer of the API through nginx. */
+interface Answer<T> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+async function call<T = Record<string, unknown>>(
+  method: string,
+  pathname: string,
+  opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${API}${pathname}`, {
+    method,
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body: body as T, headers: res.headers };
+}
+
+/** `call`, asking again after Retry-After when the answer is a 503 (as a client does), up to 10 times. */
+async function callRetrying<T = Record<string, unknown>>(
+  ...args: Parameters<typeof call>
+): Promise<Answer<T> & { retries: number }> {
+  for (let retries = 0; ; retries++) {
+    const a = await call<T>(...args);
+    if (a.status !== 503 || retries === 10) return { ...a, retries };
+    await new Promise((r) => setTimeout(r, 1000 * Number(a.headers.get("retry-after") ?? 1)));
+  }
+}
+
+/** Run `fn` over `items` with at most `limit` at a time; answers in order. */
+async function bounded<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
+  return out;
+}
+
+/** Poll `fn` until it returns a value other than undefined, or fail after `ms`. */
+async function eventually<T>(fn: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const topology = parseTopology({});
+/** A query on the primary, with MariaDB's own client inside its container: rows of tab-separated columns. */
+async function sql(query: string): Promise<string[][]> {
+  const exec = await docker.getContainer("mysql-primary").exec({
+    Cmd: ["mariadb", "--no-defaults", "-uroot", "-N", "-B", "-D", topology.mysql.database, "-e", query],
+    Env: [`MYSQL_PWD=${testSecretValue("mysqlRootPassword")}`],
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  const stream = await exec.start({});
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", resolve);
+    stream.on("error", reject);
+  });
+  const { stdout, stderr } = demuxLogs(Buffer.concat(chunks));
+  const { ExitCode } = await exec.inspect();
+  if (ExitCode !== 0) throw new Error(`${query}: exit ${ExitCode}: ${stderr}`);
+  return stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => l.split("\t"));
+}
+
+interface User {
+  id: number;
+  token: string;
+}
+
+/** Sign up and log in `n` users through the API, as clients do. */
+async function signUp(n: number, prefix: string): Promise<User[]> {
+  const run = randomUUID().slice(0, 8);
+  return bounded(
+    Array.from({ length: n }, (_, i) => i),
+    8,
+    async (i) => {
+      const username = `${prefix}_${run}_${i}`;
+      const password = `pw-${randomUUID()}`;
+      const created = await callRetrying<{ id: number }>("POST", "/users", { body: { username, password } });
+      if (created.status !== 201) throw new Error(`sign-up: ${created.status} ${JSON.stringify(created.body)}`);
+      const session = await callRetrying<{ token: string }>("POST", "/sessions", { body: { username, password } });
+      if (session.status !== 200) throw new Error(`log-in: ${session.status} ${JSON.stringify(session.body)}`);
+      return { id: created.body.id, token: session.body.token };
+    },
+  );
+}
+
+async function adminToken(): Promise<string> {
+  const body = { username: topology.api.admin.username, password: testSecretValue("adminPassword") };
+  const session = await callRetrying<{ token: string }>("POST", "/sessions", { body });
+  if (session.status !== 200) throw new Error(`admin log-in: ${session.status} ${JSON.stringify(session.body)}`);
+  return session.body.token;
+}
+
+beforeAll(async () => {
+  await removeLabelled(docker, OWNER);
+  deployed = await deploy();
+  const containers = await docker.listContainers({
+    all: true,
+    filters: JSON.stringify({ label: [`${ENGINE_TEST_LABEL}=${OWNER}`] }),
+  });
+  const running = containers.filter((c) => c.State === "running");
+  process.stdout.write(
+    `  docker target: nothing to healthy in ${deployed.seconds.toFixed(0)} s (images built from their ` +
+      `context, cached layers reused); ${running.length} containers running, ` +
+      `${containers.length - running.length} one-shot jobs exited\n`,
+  );
+}, 25 * 60_000);
+
+afterAll(async () => {
+  if (!keep) await removeLabelled(docker, OWNER);
+}, 120_000);
+
+describe("the Docker target deployed on the real Engine", () => {
+  it("deploys with no failed registration or job, and exports the URLs on 127.0.0.1", () => {
+    expect(deployed.record.failures ?? []).toEqual([]);
+    expect(deployed.record.outputs).toMatchObject({
+      apiUrl: `http://127.0.0.1:${PUBLIC_PORT}/api/v1/`,
+      prometheusUrl: `http://127.0.0.1:${ADMIN_PORT}/`,
+    });
+  });
+
+  it("answers health through nginx, every dependency up", async () => {
+    const health = await call<{ status: string }>("GET", "/health");
+    expect(health).toMatchObject({ status: 200, body: { status: "ok" } });
+  });
+
+  it("signs a user up, logs in, and serves the profile (cached) to that user", async () => {
+    const [user] = await signUp(1, "dt");
+    const me = await call<{ id: number }>("GET", "/me", { token: user.token });
+    expect(me).toMatchObject({ status: 200, body: { id: user.id } });
+    const first = await call("GET", `/users/${user.id}/profile`, { token: user.token });
+    const second = await call("GET", `/users/${user.id}/profile`, { token: user.token });
+    expect(first.status).toBe(200);
+    expect(second.body).toEqual(first.body);
+    expect(await call("GET", "/me")).toMatchObject({ status: 401, body: { error: "unauthorized" } });
+  });
+
+  it("sells exactly the stock in a flash-sale storm, nobody over the limit, every order in MariaDB", async () => {
+    const stock = 40;
+    const buyers = await signUp(80, "fs");
+    const sale = await call<{ id: number }>("POST", "/admin/flash-sales", {
+      token: await adminToken(),
+      body: {
+        name: "Docker target storm",
+        priceCents: 990,
+        stock,
+        perUserLimit: 1,
+        startsAt: new Date(Date.now() - 1000).toISOString(),
+        endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    });
+    expect(sale.status).toBe(201);
+    const saleId = sale.body.id;
+    // Two attempts per buyer, all at once: 160 requests for 40 units.
+    const attempts = buyers.flatMap((b) => [b, b]);
+    const answers = await bounded(attempts, 80, (b) =>
+      callRetrying<{ requestId?: string; error?: string }>("POST", `/flash-sales/${saleId}/purchases`, {
+        token: b.token,
+        headers: { "idempotency-key": randomUUID() },
+      }),
+    );
+    const accepted = answers.filter((a) => a.status === 202);
+    const refused = answers.filter((a) => a.status !== 202);
+    process.stdout.write(
+      `  flash sale: ${accepted.length} admitted, ${refused.length} refused, ` +
+        `${answers.reduce((n, a) => n + a.retries, 0)} answers retried after a 503\n`,
+    );
+    expect(accepted).toHaveLength(stock);
+    expect(refused.filter((a) => a.status !== 409 || !["sold_out", "limit_reached"].includes(a.body.error!))).toEqual(
+      [],
+    );
+    // Every admitted purchase becomes exactly one order (the orders workers drain the queue).
+    const orders = await eventually(
+      async () => {
+        const [[n]] = await sql(`SELECT COUNT(*) FROM orders WHERE flash_sale_id = ${saleId}`);
+        return Number(n) === stock ? Number(n) : undefined;
+      },
+      120_000,
+      "every admitted order in MariaDB",
+    );
+    expect(orders).toBe(stock);
+    const [[maxPerUser]] = await sql(
+      `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ${saleId} GROUP BY user_id) t`,
+    );
+    expect(Number(maxPerUser)).toBe(1);
+    const reconciliation = await call("GET", `/admin/flash-sales/${saleId}/reconciliation`, {
+      token: await adminToken(),
+    });
+    expect(reconciliation).toMatchObject({ status: 200, body: { drift: 0, orders: stock, mysqlConsistent: true } });
+  });
+
+  it("splits a red packet exactly among a grab storm, money conserved in the ledger", async () => {
+    const [creator, ...grabbers] = await signUp(61, "rp");
+    const admin = await adminToken();
+    const amountCents = 10_000;
+    const topUp = await call("POST", `/admin/users/${creator.id}/credits`, {
+      token: admin,
+      body: { amountCents },
+      headers: { "idempotency-key": randomUUID() },
+    });
+    expect(topUp.status).toBe(201);
+    const packet = await callRetrying<{ id: string }>("POST", "/red-packets", {
+      token: creator.token,
+      body: { amountCents, count: 20, expiresInSeconds: 600 },
+      headers: { "idempotency-key": randomUUID() },
+    });
+    expect(packet.status).toBe(201);
+    // The answer's id is the packet's reference (<number>.<secret>); the number keys its rows.
+    const ref = packet.body.id;
+    const packetId = Number(ref.split(".")[0]);
+    const grabs = await bounded(grabbers, 60, (g) =>
+      callRetrying<{ amountCents?: number; error?: string }>("POST", `/red-packets/${ref}/grabs`, { token: g.token }),
+    );
+    const won = grabs.filter((g) => g.status === 200);
+    expect(won).toHaveLength(20);
+    expect(won.reduce((sum, g) => sum + g.body.amountCents!, 0)).toBe(amountCents);
+    // Everyone else is told the packet is empty (410), nothing else.
+    expect(grabs.filter((g) => g.status !== 200 && !(g.status === 410 && g.body.error === "empty"))).toEqual([]);
+    // Every part persisted, and every balance change a ledger row (the service's own check).
+    await eventually(
+      async () => {
+        const [[n, total]] = await sql(
+          `SELECT COUNT(*), COALESCE(SUM(amount_cents), 0) FROM red_packet_grabs WHERE packet_id = ${packetId}`,
+        );
+        return Number(n) === 20 && Number(total) === amountCents ? true : undefined;
+      },
+      120_000,
+      "every grab persisted",
+    );
+    const conservation = await call("GET", "/admin/ledger/conservation", { token: admin });
+    expect(conservation).toMatchObject({ status: 200, body: { imbalanceCents: 0, accountsMismatched: 0 } });
+  });
+});
+
+/** A runbook as on-call runs it on a Docker host: exec'd in the `runbooks` container, `--target docker`. */
+async function runbook(name: string, ...args: string[]): Promise<{ code: number; out: string; seconds: number }> {
+  const started = Date.now();
+  const exec = await docker.getContainer("runbooks").exec({
+    Cmd: ["node", "dist/runbooks/main.js", name, "--target", "docker", ...args],
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  const stream = await exec.start({});
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", resolve);
+    stream.on("error", reject);
+  });
+  const { ExitCode } = await exec.inspect();
+  return { code: ExitCode ?? -1, out: demuxLogs(Buffer.concat(chunks)).all, seconds: (Date.now() - started) / 1000 };
+}
+
+const isRunning = async (name: string) => (await docker.getContainer(name).inspect()).State.Running;
+const drills: string[] = [];
+const timed = (what: string, seconds: number) => drills.push(`${what} ${seconds.toFixed(1)} s`);
+afterAll(() => {
+  if (drills.length) process.stdout.write(`  drills on the Docker target: ${drills.join("; ")}\n`);
+});
+
+describe("the runbooks with --target docker on the real Engine", () => {
+  it("status reads every container through the Engine API and every store over the network", async () => {
+    const { code, out, seconds } = await runbook("status");
+    timed("status", seconds);
+    expect(out).toMatch(/ok: process worker-orders-1: running/);
+    expect(out).toMatch(/ok: mysql-primary: read_only=0/);
+    expect(out).toMatch(/ok: mysql-replica-1: IO Yes, SQL Yes/);
+    expect(out).toMatch(/ok: redis cluster/);
+    const problems = out.split("\n").filter((l) => /^\s+PROBLEM:/.test(l));
+    // A fresh deployment may still have an alert pending from its start-up (a target not yet scraped).
+    expect(problems.filter((l) => !/PROBLEM: alerts firing:/.test(l))).toEqual([]);
+    expect(code).toBe(problems.length === 0 ? 0 : 1);
+  });
+
+  it("queue-drain --start-workers starts a stopped orders worker's container again", async () => {
+    await docker.getContainer("worker-orders-1").stop();
+    const fix = await eventually(
+      async () => {
+        const r = await runbook("queue-drain", "--start-workers", "--apply", "--yes", "--wait-seconds", "60");
+        // The management API's consumer counts lag by its stats interval: ask until it has seen the stop.
+        return /done\s+start worker-orders-1/.test(r.out) ? r : undefined;
+      },
+      60_000,
+      "queue-drain starting worker-orders-1",
+    );
+    timed("queue-drain", fix.seconds);
+    expect(fix.out).toMatch(/ok: queue orders consumed again/);
+    expect(await isRunning("worker-orders-1")).toBe(true);
+  });
+
+  it("scale-api has the autoscaler's Docker actuator start a slot, which nginx's upstream then lists", async () => {
+    const up = await runbook("scale-api", "--replicas", "3", "--apply", "--yes");
+    if (up.code !== 0) throw new Error(`scale-api exited ${up.code}:\n${up.out}`);
+    timed("scale-api 2→3", up.seconds);
+    await eventually(async () => ((await isRunning("api-3")) ? true : undefined), 120_000, "api-3 running");
+    const upstream = async () => {
+      const exec = await docker.getContainer("nginx").exec({
+        Cmd: ["cat", "/etc/nginx/floodgate/api-upstream.conf"],
+        AttachStdout: true,
+        AttachStderr: true,
+      });
+      const stream = await exec.start({});
+      const chunks: Buffer[] = [];
+      await new Promise<void>((resolve) => {
+        stream.on("data", (c: Buffer) => chunks.push(c));
+        stream.on("end", resolve);
+      });
+      return [...demuxLogs(Buffer.concat(chunks)).stdout.matchAll(/server (\S+)/g)].length;
+    };
+    await eventually(async () => ((await upstream()) === 3 ? true : undefined), 120_000, "nginx listing 3 slots");
+    const down = await runbook("scale-api", "--replicas", "2", "--apply", "--yes");
+    if (down.code !== 0) throw new Error(`scale-api exited ${down.code}:\n${down.out}`);
+    await eventually(async () => ((await upstream()) === 2 ? true : undefined), 120_000, "nginx listing 2 slots");
+    await eventually(async () => ((await isRunning("api-3")) ? undefined : true), 120_000, "api-3 stopped");
+    expect((await call("GET", "/health")).status).toBe(200);
+  });
+
+  it("backs MariaDB up into the bucket and lists the backup with verified checksums", async () => {
+    const backup = await runbook("backup-now", "--kind", "mysql", "--apply", "--yes");
+    if (backup.code !== 0) throw new Error(`backup-now exited ${backup.code}:\n${backup.out}`);
+    timed("backup-now", backup.seconds);
+    const list = await runbook("restore", "--list");
+    expect(list.out).toMatch(/mysql-\d{8}T\d{9}Z .* yes \(sha256\)/);
+    expect(list.code).toBe(0);
+    const plan = await runbook("restore", "latest", "--into", "in-place");
+    expect(plan.out).toMatch(/ok: files of mysql-\S+: 1 files match the sha256 in the manifest/);
+    expect(plan.out).toMatch(/would\s+replace database/);
+    expect(plan.code).toBe(0);
+  });
+
+  it("fails MariaDB over after `docker kill` of the primary: nothing committed is lost, the old primary rejoins", async () => {
+    await sql(
+      "CREATE DATABASE IF NOT EXISTS failover_probe; CREATE TABLE IF NOT EXISTS failover_probe.t (id INT PRIMARY KEY); " +
+        "DELETE FROM failover_probe.t; INSERT INTO failover_probe.t SELECT seq FROM seq_1_to_100",
+    );
+    const onReplica = async () => {
+      const exec = await docker.getContainer("mysql-replica-1").exec({
+        Cmd: ["mariadb", "--no-defaults", "-uroot", "-N", "-B", "-e", "SELECT COUNT(*) FROM failover_probe.t"],
+        Env: [`MYSQL_PWD=${testSecretValue("mysqlRootPassword")}`],
+        AttachStdout: true,
+        AttachStderr: true,
+      });
+      const stream = await exec.start({});
+      const chunks: Buffer[] = [];
+      await new Promise<void>((resolve) => {
+        stream.on("data", (c: Buffer) => chunks.push(c));
+        stream.on("end", resolve);
+      });
+      return Number(demuxLogs(Buffer.concat(chunks)).stdout.trim());
+    };
+    await eventually(async () => ((await onReplica()) === 100 ? true : undefined), 30_000, "the replica caught up");
+    await docker.getContainer("mysql-primary").kill();
+    const fix = await runbook("mysql-failover", "--apply", "--yes");
+    if (fix.code !== 0) throw new Error(`mysql-failover exited ${fix.code}:\n${fix.out}`);
+    timed("mysql-failover", fix.seconds);
+    expect(fix.out).toMatch(/ok: mysql-replica-1 holds every committed transaction/);
+    expect(fix.out).toMatch(/done\s+promote mysql-replica-1/);
+    expect(fix.out).toMatch(/ok: mysql-replica-1 follows mysql-primary/);
+    // The promoted data serves at the primary's name, writable, with every row; the API writes again.
+    expect(await sql("SELECT @@read_only, (SELECT COUNT(*) FROM failover_probe.t)")).toEqual([["0", "100"]]);
+    await sql("INSERT INTO failover_probe.t VALUES (101)");
+    await eventually(async () => ((await onReplica()) === 101 ? true : undefined), 60_000, "the old primary following");
+    const [user] = await signUp(1, "after_failover");
+    expect(user.id).toBeGreaterThan(0);
+    await sql("DROP DATABASE failover_probe");
+  });
+});
