@@ -16,7 +16,7 @@ import path from "node:path";
 import Docker from "dockerode";
 import { demuxLogs } from "../../services/src/platform/docker-engine";
 import { ENGINE_TEST_LABEL, removeLabelled } from "../../infra/testing/engine-provider";
-import { testSecretValue } from "../../infra/testing/deploy-config";
+import { SECRET_NAMES, testSecretValue } from "../../infra/testing/deploy-config";
 import { REPO_ROOT } from "../../infra/testing/stack-config";
 import { parseTopology } from "../../infra/topology";
 
@@ -428,8 +428,37 @@ describe("the runbooks with --target docker on the real Engine", () => {
     expect(list.code).toBe(0);
     const plan = await runbook("restore", "latest", "--into", "in-place");
     expect(plan.out).toMatch(/ok: files of mysql-\S+: 1 files match the sha256 in the manifest/);
+    expect(plan.out).toMatch(/restoring mysql-\S+ in place loses everything mysql-primary committed after it/);
     expect(plan.out).toMatch(/would\s+replace database/);
     expect(plan.code).toBe(0);
+    // Applied: a safety backup into the bucket first, the reload over the network, both servers checked.
+    const id = /files of (mysql-\S+):/.exec(plan.out)![1];
+    const done = await runbook("restore", id, "--into", "in-place", "--apply", "--yes");
+    if (done.code !== 0) throw new Error(`restore in place exited ${done.code}:\n${done.out}`);
+    timed("restore in place", done.seconds);
+    expect(done.out).toMatch(/ok: safety backup: mysql-\S+ at GTID/);
+    expect(done.out).toMatch(new RegExp(`ok: mysql-primary matches ${id}`));
+    expect(done.out).toMatch(new RegExp(`ok: mysql-replica-1 matches ${id}`));
+    expect(done.out).toMatch(/ok: mysql-primary writable again/);
+    expect((await runbook("restore", "--list")).out).toMatch(/ok: MariaDB backups: 2 listed/);
+    expect((await call("GET", "/health")).status).toBe(200);
+  });
+
+  it("mysql-replica restarts a replica's stopped SQL thread", async () => {
+    await execIn(
+      "mysql-replica-1",
+      ["mariadb", "--no-defaults", "-uroot", "-e", "STOP SLAVE SQL_THREAD"],
+      [`MYSQL_PWD=${testSecretValue("mysqlRootPassword")}`],
+    );
+    const fix = await runbook("mysql-replica", "--apply", "--yes");
+    expect(fix.out).toMatch(/done\s+START SLAVE on mysql-replica-1/);
+    expect(fix.code).toBe(0);
+  });
+
+  it("refuses a missing stack file with exit code 2", async () => {
+    const missing = await runbook("status", "--stack-file", "/nonexistent/stack.json");
+    expect(missing.code).toBe(2);
+    expect(missing.out).toMatch(/\/nonexistent\/stack.json: no such file/);
   });
 
   it("fails MariaDB over after `docker kill` of the primary: nothing committed is lost, the old primary rejoins", async () => {
@@ -467,5 +496,150 @@ describe("the runbooks with --target docker on the real Engine", () => {
     const [user] = await signUp(1, "after_failover");
     expect(user.id).toBeGreaterThan(0);
     await sql("DROP DATABASE failover_probe");
+  });
+});
+
+/** Run `cmd` in container `name`; its stdout (throws on a non-zero exit, with stderr). */
+async function execIn(name: string, cmd: string[], env: string[] = []): Promise<string> {
+  const exec = await docker.getContainer(name).exec({ Cmd: cmd, Env: env, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", resolve);
+    stream.on("error", reject);
+  });
+  const { stdout, stderr } = demuxLogs(Buffer.concat(chunks));
+  const { ExitCode } = await exec.inspect();
+  if (ExitCode !== 0) throw new Error(`${name}: ${cmd.join(" ")}: exit ${ExitCode}: ${stderr}`);
+  return stdout;
+}
+
+/** redis-cli as the admin user on `node`'s own port (read from its redis.conf), the password from the environment. */
+const redisCli = (node: string, ...args: string[]) =>
+  execIn(
+    node,
+    [
+      "sh",
+      "-c",
+      'exec redis-cli --no-auth-warning --user admin -p "$(sed -n "s/^port //p" /etc/redis/floodgate/redis.conf)" "$@"',
+      "redis-cli",
+      ...args,
+    ],
+    [`REDISCLI_AUTH=${testSecretValue("redisAdminPassword")}`],
+  );
+
+/** The container of the Redis master that serves `key`'s slot, asked of `via`. */
+async function masterOf(key: string, via: string): Promise<string> {
+  const slot = Number((await redisCli(via, "cluster", "keyslot", key)).trim());
+  const nodes = (await redisCli(via, "cluster", "nodes")).trim().split("\n");
+  const master = nodes
+    .map((l) => l.split(" "))
+    .find(
+      (f) =>
+        f[2].includes("master") &&
+        !f[2].includes("fail") &&
+        f.slice(8).some((r) => {
+          const [lo, hi = lo] = r.split("-").map(Number);
+          return slot >= lo && slot <= hi;
+        }),
+    );
+  if (!master) throw new Error(`no master serves slot ${slot}:\n${nodes.join("\n")}`);
+  const ip = master[1].split(":")[0];
+  const containers = await docker.listContainers({ filters: JSON.stringify({ name: ["redis-"] }) });
+  const found = containers.find((c) => Object.values(c.NetworkSettings.Networks).some((n) => n.IPAddress === ip));
+  if (!found) throw new Error(`no container at ${ip}`);
+  return found.Names[0].replace(/^\//, "");
+}
+
+describe("chaos on the Docker target", () => {
+  it("sells no more than the stock, and loses no admitted order, when the sale's Redis master is killed mid-storm", async () => {
+    const stock = 50;
+    const buyers = await signUp(100, "chaos");
+    const sale = await call<{ id: number }>("POST", "/admin/flash-sales", {
+      token: await adminToken(),
+      body: {
+        name: "Docker target chaos",
+        priceCents: 500,
+        stock,
+        perUserLimit: 1,
+        startsAt: new Date(Date.now() - 1000).toISOString(),
+        endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    });
+    expect(sale.status).toBe(201);
+    const saleId = sale.body.id;
+    const victim = await masterOf(`{fs:${saleId}}:stock`, "redis-1");
+    const storm = bounded(buyers, 25, async (b, i) => {
+      await new Promise((r) => setTimeout(r, i * 20)); // spread over ~2 s, so the kill lands mid-storm
+      return callRetrying<{ requestId?: string; error?: string }>("POST", `/flash-sales/${saleId}/purchases`, {
+        token: b.token,
+        headers: { "idempotency-key": randomUUID() },
+      });
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const killedAt = Date.now();
+    await docker.getContainer(victim).kill();
+    const answers = await storm;
+    const admitted = answers.filter((a) => a.status === 202);
+    process.stdout.write(
+      `  chaos: killed ${victim} (the sale's master) mid-storm; ${admitted.length} admitted of ${stock}, ` +
+        `${answers.reduce((n, a) => n + a.retries, 0)} answers retried after a 503, storm ended ` +
+        `${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill\n`,
+    );
+    // Every answer is an admission, a clean refusal, or (its retries exhausted) a 503: never a 500.
+    expect(answers.filter((a) => ![202, 409, 503].includes(a.status))).toEqual([]);
+    expect(admitted.length).toBeLessThanOrEqual(stock);
+    // Every admitted request becomes exactly one order; nobody over the limit; Redis and MariaDB agree.
+    await eventually(
+      async () => {
+        const [[n]] = await sql(`SELECT COUNT(*) FROM orders WHERE flash_sale_id = ${saleId}`);
+        return Number(n) === admitted.length ? true : undefined;
+      },
+      120_000,
+      "every admitted order in MariaDB",
+    );
+    const [[maxPerUser]] = await sql(
+      `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ${saleId} GROUP BY user_id) t`,
+    );
+    expect(Number(maxPerUser)).toBeLessThanOrEqual(1);
+    const reconciliation = await eventually(
+      async () => {
+        const r = await call<{ drift: number }>("GET", `/admin/flash-sales/${saleId}/reconciliation`, {
+          token: await adminToken(),
+        });
+        return r.status === 200 && r.body.drift === 0 ? r : undefined;
+      },
+      60_000,
+      "reconciliation without drift",
+    );
+    expect(reconciliation.body).toMatchObject({ drift: 0, orders: admitted.length });
+    // The killed node comes back (as its replica's replica) and the cluster is whole again.
+    await docker.getContainer(victim).start();
+    await eventually(
+      async () =>
+        /cluster_state:ok/.test(await redisCli(victim, "cluster", "info").catch(() => "")) ? true : undefined,
+      120_000,
+      `${victim} back in a healthy cluster`,
+    );
+  });
+});
+
+describe("secrets on the Docker target", () => {
+  it("are in no container's log and not in what the deployment printed", async () => {
+    const secrets = SECRET_NAMES.map(testSecretValue);
+    const containers = await docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`${ENGINE_TEST_LABEL}=${OWNER}`] }),
+    });
+    const leaks: string[] = [];
+    for (const c of containers) {
+      const raw = (await docker.getContainer(c.Id).logs({ stdout: true, stderr: true })) as unknown as Buffer;
+      const text = demuxLogs(raw).all;
+      for (const s of secrets) if (text.includes(s)) leaks.push(`${c.Names[0]}: ${s}`);
+    }
+    for (const s of secrets) if (deployed.output.includes(s)) leaks.push(`the deployment's output: ${s}`);
+    expect(containers.length).toBeGreaterThan(20);
+    expect(leaks).toEqual([]);
   });
 });
