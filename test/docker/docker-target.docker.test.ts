@@ -10,15 +10,13 @@
  * resource to the provider once); SeaweedFS (s3rver from the services image stands in for the
  * object store); publishing on a public interface (the test publishes on 127.0.0.1).
  */
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import path from "node:path";
 import Docker from "dockerode";
 import { demuxLogs } from "../../services/src/platform/docker-engine";
 import { ENGINE_TEST_LABEL, removeLabelled } from "../../infra/testing/engine-provider";
 import { SECRET_NAMES, testSecretValue } from "../../infra/testing/deploy-config";
-import { REPO_ROOT } from "../../infra/testing/stack-config";
 import { parseTopology } from "../../infra/topology";
+import { runFixture, type FixtureRun } from "./run-fixture";
 
 const OWNER = "docker-target"; // the fixture's label: what removeLabelled finds
 const PUBLIC_PORT = 18580;
@@ -46,31 +44,7 @@ const OVERRIDES = {
 
 const docker = new Docker();
 const keep = process.env.FLOODGATE_KEEP_DOCKER_TARGET === "1";
-let deployed: { record: { failures?: unknown[]; outputs?: Record<string, string> }; seconds: number; output: string };
-
-/** Run the fixture (the program under the engine provider) in its own process, as `pulumi up` runs a program. */
-function deploy(): Promise<typeof deployed> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    execFile(
-      path.join(REPO_ROOT, "node_modules", ".bin", "node"),
-      ["--import", "tsx", path.join(__dirname, "docker-target.fixture.ts"), JSON.stringify(OVERRIDES)],
-      { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 20 * 60_000 },
-      (err, stdout, stderr) => {
-        const lines = stdout.trimEnd().split("\n");
-        const output = `${lines.slice(0, -1).join("\n")}\n${stderr}`;
-        if (err)
-          return reject(new Error(`the deployment failed (${err.message.split("\n")[0]}):\n${output.slice(-6000)}`));
-        try {
-          resolve({ record: JSON.parse(lines[lines.length - 1]), seconds: (Date.now() - started) / 1000, output });
-        } catch {
-          reject(new Error(`the deployment printed no record:\n${output.slice(-6000)}`));
-        }
-      },
-    );
-  });
-}
-
+let deployed: FixtureRun;
 /** A parsed answer of the API through nginx. */
 interface Answer<T> {
   status: number;
@@ -140,14 +114,10 @@ async function eventually<T>(fn: () => Promise<T | undefined>, ms: number, what:
 }
 
 const topology = parseTopology({});
-/** A query on the primary, with MariaDB's own client inside its container: rows of tab-separated columns. */
-async function sql(query: string): Promise<string[][]> {
-  const exec = await docker.getContainer("mysql-primary").exec({
-    Cmd: ["mariadb", "--no-defaults", "-uroot", "-N", "-B", "-D", topology.mysql.database, "-e", query],
-    Env: [`MYSQL_PWD=${testSecretValue("mysqlRootPassword")}`],
-    AttachStdout: true,
-    AttachStderr: true,
-  });
+
+/** Run `cmd` in container `name` with `env` added: its exit code and output. */
+async function execRaw(name: string, cmd: string[], env: string[] = []) {
+  const exec = await docker.getContainer(name).exec({ Cmd: cmd, Env: env, AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({});
   const chunks: Buffer[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -155,10 +125,27 @@ async function sql(query: string): Promise<string[][]> {
     stream.on("end", resolve);
     stream.on("error", reject);
   });
-  const { stdout, stderr } = demuxLogs(Buffer.concat(chunks));
   const { ExitCode } = await exec.inspect();
-  if (ExitCode !== 0) throw new Error(`${query}: exit ${ExitCode}: ${stderr}`);
-  return stdout
+  return { code: ExitCode ?? -1, ...demuxLogs(Buffer.concat(chunks)) };
+}
+
+/** Run `cmd` in container `name`: its stdout (throws on a non-zero exit, with stderr). */
+async function execIn(name: string, cmd: string[], env: string[] = []): Promise<string> {
+  const r = await execRaw(name, cmd, env);
+  if (r.code !== 0) throw new Error(`${name}: ${cmd.join(" ")}: exit ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const rootPassword = `MYSQL_PWD=${testSecretValue("mysqlRootPassword")}`;
+
+/** A query with MariaDB's own client inside `server`'s container: rows of tab-separated columns. */
+async function sql(query: string, server = "mysql-primary"): Promise<string[][]> {
+  const out = await execIn(
+    server,
+    ["mariadb", "--no-defaults", "-uroot", "-N", "-B", "-D", topology.mysql.database, "-e", query],
+    [rootPassword],
+  );
+  return out
     .trim()
     .split("\n")
     .filter((l) => l !== "")
@@ -195,9 +182,31 @@ async function adminToken(): Promise<string> {
   return session.body.token;
 }
 
+/** A sale open now for an hour, one unit per user, created by the administrator; its id. */
+async function createSale(name: string, stock: number): Promise<number> {
+  const sale = await call<{ id: number }>("POST", "/admin/flash-sales", {
+    token: await adminToken(),
+    body: {
+      name,
+      priceCents: 990,
+      stock,
+      perUserLimit: 1,
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+    },
+  });
+  if (sale.status !== 201) throw new Error(`create sale: ${sale.status} ${JSON.stringify(sale.body)}`);
+  return sale.body.id;
+}
+
 beforeAll(async () => {
   await removeLabelled(docker, OWNER);
-  deployed = await deploy();
+  // The program in a process of its own, as `pulumi up` runs a program.
+  deployed = await runFixture("docker-target.fixture.ts", [JSON.stringify(OVERRIDES)], 20 * 60_000);
+  if (deployed.code !== 0 || !deployed.record.created)
+    throw new Error(
+      `the deployment failed (exit ${deployed.code}):\n${(deployed.stdout + deployed.stderr).slice(-6000)}`,
+    );
   const containers = await docker.listContainers({
     all: true,
     filters: JSON.stringify({ label: [`${ENGINE_TEST_LABEL}=${OWNER}`] }),
@@ -242,19 +251,7 @@ describe("the Docker target deployed on the real Engine", () => {
   it("sells exactly the stock in a flash-sale storm, nobody over the limit, every order in MariaDB", async () => {
     const stock = 40;
     const buyers = await signUp(80, "fs");
-    const sale = await call<{ id: number }>("POST", "/admin/flash-sales", {
-      token: await adminToken(),
-      body: {
-        name: "Docker target storm",
-        priceCents: 990,
-        stock,
-        perUserLimit: 1,
-        startsAt: new Date(Date.now() - 1000).toISOString(),
-        endsAt: new Date(Date.now() + 3_600_000).toISOString(),
-      },
-    });
-    expect(sale.status).toBe(201);
-    const saleId = sale.body.id;
+    const saleId = await createSale("Docker target storm", stock);
     // Two attempts per buyer, all at once: 160 requests for 40 units.
     const attempts = buyers.flatMap((b) => [b, b]);
     const answers = await bounded(attempts, 80, (b) =>
@@ -339,20 +336,8 @@ describe("the Docker target deployed on the real Engine", () => {
 /** A runbook as on-call runs it on a Docker host: exec'd in the `runbooks` container, `--target docker`. */
 async function runbook(name: string, ...args: string[]): Promise<{ code: number; out: string; seconds: number }> {
   const started = Date.now();
-  const exec = await docker.getContainer("runbooks").exec({
-    Cmd: ["node", "dist/runbooks/main.js", name, "--target", "docker", ...args],
-    AttachStdout: true,
-    AttachStderr: true,
-  });
-  const stream = await exec.start({});
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("end", resolve);
-    stream.on("error", reject);
-  });
-  const { ExitCode } = await exec.inspect();
-  return { code: ExitCode ?? -1, out: demuxLogs(Buffer.concat(chunks)).all, seconds: (Date.now() - started) / 1000 };
+  const r = await execRaw("runbooks", ["node", "dist/runbooks/main.js", name, "--target", "docker", ...args]);
+  return { code: r.code, out: r.all, seconds: (Date.now() - started) / 1000 };
 }
 
 const isRunning = async (name: string) => (await docker.getContainer(name).inspect()).State.Running;
@@ -397,20 +382,8 @@ describe("the runbooks with --target docker on the real Engine", () => {
     if (up.code !== 0) throw new Error(`scale-api exited ${up.code}:\n${up.out}`);
     timed("scale-api 2→3", up.seconds);
     await eventually(async () => ((await isRunning("api-3")) ? true : undefined), 120_000, "api-3 running");
-    const upstream = async () => {
-      const exec = await docker.getContainer("nginx").exec({
-        Cmd: ["cat", "/etc/nginx/floodgate/api-upstream.conf"],
-        AttachStdout: true,
-        AttachStderr: true,
-      });
-      const stream = await exec.start({});
-      const chunks: Buffer[] = [];
-      await new Promise<void>((resolve) => {
-        stream.on("data", (c: Buffer) => chunks.push(c));
-        stream.on("end", resolve);
-      });
-      return [...demuxLogs(Buffer.concat(chunks)).stdout.matchAll(/server (\S+)/g)].length;
-    };
+    const upstream = async () =>
+      [...(await execIn("nginx", ["cat", "/etc/nginx/floodgate/api-upstream.conf"])).matchAll(/server (\S+)/g)].length;
     await eventually(async () => ((await upstream()) === 3 ? true : undefined), 120_000, "nginx listing 3 slots");
     const down = await runbook("scale-api", "--replicas", "2", "--apply", "--yes");
     if (down.code !== 0) throw new Error(`scale-api exited ${down.code}:\n${down.out}`);
@@ -466,21 +439,7 @@ describe("the runbooks with --target docker on the real Engine", () => {
       "CREATE DATABASE IF NOT EXISTS failover_probe; CREATE TABLE IF NOT EXISTS failover_probe.t (id INT PRIMARY KEY); " +
         "DELETE FROM failover_probe.t; INSERT INTO failover_probe.t SELECT seq FROM seq_1_to_100",
     );
-    const onReplica = async () => {
-      const exec = await docker.getContainer("mysql-replica-1").exec({
-        Cmd: ["mariadb", "--no-defaults", "-uroot", "-N", "-B", "-e", "SELECT COUNT(*) FROM failover_probe.t"],
-        Env: [`MYSQL_PWD=${testSecretValue("mysqlRootPassword")}`],
-        AttachStdout: true,
-        AttachStderr: true,
-      });
-      const stream = await exec.start({});
-      const chunks: Buffer[] = [];
-      await new Promise<void>((resolve) => {
-        stream.on("data", (c: Buffer) => chunks.push(c));
-        stream.on("end", resolve);
-      });
-      return Number(demuxLogs(Buffer.concat(chunks)).stdout.trim());
-    };
+    const onReplica = async () => Number((await sql("SELECT COUNT(*) FROM failover_probe.t", "mysql-replica-1"))[0][0]);
     await eventually(async () => ((await onReplica()) === 100 ? true : undefined), 30_000, "the replica caught up");
     await docker.getContainer("mysql-primary").kill();
     const fix = await runbook("mysql-failover", "--apply", "--yes");
@@ -498,22 +457,6 @@ describe("the runbooks with --target docker on the real Engine", () => {
     await sql("DROP DATABASE failover_probe");
   });
 });
-
-/** Run `cmd` in container `name`; its stdout (throws on a non-zero exit, with stderr). */
-async function execIn(name: string, cmd: string[], env: string[] = []): Promise<string> {
-  const exec = await docker.getContainer(name).exec({ Cmd: cmd, Env: env, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({});
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("end", resolve);
-    stream.on("error", reject);
-  });
-  const { stdout, stderr } = demuxLogs(Buffer.concat(chunks));
-  const { ExitCode } = await exec.inspect();
-  if (ExitCode !== 0) throw new Error(`${name}: ${cmd.join(" ")}: exit ${ExitCode}: ${stderr}`);
-  return stdout;
-}
 
 /** redis-cli as the admin user on `node`'s own port (read from its redis.conf), the password from the environment. */
 const redisCli = (node: string, ...args: string[]) =>
@@ -556,19 +499,7 @@ describe("chaos on the Docker target", () => {
   it("sells no more than the stock, and loses no admitted order, when the sale's Redis master is killed mid-storm", async () => {
     const stock = 50;
     const buyers = await signUp(100, "chaos");
-    const sale = await call<{ id: number }>("POST", "/admin/flash-sales", {
-      token: await adminToken(),
-      body: {
-        name: "Docker target chaos",
-        priceCents: 500,
-        stock,
-        perUserLimit: 1,
-        startsAt: new Date(Date.now() - 1000).toISOString(),
-        endsAt: new Date(Date.now() + 3_600_000).toISOString(),
-      },
-    });
-    expect(sale.status).toBe(201);
-    const saleId = sale.body.id;
+    const saleId = await createSale("Docker target chaos", stock);
     const victim = await masterOf(`{fs:${saleId}}:stock`, "redis-1");
     const storm = bounded(buyers, 25, async (b, i) => {
       await new Promise((r) => setTimeout(r, i * 20)); // spread over ~2 s, so the kill lands mid-storm
@@ -638,7 +569,8 @@ describe("secrets on the Docker target", () => {
       const text = demuxLogs(raw).all;
       for (const s of secrets) if (text.includes(s)) leaks.push(`${c.Names[0]}: ${s}`);
     }
-    for (const s of secrets) if (deployed.output.includes(s)) leaks.push(`the deployment's output: ${s}`);
+    const printed = deployed.stdout.trim().split("\n").slice(0, -1).join("\n") + deployed.stderr;
+    for (const s of secrets) if (printed.includes(s)) leaks.push(`the deployment's output: ${s}`);
     expect(containers.length).toBeGreaterThan(20);
     expect(leaks).toEqual([]);
   });

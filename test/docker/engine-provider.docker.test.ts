@@ -1,13 +1,7 @@
-import { execFile } from "node:child_process";
-import path from "node:path";
 import Docker from "dockerode";
-import {
-  ENGINE_TEST_LABEL,
-  removeLabelled,
-  type EngineObject,
-  type JobResult,
-} from "../../infra/testing/engine-provider";
+import { ENGINE_TEST_LABEL, removeLabelled } from "../../infra/testing/engine-provider";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
+import { runFixture as runFixtureIn } from "./run-fixture";
 
 // The engine provider itself, on the machine's real Docker Engine with the base image: what it
 // creates follows the program's dependency order, a one-shot job's real exit code fails the
@@ -21,26 +15,7 @@ const OWNER = "small-program";
 const base = process.env.FLOODGATE_BASE_IMAGE ?? DEFAULT_BASE_IMAGE;
 const SECRET = "engine-test-secret-4b9d1f";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  record: { created: EngineObject[]; jobs: Record<string, JobResult>; failures: string[] };
-}
-
-function runFixture(): Promise<Run> {
-  const fixture = path.join(__dirname, "small-program.fixture.ts");
-  return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", fixture, base, SECRET], { timeout: 90_000 }, (err, stdout, stderr) =>
-      resolve({
-        code: err ? (typeof err.code === "number" ? err.code : null) : 0,
-        stdout,
-        stderr,
-        record: JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as Run["record"],
-      }),
-    );
-  });
-}
+const runFixture = () => runFixtureIn("small-program.fixture.ts", [base, SECRET], 90_000);
 
 beforeAll(() => removeLabelled(engine, OWNER));
 afterAll(() => removeLabelled(engine, OWNER));

@@ -1,14 +1,14 @@
-import { execFile } from "node:child_process";
 import path from "node:path";
 import Docker from "dockerode";
 import { bucketNames } from "../../infra/docker/bucket-scripts";
 import { PATHS } from "../../infra/docker/context";
 import { buildDeployConfig } from "../../infra/testing/deploy-config";
-import { ownedBy, removeLabelled, type EngineObject, type JobResult } from "../../infra/testing/engine-provider";
+import { ownedBy, removeLabelled } from "../../infra/testing/engine-provider";
 import { demuxLogs } from "../../services/src/platform/docker-engine";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";
 import { makeImages } from "../../scripts/images/images";
+import { runFixture as runFixtureIn } from "./run-fixture";
 
 // The Docker target's static bucket on the real engine, with s3rver standing in for SeaweedFS (no
 // registry here to pull it from; infra/testing/engine-provider.ts maps it): the component's own
@@ -26,27 +26,8 @@ const SERVICES = localImage("services", "int-test");
 const SECRET = "standin-secret-key-3c8e1f09";
 const buckets = bucketNames(buildDeployConfig("docker").topology.name);
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  record: { created: EngineObject[]; jobs: Record<string, JobResult>; failures: string[] };
-}
-
-function runFixture(): Promise<Run> {
-  const fixture = path.join(__dirname, "object-store-standin.fixture.ts");
-  const args = ["--import", "tsx", fixture, SERVICES, SECRET, path.join(repoRoot, "node_modules")];
-  return new Promise((resolve) => {
-    execFile(process.execPath, args, { timeout: 300_000 }, (err, stdout, stderr) =>
-      resolve({
-        code: err ? (typeof err.code === "number" ? err.code : null) : 0,
-        stdout,
-        stderr,
-        record: JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as Run["record"],
-      }),
-    );
-  });
-}
+const runFixture = () =>
+  runFixtureIn("object-store-standin.fixture.ts", [SERVICES, SECRET, path.join(repoRoot, "node_modules")], 300_000);
 
 /** A one-off container of the services image on the fixture's network, run to its end. */
 async function runOnce(name: string, spec: Pick<Docker.ContainerCreateOptions, "Cmd" | "Env" | "User">, volume = "") {

@@ -8,6 +8,7 @@
  *                             verify it, exit 0 when verified
  */
 import http from "node:http";
+import { runMain } from "../platform/entry-point";
 import { parseArgs } from "node:util";
 import { Cron } from "croner";
 import pino from "pino";
@@ -19,18 +20,11 @@ import type { BackupKind } from "../backup/store";
 
 const KINDS: BackupKind[] = ["mysql", "redis"];
 
-async function main(): Promise<number> {
+async function main(config: ReturnType<typeof loadBackupEnv>): Promise<number> {
   const { values, positionals } = parseArgs({
     options: { once: { type: "string" }, drill: { type: "boolean", default: false } },
     allowPositionals: true,
   });
-  let config;
-  try {
-    config = loadBackupEnv();
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    return 78; // EX_CONFIG
-  }
   // One-shot runs keep stdout for their result; the service logs JSON lines to stdout as the others do.
   const oneShot = values.once !== undefined || values.drill;
   const log = pino(
@@ -98,10 +92,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`${err.stack ?? err.message}\n`);
-    process.exit(1);
-  },
-);
+runMain(loadBackupEnv, main);

@@ -4,18 +4,12 @@
  * environment. Speaks only S3, so it runs from the services image against any S3 server.
  */
 import { createLogger } from "../platform/log";
+import { runMain } from "../platform/entry-point";
 import { createS3Client } from "../platform/s3-client";
 import { ensureBucket, waitForS3 } from "../static-sync/bucket-init";
 import { loadBucketInitEnv, s3EndpointOf } from "../static-sync/config";
 
-async function main(): Promise<number> {
-  let env;
-  try {
-    env = loadBucketInitEnv();
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    return 78; // EX_CONFIG
-  }
+async function main(env: ReturnType<typeof loadBucketInitEnv>): Promise<number> {
   const log = createLogger({ INSTANCE_ID: "bucket-init", LOG_LEVEL: env.LOG_LEVEL });
   const s3 = createS3Client(s3EndpointOf(env));
   try {
@@ -30,10 +24,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`${err.stack ?? err.message}\n`);
-    process.exit(1);
-  },
-);
+runMain(loadBucketInitEnv, main);

@@ -4,19 +4,13 @@
  * bucket deleted — and rewrites HEARTBEAT_FILE after each pass without a failure (the health check).
  */
 import { createLogger } from "../platform/log";
+import { runMain } from "../platform/entry-point";
 import { createS3Client } from "../platform/s3-client";
 import { loadEdgeSyncEnv, s3EndpointOf } from "../static-sync/config";
 import { mirrorPass } from "../static-sync/edge-sync";
 import { runSyncLoop } from "../static-sync/sync-loop";
 
-async function main(): Promise<number> {
-  let env;
-  try {
-    env = loadEdgeSyncEnv();
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    return 78; // EX_CONFIG
-  }
+async function main(env: ReturnType<typeof loadEdgeSyncEnv>): Promise<number> {
   const log = createLogger({ INSTANCE_ID: "static-edge-sync", LOG_LEVEL: env.LOG_LEVEL });
   const s3 = createS3Client(s3EndpointOf(env));
   const target = { s3, bucket: env.S3_BUCKET, dir: env.STATIC_EDGE_DIR };
@@ -47,10 +41,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`${err.stack ?? err.message}\n`);
-    process.exit(1);
-  },
-);
+runMain(loadEdgeSyncEnv, main);
