@@ -25,7 +25,8 @@
  *                 "container did not become healthy" does); mustRun → running after start.
  *   Object store stand-in (option objectStoreStandIn; SeaweedFS has no image here):
  *                 RemoteImage named its `image` → a stand-in id, without asking the Engine;
- *                 Container of that id (or of `image`) → `runImage` running s3rver (`node -e`,
+ *                 Container of that id (or of `image`) → once `runImage` exists (waited for: the
+ *                 deployment may still be building it), `runImage` running s3rver (`node -e`,
  *                 required from the host's node_modules, bind-mounted read-only at
  *                 STAND_IN_MODULES), on 0.0.0.0:`port`, data in the container's first volume,
  *                 user root, a `node -e` fetch healthcheck (timings kept); name, networks,
@@ -338,6 +339,23 @@ export class EngineProvider implements pulumi.runtime.Mocks {
     return args.inputs;
   }
 
+  /** Wait until `image` exists on the Engine (up to 20 minutes: a cold services build takes minutes). */
+  private async imageBuilt(image: string, forContainer: string): Promise<void> {
+    const deadline = Date.now() + 20 * 60_000;
+    while (
+      !(await this.docker
+        .getImage(image)
+        .inspect()
+        .then(
+          () => true,
+          () => false,
+        ))
+    ) {
+      if (Date.now() > deadline) throw new Error(`${forContainer}: the stand-in's image ${image} never appeared`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+
   private async container(
     args: pulumi.runtime.MockResourceArgs,
     inputs: Inputs,
@@ -346,10 +364,13 @@ export class EngineProvider implements pulumi.runtime.Mocks {
     const name = String(inputs.name);
     const image = String(inputs.image);
     const standIn = this.opts.objectStoreStandIn;
-    const create =
-      standIn && (image === standInImageId(standIn.image) || image === standIn.image)
-        ? standInCreateOptions(inputs, standIn, this.opts.owner)
-        : containerCreateOptions(inputs, image, this.opts.owner);
+    const isStandIn = standIn && (image === standInImageId(standIn.image) || image === standIn.image);
+    // The stand-in runs an image the same deployment may still be building (the services image):
+    // nothing in the program orders the object store after it, so the stand-in waits for it here.
+    if (isStandIn) await this.imageBuilt(standIn.runImage, name);
+    const create = isStandIn
+      ? standInCreateOptions(inputs, standIn, this.opts.owner)
+      : containerCreateOptions(inputs, image, this.opts.owner);
     const container = await this.docker.createContainer(create);
     const networks = asList<{ name: string; aliases?: string[]; ipv4Address?: string }>(inputs.networksAdvanced);
     for (const n of networks.slice(1))
