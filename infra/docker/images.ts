@@ -6,6 +6,18 @@ import { needsSources, stageContext } from "../../scripts/images/context";
 import { IMAGE_TARGETS } from "../config";
 import type { DeployConfig, Images } from "../deployment";
 
+/**
+ * The build arguments, asked once per process (dpkg-query, npm's registry): one process may run the
+ * program several times (the tests do), and the answers do not change within it.
+ */
+let pinsAsked: Promise<Record<string, string>> | undefined;
+const nodeAsked = new Map<string, Promise<Record<string, string>>>();
+const pinned = () => (pinsAsked ??= pinArgs());
+function nodeFor(repoRoot: string): Promise<Record<string, string>> {
+  if (!nodeAsked.has(repoRoot)) nodeAsked.set(repoRoot, nodeArgs(repoRoot));
+  return nodeAsked.get(repoRoot)!;
+}
+
 /** Where `pulumi up` stages the build contexts: under the checkout's .floodgate/ (ignored by git). */
 export const contextRoot = (repoRoot: string) => path.join(repoRoot, ".floodgate", "image-context");
 
@@ -29,8 +41,8 @@ export function dockerImages(cfg: DeployConfig, repoRoot: string): Record<keyof 
     for (const [key] of built) pull(key);
     return ids;
   }
-  const pins = pulumi.output(pinArgs()).apply((p) => ({ BASE_IMAGE: cfg.baseImage, ...p }));
-  const servicesArgs = pulumi.output(nodeArgs(repoRoot));
+  const pins = pulumi.output(pinned()).apply((p) => ({ BASE_IMAGE: cfg.baseImage, ...p }));
+  const servicesArgs = pulumi.output(nodeFor(repoRoot));
   const staged = new Map<string, string>();
   const contextOf = (target: string) => {
     const kind = needsSources(target) ? "services" : "servers";
