@@ -9,20 +9,6 @@ export const FAILURE_LOG_LINES = 20;
 export const REDACTED = "[secret]";
 
 /**
- * A shell filter (awk, as busybox and Debian ship it) that prints its input with the values of the
- * named environment variables replaced by REDACTED: pipe a tool's output through it when the tool
- * may echo a secret the job holds (no regex: a secret's characters stay literal).
- */
-export function redactEnvFilter(envNames: string[]): string {
-  const program =
-    `BEGIN { n = split("${envNames.join(" ")}", k, " ") } ` +
-    '{ line = $0; for (i = 1; i <= n; i++) { s = ENVIRON[k[i]]; if (s == "") continue; out = ""; ' +
-    `while ((p = index(line, s)) > 0) { out = out substr(line, 1, p - 1) "${REDACTED}"; line = substr(line, p + length(s)) } ` +
-    "line = out line } print line }";
-  return `awk '${program}'`;
-}
-
-/**
  * One shell line that waits (1 s apart) until `condition` holds, failing the job with `what` after
  * `seconds`: a job that waits forever hangs `pulumi up` instead of failing it.
  */
