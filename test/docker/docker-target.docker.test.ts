@@ -213,8 +213,8 @@ beforeAll(async () => {
   });
   const running = containers.filter((c) => c.State === "running");
   process.stdout.write(
-    `  docker target: nothing to healthy in ${deployed.seconds.toFixed(0)} s (images built from their ` +
-      `context, cached layers reused); ${running.length} containers running, ` +
+    `  docker target: nothing to healthy in ${deployed.seconds.toFixed(0)} s (image builds included: ` +
+      `cold or from the layer cache); ${running.length} containers running, ` +
       `${containers.length - running.length} one-shot jobs exited\n`,
   );
 }, 25 * 60_000);
