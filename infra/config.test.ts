@@ -4,6 +4,7 @@ import { parse } from "yaml";
 import {
   TARGET_IMAGE_DEFAULTS,
   IMAGE_TARGETS,
+  IMAGE_USERS,
   RELEASE,
   imageKey,
   parseStackConfig,
@@ -57,14 +58,36 @@ describe("parseStackConfig defaults", () => {
     expect(read(parse_({}))).toEqual(expected);
   });
 
-  it("runs the Debian-built images on Docker and the upstream ones on Kubernetes, unless the stack names others", () => {
-    const docker = parse_({ target: "docker" }).images;
-    for (const [key, target] of Object.entries(IMAGE_TARGETS)) {
-      expect([key, docker[key as keyof typeof docker]]).toEqual([key, `floodgate/${target}:${RELEASE}`]);
+  it.each(["docker", "kubernetes"] as const)(
+    "runs the Debian-built images on %s, SeaweedFS pinned, unless the stack names others",
+    (target) => {
+      const images = parse_({ target }).images;
+      for (const [key, dockerfileTarget] of Object.entries(IMAGE_TARGETS)) {
+        expect([key, images[key as keyof typeof images]]).toEqual([key, `floodgate/${dockerfileTarget}:${RELEASE}`]);
+      }
+      expect(images.objectStore).toBe("chrislusf/seaweedfs:3.80");
+      expect(images).toEqual(TARGET_IMAGE_DEFAULTS[target]);
+      expect(parse_({ target, nginxImage: "reg.example/floodgate-nginx:2" }).images.nginx).toBe(
+        "reg.example/floodgate-nginx:2",
+      );
+    },
+  );
+
+  it("names one user, with ids, for every Debian-built image, root for none", () => {
+    expect(Object.keys(IMAGE_USERS).sort()).toEqual(Object.keys(IMAGE_TARGETS).sort());
+    for (const [key, user] of Object.entries(IMAGE_USERS)) {
+      expect([key, user.uid > 0 && user.gid > 0]).toEqual([key, true]);
     }
-    expect(docker.objectStore).toBe("chrislusf/seaweedfs:3.80");
-    expect(parse_({ target: "kubernetes" }).images).toEqual(TARGET_IMAGE_DEFAULTS.kubernetes);
-    expect(parse_({ target: "kubernetes" }).images.app).toBe(docker.app);
+    // One user name, one id: the images sharing the prometheus user agree on it.
+    const byName = new Map<string, string>();
+    for (const u of Object.values(IMAGE_USERS)) {
+      const ids = `${u.uid}:${u.gid}`;
+      expect([u.name, byName.get(u.name) ?? ids]).toEqual([u.name, ids]);
+      byName.set(u.name, ids);
+    }
+  });
+
+  it("takes a stack's own image over the target's default, pinned", () => {
     expect(parse_({ target: "docker", redisImage: "reg.example/r:1" }).images.redis).toBe("reg.example/r:1");
     expect(() => parse_({ target: "docker", redisImage: "redis:latest" })).toThrow(/floodgate:redisImage/);
   });

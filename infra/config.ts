@@ -40,41 +40,58 @@ export const IMAGE_TARGETS: Record<Exclude<keyof Images, "objectStore">, string>
   nodeExporter: "node-exporter",
 };
 
+/** The user an image runs as: its name in the image and the fixed ids Kubernetes pods run it with. */
+export interface ImageUser {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * The user of each Debian-built image, by image key. images/Dockerfile creates these users with
+ * these ids before installing any package (a system user's id would otherwise be whatever was free
+ * at install time); the Kubernetes pods run each container with them (runAsUser, runAsGroup, and
+ * fsGroup so a new volume is the server's to write), and test/docker/images.docker.test.ts checks
+ * every built image against this table. www-data's 33 is Debian's own fixed id.
+ */
+export const IMAGE_USERS: Record<keyof typeof IMAGE_TARGETS, ImageUser> = {
+  app: { name: "node", uid: 1000, gid: 1000 },
+  mariadb: { name: "mysql", uid: 901, gid: 901 },
+  redis: { name: "redis", uid: 902, gid: 902 },
+  rabbitmq: { name: "rabbitmq", uid: 903, gid: 903 },
+  nginx: { name: "www-data", uid: 33, gid: 33 },
+  prometheus: { name: "prometheus", uid: 904, gid: 904 },
+  alertmanager: { name: "prometheus", uid: 904, gid: 904 },
+  mysqldExporter: { name: "prometheus", uid: 904, gid: 904 },
+  redisExporter: { name: "prometheus", uid: 904, gid: 904 },
+  nginxExporter: { name: "prometheus", uid: 904, gid: 904 },
+  nodeExporter: { name: "prometheus", uid: 904, gid: 904 },
+};
+
 /** SeaweedFS, the object store: no Debian package, so the one upstream image either target runs, pinned. */
 export const OBJECT_STORE_IMAGE = "chrislusf/seaweedfs:3.80";
 
+/** Every Debian-built image under its local name, floodgate/<target>:<release>, plus the pinned object store. */
+const DEBIAN_BUILT_IMAGES: Images = {
+  ...(Object.fromEntries(
+    Object.entries(IMAGE_TARGETS).map(([key, target]) => [key, `floodgate/${target}:${RELEASE}`]),
+  ) as Record<keyof typeof IMAGE_TARGETS, string>),
+  objectStore: OBJECT_STORE_IMAGE,
+};
+
 /**
- * The images each target runs unless the stack names others (`floodgate:<key>Image`).
- * - Docker: every component built from Debian's packages by images/Dockerfile — the packages the
- *   local stack and every local test run — tagged floodgate/<target>:<release>; `pulumi up` builds
- *   them on the Docker host (`buildImages`).
- * - Kubernetes: its manifests are still written for the official upstream images' layouts (entry
- *   points, paths, users), so it runs those, pinned by version, until it moves to the Debian-built
- *   images too (`npm run images -- --push REGISTRY` publishes them). The services image is
- *   floodgate's own on both.
+ * The images each target runs unless the stack names others (`floodgate:<key>Image`): on both, every
+ * component built from Debian's packages by images/Dockerfile — the packages the local stack and
+ * every local test run — named floodgate/<target>:<release>, and SeaweedFS pinned.
+ * - Docker: `pulumi up` builds them on the Docker host under these names (`buildImages`).
+ * - Kubernetes: a cluster pulls them from a registry, so these names are placeholders to override:
+ *   `npm run images -- --push REGISTRY --tag T` pushes REGISTRY/floodgate-<target>:T, and the stack
+ *   sets each `floodgate:<key>Image` to it (README, "Kubernetes"). The pod specs follow these
+ *   images' layouts (paths, commands, users: IMAGE_USERS); an upstream image will not fit them.
  */
 export const TARGET_IMAGE_DEFAULTS: Record<DeployConfig["target"], Images> = {
-  docker: {
-    ...(Object.fromEntries(
-      Object.entries(IMAGE_TARGETS).map(([key, target]) => [key, `floodgate/${target}:${RELEASE}`]),
-    ) as Record<keyof typeof IMAGE_TARGETS, string>),
-    objectStore: OBJECT_STORE_IMAGE,
-  },
-  kubernetes: {
-    app: `floodgate/services:${RELEASE}`,
-    mariadb: "mariadb:10.11.10",
-    redis: "redis:7.2.7",
-    rabbitmq: "rabbitmq:3.13.7-management",
-    nginx: "nginx:1.26.3",
-    prometheus: "prom/prometheus:v2.55.1",
-    alertmanager: "prom/alertmanager:v0.27.0",
-    objectStore: OBJECT_STORE_IMAGE,
-    // The exporters' images must ship a shell and wget for their probes: hence redis_exporter's -alpine.
-    mysqldExporter: "prom/mysqld-exporter:v0.16.0",
-    redisExporter: "oliver006/redis_exporter:v1.66.0-alpine",
-    nginxExporter: "nginx/nginx-prometheus-exporter:1.3.0",
-    nodeExporter: "prom/node-exporter:v1.8.2",
-  },
+  docker: DEBIAN_BUILT_IMAGES,
+  kubernetes: DEBIAN_BUILT_IMAGES,
 };
 
 /** The stack config key of each image: `floodgate:<name>Image`. */

@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderAlertmanagerYml } from "../render";
 import { monitoringServiceSpecs } from "./admin-service";
 import { NAMES } from "./addresses";
-import type { KubernetesContext } from "./context";
+import { PATHS, type KubernetesContext } from "./context";
+import { runAsImageUser } from "./image-users";
 import { configChecksum, httpProbes, podLabels, resources, sizeOf } from "./pod-spec";
 
 /** Alertmanager: one instance with the rendered alertmanager.yml, published for admins only when asked. */
@@ -37,18 +38,26 @@ export class Alertmanager extends pulumi.ComponentResource {
                   name: "alertmanager",
                   image: cfg.images.alertmanager,
                   args: [
-                    "--config.file=/etc/alertmanager/conf/alertmanager.yml",
-                    "--storage.path=/tmp/alertmanager",
+                    `--config.file=${PATHS.alertmanagerConf}/alertmanager.yml`,
+                    `--storage.path=${PATHS.alertmanagerData}`,
                     `--web.listen-address=0.0.0.0:${port}`,
                     "--cluster.listen-address=", // a single instance: no gossip port
                   ],
                   ports: [{ name: "http", containerPort: port }],
-                  volumeMounts: [{ name: "conf", mountPath: "/etc/alertmanager/conf", readOnly: true }],
+                  volumeMounts: [
+                    { name: "conf", mountPath: PATHS.alertmanagerConf, readOnly: true },
+                    // Silences and notification state: kept across container restarts, not pod moves.
+                    { name: "data", mountPath: PATHS.alertmanagerData },
+                  ],
                   resources: resources(sizeOf(t, "alertmanager")),
+                  securityContext: runAsImageUser("alertmanager"),
                   ...httpProbes("/-/ready", port),
                 },
               ],
-              volumes: [{ name: "conf", configMap: { name: conf.metadata.name } }],
+              volumes: [
+                { name: "conf", configMap: { name: conf.metadata.name } },
+                { name: "data", emptyDir: {} },
+              ],
             },
           },
         },

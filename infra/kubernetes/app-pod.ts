@@ -2,6 +2,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import { serviceEnv, type Topology } from "../topology";
 import { appCommand, podEnv, type PodEnv } from "./app-env";
 import { PATHS, type KubernetesContext } from "./context";
+import { runAsImageUser } from "./image-users";
 import { clientLabels, configChecksum, httpProbes, podLabels, resources, sizeOf, type Workload } from "./pod-spec";
 
 type PodTemplate = k8s.types.input.core.v1.PodTemplateSpec;
@@ -64,6 +65,7 @@ export function appPodTemplate(
           env,
           ports: [{ name: "http", containerPort: p.port }],
           resources: resources(sizeOf(t, p.workload)),
+          securityContext: runAsImageUser("app"),
           // A one-shot process serves no health endpoint.
           ...(opts.oneShot ? {} : httpProbes(p.healthPath, p.port, p.livenessPath)),
           volumeMounts: [{ name: "static", mountPath: PATHS.staticDir }],

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { backupServiceEnv, type Addresses, type Topology } from "../topology";
 import { appCommand, podEnv } from "./app-env";
 import type { KubernetesContext } from "./context";
+import { runAsImageUser } from "./image-users";
 import { clusterServiceSpec } from "./object-specs";
 import { clientLabels, httpProbes, podLabels, resources, sizeOf } from "./pod-spec";
 import { bucketNames } from "./bucket-scripts";
@@ -86,6 +87,7 @@ export class Backups extends pulumi.ComponentResource {
                   ports: [{ name: "http", containerPort: port }],
                   volumeMounts: [{ name: "work", mountPath: BACKUP_WORK_DIR }],
                   resources: resources(sizeOf(t, "backups")),
+                  securityContext: runAsImageUser("app"),
                   ...httpProbes("/health", port),
                 },
               ],

@@ -10,11 +10,32 @@ export interface KubernetesContext {
   namespace: pulumi.Input<string>;
 }
 
-/** Where the rendered files and shared volumes sit inside the containers. */
+/**
+ * Where the rendered files and volumes sit inside the containers: the layouts of the images
+ * images/Dockerfile builds (the comment above each stage), as the Docker target uses them.
+ */
 export const PATHS = {
   staticRoot: "/srv/static",
   /** Where the API writes the static bucket's files before the publisher sidecar uploads them. */
   staticDir: "/var/lib/floodgate/static",
+  /** The folder holding nginx.conf; the image's prefix (pid and temp files) is nginxPrefix. */
   nginxConf: "/etc/nginx/floodgate",
+  nginxPrefix: "/var/cache/nginx",
+  /** The folder holding my.cnf, which the mariadb image's command names (`--defaults-file`). */
+  mariadbConf: "/etc/mysql/floodgate",
+  mariadbData: "/var/lib/mysql",
+  /** The folder holding redis.conf. */
+  redisConf: "/etc/redis/floodgate",
+  /** Redis's working directory (AOF, RDB, nodes.conf), owned by its redis user. */
+  redisData: "/var/lib/redis",
+  /** RabbitMQ's HOME: mnesia (and the Erlang cookie file, unused while the cookie comes from the environment). */
+  rabbitmqData: "/var/lib/rabbitmq",
+  /** The files the rabbitmq image's environment names (RABBITMQ_CONFIG_FILE, RABBITMQ_ENABLED_PLUGINS_FILE). */
+  rabbitmqConf: "/etc/rabbitmq/rabbitmq.conf",
+  rabbitmqPlugins: "/etc/rabbitmq/enabled_plugins",
+  prometheusConf: "/etc/prometheus/conf",
   prometheusRules: "/etc/prometheus/rules",
+  prometheusData: "/var/lib/prometheus/data",
+  alertmanagerConf: "/etc/alertmanager/conf",
+  alertmanagerData: "/var/lib/prometheus/alertmanager",
 } as const;

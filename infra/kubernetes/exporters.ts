@@ -5,6 +5,7 @@ import { renderExporterMyCnf } from "../render";
 import { hostPort } from "../topology";
 import { NAMES, mysqldExporterName } from "./addresses";
 import type { KubernetesContext } from "./context";
+import { runAsImageUser, type BuiltImage } from "./image-users";
 import { NodeExporter } from "./node-exporter";
 import { clusterServiceSpec, secretEnv } from "./object-specs";
 import { clientLabels, httpProbes, podLabels, resources, sizeOf } from "./pod-spec";
@@ -36,7 +37,13 @@ export class Exporters extends pulumi.ComponentResource {
         { metadata: { name: svc, namespace }, spec: clusterServiceSpec(svc, { metrics: port }) },
         { parent: this },
       );
-    const deployment = (svc: string, port: number, container: Omit<Container, "name" | "resources">, labels = {}) => {
+    const deployment = (
+      svc: string,
+      port: number,
+      imageUser: BuiltImage,
+      container: Omit<Container, "name" | "resources">,
+      labels = {},
+    ) => {
       new k8s.apps.v1.Deployment(
         `${name}-${svc}`,
         {
@@ -53,6 +60,7 @@ export class Exporters extends pulumi.ComponentResource {
                     ...container,
                     ports: [{ name: "metrics", containerPort: port }],
                     resources: resources(sizeOf(t, "exporter")),
+                    securityContext: runAsImageUser(imageUser),
                     ...httpProbes("/metrics", port),
                   },
                 ],
@@ -69,6 +77,7 @@ export class Exporters extends pulumi.ComponentResource {
       deployment(
         mysqldExporterName(i),
         exporter.port,
+        "mysqldExporter",
         {
           image: cfg.images.mysqldExporter,
           args: [
@@ -83,8 +92,10 @@ export class Exporters extends pulumi.ComponentResource {
     deployment(
       NAMES.redisExporter,
       a.redisExporter.port,
+      "redisExporter",
       {
         image: cfg.images.redisExporter,
+        // The local stack's flags (Debian's exporter); the password only from the environment, never argv.
         args: [
           `-redis.addr=redis://${hostPort(a.redis[0])}`,
           "-redis.user=exporter",

@@ -47,10 +47,11 @@ const ruleFiles = fs
 const LOCAL = "/repo/.floodgate";
 const pathsOf = (p: object) => Object.values(p) as string[];
 const K8S_MARIADB: MariadbPaths = {
-  datadir: "/var/lib/mysql",
+  // A folder in the volume mounted at /var/lib/mysql: mysql can chown only a folder it created.
+  datadir: "/var/lib/mysql/data",
   socket: "/run/mysqld/mysqld.sock",
   pidFile: "/run/mysqld/mysqld.pid",
-  errorLog: "/dev/stderr",
+  errorLog: "/var/log/mysql/error.log",
   tmpdir: "/tmp",
 };
 const localMariadb = (name: string): MariadbPaths => ({
@@ -92,18 +93,10 @@ function expectedFiles(t: Topology, a: Addresses, accessKey: string, secretKey: 
     accessLog: `${LOCAL}/logs/nginx-access.log`,
   };
   files.set("nginx-conf:nginx.conf", {
-    target: k8s(
-      renderNginxConf(t, a, { bindHost: "0.0.0.0", user: "nginx", paths: nginxK8s }),
-      ["127.0.0.1"],
-      pathsOf(nginxK8s),
-    ),
+    target: k8s(renderNginxConf(t, a, { bindHost: "0.0.0.0", paths: nginxK8s }), ["127.0.0.1"], pathsOf(nginxK8s)),
     // stub_status stays allowed to 127.0.0.1 only: the exporter runs beside nginx in the same pod.
-    // The container names its worker user; locally the invoking user runs them (as root: root).
-    local: local(
-      renderNginxConf(t, la, { bindHost: "127.0.0.1", user: "nginx", paths: nginxLocal }),
-      [],
-      pathsOf(nginxLocal),
-    ),
+    // The image runs nginx as its own user, and locally the invoking user runs it: no user directive.
+    local: local(renderNginxConf(t, la, { bindHost: "127.0.0.1", paths: nginxLocal }), [], pathsOf(nginxLocal)),
   });
   const servers = [a.mysqlPrimary, ...a.mysqlReplicas];
   const localServers = [la.mysqlPrimary, ...la.mysqlReplicas];
@@ -136,7 +129,7 @@ function expectedFiles(t: Topology, a: Addresses, accessKey: string, secretKey: 
     target: k8s(renderReplicaSetupSql(t, { primary: a.mysqlPrimary }), [a.mysqlPrimary.host]),
     local: local(renderReplicaSetupSql(t, { primary: la.mysqlPrimary })),
   });
-  const redisK8s = { dir: "/data", pidFile: "/data/redis.pid", logFile: "/dev/stdout" };
+  const redisK8s = { dir: "/var/lib/redis", pidFile: "/tmp/redis.pid", logFile: '""' };
   const redisLocal = {
     dir: `${LOCAL}/redis-1`,
     pidFile: `${LOCAL}/redis-1/redis.pid`,
@@ -187,12 +180,13 @@ function expectedFiles(t: Topology, a: Addresses, accessKey: string, secretKey: 
     target: k8s(renderAlertmanagerYml(t, a)),
     local: local(renderAlertmanagerYml(t, la)),
   });
-  // SeaweedFS's own identities file, spelled out here rather than through renderS3Identities; no
-  // local counterpart (the local stack has no object store).
+  // SeaweedFS's own identities file, spelled out here rather than through renderS3Identities: admin
+  // on the two buckets alone (bucket-init creates them over S3). No local counterpart (the local
+  // stack has no object store).
   const identity = {
     name: "floodgate",
     credentials: [{ accessKey, secretKey }],
-    actions: ["Read", "List", "Write", "Tagging"],
+    actions: ["Read", "List", "Write", "Tagging", `Admin:${t.name}-static`, `Admin:${t.name}-backups`],
   };
   files.set("bucket-secrets:s3.json", { target: k8s(JSON.stringify({ identities: [identity] })) });
   return files;

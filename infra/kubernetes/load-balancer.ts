@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { NAMES } from "./addresses";
 import { PATHS, type KubernetesContext } from "./context";
+import { runAsImageUser } from "./image-users";
 import { kubernetesNginxConf } from "./mounted-files";
 import { clientLabels, configChecksum, httpProbes, podLabels, resources, sizeOf, tcpProbes } from "./pod-spec";
 
@@ -44,26 +45,32 @@ export class LoadBalancer extends pulumi.ComponentResource {
                 {
                   name: "nginx",
                   image: cfg.images.nginx,
-                  command: ["nginx", "-c", `${PATHS.nginxConf}/nginx.conf`],
+                  command: nginxCommand(),
                   ports: [{ name: "http", containerPort: t.nginx.port }],
                   volumeMounts: [
                     { name: "conf", mountPath: PATHS.nginxConf, readOnly: true },
                     { name: "static", mountPath: PATHS.staticRoot, readOnly: true },
                   ],
                   resources: resources(sizeOf(t, "nginx")),
+                  securityContext: runAsImageUser("nginx"),
                   ...tcpProbes(t.nginx.port),
-                  // Let the Service stop sending before nginx finishes in-flight requests and exits.
-                  lifecycle: { preStop: { exec: { command: ["sh", "-c", "sleep 5; nginx -s quit; sleep 5"] } } },
+                  // Let the Service stop sending before nginx finishes in-flight requests and exits;
+                  // `-s quit` finds the master through the pid file the rendered nginx.conf names.
+                  lifecycle: {
+                    preStop: { exec: { command: ["sh", "-c", `sleep 5; ${nginxCommand("quit").join(" ")}; sleep 5`] } },
+                  },
                 },
                 {
                   name: "exporter",
                   image: cfg.images.nginxExporter,
+                  // Debian's exporter takes Go flags (one dash), as on the local stack and Docker.
                   args: [
-                    `--nginx.scrape-uri=http://${a.nginxStatus.host}:${a.nginxStatus.port}/stub_status`,
-                    `--web.listen-address=:${exporterPort}`,
+                    `-nginx.scrape-uri=http://${a.nginxStatus.host}:${a.nginxStatus.port}/stub_status`,
+                    `-web.listen-address=:${exporterPort}`,
                   ],
                   ports: [{ name: "metrics", containerPort: exporterPort }],
                   resources: resources(sizeOf(t, "exporter")),
+                  securityContext: runAsImageUser("nginxExporter"),
                   ...httpProbes("/metrics", exporterPort),
                 },
                 args.staticSync,
@@ -105,6 +112,14 @@ export class LoadBalancer extends pulumi.ComponentResource {
     );
     this.registerOutputs({ publicPort: cfg.publicPort });
   }
+}
+
+/**
+ * nginx as the image runs it, on the mounted config; with `signal`, the same binary signalling the
+ * running master. Errors before the config is read go to stderr too (`-e`).
+ */
+export function nginxCommand(signal?: "quit" | "reload"): string[] {
+  return ["nginx", "-e", "/dev/stderr", "-c", `${PATHS.nginxConf}/nginx.conf`, ...(signal ? ["-s", signal] : [])];
 }
 
 /** The public port, plus the topology's own port when it differs, so in-cluster clients can use `Addresses.nginx`. */

@@ -5,6 +5,7 @@ import { NAMES } from "./addresses";
 import { Alertmanager } from "./alertmanager";
 import { PATHS, type KubernetesContext } from "./context";
 import { Exporters } from "./exporters";
+import { runAsImageUser, volumesOwnedBy } from "./image-users";
 import { kubernetesPrometheusYml } from "./mounted-files";
 import { clientLabels, configChecksum, httpProbes, podLabels, resources, sizeOf, volumeClaim } from "./pod-spec";
 
@@ -46,26 +47,27 @@ export class Monitoring extends pulumi.ComponentResource {
               annotations: { "floodgate.dev/config-sha256": configChecksum(yml + JSON.stringify(args.rules)) },
             },
             spec: {
-              // The image runs as nobody; the volume must be writable by that group.
-              securityContext: { fsGroup: 65534 },
+              // The TSDB volume is the prometheus user's to write.
+              securityContext: volumesOwnedBy("prometheus"),
               containers: [
                 {
                   name: "prometheus",
                   image: cfg.images.prometheus,
                   args: [
-                    "--config.file=/etc/prometheus/conf/prometheus.yml",
-                    "--storage.tsdb.path=/prometheus",
+                    `--config.file=${PATHS.prometheusConf}/prometheus.yml`,
+                    `--storage.tsdb.path=${PATHS.prometheusData}`,
                     `--storage.tsdb.retention.time=${t.monitoring.retentionHours}h`,
                     `--web.listen-address=0.0.0.0:${port}`,
                     "--web.enable-lifecycle",
                   ],
                   ports: [{ name: "http", containerPort: port }],
                   volumeMounts: [
-                    { name: "data", mountPath: "/prometheus" },
-                    { name: "conf", mountPath: "/etc/prometheus/conf", readOnly: true },
+                    { name: "data", mountPath: PATHS.prometheusData },
+                    { name: "conf", mountPath: PATHS.prometheusConf, readOnly: true },
                     { name: "rules", mountPath: PATHS.prometheusRules, readOnly: true },
                   ],
                   resources: resources(sizeOf(t, "prometheus")),
+                  securityContext: runAsImageUser("prometheus"),
                   ...httpProbes("/-/ready", port),
                   // Replaying the WAL after a restart can take a while; only then is it ready.
                   livenessProbe: { httpGet: { path: "/-/healthy", port }, initialDelaySeconds: 30, periodSeconds: 15 },

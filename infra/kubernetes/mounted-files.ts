@@ -11,9 +11,9 @@ import { PATHS } from "./context";
 export function kubernetesNginxConf(t: Topology, a: Addresses): string {
   return renderNginxConf(t, a, {
     bindHost: "0.0.0.0",
-    user: "nginx",
+    // No worker user: the image runs nginx as www-data, which a non-root master cannot change.
     paths: {
-      prefix: "/var/cache/nginx",
+      prefix: PATHS.nginxPrefix,
       staticRoot: PATHS.staticRoot,
       pidFile: "/tmp/nginx.pid",
       errorLog: "/dev/stderr",
@@ -22,12 +22,19 @@ export function kubernetesNginxConf(t: Topology, a: Addresses): string {
   });
 }
 
-/** The container paths of a MariaDB server: the image's own datadir and socket, logs to stderr. */
+/**
+ * The container paths of a MariaDB server: the image's socket; the error log is the image's link to
+ * stderr (mariadbd appends ".err" to a path without an extension, so /dev/stderr itself will not do).
+ * The datadir is a folder inside the volume (mounted at PATHS.mariadbData), not its root: the
+ * entry point's mariadb-install-db --user=mysql chowns the datadir to mysql, which the mysql user
+ * can do only to a folder it created — a new volume's root is root's (fsGroup makes it writable, not
+ * mysql's) — and a file system's lost+found stays out of the server's databases.
+ */
 export const MARIADB_PATHS = {
-  datadir: "/var/lib/mysql",
+  datadir: `${PATHS.mariadbData}/data`,
   socket: "/run/mysqld/mysqld.sock",
   pidFile: "/run/mysqld/mysqld.pid",
-  errorLog: "/dev/stderr",
+  errorLog: "/var/log/mysql/error.log",
   tmpdir: "/tmp",
 } as const;
 
@@ -50,7 +57,8 @@ export function kubernetesRedisConf(t: Topology): string {
   return renderRedisConf(t, {
     port: t.redis.basePort,
     bindHost: "0.0.0.0",
-    paths: { dir: "/data", pidFile: "/data/redis.pid", logFile: "/dev/stdout" },
+    // An empty logfile is stdout: the redis user may not reopen the container's /dev/stdout.
+    paths: { dir: PATHS.redisData, pidFile: "/tmp/redis.pid", logFile: '""' },
   });
 }
 

@@ -55,6 +55,7 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
           metadata: { name: jobName, namespace },
           spec: scriptJobSpec({
             image: cfg.images.mariadb,
+            imageUser: "mariadb",
             script,
             // The client reads the password from the environment: never in arguments.
             env: [secretEnv("MYSQL_PWD", secret.metadata.name, "rootPassword")],

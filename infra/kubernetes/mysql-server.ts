@@ -2,9 +2,15 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MariadbOptions } from "../render";
 import type { HostPort } from "../topology";
-import type { KubernetesContext } from "./context";
-import { kubernetesMariadbCnf, MARIADB_PATHS } from "./mounted-files";
+import { PATHS, type KubernetesContext } from "./context";
+import { runAsImageUser, volumesOwnedBy } from "./image-users";
+import { kubernetesMariadbCnf } from "./mounted-files";
 import { clientLabels, commandProbes, configChecksum, podLabels, resources, sizeOf, volumeClaim } from "./pod-spec";
+
+/** A readiness command: mariadb-admin pings the server on its own TCP port, no credentials. */
+export function mariadbPing(port: number): string[] {
+  return ["mariadb-admin", "--no-defaults", "--protocol=tcp", "-h", "127.0.0.1", "-P", String(port), "ping"];
+}
 
 /** One MariaDB server: its Kubernetes name, role, server id and address; plus the Secret holding the root password. */
 export interface MysqlServerArgs extends KubernetesContext {
@@ -46,13 +52,16 @@ export class MysqlServer extends pulumi.ComponentResource {
             },
             spec: {
               terminationGracePeriodSeconds: 60,
+              // The data volume is mysql's to write from its first start (the entry point runs as mysql).
+              securityContext: volumesOwnedBy("mariadb"),
               containers: [
                 {
                   name: "mariadb",
                   image: cfg.images.mariadb,
-                  // The whole rendered file is the config, as on the local stack; the image's entrypoint
-                  // still initialises a new datadir (root password from the Secret) before starting it.
-                  args: ["mariadbd", "--defaults-file=/etc/floodgate/my.cnf"],
+                  // The whole rendered file is the config, as on the local stack. On an empty datadir
+                  // the image's entry point (images/mariadb-entrypoint) first runs mariadb-install-db
+                  // and gives root@'%' MARIADB_ROOT_PASSWORD; it never applies the variable again.
+                  args: [`--defaults-file=${PATHS.mariadbConf}/my.cnf`],
                   env: [
                     {
                       name: "MARIADB_ROOT_PASSWORD",
@@ -61,11 +70,15 @@ export class MysqlServer extends pulumi.ComponentResource {
                   ],
                   ports: [{ name: "mysql", containerPort: address.port }],
                   volumeMounts: [
-                    { name: "data", mountPath: MARIADB_PATHS.datadir },
-                    { name: "cnf", mountPath: "/etc/floodgate", readOnly: true },
+                    { name: "data", mountPath: PATHS.mariadbData },
+                    { name: "cnf", mountPath: PATHS.mariadbConf, readOnly: true },
                   ],
                   resources: resources(sizeOf(t, "mysql")),
-                  ...commandProbes(["healthcheck.sh", "--connect", "--innodb_initialized"], address.port),
+                  securityContext: runAsImageUser("mariadb"),
+                  // The server's own client over TCP (the image has no HTTP client nor healthcheck.sh):
+                  // "access denied" still proves it serves, so the probe needs no password. The
+                  // first start's initialisation runs with networking off, so it is not ready before.
+                  ...commandProbes(mariadbPing(address.port), address.port),
                 },
               ],
               volumes: [{ name: "cnf", configMap: { name: conf.metadata.name } }],

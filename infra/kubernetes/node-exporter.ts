@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { NAMES } from "./addresses";
 import type { KubernetesContext } from "./context";
+import { runAsImageUser } from "./image-users";
 import { clusterServiceSpec } from "./object-specs";
 import { httpProbes, podLabels, resources, sizeOf } from "./pod-spec";
 
@@ -36,6 +37,8 @@ export class NodeExporter extends pulumi.ComponentResource {
                     { name: "sys", mountPath: "/host/sys", readOnly: true },
                   ],
                   resources: resources(sizeOf(t, "exporter")),
+                  // The host's /proc and /sys are world-readable: the image's user needs nothing more.
+                  securityContext: runAsImageUser("nodeExporter"),
                   ...httpProbes("/metrics", nodePort),
                 },
               ],

@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { runAsImageUser, type BuiltImage } from "./image-users";
 import { resources, type Size } from "./pod-spec";
 
 type Container = k8s.types.input.core.v1.Container;
@@ -7,6 +8,8 @@ type Container = k8s.types.input.core.v1.Container;
 /** A one-shot Job running `script` with sh: retried on failure, never probed. */
 export interface ScriptJob {
   image: pulumi.Input<string>;
+  /** Which Debian-built image `image` is: the job runs as its user. */
+  imageUser: BuiltImage;
   script: string;
   size: Size;
   /** Pod labels: the client labels that let it through the stores' NetworkPolicies. */
@@ -32,6 +35,7 @@ export function scriptJobSpec(job: ScriptJob): k8s.types.input.batch.v1.JobSpec 
             env: job.env,
             volumeMounts: job.volumeMounts,
             resources: resources(job.size),
+            securityContext: runAsImageUser(job.imageUser),
           },
         ],
         volumes: job.volumes,

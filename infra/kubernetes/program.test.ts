@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
-import type { RawStackConfig } from "../config";
+import { IMAGE_USERS, type RawStackConfig } from "../config";
 import type { DeployConfig } from "../deployment";
 import { buildDeployConfig, testSecretValue, testSecretValues } from "../testing/deploy-config";
 import {
@@ -20,7 +20,7 @@ import { redisRestartDelayMs } from "../render";
 import { redisNodeCount } from "../topology";
 import type * as program from "./index";
 import { migrationJobName } from "./app-pod";
-import { BUCKET_PORTS, bucketNames, UNPROBED_SIDECARS } from "./bucket-scripts";
+import { BUCKET_PORTS, bucketNames, LIVENESS_ONLY_SIDECARS } from "./bucket-scripts";
 import { NAMES, kubernetesAddresses, serviceHost } from "./addresses";
 import { appCommand } from "./app-env";
 import { kubernetesStackFile, RUNBOOK_STACK_SECRET, RUNBOOKS } from "./runbooks";
@@ -97,17 +97,107 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
     }
   });
 
-  it("gives every long-running container readiness and liveness probes", () => {
-    const containers = LONG_RUNNING.flatMap((k) => ofKind(d(), k))
-      .flatMap((r) => podTemplate(r).spec.containers as Obj[])
-      .filter((c) => !(UNPROBED_SIDECARS as readonly string[]).includes(c.name));
+  it("gives every long-running container readiness and liveness probes (the sync sidecars liveness only)", () => {
+    const containers = LONG_RUNNING.flatMap((k) => ofKind(d(), k)).flatMap(
+      (r) => podTemplate(r).spec.containers as Obj[],
+    );
+    const livenessOnly = (c: Obj) => (LIVENESS_ONLY_SIDECARS as readonly string[]).includes(c.name);
+    expect(containers.filter(livenessOnly).length).toBeGreaterThanOrEqual(2);
     for (const c of containers) {
       expect({ name: c.name, readiness: !!c.readinessProbe, liveness: !!c.livenessProbe }).toEqual({
         name: c.name,
-        readiness: true,
+        readiness: !livenessOnly(c),
         liveness: true,
       });
     }
+  });
+
+  it("probes without an HTTP client in the container: the kubelet's own HTTP and TCP checks, or the server's own tools", () => {
+    const containers = WORKLOADS.flatMap((k) => ofKind(d(), k)).flatMap((r) => podTemplate(r).spec.containers as Obj[]);
+    const commands = containers.flatMap((c) =>
+      [c.readinessProbe, c.livenessProbe, c.startupProbe, c.lifecycle?.preStop]
+        .filter((p) => p?.exec)
+        .map((p) => ({ name: c.name, command: (p.exec.command as string[]).join(" ") })),
+    );
+    expect(commands.length).toBeGreaterThan(3);
+    for (const { name, command } of commands) {
+      expect({ name, command, client: /\b(wget|curl|healthcheck\.sh)\b/.test(command) }).toEqual({
+        name,
+        command,
+        client: false,
+      });
+    }
+  });
+
+  it("runs every container of a Debian-built image as that image's user, by IMAGE_USERS' ids, never as root", () => {
+    const images = d().cfg.images;
+    const keyOf = new Map(
+      Object.keys(IMAGE_USERS).map((k) => [images[k as keyof typeof IMAGE_USERS], k as keyof typeof IMAGE_USERS]),
+    );
+    const pods = WORKLOADS.flatMap((k) => ofKind(d(), k)).map((r) => podTemplate(r).spec as Obj);
+    let checked = 0;
+    for (const pod of pods) {
+      for (const c of pod.containers as Obj[]) {
+        const key = keyOf.get(c.image);
+        if (c.image === images.objectStore) continue; // SeaweedFS's upstream image: its own user
+        expect({ container: c.name, image: c.image, built: key !== undefined }).toEqual({
+          container: c.name,
+          image: c.image,
+          built: true,
+        });
+        const user = IMAGE_USERS[key!];
+        const effective = { ...pod.securityContext, ...c.securityContext };
+        expect({
+          container: c.name,
+          runAsNonRoot: effective.runAsNonRoot,
+          uid: effective.runAsUser,
+          gid: effective.runAsGroup,
+        }).toEqual({ container: c.name, runAsNonRoot: true, uid: user.uid, gid: user.gid });
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+
+  it("gives each store's volume to its server's group, mounted where its image keeps its data", () => {
+    const expected = {
+      "mysql-primary": ["mariadb", "/var/lib/mysql"],
+      redis: ["redis", "/var/lib/redis"],
+      rabbitmq: ["rabbitmq", "/var/lib/rabbitmq"],
+      prometheus: ["prometheus", "/var/lib/prometheus/data"],
+    } as const;
+    for (const [set, [image, dataDir]] of Object.entries(expected)) {
+      const pod = podTemplate(named(d(), "StatefulSet", set)).spec;
+      expect([set, pod.securityContext.fsGroup]).toEqual([set, IMAGE_USERS[image].gid]);
+      const mount = (pod.containers[0].volumeMounts as Obj[]).find((m) => m.name === "data");
+      expect([set, mount?.mountPath]).toEqual([set, dataDir]);
+    }
+  });
+
+  it("starts each server as its Debian-built image documents it (images/Dockerfile)", () => {
+    const [mariadb] = podTemplate(named(d(), "StatefulSet", "mysql-primary")).spec.containers;
+    expect(mariadb.command).toBeUndefined(); // the image's entry point initialises an empty datadir
+    expect(mariadb.args).toEqual(["--defaults-file=/etc/mysql/floodgate/my.cnf"]);
+    const nginxPod = podTemplate(named(d(), "Deployment", "nginx")).spec;
+    const nginx = nginxPod.containers.find((c: Obj) => c.name === "nginx");
+    expect(nginx.command).toEqual(["nginx", "-e", "/dev/stderr", "-c", "/etc/nginx/floodgate/nginx.conf"]);
+    expect(nginx.lifecycle.preStop.exec.command[2]).toContain("-c /etc/nginx/floodgate/nginx.conf -s quit");
+    const exporter = nginxPod.containers.find((c: Obj) => c.name === "exporter");
+    // Debian's nginx and Redis exporters take Go flags: one dash, as the local stack passes them.
+    expect(exporter.args.every((f: string) => /^-[a-z]/.test(f))).toBe(true);
+    const redisExporter = podTemplate(named(d(), "Deployment", "redis-exporter")).spec.containers[0];
+    expect(redisExporter.args.every((f: string) => /^-[a-z]/.test(f))).toBe(true);
+    const [rabbit] = podTemplate(named(d(), "StatefulSet", "rabbitmq")).spec.containers;
+    const mounts = Object.fromEntries((rabbit.volumeMounts as Obj[]).map((m) => [m.mountPath, m.subPath ?? ""]));
+    expect(mounts["/etc/rabbitmq/rabbitmq.conf"]).toBe("rabbitmq.conf");
+    expect(mounts["/etc/rabbitmq/enabled_plugins"]).toBe("enabled_plugins");
+    const env = Object.fromEntries((rabbit.env as Obj[]).map((e) => [e.name, e.value]));
+    expect([env.RABBITMQ_DIST_PORT, env.ERL_EPMD_PORT]).toEqual([
+      String(t().rabbitmq.distPort),
+      String(t().rabbitmq.epmdPort),
+    ]);
+    const [alertmanager] = podTemplate(named(d(), "Deployment", "alertmanager")).spec.containers;
+    expect(alertmanager.args).toContain("--storage.path=/var/lib/prometheus/alertmanager");
   });
 
   it("publishes no port of MySQL, Redis, RabbitMQ or the bucket outside the cluster", () => {
@@ -181,7 +271,7 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
     const seconds = Math.ceil(redisRestartDelayMs(t()) / 1000);
     const [redis] = podTemplate(named(d(), "StatefulSet", "redis")).spec.containers;
     expect(redis.command[2]).toMatch(
-      new RegExp(`then sleep ${seconds}; fi; exec redis-server '/etc/redis/redis.conf'`),
+      new RegExp(`then sleep ${seconds}; fi; exec redis-server '/etc/redis/floodgate/redis.conf'`),
     );
     expect(redis.livenessProbe.initialDelaySeconds).toBeGreaterThan(seconds);
   });
@@ -335,7 +425,8 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
       expect(pod.containers[0].volumeMounts).toEqual([{ name: "work", mountPath: env.BACKUP_WORK_DIR }]);
     }
     const init = podTemplate(named(d(), "Job", "bucket-init")).spec.containers[0];
-    expect(init.command[2]).toContain(`s3.bucket.create -name ${bucket}`);
+    expect(init.command[2]).toBe(`exec ${appCommand("bucket-init").join(" ")}`);
+    expect(init.env.find((e: Obj) => e.name === "S3_BUCKETS").value.split(",")).toContain(bucket);
   });
 
   it("creates everything in the configured namespace", () => {

@@ -1,10 +1,12 @@
+import path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { withSecrets } from "../deployment";
 import { renderEnabledPlugins, renderRabbitmqDefinitions } from "../render";
 import { NAMES } from "./addresses";
-import type { KubernetesContext } from "./context";
-import { kubernetesRabbitmqConf } from "./mounted-files";
+import { PATHS, type KubernetesContext } from "./context";
+import { runAsImageUser, volumesOwnedBy } from "./image-users";
+import { kubernetesRabbitmqConf, RABBITMQ_DEFINITIONS_FILE } from "./mounted-files";
 import { commandProbes, configChecksum, dataStorePolicy, podLabels, resources, sizeOf, volumeClaim } from "./pod-spec";
 
 /** RabbitMQ: one node as a StatefulSet (stable node name for its data), rendered config, definitions and plugins. */
@@ -60,26 +62,36 @@ export class RabbitMq extends pulumi.ComponentResource {
             },
             spec: {
               terminationGracePeriodSeconds: 60,
+              // HOME and mnesia live on the volume: the rabbitmq user's to write.
+              securityContext: volumesOwnedBy("rabbitmq"),
               containers: [
                 {
                   name: "rabbitmq",
                   image: cfg.images.rabbitmq,
+                  // The image's command is the broker itself, reading the files its environment names
+                  // (PATHS.rabbitmqConf, PATHS.rabbitmqPlugins); the node is rabbit@<pod name>, stable
+                  // in a StatefulSet. The ports as on every other target.
                   env: [
-                    { name: "RABBITMQ_CONFIG_FILE", value: "/etc/floodgate/rabbitmq.conf" },
-                    { name: "RABBITMQ_ENABLED_PLUGINS_FILE", value: "/etc/floodgate/enabled_plugins" },
                     {
                       name: "RABBITMQ_ERLANG_COOKIE",
                       valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "erlangCookie" } },
                     },
+                    { name: "RABBITMQ_DIST_PORT", value: String(t.rabbitmq.distPort) },
+                    { name: "ERL_EPMD_PORT", value: String(t.rabbitmq.epmdPort) },
                   ],
                   ports: ports.map((p) => ({ name: p.name, containerPort: p.port })),
                   volumeMounts: [
-                    { name: "data", mountPath: "/var/lib/rabbitmq" },
-                    { name: "conf", mountPath: "/etc/floodgate", readOnly: true },
-                    { name: "definitions", mountPath: "/etc/rabbitmq/definitions", readOnly: true },
+                    { name: "data", mountPath: PATHS.rabbitmqData },
+                    // Single files at the image's paths (subPath): /etc/rabbitmq keeps its other files.
+                    // A changed file rolls the pod (the config-sha256 annotation) and so is read.
+                    { name: "conf", mountPath: PATHS.rabbitmqConf, subPath: "rabbitmq.conf", readOnly: true },
+                    { name: "conf", mountPath: PATHS.rabbitmqPlugins, subPath: "enabled_plugins", readOnly: true },
+                    { name: "definitions", mountPath: path.posix.dirname(RABBITMQ_DEFINITIONS_FILE), readOnly: true },
                   ],
                   resources: resources(sizeOf(t, "rabbitmq")),
-                  ...commandProbes(["rabbitmq-diagnostics", "-q", "check_port_connectivity"], a.rabbitmq.port),
+                  securityContext: runAsImageUser("rabbitmq"),
+                  // Debian's CLI, run as the broker's own user with the same cookie and epmd port.
+                  ...commandProbes(["rabbitmq-diagnostics", "-q", "check_port_connectivity"], a.rabbitmq.port, 60),
                 },
               ],
               volumes: [
@@ -88,7 +100,7 @@ export class RabbitMq extends pulumi.ComponentResource {
                   name: "definitions",
                   secret: {
                     secretName: secret.metadata.name,
-                    items: [{ key: "definitions.json", path: "definitions.json" }],
+                    items: [{ key: "definitions.json", path: path.posix.basename(RABBITMQ_DEFINITIONS_FILE) }],
                   },
                 },
               ],

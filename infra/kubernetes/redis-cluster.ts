@@ -4,7 +4,8 @@ import { withSecrets } from "../deployment";
 import { redisContainerCommand, redisRestartDelayMs } from "../render";
 import { hostPort, redisNodeCount } from "../topology";
 import { NAMES } from "./addresses";
-import type { KubernetesContext } from "./context";
+import { PATHS, type KubernetesContext } from "./context";
+import { runAsImageUser, volumesOwnedBy } from "./image-users";
 import { clusterServiceSpec, scriptJobSpec, secretEnv } from "./object-specs";
 import { formClusterScript } from "./job-scripts";
 import { kubernetesRedisConf } from "./mounted-files";
@@ -55,22 +56,28 @@ export class RedisCluster extends pulumi.ComponentResource {
           template: {
             metadata: { labels: podLabels(NAMES.redis) },
             spec: {
+              // The data volume is the redis user's to write (the image runs redis-server as redis).
+              securityContext: volumesOwnedBy("redis"),
               containers: [
                 {
                   name: "redis",
                   image: cfg.images.redis,
                   // A restarted node sits out its replica's failover before serving (see redisContainerCommand).
-                  command: redisContainerCommand(t, { confFile: "/etc/redis/redis.conf", dataDir: "/data" }),
+                  command: redisContainerCommand(t, {
+                    confFile: `${PATHS.redisConf}/redis.conf`,
+                    dataDir: PATHS.redisData,
+                  }),
                   env: [auth],
                   ports: [
                     { name: "redis", containerPort: port },
                     { name: "bus", containerPort: port + 10000 },
                   ],
                   volumeMounts: [
-                    { name: "data", mountPath: "/data" },
-                    { name: "conf", mountPath: "/etc/redis", readOnly: true },
+                    { name: "data", mountPath: PATHS.redisData },
+                    { name: "conf", mountPath: PATHS.redisConf, readOnly: true },
                   ],
                   resources: resources(sizeOf(t, "redis")),
+                  securityContext: runAsImageUser("redis"),
                   ...commandProbes(
                     ["sh", "-c", `redis-cli -p ${port} --user admin --no-auth-warning PING | grep -q PONG`],
                     port,
@@ -98,6 +105,7 @@ export class RedisCluster extends pulumi.ComponentResource {
         metadata: { name: "redis-cluster-form", namespace },
         spec: scriptJobSpec({
           image: cfg.images.redis,
+          imageUser: "redis",
           script: formClusterScript(a.redis, t.redis.replicasPerMaster),
           env: [auth],
           labels: clientLabels("redis"),

@@ -7,6 +7,7 @@ import { WORKER_KINDS, redisNodeCount, type Addresses, type Topology } from "../
 import { NAMES, apiSlots, mysqlReplicaName, workerName } from "./addresses";
 import { backupEnv } from "./backups";
 import type { KubernetesContext } from "./context";
+import { runAsImageUser, volumesOwnedBy } from "./image-users";
 import { clientLabels, podLabels, resources, sizeOf } from "./pod-spec";
 
 /** The name of the runbooks Deployment, its ServiceAccount, Role and RoleBinding. */
@@ -139,8 +140,8 @@ export class Runbooks extends pulumi.ComponentResource {
             metadata: { labels: { ...labels, ...clientLabels("mysql", "redis", "rabbitmq", "bucket") } },
             spec: {
               serviceAccountName: account.metadata.name,
-              // The image's own user (node, uid 1000); the group lets it read the 0440 stack file.
-              securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 },
+              // The image's own user (node); its group (fsGroup) lets it read the 0440 stack file.
+              securityContext: volumesOwnedBy("app"),
               containers: [
                 {
                   name: RUNBOOKS,
@@ -148,7 +149,7 @@ export class Runbooks extends pulumi.ComponentResource {
                   // Idle: runbooks run through `kubectl exec`, not as the container's process.
                   command: ["node", "-e", "setInterval(() => {}, 1 << 30)"],
                   resources: resources(sizeOf(t, "job")),
-                  securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                  securityContext: runAsImageUser("app"),
                   readinessProbe: { ...fileCheck, periodSeconds: 10 },
                   livenessProbe: { ...fileCheck, periodSeconds: 30, failureThreshold: 3 },
                   volumeMounts: [{ name: "stack", mountPath: path.dirname(STACK_FILE_PATH), readOnly: true }],

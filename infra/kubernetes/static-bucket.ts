@@ -3,14 +3,19 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Topology } from "../topology";
 import { NAMES, serviceHost, type ClusterDns } from "./addresses";
 import { renderS3Identities } from "../render";
-import { BUCKET_PORTS, bucketInitScript, bucketNames, staticSidecars } from "./bucket-scripts";
+import { appCommand } from "./app-env";
+import { BUCKET_KEYS, BUCKET_PORTS, bucketInitEnv, bucketNames, staticSidecars } from "./bucket-scripts";
 import type { KubernetesContext } from "./context";
 import { clusterServiceSpec, scriptJobSpec } from "./object-specs";
 import { clientLabels, dataStorePolicy, podLabels, resources, sizeOf, tcpProbes, volumeClaim } from "./pod-spec";
 
 type Container = k8s.types.input.core.v1.Container;
 
-/** The self-hosted CDN: SeaweedFS (S3 API) on a volume; the API's pods upload into it and nginx's edge serves a synced copy. */
+/**
+ * The self-hosted CDN: SeaweedFS (S3 API) on a volume; the API's pods upload into it and nginx's
+ * edge serves a synced copy. The job creating the buckets and both sync sidecars are services-image
+ * programs speaking only S3, as on Docker (services/src/main/{bucket-init,static-publisher,static-edge-sync}.ts).
+ */
 export class StaticBucket extends pulumi.ComponentResource {
   /** The sidecar for nginx pods: keeps PATHS.staticRoot (volume "static") in step with the bucket. */
   readonly edgeSync: Container;
@@ -32,9 +37,13 @@ export class StaticBucket extends pulumi.ComponentResource {
         metadata: { name: "bucket-secrets", namespace },
         stringData: pulumi
           .all([cfg.secrets.bucketAccessKey, cfg.secrets.bucketSecretKey])
-          // The S3 identity as a file, so the keys appear in no process argument. No admin: the
-          // init job creates the buckets with `weed shell`, not over S3.
-          .apply(([accessKey, secretKey]) => ({ "s3.json": renderS3Identities({ accessKey, secretKey }) })),
+          // The S3 identity as a file, so the keys appear in no process argument; admin on the two
+          // buckets alone, which bucket-init creates over S3. The keys themselves for the programs.
+          .apply(([accessKey, secretKey]) => ({
+            "s3.json": renderS3Identities({ accessKey, secretKey }, [buckets.static, buckets.backups]),
+            [BUCKET_KEYS.access]: accessKey,
+            [BUCKET_KEYS.secret]: secretKey,
+          })),
       },
       { parent: this },
     );
@@ -52,6 +61,7 @@ export class StaticBucket extends pulumi.ComponentResource {
           template: {
             metadata: { labels: podLabels(NAMES.bucket) },
             spec: {
+              // SeaweedFS's upstream image and user (not built here): no ids of ours to pin.
               containers: [
                 {
                   name: "seaweedfs",
@@ -99,8 +109,9 @@ export class StaticBucket extends pulumi.ComponentResource {
       { parent: this },
     );
     const sidecars = staticSidecars(
-      cfg.images.objectStore,
-      `${host}:${BUCKET_PORTS.filer}`,
+      cfg.images.app,
+      this.s3Endpoint,
+      secret.metadata.name,
       buckets.static,
       sizeOf(t, "sidecar"),
     );
@@ -111,8 +122,10 @@ export class StaticBucket extends pulumi.ComponentResource {
       {
         metadata: { name: "bucket-init", namespace },
         spec: scriptJobSpec({
-          image: cfg.images.objectStore,
-          script: bucketInitScript(`${host}:${BUCKET_PORTS.master}`, [buckets.static, buckets.backups]),
+          image: cfg.images.app,
+          imageUser: "app",
+          script: `exec ${appCommand("bucket-init").join(" ")}`,
+          env: bucketInitEnv(this.s3Endpoint, secret.metadata.name, [buckets.static, buckets.backups]),
           labels: clientLabels("bucket"),
           size: sizeOf(t, "job"),
         }),

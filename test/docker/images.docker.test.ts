@@ -9,6 +9,7 @@ import { hostPackageVersions } from "../../scripts/images/build-args";
 import { COMPONENTS, localImage, type ImageComponent } from "../../scripts/images/components";
 import { BUILD_CA_NAME, HOST_CA_BUNDLE } from "../../scripts/images/context";
 import { makeImages } from "../../scripts/images/images";
+import { IMAGE_TARGETS, IMAGE_USERS, type ImageUser } from "../../infra/config";
 import { renderMariadbCnf, renderRedisConf } from "../../infra/render";
 import { parseTopology } from "../../infra/topology";
 
@@ -96,6 +97,15 @@ async function serve(image: string, files: Record<string, string>, ready: string
 }
 
 const image = (c: ImageComponent) => localImage(c.name, TAG);
+
+/** The user IMAGE_USERS records for a Dockerfile target (each target is built for one image key). */
+function userOf(target: string): ImageUser {
+  const key = (Object.keys(IMAGE_TARGETS) as Array<keyof typeof IMAGE_TARGETS>).find(
+    (k) => IMAGE_TARGETS[k] === target,
+  );
+  if (!key) throw new Error(`no image key is built from target ${target}`);
+  return IMAGE_USERS[key];
+}
 const sha256 = (data: Buffer | string) => crypto.createHash("sha256").update(data).digest("hex");
 
 beforeAll(async () => {
@@ -119,13 +129,15 @@ describe("images from Debian's packages", () => {
   });
 
   describe.each(COMPONENTS.map((c) => [c.name, c] as const))("%s", (_name, c) => {
-    it(`runs as its own non-root user (${c.user})`, async () => {
+    it(`runs as its own non-root user (${c.user}) with the ids Kubernetes pods name (IMAGE_USERS)`, async () => {
       const { Config } = await docker.getImage(image(c)).inspect();
       expect(Config.User).toBe(c.user);
-      const { code, out } = await run(image(c), ["sh", "-c", "id -un; id -u"]);
+      const { code, out } = await run(image(c), ["sh", "-c", "id -un; id -u; id -g"]);
       expect(code).toBe(0);
-      const [name, uid] = out.trim().split("\n");
+      const [name, uid, gid] = out.trim().split("\n");
       expect(name).toBe(c.user);
+      const expected = userOf(c.name);
+      expect({ name, uid: Number(uid), gid: Number(gid) }).toEqual(expected);
       expect(Number(uid)).toBeGreaterThan(0);
     });
 
