@@ -22,6 +22,9 @@ export function kubernetesNginxConf(t: Topology, a: Addresses): string {
   });
 }
 
+/** The datadir's folder in a server's volume; the runbooks' stack file tells mysql-failover, whose pods mount the claim's root. */
+export const MARIADB_DATADIR_IN_VOLUME = "data";
+
 /**
  * The container paths of a MariaDB server: the image's socket; the error log is the image's link to
  * stderr (mariadbd appends ".err" to a path without an extension, so /dev/stderr itself will not do).
@@ -31,7 +34,7 @@ export function kubernetesNginxConf(t: Topology, a: Addresses): string {
  * mysql's) — and a file system's lost+found stays out of the server's databases.
  */
 export const MARIADB_PATHS = {
-  datadir: `${PATHS.mariadbData}/data`,
+  datadir: `${PATHS.mariadbData}/${MARIADB_DATADIR_IN_VOLUME}`,
   socket: "/run/mysqld/mysqld.sock",
   pidFile: "/run/mysqld/mysqld.pid",
   errorLog: "/var/log/mysql/error.log",

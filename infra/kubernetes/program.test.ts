@@ -23,6 +23,8 @@ import { migrationJobName } from "./app-pod";
 import { BUCKET_PORTS, bucketNames, LIVENESS_ONLY_SIDECARS } from "./bucket-scripts";
 import { NAMES, kubernetesAddresses, serviceHost } from "./addresses";
 import { appCommand } from "./app-env";
+import { PATHS } from "./context";
+import { MARIADB_PATHS } from "./mounted-files";
 import { kubernetesStackFile, RUNBOOK_STACK_SECRET, RUNBOOKS } from "./runbooks";
 import { parseStackFile, STACK_FILE_PATH } from "../../runbooks/lib/stack-file";
 import { parseBackupEnv } from "../../services/src/backup/config";
@@ -470,7 +472,16 @@ describe.each(CASES)("the runbooks pod (%s config)", (which) => {
     expect(isSecretValue(raw.rawInputs.stringData)).toBe(true);
     const file = stackFile();
     expect(file.target).toBe("k8s");
-    expect(file.kubernetes).toEqual({ namespace: d().cfg.kubernetes.namespace, image: d().cfg.images.app });
+    expect(file.kubernetes).toEqual({
+      namespace: d().cfg.kubernetes.namespace,
+      image: d().cfg.images.app,
+      // mysql-failover's one-shot pods: the mariadb image's user, and the datadir where the pods find it in the volume.
+      mariadbData: {
+        uid: IMAGE_USERS.mariadb.uid,
+        gid: IMAGE_USERS.mariadb.gid,
+        dir: path.posix.relative(PATHS.mariadbData, MARIADB_PATHS.datadir),
+      },
+    });
     expect(file.mysqlAdmin).toEqual({ user: "root", password: testSecretValue("mysqlRootPassword") });
     expect(file.topology.redis.users.admin.password).toBe(testSecretValue("redisAdminPassword"));
     expect(file.addresses.redis).toHaveLength(redisNodeCount(t()));

@@ -2,12 +2,14 @@ import path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { STACK_FILE_PATH, type StackFileInput, type StackProcess } from "../../runbooks/lib/stack-file";
+import { IMAGE_USERS } from "../config";
 import { withSecrets } from "../deployment";
 import { WORKER_KINDS, redisNodeCount, type Addresses, type Topology } from "../topology";
 import { NAMES, apiSlots, mysqlReplicaName, workerName } from "./addresses";
 import { backupEnv } from "./backups";
 import type { KubernetesContext } from "./context";
 import { runAsImageUser, volumesOwnedBy } from "./image-users";
+import { MARIADB_DATADIR_IN_VOLUME } from "./mounted-files";
 import { clientLabels, podLabels, resources, sizeOf } from "./pod-spec";
 
 /** The name of the runbooks Deployment, its ServiceAccount, Role and RoleBinding. */
@@ -68,7 +70,13 @@ export function kubernetesStackFile(
     addresses,
     mysqlAdmin: { user: "root", password: mysqlRootPassword },
     processes: kubernetesProcesses(t),
-    kubernetes: { namespace, image },
+    kubernetes: {
+      namespace,
+      image,
+      // The runbooks image carries neither infra/config.ts nor this folder: mysql-failover learns here
+      // whose data the claims hold and where in them.
+      mariadbData: { uid: IMAGE_USERS.mariadb.uid, gid: IMAGE_USERS.mariadb.gid, dir: MARIADB_DATADIR_IN_VOLUME },
+    },
     backupEnv,
   };
 }

@@ -6,11 +6,15 @@
  * PersistentVolumeClaims, which the runbooks container cannot see: one-shot containers or pods from
  * the app image mount them (on Kubernetes both claims in one pod, so both must be attachable to one
  * node — with node-local storage on different nodes the scheduler says so and the runbook stops).
+ * A Docker volume is the datadir itself; on Kubernetes the datadir is a folder in the claim, and the
+ * pods run as its owner — both as the stack file says (kubernetes.mariadbData).
  */
 import fs from "node:fs";
 import path from "node:path";
 import { formatGtidPos, lastCommittedInBinlog, parseGtidPos, type GtidPos } from "./gtid";
+import type { KubernetesControl } from "./kubernetes-control";
 import type { RunbookStack } from "./stack";
+import type { MariadbData } from "./stack-file";
 
 export interface FailoverData {
   /** Where the server's data lives, for messages. */
@@ -61,27 +65,24 @@ const MOUNT = "/volumes";
 export const PARKING_VOLUME = "mysql-failover-parking";
 
 /**
- * Swap the contents of data folders $A and $B through the parking folder $P — a volume of its own
- * on Docker (one host: moves are renames), a folder inside $A on Kubernetes — refusing if $P is not
- * empty (an interrupted swap: its data must be put back by hand). A file system's lost+found stays
- * where it is. Index files are rewritten to name their logs relative to the datadir
- * ("./mariadb-bin.000007"), which MariaDB reads wherever the datadir is mounted.
+ * Swap the contents of datadirs $A and $B through the parking folder $P, outside both — a volume of
+ * its own on Docker (one host: moves are renames), a folder beside the datadir in $A's claim on
+ * Kubernetes — refusing if $P is not empty (an interrupted swap: its data must be put back by hand).
+ * A file system's lost+found (the root of a Docker volume, which is the datadir) stays where it is.
+ * Index files are rewritten to name their logs relative to the datadir ("./mariadb-bin.000007"),
+ * which MariaDB reads wherever the datadir is mounted.
  */
 export const SWAP_SCRIPT = `set -eu
-for d in "$A" "$B"; do [ -d "$d" ] || { echo "$d is not mounted" >&2; exit 2; }; done
+for d in "$A" "$B"; do [ -d "$d" ] || { echo "$d is not there: volume not mounted, or no datadir in it" >&2; exit 2; }; done
 mkdir -p "$P"
 if [ -n "$(ls -A "$P")" ]; then echo "$P holds the data of an interrupted swap: put it back by hand (runbooks/MysqlDown.md)" >&2; exit 3; fi
-find "$A" -mindepth 1 -maxdepth 1 ! -name lost+found ! -path "$P" -exec mv -t "$P" {} +
+find "$A" -mindepth 1 -maxdepth 1 ! -name lost+found -exec mv -t "$P" {} +
 find "$B" -mindepth 1 -maxdepth 1 ! -name lost+found -exec mv -t "$A" {} +
 find "$P" -mindepth 1 -maxdepth 1 -exec mv -t "$B" {} +
-case "$P" in "$A"/*) rmdir "$P" ;; esac
 for f in "$A"/*.index "$B"/*.index; do if [ -e "$f" ]; then sed -i 's#^.*/#./#' "$f"; fi; done`;
 
-/** The uid and gid MariaDB's official image runs as, and so owns its data. */
-export const MARIADB_UID = 999;
-
-/** The parking folder inside $A on Kubernetes (no third claim to provision). */
-const K8S_PARKING = ".failover-parking";
+/** The parking folder at the root of $A's claim, beside its datadir, on Kubernetes (no third claim to provision). */
+export const K8S_PARKING = ".failover-parking";
 
 /** `node …/gtid.js`: the app image holds the same compiled runbooks as the one running this. */
 function gtidCommand(): string[] {
@@ -102,7 +103,16 @@ export const parsePrinted = (text: string): GtidPos => {
   return line === empty ? new Map() : parseGtidPos(line);
 };
 
-function kubernetesData(k: NonNullable<RunbookStack["kubernetes"]>): FailoverData {
+/** What the Kubernetes data operations use: the API's pod calls, the app image, MariaDB's layout and each server's claim. */
+export interface KubernetesDataArgs {
+  control: Pick<KubernetesControl, "runPod" | "nodeOf">;
+  image?: string;
+  mariadbData?: MariadbData;
+  volumes: Record<string, string>;
+}
+
+/** The failover's data operations on Kubernetes: one-shot pods from the app image, as the data's owner. */
+export function kubernetesData(k: KubernetesDataArgs): FailoverData {
   const claim = (name: string) => {
     const v = k.volumes[name];
     if (!v) throw new Error(`the stack file names no PersistentVolumeClaim for ${name}`);
@@ -112,17 +122,24 @@ function kubernetesData(k: NonNullable<RunbookStack["kubernetes"]>): FailoverDat
     if (!k.image) throw new Error("the stack file names no image for one-shot pods (kubernetes.image)");
     return k.image;
   };
+  const layout = () => {
+    if (!k.mariadbData)
+      throw new Error("the stack file names no MariaDB data owner and folder (kubernetes.mariadbData): run pulumi up");
+    return k.mariadbData;
+  };
+  const root = (name: string) => `${MOUNT}/${claim(name)}`;
+  const datadir = (name: string) => path.posix.join(root(name), layout().dir);
+  const runAs = () => ({ uid: layout().uid, gid: layout().gid });
   return {
     where: (name) => `claim ${claim(name)}`,
     lastCommitted: async (name) => {
-      const at = `${MOUNT}/${claim(name)}`;
       const r = await k.control.runPod({
         name: "mysql-failover-binlog",
         image: image(),
-        command: [...gtidCommand(), at],
-        claims: { [at]: claim(name) },
+        command: [...gtidCommand(), datadir(name)],
+        claims: { [root(name)]: claim(name) },
         readOnly: true,
-        runAs: MARIADB_UID,
+        runAs: runAs(),
         // A crash-looping server's pod keeps its claim attached to its node: read beside it.
         nodeName: await k.control.nodeOf(name),
       });
@@ -130,14 +147,13 @@ function kubernetesData(k: NonNullable<RunbookStack["kubernetes"]>): FailoverDat
       return parsePrinted(r.log);
     },
     swap: async (a, b) => {
-      const [A, B] = [claim(a), claim(b)].map((v) => `${MOUNT}/${v}`);
       const r = await k.control.runPod({
         name: "mysql-failover-swap",
         image: image(),
         command: ["sh", "-c", SWAP_SCRIPT],
-        claims: { [A]: claim(a), [B]: claim(b) },
-        env: { A, B, P: `${A}/${K8S_PARKING}` },
-        runAs: MARIADB_UID,
+        claims: { [root(a)]: claim(a), [root(b)]: claim(b) },
+        env: { A: datadir(a), B: datadir(b), P: `${root(a)}/${K8S_PARKING}` },
+        runAs: runAs(),
       });
       if (!r.succeeded) throw new Error(`swapping ${claim(a)} and ${claim(b)}: ${r.log.trim()}`);
     },

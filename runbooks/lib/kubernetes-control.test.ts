@@ -3,6 +3,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { IMAGE_USERS } from "../../infra/config";
+import { volumesOwnedBy } from "../../infra/kubernetes/image-users";
 import { inClusterApi, KubernetesControl } from "./kubernetes-control";
 import type { StackProcess } from "./stack-file";
 
@@ -304,7 +306,7 @@ describe("KubernetesControl.runPod", () => {
     command: ["sh", "-c", "true"],
     claims: { "/volumes/a": "data-mysql-primary-0", "/volumes/b": "data-mysql-replica-1-0" },
     env: { A: "/volumes/a" },
-    runAs: 999,
+    runAs: { uid: IMAGE_USERS.mariadb.uid, gid: IMAGE_USERS.mariadb.gid },
     nodeName: "node-2",
   };
 
@@ -320,7 +322,8 @@ describe("KubernetesControl.runPod", () => {
     };
     expect(pod.restartPolicy).toBe("Never");
     expect(pod.nodeName).toBe("node-2");
-    expect(pod.securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 999, runAsNonRoot: true });
+    // As the MariaDB server's own pod runs: the data's owner, its group the volume's.
+    expect(pod.securityContext).toEqual(volumesOwnedBy("mariadb"));
     expect(pod.volumes.map((v) => v.persistentVolumeClaim.claimName)).toEqual([
       "data-mysql-primary-0",
       "data-mysql-replica-1-0",

@@ -31,8 +31,11 @@ export interface OneShotPod {
   claims: Record<string, string>;
   readOnly?: boolean;
   env?: Record<string, string>;
-  /** Run as this uid and gid (the data's owner). */
-  runAs?: number;
+  /**
+   * Run as the data's owner: its uid and gid, the gid also as fsGroup (the claims' group, given to a
+   * new volume by its server's pod; OnRootMismatch, so a large volume is not re-chowned).
+   */
+  runAs?: { uid: number; gid: number };
   /**
    * Run on this node: beside a pod that still holds a ReadWriteOnce claim (attached to its node), a
    * pod elsewhere would hang on the volume's attachment.
@@ -182,8 +185,13 @@ export class KubernetesControl implements ProcessControl {
       spec: {
         restartPolicy: "Never",
         nodeName: spec.nodeName,
-        securityContext:
-          spec.runAs === undefined ? undefined : { runAsUser: spec.runAs, runAsGroup: spec.runAs, runAsNonRoot: true },
+        securityContext: spec.runAs && {
+          runAsNonRoot: true,
+          runAsUser: spec.runAs.uid,
+          runAsGroup: spec.runAs.gid,
+          fsGroup: spec.runAs.gid,
+          fsGroupChangePolicy: "OnRootMismatch",
+        },
         containers: [
           {
             name: "run",

@@ -56,6 +56,18 @@ const ProcessSchema = z.object({
 });
 export type StackProcess = z.infer<typeof ProcessSchema>;
 
+/**
+ * MariaDB's data on a Kubernetes claim, as the deployment lays it out: the ids of the image's mysql
+ * user, who owns it (mysql-failover's one-shot pods run as them), and the datadir's folder in the
+ * claim (a relative path of plain names: the claim's root holds lost+found).
+ */
+const MariadbDataSchema = z.object({
+  uid: z.number().int().min(1),
+  gid: z.number().int().min(1),
+  dir: z.string().regex(/^[\w-]+(\/[\w-]+)*$/, { error: "a folder inside the claim, e.g. data" }),
+});
+export type MariadbData = z.infer<typeof MariadbDataSchema>;
+
 const FileSchema = z
   .object({
     target: z.enum(["docker", "k8s"]),
@@ -73,10 +85,15 @@ const FileSchema = z
     /**
      * Kubernetes: the namespace; the app image (one-shot pods for mysql-failover run it); the API,
      * in-cluster with the pod's service account unless `api` names another (`kubectl proxy`'s URL,
-     * to run the runbooks from outside the cluster).
+     * to run the runbooks from outside the cluster); MariaDB's data on its claims (`mariadbData`).
      */
     kubernetes: z
-      .object({ namespace: z.string().min(1), image: z.string().min(1).optional(), api: z.url().optional() })
+      .object({
+        namespace: z.string().min(1),
+        image: z.string().min(1).optional(),
+        api: z.url().optional(),
+        mariadbData: MariadbDataSchema.optional(),
+      })
       .optional(),
     /** The backup service's environment (services/src/backup/config.ts), for backup-now and restore. */
     backupEnv: z.record(z.string(), z.string()).optional(),

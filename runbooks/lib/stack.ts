@@ -13,7 +13,14 @@ import { run, type StackContext } from "../../scripts/stack/context";
 import { DockerEngine } from "../../services/src/platform/docker-engine";
 import { KubernetesControl } from "./kubernetes-control";
 import { localStack, UsageError, type LocalStack, type RunbookOptions } from "./runbook";
-import { readStackFile, StackFileError, type ProcessControl, type RunbookTarget, type StackFile } from "./stack-file";
+import {
+  readStackFile,
+  StackFileError,
+  type MariadbData,
+  type ProcessControl,
+  type RunbookTarget,
+  type StackFile,
+} from "./stack-file";
 
 /** How to reach one MariaDB server as an account with every privilege, with the `mariadb` client. */
 export interface MysqlServerAccess {
@@ -76,8 +83,13 @@ export interface RunbookStack {
   local?: LocalStack;
   /** The Docker engine, the runbooks container's name, and each MariaDB server's volume; only on Docker. */
   docker?: { engine: DockerEngine; container: string; volumes: Record<string, string> };
-  /** The Kubernetes API, the app image, and each MariaDB server's claim; only on Kubernetes. */
-  kubernetes?: { control: KubernetesControl; image?: string; volumes: Record<string, string> };
+  /** The Kubernetes API, the app image, MariaDB's data layout and each server's claim; only on Kubernetes. */
+  kubernetes?: {
+    control: KubernetesControl;
+    image?: string;
+    mariadbData?: MariadbData;
+    volumes: Record<string, string>;
+  };
 }
 
 /** The stack `options` point at, or a UsageError saying why there is none. */
@@ -166,7 +178,7 @@ export function fromFile(file: StackFile): RunbookStack {
       api: k.api ? { server: k.api } : undefined,
     });
     control = kubernetes;
-    kubernetesParts = { control: kubernetes, image: k.image, volumes };
+    kubernetesParts = { control: kubernetes, image: k.image, mariadbData: k.mariadbData, volumes };
   }
   return {
     target: file.target,
