@@ -61,19 +61,38 @@ export function buildContext(repoRoot: string, target: string, caBundle = HOST_C
 }
 
 /**
- * The build context for `target` staged as a folder `dir` (emptied first): the same entries as
+ * The build context for `target` staged as a folder `dir` (replaced): the same entries as
  * `buildContext`, for builders that take a directory (the Pulumi Docker provider's docker.Image,
  * which hashes it, so an unchanged context is not rebuilt). Returns `dir`.
+ * Several programs may stage the same checkout at once (tests run them side by side): each
+ * stages into a folder of its own and renames it into place, so none ever sees another's
+ * half-copied or half-deleted folder; when another got there first, its copy of the same
+ * checkout is kept.
  */
 export function stageContext(repoRoot: string, target: string, dir: string, caBundle = HOST_CA_BUNDLE): string {
   const entries = needsSources(target) ? [...SERVER_ENTRIES, ...SERVICES_ENTRIES] : SERVER_ENTRIES;
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
+  const own = `${dir}.${process.pid}.staging`;
+  fs.rmSync(own, { recursive: true, force: true });
+  fs.mkdirSync(own, { recursive: true });
   for (const e of entries) {
     const from = path.join(repoRoot, e);
     if (!fs.existsSync(from)) throw new Error(`build context: ${e} is missing under ${repoRoot}`);
-    fs.cpSync(from, path.join(dir, e), { recursive: true, filter: (f) => !isTest(path.basename(f)) });
+    fs.cpSync(from, path.join(own, e), { recursive: true, filter: (f) => !isTest(path.basename(f)) });
   }
-  if (needsSources(target)) fs.copyFileSync(caBundle, path.join(dir, BUILD_CA_NAME));
+  if (needsSources(target)) fs.copyFileSync(caBundle, path.join(own, BUILD_CA_NAME));
+  const old = `${dir}.${process.pid}.old`;
+  try {
+    fs.renameSync(dir, old);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  try {
+    fs.renameSync(own, dir);
+  } catch (err) {
+    // Another process renamed its copy into place between the two renames.
+    if (!["ENOTEMPTY", "EEXIST"].includes(String((err as NodeJS.ErrnoException).code))) throw err;
+    fs.rmSync(own, { recursive: true, force: true });
+  }
+  fs.rmSync(old, { recursive: true, force: true });
   return dir;
 }
