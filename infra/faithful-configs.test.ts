@@ -5,6 +5,8 @@ import { bucketNames, S3_IDENTITIES_FILE } from "./docker/bucket-scripts";
 import { withSecrets, type DeployConfig } from "./deployment";
 import type * as dockerTarget from "./docker";
 import { dockerAddresses } from "./docker/addresses";
+import { RABBITMQ_USERS_FILE } from "./docker/rabbitmq";
+import { REDIS_AUTH_FILES, REDIS_AUTH_UPLOADS } from "./docker/redis-auth";
 import {
   renderAlertmanagerYml,
   renderBootstrapSql,
@@ -16,7 +18,10 @@ import {
   renderPrometheusYml,
   renderRabbitmqConf,
   renderRabbitmqDefinitions,
+  renderRabbitmqUsers,
+  renderRedisAcl,
   renderRedisConf,
+  renderRedisReplicationAuth,
   renderReplicaSetupSql,
   renderS3Identities,
   type MariadbPaths,
@@ -168,12 +173,21 @@ function expectedDockerFiles(cfg: DeployConfig, t: Topology, a: Addresses): Map<
       pidFile: `${LOCAL}/redis-${i + 1}/redis.pid`,
       logFile: `${LOCAL}/logs/redis-${i + 1}.log`,
     };
-    files.set(`redis-${i + 1}:/etc/redis/floodgate/redis.conf`, {
+    const conf = `redis-${i + 1}:/etc/redis/floodgate/redis.conf`;
+    files.set(conf, {
       target: docker(
-        renderRedisConf(t, { port: node.port, bindHost: "0.0.0.0", paths: dockerPaths }),
+        renderRedisConf(t, { port: node.port, bindHost: "0.0.0.0", paths: dockerPaths, auth: REDIS_AUTH_FILES }),
         [],
         pathsOf(dockerPaths),
       ),
+      // The users and the replication credentials sit in the node's volume, written there by the
+      // auth jobs from the files they are given: in place, the conf says what the local one says.
+      effective: (mounted) =>
+        (mounted.get(conf) ?? "").replace(
+          `aclfile ${REDIS_AUTH_FILES.aclFile}\ninclude ${REDIS_AUTH_FILES.includeFile}\n`,
+          (mounted.get(`redis-auth:${REDIS_AUTH_UPLOADS}/users.acl`) ?? "") +
+            (mounted.get(`redis-auth:${REDIS_AUTH_UPLOADS}/replication.conf`) ?? ""),
+        ),
       local: local(
         renderRedisConf(t, { port: la.redis[i].port, bindHost: "127.0.0.1", paths: localPaths }),
         [],
@@ -181,6 +195,11 @@ function expectedDockerFiles(cfg: DeployConfig, t: Topology, a: Addresses): Map<
       ),
     });
   });
+  // Both auth jobs are given the same files; the nodes' configs include them (above).
+  for (const job of ["redis-auth", "redis-auth-finish"]) {
+    files.set(`${job}:${REDIS_AUTH_UPLOADS}/users.acl`, { target: docker(renderRedisAcl(t)) });
+    files.set(`${job}:${REDIS_AUTH_UPLOADS}/replication.conf`, { target: docker(renderRedisReplicationAuth(t)) });
+  }
   const rabbit = (r: Addresses, bindHost: string, definitionsFile: string) =>
     renderRabbitmqConf(t, {
       bindHost,
@@ -201,10 +220,23 @@ function expectedDockerFiles(cfg: DeployConfig, t: Topology, a: Addresses): Map<
     target: docker(renderEnabledPlugins()),
     local: local(renderEnabledPlugins()),
   });
-  files.set("rabbitmq:/etc/rabbitmq/definitions.json", {
-    target: docker(renderRabbitmqDefinitions(t)),
+  const definitions = "rabbitmq:/etc/rabbitmq/definitions.json";
+  const usersFile = `rabbitmq-users:${RABBITMQ_USERS_FILE}`;
+  files.set(definitions, {
+    target: docker(renderRabbitmqDefinitions(t, { users: false })),
+    // The users job imports the users and permissions into the running broker: together they are
+    // the local stack's definitions, entry for entry, in its order.
+    effective: (mounted) => {
+      const entries = {
+        ...(JSON.parse(mounted.get(definitions) ?? "{}") as object),
+        ...(JSON.parse(mounted.get(usersFile) ?? "{}") as object),
+      } as Record<string, unknown>;
+      const order = Object.keys(JSON.parse(renderRabbitmqDefinitions(t)) as object);
+      return JSON.stringify(Object.fromEntries(order.map((k) => [k, entries[k]])), null, 2) + "\n";
+    },
     local: local(renderRabbitmqDefinitions(t)),
   });
+  files.set(usersFile, { target: docker(renderRabbitmqUsers(t)) });
   const dockerRules = ruleFiles.map((f) => `/etc/prometheus/rules/${f}`);
   const localRules = ruleFiles.map((f) => path.join(RULES_DIR, f));
   files.set("prometheus:/etc/prometheus/prometheus.yml", {

@@ -53,31 +53,50 @@ export function deployDocker(cfg: DeployConfig): StackOutputs {
     ctx,
     {
       // Every store and its bootstrap job: the API reads replicas and publishes into the bucket.
-      dependsOn: [mysql.ready, ...mysql.replicated, redis.ready, rabbitmq.container, bucket.ready],
+      dependsOn: [mysql.ready, ...mysql.replicated, redis.ready, rabbitmq.ready, bucket.ready],
       staticVolume: bucket.publishVolume.name,
     },
     opts,
   );
   const lb = new LoadBalancer("lb", ctx, { staticVolume: bucket.edgeVolume.name, dependsOn: api.apiSlots }, opts);
+  // The exporters and the runbooks log in to the stores: they start once the stores' users exist
+  // (and, on a rotation, accept the new passwords).
+  const afterStores = { dependsOn: [network, mysql.ready, redis.ready, rabbitmq.ready] };
   const monitoring = new Monitoring(
     "monitoring",
     ctx,
     readRuleFiles(path.join(REPO_ROOT, "monitoring", "rules")),
     lb.container,
-    opts,
+    afterStores,
   );
   const backupTarget = { endpoint: bucket.endpoint, bucket: bucket.buckets.backups };
-  new Backups("backups", ctx, { target: backupTarget, dependsOn: [bucket.ready, ...mysql.servers] }, opts);
-  new Runbooks("runbooks", ctx, { backupTarget }, opts);
-  new Autoscaler(
+  const backups = new Backups(
+    "backups",
+    ctx,
+    { target: backupTarget, dependsOn: [bucket.ready, ...mysql.servers] },
+    opts,
+  );
+  const runbooks = new Runbooks("runbooks", ctx, { backupTarget }, afterStores);
+  const autoscaler = new Autoscaler(
     "autoscaler",
     ctx,
     { apiContainers: api.apiSlots.map((_, i) => apiName(i)), dependsOn: [monitoring.prometheus, ...api.apiSlots] },
     opts,
   );
+  // A rotated Redis password is accepted besides the old one until every client holding one runs
+  // with it; then only the new one is (redis-auth.ts).
+  const redisAuthFinished = redis.finishAuth(ctx, [api, monitoring, backups, runbooks, autoscaler]).succeeded;
   // The URLs resolve once the entry is up and every one-shot job succeeded; a failed job rejects
   // them with its exit code and last log lines (and fails `pulumi up`, as it fails its dependants).
-  const jobs = [mysql.ready, ...mysql.replicated, redis.ready, bucket.ready, api.migrated];
+  const jobs = [
+    mysql.ready,
+    ...mysql.replicated,
+    redis.ready,
+    rabbitmq.ready,
+    bucket.ready,
+    api.migrated,
+    redisAuthFinished,
+  ];
   const deployed = pulumi.all([lb.container.urn, ...jobs.map((job) => job.apply((r) => r.urn))]);
   const whenDeployed = (value: string) => deployed.apply(() => value);
   // Without adminPort the UIs stay on the private network (reach them through an SSH tunnel or `docker exec`).

@@ -6,7 +6,16 @@ import { FAILURE_LOG_LINES, jobFailure, REDACTED, redactSecrets } from "./one-sh
 import type * as dockerTarget from "./index";
 
 const CONTAINER = "docker:index/container:Container";
-const JOBS = ["mysql-bootstrap", "mysql-replica-1-setup", "redis-cluster-form", "bucket-init", "migrate"];
+const JOBS = [
+  "mysql-bootstrap",
+  "mysql-replica-1-setup",
+  "redis-auth",
+  "redis-cluster-form",
+  "rabbitmq-users",
+  "bucket-init",
+  "migrate",
+  "redis-auth-finish",
+];
 
 describe("a one-shot job's outcome", () => {
   it.each([
@@ -54,13 +63,28 @@ async function runFailing(job: string, exitCode: number, logs: string) {
 }
 
 describe("the Docker program when a one-shot job fails (as `pulumi up` runs it)", () => {
+  const secret = testSecretValue("mysqlMigratorPassword");
+  const migrateLogs = [
+    ...Array.from({ length: 25 }, (_, i) => `migration 0${i}: applied`),
+    `Error: Access denied for user 'migrator' (password ${secret})`,
+  ];
+  const beforeMigrate = JOBS.filter((j) => j !== "migrate" && j !== "redis-auth-finish");
+  const cases: Array<[string, number, string]> = [
+    ["migrate", 1, migrateLogs.join("\n") + "\n"],
+    ...JOBS.filter((j) => j !== "migrate").map((j): [string, number, string] => [j, 3, "the last words\n"]),
+  ];
+  const runs = new Map<string, ReturnType<typeof runFailing>>();
+  beforeAll(() => {
+    // Each run is a whole program in a process of its own, CPU-bound: two at a time, one per core.
+    const started: Array<ReturnType<typeof runFailing>> = [];
+    cases.forEach(([job, code, logs], i) => {
+      started[i] = (started[i - 2] ?? Promise.resolve()).then(() => runFailing(job, code, logs));
+      runs.set(job, started[i]);
+    });
+  });
+
   it("fails with migrate's exit code and last log lines, secrets redacted, and starts no service", async () => {
-    const secret = testSecretValue("mysqlMigratorPassword");
-    const logs = [
-      ...Array.from({ length: 25 }, (_, i) => `migration 0${i}: applied`),
-      `Error: Access denied for user 'migrator' (password ${secret})`,
-    ];
-    const run = await runFailing("migrate", 1, logs.join("\n") + "\n");
+    const run = await runs.get("migrate")!;
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain("one-shot job migrate failed (exit code 1)");
     expect(run.stderr).toContain("migration 024: applied");
@@ -72,8 +96,15 @@ describe("the Docker program when a one-shot job fails (as `pulumi up` runs it)"
     expect(run.containers.filter((n) => /^(api-\d+|worker-.*|tracker|nginx|autoscaler)$/.test(n))).toEqual([]);
   });
 
-  it.each(JOBS.filter((j) => j !== "migrate"))("fails when %s exits non-zero, before migrate runs", async (job) => {
-    const run = await runFailing(job, 3, "the last words\n");
+  it("fails when redis-auth-finish exits non-zero, which runs after every Redis client", async () => {
+    const run = await runs.get("redis-auth-finish")!;
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(`one-shot job redis-auth-finish failed (exit code 3)`);
+    expect(run.containers).toEqual(expect.arrayContaining(["migrate", "api-1", "backups", "runbooks", "autoscaler"]));
+  });
+
+  it.each(beforeMigrate)("fails when %s exits non-zero, before migrate runs", async (job) => {
+    const run = await runs.get(job)!;
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain(
       `one-shot job ${job} failed (exit code 3); its last ${FAILURE_LOG_LINES} log lines:\nthe last words`,

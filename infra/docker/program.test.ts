@@ -24,6 +24,7 @@ import { parseBackupEnv } from "../../services/src/backup/config";
 import { parseBucketInitEnv, parseEdgeSyncEnv, parsePublisherEnv } from "../../services/src/static-sync/config";
 import { parseStackFile, STACK_FILE_PATH } from "../../runbooks/lib/stack-file";
 import { NAMES } from "./addresses";
+import { RABBITMQ_USERS_FILE } from "./rabbitmq";
 import { BUCKET_PORTS } from "./bucket-scripts";
 import type * as dockerTarget from "./index";
 
@@ -416,7 +417,8 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     expect(leaks).toEqual([]);
     // And they do arrive, as secrets, where they are used; outside the runbooks' stack file (the
     // whole secret topology, checked above) the RabbitMQ admin's only as its salted hash, inside
-    // definitions.json, which must then be a secret too.
+    // the users job's users.json, which must then be a secret too; the broker's own definitions
+    // hold no user (the job imports them, so a rotation replaces no broker).
     const all = JSON.stringify(
       d()
         .resources.filter((r) => r.inputs.name !== NAMES.runbooks)
@@ -424,10 +426,15 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     );
     const arrived = needles.filter((n) => all.includes(n));
     expect(needles.filter((n) => !arrived.includes(n))).toEqual([testSecretValue("rabbitmqAdminPassword")]);
-    const rabbit = d().resources.find((r) => r.type === CONTAINER && r.inputs.name === "rabbitmq");
-    const uploads = (rabbit?.rawInputs.uploads ?? []) as Obj[];
-    const definitions = uploads.find((u) => u.file === "/etc/rabbitmq/definitions.json");
-    expect(isSecretValue(definitions?.content)).toBe(true);
+    const uploadOf = (container: string, file: string) =>
+      (
+        (d().resources.find((r) => r.type === CONTAINER && r.inputs.name === container)?.rawInputs.uploads ??
+          []) as Obj[]
+      ).find((u) => u.file === file);
+    expect(isSecretValue(uploadOf("rabbitmq-users", RABBITMQ_USERS_FILE)?.content)).toBe(true);
+    const definitions = uploadOf("rabbitmq", "/etc/rabbitmq/definitions.json")?.content;
+    expect(isSecretValue(definitions)).toBe(false);
+    expect(JSON.parse(String(definitions))).not.toHaveProperty("users");
   });
 });
 

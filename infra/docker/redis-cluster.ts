@@ -5,14 +5,20 @@ import { hostPort, type HostPort, type Topology } from "../topology";
 import { redisIp, redisName } from "./addresses";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
-import { boundedWait, oneShotJob } from "./one-shot";
+import { boundedWait, oneShotJob, type OneShotJob } from "./one-shot";
+import { REDIS_AUTH_FILES, redisAuthJob, redisCredentialsVolume } from "./redis-auth";
 
-/** One node's redis.conf on Docker: data in its volume, the log on stdout, listening on every interface. */
+/**
+ * One node's redis.conf on Docker: data in its volume, the log on stdout, listening on every
+ * interface, the users and replication credentials in its volume (redis-auth.ts) — so it holds
+ * no secret, and a rotated password changes no node.
+ */
 export function dockerRedisConf(t: Topology, port: number): string {
   return renderRedisConf(t, {
     port,
     bindHost: "0.0.0.0",
     paths: { dir: PATHS.redisData, pidFile: "/tmp/redis.pid", logFile: '""' },
+    auth: REDIS_AUTH_FILES,
   });
 }
 
@@ -40,14 +46,34 @@ export class RedisCluster extends pulumi.ComponentResource {
   readonly ready: pulumi.Output<pulumi.Resource>;
   /** Every node container, in address order (the first `masters` become masters). */
   readonly nodes: docker.Container[];
+  /** Each node's data volume, in address order: the auth jobs write its users there. */
+  readonly volumes: docker.Volume[];
+  /** The auth jobs' own volume (the admin password last applied). */
+  readonly credentials: docker.Volume;
+  /** The job that wrote (or, on a rotation, added) the users: finishAuth runs after every client. */
+  readonly prepared: pulumi.Output<pulumi.Resource>;
 
   constructor(name: string, ctx: DockerContext, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:docker:RedisCluster", name, {}, opts);
     const t = ctx.cfg.topology;
     this.nodes = [];
+    this.volumes = ctx.addresses.redis.map((_, i) => {
+      const container = redisName(i);
+      return new docker.Volume(`${name}-${container}-data`, { name: `${container}-data` }, { parent: this });
+    });
+    this.credentials = redisCredentialsVolume(`${name}-credentials`, this);
+    const prepare = redisAuthJob(
+      `${name}-auth`,
+      "prepare",
+      ctx,
+      this.volumes.map((v) => v.name),
+      this.credentials.name,
+      { parent: this },
+    );
+    this.prepared = prepare.succeeded;
     ctx.addresses.redis.forEach((node, i) => {
       const container = redisName(i);
-      const volume = new docker.Volume(`${name}-${container}-data`, { name: `${container}-data` }, { parent: this });
+      const volume = this.volumes[i];
       const previous = this.nodes[i - 1];
       const created = new docker.Container(
         `${name}-${container}`,
@@ -57,7 +83,7 @@ export class RedisCluster extends pulumi.ComponentResource {
           // A restarted node sits out its replica's failover before serving (see redisContainerCommand).
           // Run as the image's redis user: the `sh -c` wrapper starts no privileged entry point here.
           command: redisContainerCommand(t, { confFile: PATHS.redisConf, dataDir: PATHS.redisData }),
-          uploads: [{ file: PATHS.redisConf, content: ctx.secretTopology.apply((s) => dockerRedisConf(s, node.port)) }],
+          uploads: [{ file: PATHS.redisConf, content: dockerRedisConf(t, node.port) }],
           volumes: [{ volumeName: volume.name, containerPath: PATHS.redisData }],
           networksAdvanced: onNetwork(ctx.network, container, redisIp(ctx.subnet, i)),
           // NOAUTH still proves the server answers, so the check needs no password in this container.
@@ -65,9 +91,10 @@ export class RedisCluster extends pulumi.ComponentResource {
           ...limits("redis", t),
           ...LONG_RUNNING,
         },
-        // One node at a time: a change that replaces them (a rotated password is one: the ACL is
-        // in redis.conf) restarts each after the one before is healthy, never the cluster at once.
-        { parent: this, deleteBeforeReplace: true, dependsOn: previous ? [previous] : [] },
+        // One node at a time: a change that replaces them (a new image, a config change) restarts
+        // each after the one before is healthy, never the cluster at once. A rotated password
+        // replaces none: the auth job applies it in place.
+        { parent: this, deleteBeforeReplace: true, dependsOn: [this.prepared, ...(previous ? [previous] : [])] },
       );
       this.nodes.push(created);
     });
@@ -87,5 +114,20 @@ export class RedisCluster extends pulumi.ComponentResource {
       Object.values(ctx.cfg.secrets),
     ).succeeded;
     this.registerOutputs({ nodes: this.nodes.map((n) => n.name) });
+  }
+
+  /**
+   * The rotation's second phase, once `clients` (everything holding a Redis password) run with
+   * the configured passwords: every user keeps only its configured password.
+   */
+  finishAuth(ctx: DockerContext, clients: pulumi.Input<pulumi.Resource>[]): OneShotJob {
+    return redisAuthJob(
+      "redis-auth-finish",
+      "finish",
+      ctx,
+      this.volumes.map((v) => v.name),
+      this.credentials.name,
+      { parent: this, dependsOn: [this.ready, ...clients] },
+    );
   }
 }

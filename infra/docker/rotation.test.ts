@@ -67,6 +67,39 @@ describe("rotating a secret on Docker", () => {
     );
   });
 
+  it("re-applies rotated Redis passwords through the auth jobs, replacing no node", async () => {
+    const changed = await changedBy(
+      "redisAppPassword",
+      "redisAdminPassword",
+      "redisReplicationPassword",
+      "redisExporterPassword",
+    );
+    expect(changed.filter((n) => /^redis-\d+$/.test(n))).toEqual([]);
+    expect(changed).toEqual(expect.arrayContaining(["redis-auth", "redis-auth-finish", "redis-cluster-form"]));
+  });
+
+  it("re-imports rotated RabbitMQ passwords through the users job, replacing no broker", async () => {
+    const changed = await changedBy("rabbitmqAppPassword", "rabbitmqAdminPassword");
+    expect(changed).not.toContain("rabbitmq");
+    expect(changed).toContain("rabbitmq-users");
+  });
+
+  it("adds a rotated Redis password before any client is replaced, and drops the old one after every client", () => {
+    const all = [...base.values()];
+    const byName = (n: string) => base.get(n)!;
+    const clients = all.filter((r) => JSON.stringify(unwrapSecrets(r.inputs)).includes("TEST-SECRET-redisAppPassword"));
+    expect(clients.length).toBeGreaterThan(5);
+    for (const c of clients) {
+      const name = String(c.inputs.name);
+      // Through components too: every registration, not just the containers.
+      expect([name, upstreamOf(c.urn, recorded).has(byName("redis-auth").urn)]).toEqual([name, true]);
+      expect([name, upstreamOf(byName("redis-auth-finish").urn, recorded).has(c.urn)]).toEqual([
+        name,
+        !name.startsWith("redis-auth"),
+      ]);
+    }
+  });
+
   it("keeps the ignored root password env only on the servers, whose image reads it just once", () => {
     const ignoring = [...base.values()].filter((r) => r.ignoreChanges.length > 0);
     expect(ignoring.map((r) => [String(r.inputs.name), r.ignoreChanges])).toEqual(

@@ -55,9 +55,39 @@ function user(name: string, password: string, tags: string[]) {
 
 const dlqName = (queue: string) => `${queue}.dlq`;
 
-/** Definitions JSON: one vhost, app and admin users (no guest), queues with their dead-letter queues. */
-export function renderRabbitmqDefinitions(t: Topology): string {
-  const { vhost, users, queues, deadLetterExchange } = t.rabbitmq;
+/** The users (no guest) and their permissions on the one vhost, as definitions entries. */
+function usersAndPermissions(t: Topology) {
+  const { vhost, users } = t.rabbitmq;
+  return {
+    users: [
+      user(users.app.name, users.app.password, []),
+      user(users.admin.name, users.admin.password, ["administrator"]),
+    ],
+    permissions: [
+      // Queues come from these definitions and the app only checks them passively: no configure.
+      { user: users.app.name, vhost, configure: "^$", write: ".*", read: ".*" },
+      { user: users.admin.name, vhost, configure: ".*", write: ".*", read: ".*" },
+    ],
+  };
+}
+
+/**
+ * The users, their vhost and permissions alone: what a target that rotates passwords in place
+ * imports into the running broker (`rabbitmqctl import_definitions`), which changes a password
+ * without closing a connection. The broker keeps them in its database across restarts.
+ */
+export function renderRabbitmqUsers(t: Topology): string {
+  const { users, permissions } = usersAndPermissions(t);
+  return JSON.stringify({ users, vhosts: [{ name: t.rabbitmq.vhost }], permissions }, null, 2) + "\n";
+}
+
+/**
+ * Definitions JSON: one vhost, app and admin users (no guest), queues with their dead-letter
+ * queues. With `users: false`, no users or permissions (renderRabbitmqUsers has them): the file
+ * then holds no secret, and a rotated password changes no broker config.
+ */
+export function renderRabbitmqDefinitions(t: Topology, opts: { users?: boolean } = {}): string {
+  const { vhost, queues, deadLetterExchange } = t.rabbitmq;
   const queue = (name: string, args: Record<string, string | number>) => ({
     name,
     vhost,
@@ -65,17 +95,11 @@ export function renderRabbitmqDefinitions(t: Topology): string {
     auto_delete: false,
     arguments: args,
   });
+  const { users, permissions } = opts.users === false ? {} : usersAndPermissions(t);
   const definitions = {
-    users: [
-      user(users.app.name, users.app.password, []),
-      user(users.admin.name, users.admin.password, ["administrator"]),
-    ],
+    users,
     vhosts: [{ name: vhost }],
-    permissions: [
-      // Queues come from these definitions and the app only checks them passively: no configure.
-      { user: users.app.name, vhost, configure: "^$", write: ".*", read: ".*" },
-      { user: users.admin.name, vhost, configure: ".*", write: ".*", read: ".*" },
-    ],
+    permissions,
     exchanges: [
       {
         name: deadLetterExchange,

@@ -14,6 +14,13 @@ export interface RedisNodeOptions {
   bindHost: string;
   announceHost?: string;
   paths: RedisNodePaths;
+  /**
+   * Where the users and the replication credentials live when not inline: an `aclfile`
+   * (renderRedisAcl's output, then kept by the server's own ACL SAVE) and an included file
+   * (renderRedisReplicationAuth's). A target that rotates passwords in place uses it: the
+   * server's config then holds no secret, so a rotation changes no node's config.
+   */
+  auth?: { aclFile: string; includeFile: string };
 }
 
 /** The ACL password form Redis stores: `#` and the SHA-256 hex, so the plaintext is never rendered. */
@@ -45,7 +52,22 @@ function aclLines(t: Topology): string[] {
   ];
 }
 
-/** redis.conf for one cluster node, ACL users inline. */
+/** The ACL file: one `user` line per user, as `aclfile` reads it (and ACL SAVE writes it). */
+export function renderRedisAcl(t: Topology): string {
+  return aclLines(t).join("\n") + "\n";
+}
+
+/** How a replica authenticates to its master; the only plaintext secret a node's config holds. */
+function replicationAuthLines(t: Topology): string[] {
+  return ["masteruser replication", `masterauth ${redisString(t.redis.users.replication.password)}`];
+}
+
+/** The replication credentials as a file of their own, for `include`. */
+export function renderRedisReplicationAuth(t: Topology): string {
+  return replicationAuthLines(t).join("\n") + "\n";
+}
+
+/** redis.conf for one cluster node: ACL users inline, or in the files `opts.auth` names. */
 export function renderRedisConf(t: Topology, opts: RedisNodeOptions): string {
   const lines = [
     `port ${opts.port}`,
@@ -71,10 +93,9 @@ export function renderRedisConf(t: Topology, opts: RedisNodeOptions): string {
     `maxmemory ${t.redis.maxMemoryMb}mb`,
     // Stock counters and reservations must never be evicted: refuse writes instead when full.
     "maxmemory-policy noeviction",
-    ...aclLines(t),
-    "masteruser replication",
-    // A replica authenticates to its master with this; the only plaintext secret in the file.
-    `masterauth ${redisString(t.redis.users.replication.password)}`,
+    ...(opts.auth === undefined
+      ? [...aclLines(t), ...replicationAuthLines(t)]
+      : [`aclfile ${opts.auth.aclFile}`, `include ${opts.auth.includeFile}`]),
   );
   return lines.join("\n") + "\n";
 }
