@@ -22,20 +22,28 @@ import { adminCluster, flushNamespaces, masters, scan, type CacheNamespace } fro
 import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
 import { openStack, type RunbookStack } from "./lib/stack";
 
-/** How one namespace is warmed: every id it can hold is known (global), or only the ids seen in it (per user). */
-type Warmer = { scope: "global"; warm: (p: Platform) => Promise<string> } | { scope: "per-user"; warm: WarmOne };
+/**
+ * How one namespace is warmed: every id it can hold is known (global: the load says what it did
+ * and how many entries it should have left in Redis), or only the ids seen in it (per user).
+ */
+type Warmer =
+  | { scope: "global"; warm: (p: Platform) => Promise<{ note: string; entries: number }> }
+  | { scope: "per-user"; warm: WarmOne };
 type WarmOne = (p: Platform, id: number) => Promise<unknown>;
 
 /** Every namespace (lib/cache-store.ts) with the service read path that fills it. */
 const NAMESPACES: Record<CacheNamespace, Warmer> = {
-  catalog: { scope: "global", warm: async (p) => `${(await catalogService(p).catalog()).products.length} products` },
+  catalog: {
+    scope: "global",
+    warm: async (p) => ({ note: `${(await catalogService(p).catalog()).products.length} products`, entries: 1 }),
+  },
   "catalog-product": {
     scope: "global",
     warm: async (p) => {
       const service = catalogService(p);
       const ids = (await service.catalog()).products.map((x) => x.id);
       await inBatches(ids, (id) => service.product(id));
-      return `${ids.length} active products`;
+      return { note: `${ids.length} active products`, entries: ids.length };
     },
   },
   "catalog-version": {
@@ -44,10 +52,10 @@ const NAMESPACES: Record<CacheNamespace, Warmer> = {
       catalogService(p)
         .version()
         .then(
-          (v) => `version ${v.version}`,
+          (v) => ({ note: `version ${v.version}`, entries: 1 }),
           (err: unknown) => {
             if (!(err instanceof HttpError && err.status === 404)) throw err;
-            return "not published yet (cached as missing)";
+            return { note: "not published yet (cached as missing)", entries: 1 };
           },
         ),
   },
@@ -57,7 +65,7 @@ const NAMESPACES: Record<CacheNamespace, Warmer> = {
       const service = new FlashSaleService(p);
       const ids = (await recentSales(p.db, 0)).map((s) => s.id);
       await inBatches(ids, (id) => service.get(id));
-      return `${ids.length} scheduled or running sales`;
+      return { note: `${ids.length} scheduled or running sales`, entries: ids.length };
     },
   },
   profile: { scope: "per-user", warm: (p, id) => loadProfile(p, id) },
@@ -83,6 +91,9 @@ ${Object.keys(NAMESPACES).join(", ")}.
                    user and are warmed only for the users whose entries this run found (so
                    --flush --warm refreshes exactly what was cached); other users fill on their
                    first read. Only Redis (L2) is warmed; each API process fills its L1 from it.
+                   A load's copy is dropped when an invalidation or a Redis timeout races it, so
+                   the warm-up then counts what Redis holds and loads again (3 loads at most)
+                   while entries are missing; still missing after that is a failure (exit 1).
 
 ${COMMON_HELP}`;
 
@@ -123,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
     // Apply
     let healthy = true;
     if (values.flush) healthy = (await flush(book, cluster, namespaces, counts, l1TtlMs)) && healthy;
-    if (values.warm) healthy = (await warm(book, stack, namespaces, counts)) && healthy;
+    if (values.warm) healthy = (await warm(book, stack, cluster, namespaces, counts)) && healthy;
 
     // Verify
     if (options.apply && (values.flush || values.warm)) {
@@ -163,8 +174,6 @@ async function countEntries(all: Redis[]): Promise<Map<string, Count>> {
   return out;
 }
 
-/** Every key of one node matching `pattern`, one SCAN page at a time. */
-
 async function flush(
   book: Runbook,
   cluster: Cluster,
@@ -192,14 +201,41 @@ async function flush(
   return ok || !book.options.apply;
 }
 
+/** How many times a warm-up loads a namespace again while Redis holds fewer entries than it loaded. */
+const WARM_ATTEMPTS = 3;
+
 async function warm(
   book: Runbook,
   stack: RunbookStack,
+  cluster: Cluster,
   namespaces: CacheNamespace[],
   counts: Map<string, Count>,
 ): Promise<boolean> {
   let platform: Platform | undefined;
   const connect = async () => (platform ??= await servicePlatform(stack));
+  // A load's copy reaches Redis only if nothing invalidated the entry meanwhile and the write did
+  // not time out (services/src/platform/cache.ts drops it silently: the next read loads again).
+  // So a warm-up counts what Redis holds afterwards, and loads again while entries are missing.
+  const held = async (ns: string) => (await countEntries(await masters(cluster))).get(ns)?.ids.size ?? 0;
+  const warmUntilHeld = async (ns: string, load: () => Promise<{ note: string; entries: number }>) => {
+    let attempt = 0;
+    let loaded: { note: string; entries: number };
+    let inRedis: number;
+    do {
+      attempt += 1;
+      loaded = await load();
+      inRedis = await held(ns);
+    } while (inRedis < loaded.entries && attempt < WARM_ATTEMPTS);
+    if (inRedis < loaded.entries)
+      throw new Error(
+        `${loaded.note}, but Redis holds ${inRedis} of ${loaded.entries} entries after ${attempt} loads (each raced an invalidation or a Redis timeout); the API fills the rest on reads`,
+      );
+    book.check(
+      `warmed ${ns}`,
+      true,
+      `${loaded.note}; Redis holds ${inRedis} entries${attempt > 1 ? ` (after ${attempt} loads)` : ""}`,
+    );
+  };
   let ok = true;
   try {
     for (const ns of namespaces) {
@@ -207,7 +243,8 @@ async function warm(
       if (warmer.scope === "global") {
         ok =
           (await book.act(`warm ${ns} through the service's read path`, async () => {
-            book.check(`warmed ${ns}`, true, await warmer.warm(await connect()));
+            const p = await connect();
+            await warmUntilHeld(ns, () => warmer.warm(p));
           })) && ok;
         continue;
       }
@@ -223,8 +260,10 @@ async function warm(
       ok =
         (await book.act(`warm ${ns} for the ${ids.length} users it held`, async () => {
           const p = await connect();
-          await inBatches(ids, (id) => warmer.warm(p, id));
-          book.check(`warmed ${ns}`, true, `${ids.length} users read through the service`);
+          await warmUntilHeld(ns, async () => {
+            await inBatches(ids, (id) => warmer.warm(p, id));
+            return { note: `${ids.length} users read through the service`, entries: ids.length };
+          });
         })) && ok;
     }
   } finally {
