@@ -8,6 +8,7 @@ import { withSecrets, type SecretName } from "../deployment";
 import { renderRedisAcl, renderRedisConf, renderRedisReplicationAuth } from "../render";
 import { buildDeployConfig } from "../testing/deploy-config";
 import type { Topology } from "../topology";
+import { freePort } from "../../runbooks/lib/restored-instances";
 import { redisAuthScript, type RedisAuthPhase } from "./redis-auth";
 
 // The Redis auth jobs' shell, run here against two real redis-server processes (a master and its
@@ -15,8 +16,8 @@ import { redisAuthScript, type RedisAuthPhase } from "./redis-auth";
 // replication credentials in an included file, both in the node's directory. It rotates every
 // Redis password in place while a client stays connected, and checks what survives a restart.
 
-const BASE = 35000 + (process.pid % 1000);
-const NODES = ["master", "replica"].map((name, i) => ({ name, port: BASE + i }));
+// Ports the kernel hands out: a fixed range can hold another server's (a cluster bus is port + 10000).
+const NODES = ["master", "replica"].map((name) => ({ name, port: 0 }));
 
 let dir: string;
 const servers = new Map<string, ChildProcess>();
@@ -118,6 +119,7 @@ const NEW = topology("new");
 let held: Redis;
 
 beforeAll(async () => {
+  for (const n of NODES) n.port = await freePort();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-auth-"));
   for (const sub of ["uploads", "credentials", ...NODES.map((n) => n.name)]) fs.mkdirSync(path.join(dir, sub));
 });

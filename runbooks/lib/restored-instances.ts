@@ -59,7 +59,7 @@ function portFree(port: number): Promise<boolean> {
 }
 
 /** A port the kernel says is free on 127.0.0.1 now. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);
