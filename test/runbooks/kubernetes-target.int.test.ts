@@ -1,6 +1,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { IMAGE_USERS } from "../../infra/config";
+import { MARIADB_DATADIR_IN_VOLUME } from "../../infra/kubernetes/mounted-files";
 import { kubernetesProcesses } from "../../infra/kubernetes/runbooks";
 import type { StackFileInput } from "../../runbooks/lib/stack-file";
 import { eventually, liveQueue, testAddresses, testTopology } from "../stack/clients";
@@ -28,11 +30,13 @@ const scale = (statefulSet: string, replicas: number) =>
 
 beforeAll(async () => {
   await admin.create();
-  // Each MariaDB server's claim is its data directory on the test stack.
+  // Each MariaDB server's claim is its folder on the test stack, whose `data` is its datadir, as
+  // the MariaDB pods keep theirs in a `data` folder of the claim.
+  expect(MARIADB_DATADIR_IN_VOLUME).toBe("data");
   const claims = Object.fromEntries(
     processes()
       .filter((p) => p.volume)
-      .map((p) => [p.volume!, path.join(testLayout().dir(p.name), "data")]),
+      .map((p) => [p.volume!, testLayout().dir(p.name)]),
   );
   api = await kubernetesApiOverStack(processes(), claims);
   const file: StackFileInput = {
@@ -41,7 +45,13 @@ beforeAll(async () => {
     addresses: testAddresses(),
     mysqlAdmin: admin.account,
     processes: processes(),
-    kubernetes: { namespace: NAMESPACE, image: "floodgate-app", api: api.url },
+    kubernetes: {
+      namespace: NAMESPACE,
+      image: "floodgate-app",
+      api: api.url,
+      // What the program writes (infra/kubernetes/runbooks.ts); the stand-in runs pods as this process.
+      mariadbData: { uid: IMAGE_USERS.mariadb.uid, gid: IMAGE_USERS.mariadb.gid, dir: MARIADB_DATADIR_IN_VOLUME },
+    },
   };
   stackFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "stack-file-")), "runbook-stack.json");
   fs.writeFileSync(stackFile, JSON.stringify(file), { mode: 0o600 });
