@@ -50,13 +50,16 @@ async function accepted(t: Topology, user: "app" | "admin"): Promise<boolean> {
   }
 }
 
-/** Runs the users job once for `t`: its exit code and output. */
-async function runJob(t: Topology): Promise<{ code: number; output: string }> {
+/** Runs the users job once for `t` (with the broker's cookie unless told otherwise): its exit code and output. */
+async function runJob(
+  t: Topology,
+  opts: { cookie?: string; waitSeconds?: number } = {},
+): Promise<{ code: number; output: string }> {
   const job = await engine.createContainer({
     Image: image,
     Entrypoint: ["sh", "-c"],
-    Cmd: [rabbitmqUsersScript(`rabbit@${BROKER}`, 90)],
-    Env: [`RABBITMQ_ERLANG_COOKIE=${COOKIE}`, `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`],
+    Cmd: [rabbitmqUsersScript(`rabbit@${BROKER}`, opts.waitSeconds ?? 90)],
+    Env: [`RABBITMQ_ERLANG_COOKIE=${opts.cookie ?? COOKIE}`, `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`],
     Labels: ownedBy(OWNER),
     HostConfig: { NetworkMode: NETWORK },
   });
@@ -156,22 +159,9 @@ describe("the RabbitMQ users job on the real engine", () => {
   }, 180_000);
 
   it("fails with the broker's reason when the cookie is wrong, printing no password", async () => {
-    const job = await engine.createContainer({
-      Image: image,
-      Entrypoint: ["sh", "-c"],
-      Cmd: [rabbitmqUsersScript(`rabbit@${BROKER}`, 6)],
-      Env: ["RABBITMQ_ERLANG_COOKIE=NOT-THE-COOKIE", `ERL_EPMD_PORT=${base.rabbitmq.epmdPort}`],
-      Labels: ownedBy(OWNER),
-      HostConfig: { NetworkMode: NETWORK },
-    });
-    await job.putArchive(uploadsTar([{ file: RABBITMQ_USERS_FILE, content: renderRabbitmqUsers(NEW) }]) as never, {
-      path: "/",
-    });
-    await job.start();
-    const { StatusCode } = (await job.wait()) as { StatusCode: number };
-    const output = (await job.logs({ stdout: true, stderr: true })).toString("utf8");
-    expect(StatusCode).toBe(1);
-    expect(output).toContain(`importing the users into rabbit@${BROKER} failed for 6 s`);
-    expect(output).not.toContain(NEW.rabbitmq.users.app.password);
+    const run = await runJob(NEW, { cookie: "NOT-THE-COOKIE", waitSeconds: 6 });
+    expect(run.code).toBe(1);
+    expect(run.output).toContain(`importing the users into rabbit@${BROKER} failed for 6 s`);
+    expect(run.output).not.toContain(NEW.rabbitmq.users.app.password);
   }, 60_000);
 });
