@@ -76,13 +76,33 @@ async function call<T = Record<string, unknown>>(
   return { status: res.status, body: body as T, headers: res.headers };
 }
 
-/** `call`, asking again after Retry-After when the answer is a 503 (as a client does), up to 10 times. */
+/** A connection nginx closed with no answer: an idle keep-alive connection its old workers drop on a reload. */
+const closedWithoutAnswer = (err: unknown) =>
+  err instanceof TypeError && /other side closed|ECONNRESET|socket hang up/i.test(String((err as Error).cause ?? ""));
+
+/**
+ * `call`, asking again as a client does, up to 10 times: after Retry-After on a 503; and, when the
+ * request is safe to repeat (it carries an Idempotency-Key, or is a log-in or a sign-up, whose
+ * repeat the caller checks), on a 504 or a connection closed with no answer — nginx reloads when
+ * the autoscaler changes its upstream, and a request on an idle keep-alive connection can meet
+ * the old worker closing it.
+ */
 async function callRetrying<T = Record<string, unknown>>(
   ...args: Parameters<typeof call>
 ): Promise<Answer<T> & { retries: number }> {
+  const [, pathname, opts] = args;
+  const repeatable = opts?.headers?.["idempotency-key"] !== undefined || ["/sessions", "/users"].includes(pathname);
   for (let retries = 0; ; retries++) {
-    const a = await call<T>(...args);
-    if (a.status !== 503 || retries === 10) return { ...a, retries };
+    let a: Answer<T>;
+    try {
+      a = await call<T>(...args);
+    } catch (err) {
+      if (!repeatable || retries === 10 || !closedWithoutAnswer(err)) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    const again = a.status === 503 || (repeatable && a.status === 504);
+    if (!again || retries === 10) return { ...a, retries };
     await new Promise((r) => setTimeout(r, 1000 * Number(a.headers.get("retry-after") ?? 1)));
   }
 }
@@ -167,10 +187,16 @@ async function signUp(n: number, prefix: string): Promise<User[]> {
       const username = `${prefix}_${run}_${i}`;
       const password = `pw-${randomUUID()}`;
       const created = await callRetrying<{ id: number }>("POST", "/users", { body: { username, password } });
-      if (created.status !== 201) throw new Error(`sign-up: ${created.status} ${JSON.stringify(created.body)}`);
+      // A 409 on a repeat: the first attempt did create the user (its answer was lost); the log-in says.
+      const createdBefore = created.status === 409 && created.retries > 0;
+      if (created.status !== 201 && !createdBefore)
+        throw new Error(`sign-up: ${created.status} ${JSON.stringify(created.body)}`);
       const session = await callRetrying<{ token: string }>("POST", "/sessions", { body: { username, password } });
       if (session.status !== 200) throw new Error(`log-in: ${session.status} ${JSON.stringify(session.body)}`);
-      return { id: created.body.id, token: session.body.token };
+      const id = createdBefore
+        ? (await call<{ id: number }>("GET", "/me", { token: session.body.token })).body.id
+        : created.body.id;
+      return { id, token: session.body.token };
     },
   );
 }
