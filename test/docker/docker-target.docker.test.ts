@@ -339,7 +339,8 @@ describe("the Docker target deployed on the real Engine", () => {
       `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ${saleId} GROUP BY user_id) t`,
     );
     expect(Number(maxPerUser)).toBe(1);
-    const reconciliation = await call("GET", `/admin/flash-sales/${saleId}/reconciliation`, {
+    // A 503 with Retry-After while the background reconciler holds the sale: asked again, as a client does.
+    const reconciliation = await callRetrying("GET", `/admin/flash-sales/${saleId}/reconciliation`, {
       token: await adminToken(),
     });
     expect(reconciliation).toMatchObject({ status: 200, body: { drift: 0, orders: stock, mysqlConsistent: true } });
