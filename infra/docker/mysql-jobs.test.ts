@@ -4,11 +4,14 @@ import os from "node:os";
 import path from "node:path";
 import { ScratchMariadb } from "../../services/src/backup/scratch-mariadb";
 import { followsNobody, mysqlJobScript, type MysqlJobSteps } from "./mysql-jobs";
+import { freePort } from "../../services/src/platform/ports";
 
 // The MariaDB jobs' shell, run here against a real MariaDB set up as the official image sets it
 // up (root@'%' and root@localhost with a password), to rotate the root password in place.
 
-const PORT = 34000 + (process.pid % 1000);
+// A port the kernel hands out: a fixed one (34000 + pid % 1000) once landed on a port the test
+// stack already held, and the scratch server could not start in CI.
+let PORT: number;
 const OLD = "old-root-pw-'quoted'\\1";
 const NEW = "new-root-pw-'quoted'\\2";
 
@@ -39,6 +42,7 @@ const steps = (extra: Partial<MysqlJobSteps> = {}): MysqlJobSteps => ({
 });
 
 beforeAll(async () => {
+  PORT = await freePort();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "mysql-jobs-"));
   fs.mkdirSync(path.join(dir, "credentials"));
   fs.writeFileSync(path.join(dir, "bootstrap.sql"), "CREATE DATABASE IF NOT EXISTS floodgate;\n");

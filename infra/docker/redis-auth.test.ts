@@ -8,8 +8,8 @@ import { withSecrets, type SecretName } from "../deployment";
 import { renderRedisAcl, renderRedisConf, renderRedisReplicationAuth } from "../render";
 import { buildDeployConfig } from "../testing/deploy-config";
 import type { Topology } from "../topology";
-import { freePort } from "../../runbooks/lib/restored-instances";
 import { redisAuthScript, type RedisAuthPhase } from "./redis-auth";
+import { freePort } from "../../services/src/platform/ports";
 
 // The Redis auth jobs' shell, run here against two real redis-server processes (a master and its
 // replica) configured as the Docker target configures a node: users in an aclfile and the

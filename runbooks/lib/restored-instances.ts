@@ -5,7 +5,6 @@
  */
 import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -13,6 +12,7 @@ import { sqlString } from "../../infra/render/mariadb";
 import { unixSocketPath } from "../../scripts/stack/context";
 import { tableProblems } from "../../services/src/backup/restore-drill";
 import { ScratchMariadb } from "../../services/src/backup/scratch-mariadb";
+import { freePort, portFree } from "../../services/src/platform/ports";
 import type { Manifest } from "../../services/src/backup/store";
 import { UsageError, type Runbook } from "./runbook";
 import type { RunbookStack } from "./stack";
@@ -47,27 +47,6 @@ async function readInstance(dir: string): Promise<InstanceInfo | null> {
 export async function runningInstance(stack: RunbookStack, id: string): Promise<InstanceInfo | null> {
   const dir = path.join(restoresDir(stack), id);
   return (await ScratchMariadb.pidIn(dir)) !== null ? await readInstance(dir) : null;
-}
-
-/** Whether 127.0.0.1:port can be listened on now. */
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
-
-/** A port the kernel says is free on 127.0.0.1 now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Restore `m` into a new instance (or find the one already restored) and verify it against the manifest. */

@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
 import { ListBucketsCommand } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
+import { freePort } from "../platform/ports";
 import { createS3Client } from "../platform/s3-client";
 import { ensureBucket, waitForS3 } from "./bucket-init";
 import { startTestS3, type TestS3 } from "./s3rver.fixture";
@@ -16,15 +16,6 @@ beforeAll(async () => {
   server = await startTestS3();
 });
 afterAll(() => server.close());
-
-/** A TCP port nothing listens on (just released by the OS). */
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 async function bucketNames(): Promise<string[]> {
   const { Buckets } = await server.s3.send(new ListBucketsCommand({}));
