@@ -72,7 +72,7 @@ export class ApiCluster extends pulumi.ComponentResource {
           envs: env,
           volumes: staticMount,
           networksAdvanced: onNetwork(ctx.network, container),
-          healthcheck: httpHealthcheck(port, healthPath, "node"),
+          healthcheck: httpHealthcheck(port, healthPath, 30),
           // Longer than the API's shutdown drain, so in-flight requests finish before SIGKILL.
           stopTimeout: 30,
           ...limits(role, t),

@@ -58,7 +58,7 @@ export class Autoscaler extends pulumi.ComponentResource {
         // The socket belongs to root:docker; the app image runs as a non-root user.
         user: "root",
         networksAdvanced: onNetwork(ctx.network, NAMES.autoscaler),
-        healthcheck: httpHealthcheck(t.autoscaling.port, "/health", "node"),
+        healthcheck: httpHealthcheck(t.autoscaling.port, "/health", 30),
         ...limits("autoscaler", t),
         ...LONG_RUNNING,
       },

@@ -68,7 +68,7 @@ export class Backups extends pulumi.ComponentResource {
         command: appCommand("backup"),
         envs,
         networksAdvanced: onNetwork(ctx.network, NAMES.backups),
-        healthcheck: httpHealthcheck(ctx.cfg.topology.backups.port, "/health", "node"),
+        healthcheck: httpHealthcheck(ctx.cfg.topology.backups.port, "/health", 30),
         ...limits("backups", ctx.cfg.topology),
         ...LONG_RUNNING,
       },

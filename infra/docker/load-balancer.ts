@@ -57,7 +57,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
         ports: [{ internal: t.nginx.port, external: ctx.cfg.publicPort }],
         networksAdvanced: onNetwork(ctx.network, NAMES.nginx),
         // "/" is a rendered JSON 404: any answer from nginx itself, whether or not an API replica is up.
-        healthcheck: httpHealthcheck(t.nginx.port, "/", "bash", 10, 404),
+        healthcheck: httpHealthcheck(t.nginx.port, "/", 10, 404),
         ...limits("nginx", t),
         ...LONG_RUNNING,
       },

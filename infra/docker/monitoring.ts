@@ -54,7 +54,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const t = ctx.cfg.topology;
     const a = ctx.addresses;
     const volume = (v: string) => new docker.Volume(`${name}-${v}-data`, { name: `${v}-data` }, { parent: this });
-    const ui = (port: number, readyPath: string) => httpHealthcheck(port, readyPath, "bash", 20);
+    const ui = (port: number, readyPath: string) => httpHealthcheck(port, readyPath, 20);
     this.alertmanager = new docker.Container(
       `${name}-alertmanager`,
       {
