@@ -35,8 +35,9 @@ describe("container budgets", () => {
   });
 
   it.each([
-    ["mysql", { mysql: { bufferPoolMb: 4096 } }, 4096 + 512],
-    ["redis", { redis: { maxMemoryMb: 1000 } }, 1564],
+    ["mysql", { mysql: { bufferPoolMb: 4096 } }, 5440],
+    ["redis", { redis: { maxMemoryMb: 1000 } }, 2176],
+    ["rabbitmq", { rabbitmq: { memoryLimitMb: 3000 } }, 3000],
   ] as const)("sizes %s from the topology's own memory setting", (role, input, memoryMb) => {
     expect(containerSize(role, parseTopology(input)).memoryMb).toBe(memoryMb);
   });

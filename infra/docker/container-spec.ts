@@ -1,24 +1,9 @@
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import type { Topology } from "../topology";
+import { memoryLimitMb, type MemoryRole, type Topology } from "../topology";
 
-/** Kinds of container the Docker target runs; each has one resource budget. */
-export type ContainerRole =
-  | "nginx"
-  | "api"
-  | "worker"
-  | "tracker"
-  | "mysql"
-  | "redis"
-  | "rabbitmq"
-  | "bucket"
-  | "prometheus"
-  | "alertmanager"
-  | "exporter"
-  | "job"
-  | "backups"
-  | "autoscaler"
-  | "runbooks";
+/** Kinds of container the Docker target runs; each has one resource budget (Kubernetes alone runs sidecars). */
+export type ContainerRole = Exclude<MemoryRole, "sidecar">;
 
 /** Memory limit (MiB) and CPU limit (cores) of one container. */
 export interface ContainerSize {
@@ -26,35 +11,28 @@ export interface ContainerSize {
   cpus: number;
 }
 
-/** The budget of each role; the stateful ones follow the topology's own memory settings. */
+/** CPU limit (cores) of each role. */
+const CPUS: Record<ContainerRole, number> = {
+  mysql: 2,
+  redis: 1,
+  rabbitmq: 1,
+  prometheus: 1,
+  api: 1,
+  nginx: 1,
+  worker: 1,
+  tracker: 1,
+  bucket: 1,
+  backups: 1,
+  runbooks: 1,
+  alertmanager: 0.5,
+  autoscaler: 0.5,
+  job: 0.5,
+  exporter: 0.25,
+};
+
+/** The budget of each role: memory from the one table every target reads (memoryLimitMb), CPU Docker's own. */
 export function containerSize(role: ContainerRole, t: Topology): ContainerSize {
-  switch (role) {
-    case "mysql":
-      // The buffer pool plus connections, sort buffers and the server itself.
-      return { memoryMb: t.mysql.bufferPoolMb + 512, cpus: 2 };
-    case "redis":
-      // maxmemory plus room for the AOF-rewrite fork's copy-on-write pages.
-      return { memoryMb: Math.ceil(t.redis.maxMemoryMb * 1.5) + 64, cpus: 1 };
-    case "rabbitmq":
-      return { memoryMb: 1024, cpus: 1 };
-    case "prometheus":
-      return { memoryMb: 2048, cpus: 1 };
-    case "api":
-      return { memoryMb: 1024, cpus: 1 };
-    case "nginx":
-    case "worker":
-    case "tracker":
-    case "bucket":
-    case "backups":
-    case "runbooks": // idle until on-call runs one; backup-now and restore stream dumps like backups
-      return { memoryMb: 512, cpus: 1 };
-    case "alertmanager":
-    case "autoscaler":
-    case "job":
-      return { memoryMb: 256, cpus: 0.5 };
-    case "exporter":
-      return { memoryMb: 128, cpus: 0.25 };
-  }
+  return { memoryMb: memoryLimitMb(t, role), cpus: CPUS[role] };
 }
 
 /**

@@ -30,9 +30,11 @@ describe("sizeOf", () => {
       expect(s.memoryMi[0]).toBeLessThanOrEqual(s.memoryMi[1]);
     });
 
-    it("gives MariaDB room beyond its buffer pool", () => {
+    it("requests room for MariaDB's buffer pool and limits it to the pool, the server and its connections", () => {
       expect(sizeOf(t, "mysql").memoryMi[0]).toBeGreaterThan(t.mysql.bufferPoolMb);
-      expect(sizeOf(t, "mysql").memoryMi[1]).toBeGreaterThanOrEqual(t.mysql.bufferPoolMb * 1.5);
+      expect(sizeOf(t, "mysql").memoryMi[1]).toBeGreaterThanOrEqual(
+        t.mysql.bufferPoolMb * 1.1 + 384 + t.mysql.maxConnections,
+      );
     });
 
     it("gives Redis room for a fork during an AOF rewrite", () => {

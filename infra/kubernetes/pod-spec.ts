@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type * as k8s from "@pulumi/kubernetes";
-import type { Topology } from "../topology";
+import { memoryLimitMb, type MemoryRole, type Topology } from "../topology";
 
 type Container = k8s.types.input.core.v1.Container;
 
@@ -37,58 +37,45 @@ export interface Size {
   memoryMi: [request: number, limit: number];
 }
 
-/** Every kind of pod the program runs. */
-export type Workload =
-  | "backups"
-  | "nginx"
-  | "api"
-  | "worker"
-  | "tracker"
-  | "job"
-  | "mysql"
-  | "redis"
-  | "rabbitmq"
-  | "bucket"
-  | "prometheus"
-  | "alertmanager"
-  | "exporter"
-  | "sidecar";
+/** Every kind of pod the program runs (Docker alone runs an autoscaler and a runbooks container). */
+export type Workload = Exclude<MemoryRole, "autoscaler" | "runbooks">;
 
-/** Requests and limits per workload; the stores' memory follows the topology's own memory settings. */
-export function sizeOf(t: Topology, w: Workload): Size {
+/** CPU request and limit (millicores) and memory request (MiB) of each workload: Kubernetes' own. */
+function requests(t: Topology, w: Workload): { cpuMilli: [number, number]; memoryRequestMi: number } {
   switch (w) {
-    // The buffer pool plus connections and per-thread buffers; a limit below that would OOM-kill mysqld.
+    // The buffer pool stays resident, so the scheduler must find room for it and the server.
     case "mysql":
-      return {
-        cpuMilli: [500, 2000],
-        memoryMi: [t.mysql.bufferPoolMb + 256, Math.ceil(t.mysql.bufferPoolMb * 1.5) + 512],
-      };
-    // An AOF rewrite forks, and copy-on-write can double the data set at worst.
+      return { cpuMilli: [500, 2000], memoryRequestMi: t.mysql.bufferPoolMb + 256 };
     case "redis":
-      return { cpuMilli: [250, 1000], memoryMi: [t.redis.maxMemoryMb + 64, t.redis.maxMemoryMb * 2 + 128] };
+      return { cpuMilli: [250, 1000], memoryRequestMi: t.redis.maxMemoryMb + 64 };
     case "api":
-      return { cpuMilli: [500, 2000], memoryMi: [256, 768] };
+      return { cpuMilli: [500, 2000], memoryRequestMi: 256 };
     case "worker":
     case "tracker":
-      return { cpuMilli: [200, 1000], memoryMi: [192, 512] };
+      return { cpuMilli: [200, 1000], memoryRequestMi: 192 };
     case "nginx":
-      return { cpuMilli: [250, 2000], memoryMi: [128, 512] };
+      return { cpuMilli: [250, 2000], memoryRequestMi: 128 };
     case "rabbitmq":
-      return { cpuMilli: [500, 2000], memoryMi: [512, 2048] };
+      return { cpuMilli: [500, 2000], memoryRequestMi: 512 };
     case "prometheus":
-      return { cpuMilli: [250, 1000], memoryMi: [512, 2048] };
+      return { cpuMilli: [250, 1000], memoryRequestMi: 512 };
     case "bucket":
-      return { cpuMilli: [100, 1000], memoryMi: [128, 512] };
     case "job":
-      return { cpuMilli: [100, 1000], memoryMi: [128, 512] };
-    // Streams dumps, and runs the restore drill's scratch MariaDB (a 64 MiB buffer pool) beside it.
+      return { cpuMilli: [100, 1000], memoryRequestMi: 128 };
     case "backups":
-      return { cpuMilli: [100, 1000], memoryMi: [384, 1024] };
+      return { cpuMilli: [100, 1000], memoryRequestMi: 384 };
     case "alertmanager":
     case "exporter":
     case "sidecar":
-      return { cpuMilli: [50, 250], memoryMi: [32, 128] };
+      return { cpuMilli: [50, 250], memoryRequestMi: 32 };
   }
+}
+
+/** Requests and limits per workload; memory limits from the one table every target reads (memoryLimitMb). */
+export function sizeOf(t: Topology, w: Workload): Size {
+  const { cpuMilli, memoryRequestMi } = requests(t, w);
+  const limitMi = memoryLimitMb(t, w);
+  return { cpuMilli, memoryMi: [Math.min(memoryRequestMi, limitMi), limitMi] };
 }
 
 /** A Size as Kubernetes resource requirements. */

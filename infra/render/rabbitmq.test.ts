@@ -60,6 +60,22 @@ describe("renderRabbitmqConf", () => {
     expect(conf.join("\n").match(/\d+\.\d+\.\d+\.\d+/g)).toEqual([bindHost, bindHost, bindHost]);
   });
 
+  it.each([
+    [512, 322_122_547],
+    [2048, 1_288_490_188],
+  ])(
+    "blocks publishers at an absolute watermark from a %i MiB limit, never a share of the host's RAM",
+    (limit, bytes) => {
+      const conf = renderRabbitmqConf(buildTopology({ rabbitmq: { memoryLimitMb: limit } }), buildOptions()).split(
+        "\n",
+      );
+
+      expect(conf.filter((l) => l.startsWith("vm_memory_high_watermark"))).toEqual([
+        `vm_memory_high_watermark.absolute = ${bytes}`,
+      ]);
+    },
+  );
+
   it("loads the given definitions file and keeps guest loopback-only", () => {
     const conf = renderRabbitmqConf(buildTopology(), buildOptions({ definitionsFile: "/x/defs.json" })).split("\n");
 

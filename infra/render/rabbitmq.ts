@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Topology } from "../topology";
+import { rabbitmqWatermarkBytes, type Topology } from "../topology";
 
 /** Where the RabbitMQ node listens and where the target put the definitions file. */
 export interface RabbitmqOptions {
@@ -10,8 +10,11 @@ export interface RabbitmqOptions {
   definitionsFile: string;
 }
 
-/** rabbitmq.conf (sysctl format) for RabbitMQ 3.10. */
-export function renderRabbitmqConf(_t: Topology, opts: RabbitmqOptions): string {
+/**
+ * rabbitmq.conf (sysctl format) for RabbitMQ 3.10. The memory watermark is absolute, a share of
+ * the broker's container limit (rabbitmqWatermarkBytes), the same on every target.
+ */
+export function renderRabbitmqConf(t: Topology, opts: RabbitmqOptions): string {
   return [
     `listeners.tcp.default = ${opts.bindHost}:${opts.amqpPort}`,
     `management.tcp.ip = ${opts.bindHost}`,
@@ -25,7 +28,8 @@ export function renderRabbitmqConf(_t: Topology, opts: RabbitmqOptions): string 
     "loopback_users.guest = true",
     // Alarms block publishers before the node runs out; the API times out and says so.
     "disk_free_limit.absolute = 256MB",
-    "vm_memory_high_watermark.relative = 0.4",
+    // In bytes: unit suffixes changed meaning across RabbitMQ releases (M became 10^6 bytes in 2024).
+    `vm_memory_high_watermark.absolute = ${rabbitmqWatermarkBytes(t)}`,
     "log.console = true",
     "log.console.level = info",
     "log.file = false",

@@ -3,5 +3,6 @@ export * from "./schema";
 export * from "./parse";
 export * from "./addresses";
 export * from "./service-env";
+export * from "./memory";
 export { secret, isSecretSchema } from "./secret";
 export * from "./ports";

@@ -157,6 +157,12 @@ export const RabbitmqSchema = z.object({
   prometheusPort: port.default(15693),
   distPort: port.default(25682),
   epmdPort: port.default(14369),
+  /**
+   * The broker's container limit (MiB) on every target; its memory watermark is a share of it
+   * (memory.ts), rendered on the local stack too. At least 512, so the watermark stays well
+   * above what an idle node with its plugins holds.
+   */
+  memoryLimitMb: count(512, 1_048_576).default(2048),
   vhost: z
     .string()
     .regex(/^[a-z][a-z0-9_-]*$/)
