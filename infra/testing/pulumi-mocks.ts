@@ -191,7 +191,7 @@ interface OutputPromise<T> {
  * The value of an Output, failing after `timeoutMs` rather than hanging when the engine is missing;
  * rejecting with the Output's own error when it failed (a throwing apply, a failed registration).
  */
-export function settle<T>(output: pulumi.Input<T>, timeoutMs = 10_000): Promise<T> {
+export function settle<T>(output: pulumi.Input<T>, timeoutMs = 60_000): Promise<T> {
   assertMocksSet();
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`output did not resolve within ${timeoutMs} ms`)), timeoutMs);
@@ -209,7 +209,7 @@ export function settle<T>(output: pulumi.Input<T>, timeoutMs = 10_000): Promise<
 }
 
 /** Wait until every resource registration the program started has reached the mocks. */
-export async function settleRegistrations(timeoutMs = 20_000): Promise<RecordedResource[]> {
+export async function settleRegistrations(timeoutMs = 60_000): Promise<RecordedResource[]> {
   assertMocksSet();
   let last = -1;
   const deadline = Date.now() + timeoutMs;

@@ -55,12 +55,12 @@ describe("cache: count and flush", () => {
     expect(counted.out).not.toMatch(/namespace catalog/); // only the namespace asked for
 
     const dry = await cache("--namespace", "profile", "--flush");
-    expect(dry.code).toBe(0);
+    expect({ code: dry.code, out: dry.out }).toMatchObject({ code: 0 }); // the runbook's output when it failed
     expect(dry.out).toMatch(new RegExp(`would: flush profile: unlink its ${n} entries`));
     expect(await l2("profile", user.id)).not.toBeNull();
 
     const flushed = await cache("--namespace", "profile", "--flush", "--apply", "--yes");
-    expect(flushed.code).toBe(0);
+    expect({ code: flushed.code, out: flushed.out }).toMatchObject({ code: 0 }); // the runbook's output when it failed
     expect(flushed.out).toMatch(/done\s+flush profile/);
     expect(flushed.out).toContain(`expire within CACHE_L1_TTL_MS = ${testTopology().api.cache.l1TtlMs} ms`);
     expect(await l2("profile", user.id)).toBeNull();
@@ -97,7 +97,7 @@ describe("cache: warm", () => {
     // Written behind the API's back, so nothing invalidated the cached catalog: flush + warm refreshes it.
     const product = await buildProduct({ name: "warmed by the runbook" });
     const warmed = await cache("--namespace", "catalog", "--flush", "--warm", "--apply", "--yes");
-    expect(warmed.code).toBe(0);
+    expect({ code: warmed.code, out: warmed.out }).toMatchObject({ code: 0 }); // the runbook's output when it failed
     expect(warmed.out).toMatch(/ok: warmed catalog: [1-9]\d* products/);
     const entry = await l2<{ products: Array<{ id: number; name: string }> }>("catalog", "all");
     expect(entry?.products).toContainEqual(expect.objectContaining({ id: product.id, name: "warmed by the runbook" }));
@@ -123,7 +123,7 @@ describe("cache: warm", () => {
       500,
     );
     const profile = await cache("--namespace", "profile", "--flush", "--warm", "--apply", "--yes");
-    expect(profile.code).toBe(0);
+    expect({ code: profile.code, out: profile.out }).toMatchObject({ code: 0 }); // the runbook's output when it failed
     expect(profile.out).toMatch(/done\s+warm profile for the [1-9]\d* users it held/);
     // In Redis before any API read: the runbook loaded it through the service's own read path.
     const cached = await l2<{ id: number; username: string }>("profile", user.id);
