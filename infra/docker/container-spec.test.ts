@@ -3,7 +3,7 @@ import { autoscalerEnv } from "./autoscaler";
 import { backupEnv } from "./backups";
 import { dockerAddresses } from "./addresses";
 import { containerSize, limits, type ContainerRole } from "./container-spec";
-import { clusterFormScript } from "./redis-cluster";
+import { clusterFormScript } from "../render";
 import { parseBucketInitEnv, parseEdgeSyncEnv, parsePublisherEnv } from "../../services/src/static-sync/config";
 import { bucketInitEnv, edgeSyncEnv, publisherEnv } from "./bucket-scripts";
 

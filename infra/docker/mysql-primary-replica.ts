@@ -5,7 +5,7 @@ import type { HostPort } from "../topology";
 import { mysqlClientHost, mysqlReplicaName, NAMES } from "./addresses";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
-import { CREDENTIALS_DIR, CREDENTIALS_VOLUME, followsNobody, mysqlJobScript, type MysqlJobSteps } from "./mysql-jobs";
+import { CREDENTIALS_DIR, CREDENTIALS_VOLUME, followsNobody, mysqlJobScript, type MysqlJobSteps } from "../render";
 import { oneShotJob } from "./one-shot";
 
 /**

@@ -1,11 +1,11 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { redisClusterCreateArgs, redisContainerCommand, renderRedisConf } from "../render";
-import { hostPort, type HostPort, type Topology } from "../topology";
+import { clusterFormScript, redisContainerCommand, renderRedisConf } from "../render";
+import type { Topology } from "../topology";
 import { redisIp, redisName } from "./addresses";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
-import { boundedWait, oneShotJob, type OneShotJob } from "./one-shot";
+import { oneShotJob, type OneShotJob } from "./one-shot";
 import { REDIS_AUTH_FILES, redisAuthJob, redisCredentialsVolume } from "./redis-auth";
 
 /**
@@ -20,24 +20,6 @@ export function dockerRedisConf(t: Topology, port: number): string {
     paths: { dir: PATHS.redisData, pidFile: "/tmp/redis.pid", logFile: '""' },
     auth: REDIS_AUTH_FILES,
   });
-}
-
-/**
- * The shell the cluster-forming job runs: forms the cluster only when every node still knows only
- * itself (so a re-run never touches a formed cluster), then waits for cluster_state:ok.
- */
-export function clusterFormScript(nodes: HostPort[], replicasPerMaster: number, waitSeconds = 180): string {
-  const cli = (n: HostPort) => `redis-cli --no-auth-warning --user admin -h ${n.host} -p ${n.port}`;
-  const known = (n: HostPort) => `${cli(n)} cluster info | tr -d '\\r' | grep -q '^cluster_known_nodes:1$'`;
-  const waitUp = nodes.map((n) =>
-    boundedWait(`${cli(n)} ping | grep -q PONG`, `${hostPort(n)} answering PONG`, waitSeconds),
-  );
-  const clusterOk = `${cli(nodes[0])} cluster info | tr -d '\\r' | grep -q '^cluster_state:ok$'`;
-  return [
-    ...waitUp,
-    `if ${nodes.map(known).join(" && ")}; then ${cli(nodes[0])} ${redisClusterCreateArgs(nodes, replicasPerMaster).join(" ")}; fi`,
-    boundedWait(clusterOk, "cluster_state:ok", waitSeconds),
-  ].join("\n");
 }
 
 /** Redis Cluster: one container per node at a fixed address with its own volume, and a re-runnable forming job. */

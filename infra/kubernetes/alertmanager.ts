@@ -27,7 +27,7 @@ export class Alertmanager extends pulumi.ComponentResource {
         spec: {
           replicas: 1,
           selector: { matchLabels: { "app.kubernetes.io/name": NAMES.alertmanager } },
-          template: {
+          template: ctx.podSecrets.template({
             metadata: {
               labels: podLabels(NAMES.alertmanager),
               annotations: { "floodgate.dev/config-sha256": configChecksum(yml) },
@@ -59,7 +59,7 @@ export class Alertmanager extends pulumi.ComponentResource {
                 { name: "data", emptyDir: {} },
               ],
             },
-          },
+          }),
         },
       },
       { parent: this },

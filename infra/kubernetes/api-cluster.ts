@@ -10,12 +10,19 @@ type Container = k8s.types.input.core.v1.Container;
 /** Inputs of the API cluster: the context plus the static bucket's publisher container for API pods. */
 export interface ApiClusterArgs extends KubernetesContext {
   staticPublisher: Container;
+  /**
+   * What the migration Job (so every API pod and worker) waits for: each store's bootstrap Job or,
+   * where it has none, its StatefulSet.
+   */
+  stores: pulumi.Resource[];
 }
 
 /** The API replicas (a StatefulSet, one Service per slot), the migration Job before them, the workers and the tracker. */
 export class ApiCluster extends pulumi.ComponentResource {
   /** The API StatefulSet, the autoscaler's target. */
   readonly statefulSet: k8s.apps.v1.StatefulSet;
+  /** One Service per slot, up to the autoscaler's maximum: nginx's upstream names them. */
+  readonly slotServices: k8s.core.v1.Service[] = [];
 
   constructor(name: string, args: ApiClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:ApiCluster", name, {}, opts);
@@ -44,12 +51,10 @@ export class ApiCluster extends pulumi.ComponentResource {
       }),
     };
     const secretKeys = new Set([...appProcessEnv(args, api).secretKeys, ...appProcessEnv(args, migrate).secretKeys]);
-    const secret = new k8s.core.v1.Secret(
+    const secret = args.podSecrets.secret(
       `${name}-secrets`,
-      {
-        metadata: { name: APP_SECRET, namespace },
-        stringData: Object.fromEntries([...secretKeys].sort().map((k) => [k, cfg.secrets[k]])),
-      },
+      APP_SECRET,
+      Object.fromEntries([...secretKeys].sort().map((k) => [k, cfg.secrets[k]])),
       { parent: this },
     );
     const migration = new k8s.batch.v1.Job(
@@ -61,7 +66,7 @@ export class ApiCluster extends pulumi.ComponentResource {
           template: appPodTemplate(args, migrate, { oneShot: true }),
         },
       },
-      { parent: this, dependsOn: [secret] },
+      { parent: this, dependsOn: [secret, ...args.stores] },
     );
     new k8s.core.v1.Service(
       `${name}-headless`,
@@ -78,7 +83,7 @@ export class ApiCluster extends pulumi.ComponentResource {
     // One Service per slot, up to the autoscaler's maximum: its name resolves even while no pod fills
     // the slot, so nginx starts with every slot listed and skips empty ones (connections are refused).
     for (let i = 0; i < apiSlots(t); i++) {
-      new k8s.core.v1.Service(
+      const slot = new k8s.core.v1.Service(
         `${name}-slot-${i}`,
         {
           metadata: { name: apiSlotName(i), namespace },
@@ -89,6 +94,7 @@ export class ApiCluster extends pulumi.ComponentResource {
         },
         { parent: this },
       );
+      this.slotServices.push(slot);
     }
     this.statefulSet = new k8s.apps.v1.StatefulSet(
       `${name}-api`,

@@ -44,13 +44,13 @@ export function appProcessEnv(ctx: Pick<KubernetesContext, "cfg" | "addresses">,
 
 /** A pod template running one floodgate process from the app image, with probes, limits and its data-store access. */
 export function appPodTemplate(
-  ctx: Pick<KubernetesContext, "cfg" | "addresses">,
+  ctx: Pick<KubernetesContext, "cfg" | "addresses" | "podSecrets">,
   p: AppProcess,
   opts: { sidecars?: Container[]; oneShot?: boolean } = {},
 ): PodTemplate {
   const t = ctx.cfg.topology;
   const { env } = appProcessEnv(ctx, p);
-  return {
+  return ctx.podSecrets.template({
     metadata: { labels: { ...podLabels(p.component), ...clientLabels("mysql", "redis", "rabbitmq", "bucket") } },
     spec: {
       // A Job's pod reruns on failure; a server's pod is restarted by its controller.
@@ -74,7 +74,7 @@ export function appPodTemplate(
       ],
       volumes: [{ name: "static", emptyDir: {} }],
     },
-  };
+  });
 }
 
 /**

@@ -46,14 +46,12 @@ export class Backups extends pulumi.ComponentResource {
     const t = cfg.topology;
     const secretName = "backup-secrets";
     const { env, secretKeys } = podEnv(t, (tt) => backupEnv(tt, a, ctx.s3Endpoint), secretName);
-    const secret = new k8s.core.v1.Secret(
+    const secret = ctx.podSecrets.secret(
       `${name}-secrets`,
-      {
-        metadata: { name: secretName, namespace },
-        stringData: Object.fromEntries(
-          [...secretKeys, "bucketAccessKey" as const, "bucketSecretKey" as const].map((k) => [k, cfg.secrets[k]]),
-        ),
-      },
+      secretName,
+      Object.fromEntries(
+        [...secretKeys, "bucketAccessKey" as const, "bucketSecretKey" as const].map((k) => [k, cfg.secrets[k]]),
+      ),
       { parent: this },
     );
     const bucketKey = (name: string, key: string) => ({
@@ -69,7 +67,7 @@ export class Backups extends pulumi.ComponentResource {
           replicas: 1,
           strategy: { type: "Recreate" },
           selector: { matchLabels: { "app.kubernetes.io/name": BACKUPS } },
-          template: {
+          template: ctx.podSecrets.template({
             metadata: { labels: { ...podLabels(BACKUPS), ...clientLabels("mysql", "redis", "bucket") } },
             spec: {
               // A backup in progress finishes first (the replica's applier is stopped meanwhile).
@@ -93,7 +91,7 @@ export class Backups extends pulumi.ComponentResource {
               ],
               volumes: [{ name: "work", emptyDir: {} }],
             },
-          },
+          }),
         },
       },
       { parent: this },

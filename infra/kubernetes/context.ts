@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { DeployConfig } from "../deployment";
 import type { Addresses } from "../topology";
+import type { PodSecrets } from "./pod-secrets";
 
 /** What every Kubernetes component is given: the deployment, its addresses and the namespace it lives in. */
 export interface KubernetesContext {
@@ -8,6 +9,8 @@ export interface KubernetesContext {
   addresses: Addresses;
   /** The Namespace resource's name, so every object waits for the namespace. */
   namespace: pulumi.Input<string>;
+  /** The program's Secrets, and the digest of those each pod template reads. */
+  podSecrets: PodSecrets;
 }
 
 /**

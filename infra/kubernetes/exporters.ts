@@ -19,16 +19,14 @@ export class Exporters extends pulumi.ComponentResource {
     const { cfg, addresses: a, namespace } = ctx;
     const t = cfg.topology;
     const servers = [a.mysqlPrimary, ...a.mysqlReplicas];
-    const secret = new k8s.core.v1.Secret(
+    const secret = ctx.podSecrets.secret(
       `${name}-secrets`,
-      {
-        metadata: { name: "exporter-secrets", namespace },
-        stringData: pulumi.all(cfg.secrets).apply((values) => {
-          const real = withSecrets(t, values);
-          const cnfs = servers.map((server, i) => [`${mysqldExporterName(i)}.cnf`, renderExporterMyCnf(real, server)]);
-          return { ...Object.fromEntries(cnfs), redisExporterPassword: values.redisExporterPassword };
-        }),
-      },
+      "exporter-secrets",
+      pulumi.all(cfg.secrets).apply((values) => {
+        const real = withSecrets(t, values);
+        const cnfs = servers.map((server, i) => [`${mysqldExporterName(i)}.cnf`, renderExporterMyCnf(real, server)]);
+        return { ...Object.fromEntries(cnfs), redisExporterPassword: values.redisExporterPassword };
+      }),
       { parent: this },
     );
     const service = (svc: string, port: number) =>
@@ -51,7 +49,7 @@ export class Exporters extends pulumi.ComponentResource {
           spec: {
             replicas: 1,
             selector: { matchLabels: { "app.kubernetes.io/name": svc } },
-            template: {
+            template: ctx.podSecrets.template({
               metadata: { labels: { ...podLabels(svc), ...labels } },
               spec: {
                 containers: [
@@ -66,7 +64,7 @@ export class Exporters extends pulumi.ComponentResource {
                 ],
                 volumes: [{ name: "secrets", secret: { secretName: secret.metadata.name } }],
               },
-            },
+            }),
           },
         },
         { parent: this },

@@ -11,6 +11,7 @@ import { Backups } from "./backups";
 import type { KubernetesContext } from "./context";
 import { LoadBalancer } from "./load-balancer";
 import { Monitoring } from "./monitoring";
+import { PodSecrets } from "./pod-secrets";
 import { MysqlPrimaryReplica } from "./mysql-primary-replica";
 import { RabbitMq } from "./rabbit-mq";
 import { RedisCluster } from "./redis-cluster";
@@ -34,12 +35,25 @@ export function deployKubernetes(cfg: DeployConfig): StackOutputs {
   const ns = new k8s.core.v1.Namespace("floodgate", { metadata: { name: cfg.kubernetes.namespace } });
   const dns: ClusterDns = { namespace: cfg.kubernetes.namespace };
   const addresses = kubernetesAddresses(t, dns);
-  const ctx: KubernetesContext = { cfg, addresses, namespace: ns.metadata.name };
-  const stores = [new MysqlPrimaryReplica("mysql", ctx), new RedisCluster("redis", ctx), new RabbitMq("rabbitmq", ctx)];
+  const ctx: KubernetesContext = {
+    cfg,
+    addresses,
+    namespace: ns.metadata.name,
+    podSecrets: new PodSecrets(ns.metadata.name),
+  };
+  const mysql = new MysqlPrimaryReplica("mysql", ctx);
+  const redis = new RedisCluster("redis", ctx);
+  const rabbitmq = new RabbitMq("rabbitmq", ctx);
+  const stores = [mysql, redis, rabbitmq];
   const bucket = new StaticBucket("bucket", { ...ctx, dns });
-  // The migration Job (and so the API) waits for the stores; nginx only needs the API's Services.
-  const apiCluster = new ApiCluster("api", { ...ctx, staticPublisher: bucket.publisher }, { dependsOn: stores });
-  new LoadBalancer("lb", { ...ctx, staticSync: bucket.edgeSync });
+  // The migration Job (and so the API) waits for the stores' bootstrap Jobs; nginx only for the
+  // API's Services, whose names it resolves at start.
+  const apiCluster = new ApiCluster(
+    "api",
+    { ...ctx, staticPublisher: bucket.publisher, stores: [...mysql.ready, redis.ready, rabbitmq.ready, bucket.ready] },
+    { dependsOn: stores },
+  );
+  new LoadBalancer("lb", { ...ctx, staticSync: bucket.edgeSync, upstreams: apiCluster.slotServices });
   new Monitoring("monitoring", { ...ctx, rules: readRuleFiles() });
   new Backups("backups", { ...ctx, s3Endpoint: bucket.s3Endpoint }, { dependsOn: stores });
   new Autoscaling("autoscaling", { ...ctx, target: apiCluster.statefulSet });

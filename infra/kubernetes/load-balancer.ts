@@ -11,6 +11,11 @@ type Container = k8s.types.input.core.v1.Container;
 /** Inputs of the load balancer: the context plus the static edge's sync container from StaticBucket. */
 export interface LoadBalancerArgs extends KubernetesContext {
   staticSync: Container;
+  /**
+   * What nginx's upstream names: the API's per-slot Services. nginx resolves them when it starts and
+   * exits while one does not exist, so it is created after them.
+   */
+  upstreams: pulumi.Resource[];
 }
 
 /** nginx, the only public entry: a LoadBalancer Service keeping client addresses, with the stub_status exporter beside it. */
@@ -37,7 +42,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
           replicas: 1,
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           selector: { matchLabels: { "app.kubernetes.io/name": NAMES.nginx } },
-          template: {
+          template: args.podSecrets.template({
             // A changed config rolls the pod, since nginx reads it only at start.
             metadata: { labels, annotations: { "floodgate.dev/config-sha256": configChecksum(conf) } },
             spec: {
@@ -80,10 +85,10 @@ export class LoadBalancer extends pulumi.ComponentResource {
                 { name: "static", emptyDir: {} },
               ],
             },
-          },
+          }),
         },
       },
-      { parent: this },
+      { parent: this, dependsOn: args.upstreams },
     );
     new k8s.core.v1.Service(
       `${name}-public`,

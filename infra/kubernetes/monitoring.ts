@@ -40,7 +40,7 @@ export class Monitoring extends pulumi.ComponentResource {
           serviceName: NAMES.prometheus,
           replicas: 1,
           selector: { matchLabels: { "app.kubernetes.io/name": NAMES.prometheus } },
-          template: {
+          template: args.podSecrets.template({
             metadata: {
               // Prometheus scrapes RabbitMQ's own metrics port, behind the broker's NetworkPolicy.
               labels: { ...podLabels(NAMES.prometheus), ...clientLabels("rabbitmq") },
@@ -78,7 +78,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 { name: "rules", configMap: { name: rules.metadata.name } },
               ],
             },
-          },
+          }),
           volumeClaimTemplates: [volumeClaim("data", cfg.kubernetes.storageClass, cfg.kubernetes.volumeGi.prometheus)],
         },
       },

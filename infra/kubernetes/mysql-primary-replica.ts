@@ -1,40 +1,51 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { withSecrets } from "../deployment";
-import { renderBootstrapSql, renderReplicaSetupSql } from "../render";
+import {
+  CREDENTIALS_DIR,
+  CREDENTIALS_VOLUME,
+  followsNobody,
+  mysqlJobScript,
+  renderBootstrapSql,
+  renderReplicaSetupSql,
+  type MysqlJobSteps,
+} from "../render";
 import { hostPort } from "../topology";
 import { NAMES, mysqlReplicaName } from "./addresses";
 import type { KubernetesContext } from "./context";
-import { sqlJobScript } from "./job-scripts";
+import { volumesOwnedBy } from "./image-users";
 import { MysqlServer } from "./mysql-server";
 import { scriptJobSpec, secretEnv } from "./object-specs";
-import { clientLabels, dataStorePolicy, sizeOf } from "./pod-spec";
-
-/** The SQL files the Jobs apply, as keys of the Secret and names under /sql. */
-const SQL_FILES = ["bootstrap.sql", "replica-setup.sql"];
+import { clientLabels, dataStorePolicy, sizeOf, volumeClaim } from "./pod-spec";
 
 /** Users are created for any client host: pod addresses change, so the NetworkPolicy decides who connects. */
 export const MYSQL_CLIENT_HOST = "%";
 
-/** The MariaDB primary and its replicas, the users from renderBootstrapSql, replication set up by a Job per replica. */
+/**
+ * The MariaDB primary and its replicas, the users from renderBootstrapSql, replication set up by a Job
+ * per replica — the same job scripts as on Docker (infra/render/mysql-jobs.ts): nothing waits
+ * forever, and a rotated password (root's included) is applied in place.
+ */
 export class MysqlPrimaryReplica extends pulumi.ComponentResource {
+  /** The Jobs every client waits for: the bootstrap (users, schema) and each replica's setup. */
+  readonly ready: k8s.batch.v1.Job[];
+
   constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:MysqlPrimaryReplica", name, {}, opts);
     const { cfg, addresses: a, namespace } = ctx;
     const t = cfg.topology;
-    const secret = new k8s.core.v1.Secret(
+    const secret = ctx.podSecrets.secret(
       `${name}-secrets`,
-      {
-        metadata: { name: "mysql-secrets", namespace },
-        stringData: pulumi.all(cfg.secrets).apply((values) => {
-          const real = withSecrets(t, values);
-          return {
-            rootPassword: values.mysqlRootPassword,
-            "bootstrap.sql": renderBootstrapSql(real, { clientHost: MYSQL_CLIENT_HOST }),
-            "replica-setup.sql": renderReplicaSetupSql(real, { primary: a.mysqlPrimary }),
-          };
-        }),
-      },
+      "mysql-secrets",
+      pulumi.all(cfg.secrets).apply((values) => {
+        const real = withSecrets(t, values);
+        return {
+          rootPassword: values.mysqlRootPassword,
+          replicationPassword: values.mysqlReplicationPassword,
+          "bootstrap.sql": renderBootstrapSql(real, { clientHost: MYSQL_CLIENT_HOST }),
+          "replica-setup.sql": renderReplicaSetupSql(real, { primary: a.mysqlPrimary }),
+        };
+      }),
       { parent: this },
     );
     const servers = [
@@ -48,41 +59,81 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
           { parent: this },
         ),
     );
-    const job = (jobName: string, script: string, dependsOn: pulumi.Resource[]) =>
+    // The root password the bootstrap Job last applied (and the one before), for the next rotation:
+    // the image applies MARIADB_ROOT_PASSWORD only when it initialises an empty datadir, so after a
+    // rotation the server still has the old one until the Job logs in with it and changes it in
+    // place. A claim, as on Docker a volume. Not awaited: with a WaitForFirstConsumer StorageClass it
+    // binds only once the Job's pod mounts it.
+    const credentials = new k8s.core.v1.PersistentVolumeClaim(
+      `${name}-credentials`,
+      {
+        ...volumeClaim(CREDENTIALS_VOLUME, cfg.kubernetes.storageClass, 1),
+        metadata: { name: CREDENTIALS_VOLUME, namespace, annotations: { "pulumi.com/skipAwait": "true" } },
+      },
+      { parent: this },
+    );
+    const job = (
+      jobName: string,
+      sqlFile: string,
+      steps: Omit<MysqlJobSteps, "sqlFile">,
+      dependsOn: pulumi.Resource[],
+    ) =>
       new k8s.batch.v1.Job(
         `${name}-${jobName}`,
         {
           metadata: { name: jobName, namespace },
-          spec: scriptJobSpec({
-            image: cfg.images.mariadb,
-            imageUser: "mariadb",
-            script,
-            // The client reads the password from the environment: never in arguments.
-            env: [secretEnv("MYSQL_PWD", secret.metadata.name, "rootPassword")],
-            volumeMounts: [{ name: "sql", mountPath: "/sql", readOnly: true }],
-            // Only the SQL files: the root password reaches the client through the environment alone.
-            volumes: [
-              {
-                name: "sql",
-                secret: { secretName: secret.metadata.name, items: SQL_FILES.map((f) => ({ key: f, path: f })) },
-              },
-            ],
-            labels: clientLabels("mysql"),
-            size: sizeOf(t, "job"),
-          }),
+          spec: ctx.podSecrets.spec(
+            scriptJobSpec({
+              image: cfg.images.mariadb,
+              imageUser: "mariadb",
+              script: mysqlJobScript({ ...steps, sqlFile: `/sql/${sqlFile}`, credentialsDir: CREDENTIALS_DIR }),
+              // The client reads the passwords from the environment: never in arguments.
+              env: [
+                secretEnv("MYSQL_PWD", secret.metadata.name, "rootPassword"),
+                ...(steps.otherwiseRepointReplication
+                  ? [
+                      { name: "REPLICATION_USER", value: t.mysql.users.replication.name },
+                      secretEnv("REPLICATION_PASSWORD", secret.metadata.name, "replicationPassword"),
+                    ]
+                  : []),
+              ],
+              volumeMounts: [
+                { name: "sql", mountPath: "/sql", readOnly: true },
+                { name: "credentials", mountPath: CREDENTIALS_DIR },
+              ],
+              // Only the SQL file: the passwords reach the client through the environment alone.
+              volumes: [
+                { name: "sql", secret: { secretName: secret.metadata.name, items: [{ key: sqlFile, path: sqlFile }] } },
+                { name: "credentials", persistentVolumeClaim: { claimName: credentials.metadata.name } },
+              ],
+              // The claim is written by the image's mysql user.
+              podSecurityContext: volumesOwnedBy("mariadb"),
+              labels: clientLabels("mysql"),
+              size: sizeOf(t, "job"),
+            }),
+          ),
         },
-        { parent: this, dependsOn },
+        // A Job's template cannot change in place, and its name is fixed: replaced by deleting it first.
+        // Its template carries the digest of the Secret values it applies (pod-secrets.ts), so a
+        // rotated password, or a changed SQL file, replaces it: it runs again.
+        { parent: this, dependsOn, deleteBeforeReplace: true },
       );
     const [primary, ...replicas] = servers;
-    const bootstrap = job("mysql-bootstrap", sqlJobScript(a.mysqlPrimary, "/sql/bootstrap.sql"), [primary.statefulSet]);
-    a.mysqlReplicas.forEach((replica, i) =>
+    const bootstrap = job("mysql-bootstrap", "bootstrap.sql", { server: a.mysqlPrimary, applyRootPassword: true }, [
+      primary.statefulSet,
+    ]);
+    // Set up only a replica that follows nobody yet (re-running must not reset a working replica's
+    // position); one that does gets the rotated replication password, keeping its position. A failed
+    // query is not "follows nobody": the re-point then fails the Job, loudly.
+    const setups = a.mysqlReplicas.map((replica, i) =>
       job(
         `${mysqlReplicaName(i + 1)}-setup`,
-        // Only a replica that follows no primary yet: re-running must not reset a working one.
-        sqlJobScript(replica, "/sql/replica-setup.sql", "SHOW SLAVE STATUS"),
+        "replica-setup.sql",
+        { server: replica, onlyIf: followsNobody(replica), otherwiseRepointReplication: true },
         [bootstrap, replicas[i].statefulSet],
       ),
     );
+    this.ready = [bootstrap, ...setups];
     new k8s.networking.v1.NetworkPolicy(
       `${name}-policy`,
       { metadata: { name: "mysql", namespace }, spec: dataStorePolicy("mysql", { "floodgate.dev/store": "mysql" }) },

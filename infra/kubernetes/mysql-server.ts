@@ -44,46 +44,49 @@ export class MysqlServer extends pulumi.ComponentResource {
           serviceName: server,
           replicas: 1,
           selector: { matchLabels: { "app.kubernetes.io/name": server } },
-          template: {
-            metadata: {
-              // Replicas connect to the primary, so they carry the client label too.
-              labels: { ...podLabels(server), "floodgate.dev/store": "mysql", ...clientLabels("mysql") },
-              annotations: { "floodgate.dev/config-sha256": configChecksum(cnf) },
+          template: args.podSecrets.template(
+            {
+              metadata: {
+                // Replicas connect to the primary, so they carry the client label too.
+                labels: { ...podLabels(server), "floodgate.dev/store": "mysql", ...clientLabels("mysql") },
+                annotations: { "floodgate.dev/config-sha256": configChecksum(cnf) },
+              },
+              spec: {
+                terminationGracePeriodSeconds: 60,
+                // The data volume is mysql's to write from its first start (the entry point runs as mysql).
+                securityContext: volumesOwnedBy("mariadb"),
+                containers: [
+                  {
+                    name: "mariadb",
+                    image: cfg.images.mariadb,
+                    // The whole rendered file is the config, as on the local stack. On an empty datadir
+                    // the image's entry point (images/mariadb-entrypoint) first runs mariadb-install-db
+                    // and gives root@'%' MARIADB_ROOT_PASSWORD; it never applies the variable again.
+                    args: [`--defaults-file=${PATHS.mariadbConf}/my.cnf`],
+                    env: [
+                      {
+                        name: "MARIADB_ROOT_PASSWORD",
+                        valueFrom: { secretKeyRef: { name: args.rootSecret, key: "rootPassword" } },
+                      },
+                    ],
+                    ports: [{ name: "mysql", containerPort: address.port }],
+                    volumeMounts: [
+                      { name: "data", mountPath: PATHS.mariadbData },
+                      { name: "cnf", mountPath: PATHS.mariadbConf, readOnly: true },
+                    ],
+                    resources: resources(sizeOf(t, "mysql")),
+                    securityContext: runAsImageUser("mariadb"),
+                    // The server's own client over TCP (the image has no HTTP client nor healthcheck.sh):
+                    // "access denied" still proves it serves, so the probe needs no password. The
+                    // first start's initialisation runs with networking off, so it is not ready before.
+                    ...commandProbes(mariadbPing(address.port), address.port),
+                  },
+                ],
+                volumes: [{ name: "cnf", configMap: { name: conf.metadata.name } }],
+              },
             },
-            spec: {
-              terminationGracePeriodSeconds: 60,
-              // The data volume is mysql's to write from its first start (the entry point runs as mysql).
-              securityContext: volumesOwnedBy("mariadb"),
-              containers: [
-                {
-                  name: "mariadb",
-                  image: cfg.images.mariadb,
-                  // The whole rendered file is the config, as on the local stack. On an empty datadir
-                  // the image's entry point (images/mariadb-entrypoint) first runs mariadb-install-db
-                  // and gives root@'%' MARIADB_ROOT_PASSWORD; it never applies the variable again.
-                  args: [`--defaults-file=${PATHS.mariadbConf}/my.cnf`],
-                  env: [
-                    {
-                      name: "MARIADB_ROOT_PASSWORD",
-                      valueFrom: { secretKeyRef: { name: args.rootSecret, key: "rootPassword" } },
-                    },
-                  ],
-                  ports: [{ name: "mysql", containerPort: address.port }],
-                  volumeMounts: [
-                    { name: "data", mountPath: PATHS.mariadbData },
-                    { name: "cnf", mountPath: PATHS.mariadbConf, readOnly: true },
-                  ],
-                  resources: resources(sizeOf(t, "mysql")),
-                  securityContext: runAsImageUser("mariadb"),
-                  // The server's own client over TCP (the image has no HTTP client nor healthcheck.sh):
-                  // "access denied" still proves it serves, so the probe needs no password. The
-                  // first start's initialisation runs with networking off, so it is not ready before.
-                  ...commandProbes(mariadbPing(address.port), address.port),
-                },
-              ],
-              volumes: [{ name: "cnf", configMap: { name: conf.metadata.name } }],
-            },
-          },
+            { firstStartOnly: [{ secret: args.rootSecret, key: "rootPassword" }] },
+          ),
           volumeClaimTemplates: [volumeClaim("data", cfg.kubernetes.storageClass, cfg.kubernetes.volumeGi.mysql)],
         },
       },

@@ -23,7 +23,7 @@ export class NodeExporter extends pulumi.ComponentResource {
         metadata: { name: NAMES.nodeExporter, namespace },
         spec: {
           selector: { matchLabels: { "app.kubernetes.io/name": NAMES.nodeExporter } },
-          template: {
+          template: ctx.podSecrets.template({
             metadata: { labels: podLabels(NAMES.nodeExporter) },
             spec: {
               containers: [
@@ -47,7 +47,7 @@ export class NodeExporter extends pulumi.ComponentResource {
                 { name: "sys", hostPath: { path: "/sys" } },
               ],
             },
-          },
+          }),
         },
       },
       { parent: this },

@@ -17,6 +17,8 @@ export interface ScriptJob {
   env?: Container["env"];
   volumeMounts?: Container["volumeMounts"];
   volumes?: pulumi.Input<pulumi.Input<k8s.types.input.core.v1.Volume>[]>;
+  /** The pod's security context, e.g. an fsGroup for a claim the image's user writes. */
+  podSecurityContext?: k8s.types.input.core.v1.PodSecurityContext;
 }
 
 /** The spec of a Job that runs one script until it succeeds. */
@@ -27,6 +29,7 @@ export function scriptJobSpec(job: ScriptJob): k8s.types.input.batch.v1.JobSpec 
       metadata: { labels: job.labels },
       spec: {
         restartPolicy: "OnFailure",
+        securityContext: job.podSecurityContext,
         containers: [
           {
             name: "job",

@@ -11,6 +11,9 @@ import { commandProbes, configChecksum, dataStorePolicy, podLabels, resources, s
 
 /** RabbitMQ: one node as a StatefulSet (stable node name for its data), rendered config, definitions and plugins. */
 export class RabbitMq extends pulumi.ComponentResource {
+  /** The node's StatefulSet (awaited until its pod is ready): clients wait for it. */
+  readonly ready: k8s.apps.v1.StatefulSet;
+
   constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:RabbitMq", name, {}, opts);
     const { cfg, addresses: a, namespace } = ctx;
@@ -22,15 +25,13 @@ export class RabbitMq extends pulumi.ComponentResource {
       { metadata: { name: "rabbitmq-conf", namespace }, data: { "rabbitmq.conf": conf, enabled_plugins: plugins } },
       { parent: this },
     );
-    const secret = new k8s.core.v1.Secret(
+    const secret = ctx.podSecrets.secret(
       `${name}-secrets`,
-      {
-        metadata: { name: "rabbitmq-secrets", namespace },
-        stringData: pulumi.all(cfg.secrets).apply((values) => ({
-          "definitions.json": renderRabbitmqDefinitions(withSecrets(t, values)),
-          erlangCookie: values.rabbitmqErlangCookie,
-        })),
-      },
+      "rabbitmq-secrets",
+      pulumi.all(cfg.secrets).apply((values) => ({
+        "definitions.json": renderRabbitmqDefinitions(withSecrets(t, values)),
+        erlangCookie: values.rabbitmqErlangCookie,
+      })),
       { parent: this },
     );
     const ports = [
@@ -47,7 +48,7 @@ export class RabbitMq extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    new k8s.apps.v1.StatefulSet(
+    this.ready = new k8s.apps.v1.StatefulSet(
       `${name}-node`,
       {
         metadata: { name: NAMES.rabbitmq, namespace },
@@ -55,7 +56,7 @@ export class RabbitMq extends pulumi.ComponentResource {
           serviceName: NAMES.rabbitmq,
           replicas: 1,
           selector: { matchLabels: selector },
-          template: {
+          template: ctx.podSecrets.template({
             metadata: {
               labels: podLabels(NAMES.rabbitmq),
               annotations: { "floodgate.dev/config-sha256": configChecksum(conf + plugins) },
@@ -105,7 +106,7 @@ export class RabbitMq extends pulumi.ComponentResource {
                 },
               ],
             },
-          },
+          }),
           volumeClaimTemplates: [volumeClaim("data", cfg.kubernetes.storageClass, cfg.kubernetes.volumeGi.rabbitmq)],
         },
       },

@@ -1,32 +1,32 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { withSecrets } from "../deployment";
-import { redisContainerCommand, redisRestartDelayMs } from "../render";
+import { clusterFormScript, redisContainerCommand, redisRestartDelayMs } from "../render";
 import { hostPort, redisNodeCount } from "../topology";
 import { NAMES } from "./addresses";
 import { PATHS, type KubernetesContext } from "./context";
 import { runAsImageUser, volumesOwnedBy } from "./image-users";
 import { clusterServiceSpec, scriptJobSpec, secretEnv } from "./object-specs";
-import { formClusterScript } from "./job-scripts";
 import { kubernetesRedisConf } from "./mounted-files";
 import { clientLabels, commandProbes, dataStorePolicy, podLabels, resources, sizeOf, volumeClaim } from "./pod-spec";
 
 /** Redis Cluster: a StatefulSet of masters × (1 + replicas) nodes with volumes, stable pod DNS, and the Job that forms it. */
 export class RedisCluster extends pulumi.ComponentResource {
+  /** The forming Job (it ends once cluster_state is ok): every client waits for it. */
+  readonly ready: k8s.batch.v1.Job;
+
   constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:RedisCluster", name, {}, opts);
     const { cfg, addresses: a, namespace } = ctx;
     const t = cfg.topology;
     const port = t.redis.basePort;
-    const secret = new k8s.core.v1.Secret(
+    const secret = ctx.podSecrets.secret(
       `${name}-secrets`,
-      {
-        metadata: { name: "redis-secrets", namespace },
-        stringData: pulumi.all(cfg.secrets).apply((values) => ({
-          "redis.conf": kubernetesRedisConf(withSecrets(t, values)),
-          adminPassword: values.redisAdminPassword,
-        })),
-      },
+      "redis-secrets",
+      pulumi.all(cfg.secrets).apply((values) => ({
+        "redis.conf": kubernetesRedisConf(withSecrets(t, values)),
+        adminPassword: values.redisAdminPassword,
+      })),
       { parent: this },
     );
     // REDISCLI_AUTH keeps the password out of process arguments.
@@ -53,7 +53,7 @@ export class RedisCluster extends pulumi.ComponentResource {
           replicas: redisNodeCount(t),
           podManagementPolicy: "Parallel",
           selector: { matchLabels: { "app.kubernetes.io/name": NAMES.redis } },
-          template: {
+          template: ctx.podSecrets.template({
             metadata: { labels: podLabels(NAMES.redis) },
             spec: {
               // The data volume is the redis user's to write (the image runs redis-server as redis).
@@ -93,24 +93,28 @@ export class RedisCluster extends pulumi.ComponentResource {
                 },
               ],
             },
-          },
+          }),
           volumeClaimTemplates: [volumeClaim("data", cfg.kubernetes.storageClass, cfg.kubernetes.volumeGi.redis)],
         },
       },
       { parent: this },
     );
-    new k8s.batch.v1.Job(
+    // The same script as on Docker: forms the cluster only when no node knows another, waits for
+    // cluster_state:ok, and fails (never hangs `pulumi up`) when a node does not answer.
+    this.ready = new k8s.batch.v1.Job(
       `${name}-form`,
       {
         metadata: { name: "redis-cluster-form", namespace },
-        spec: scriptJobSpec({
-          image: cfg.images.redis,
-          imageUser: "redis",
-          script: formClusterScript(a.redis, t.redis.replicasPerMaster),
-          env: [auth],
-          labels: clientLabels("redis"),
-          size: sizeOf(t, "job"),
-        }),
+        spec: ctx.podSecrets.spec(
+          scriptJobSpec({
+            image: cfg.images.redis,
+            imageUser: "redis",
+            script: clusterFormScript(a.redis, t.redis.replicasPerMaster),
+            env: [auth],
+            labels: clientLabels("redis"),
+            size: sizeOf(t, "job"),
+          }),
+        ),
       },
       { parent: this, dependsOn: [statefulSet] },
     );

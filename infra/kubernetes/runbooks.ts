@@ -91,28 +91,26 @@ export class Runbooks extends pulumi.ComponentResource {
     super("floodgate:kubernetes:Runbooks", name, {}, opts);
     const { cfg, addresses: a, namespace } = ctx;
     const t = cfg.topology;
-    const secret = new k8s.core.v1.Secret(
+    const secret = ctx.podSecrets.secret(
       `${name}-stack`,
-      {
-        metadata: { name: RUNBOOK_STACK_SECRET.name, namespace },
-        stringData: pulumi.all(cfg.secrets).apply((values) => {
-          const real = withSecrets(t, values);
-          const env = {
-            ...backupEnv(real, a, ctx.s3Endpoint),
-            S3_ACCESS_KEY: values.bucketAccessKey,
-            S3_SECRET_KEY: values.bucketSecretKey,
-          };
-          const file = kubernetesStackFile(
-            real,
-            a,
-            cfg.kubernetes.namespace,
-            values.mysqlRootPassword,
-            env,
-            cfg.images.app,
-          );
-          return { [RUNBOOK_STACK_SECRET.key]: JSON.stringify(file, null, 2) };
-        }),
-      },
+      RUNBOOK_STACK_SECRET.name,
+      pulumi.all(cfg.secrets).apply((values) => {
+        const real = withSecrets(t, values);
+        const env = {
+          ...backupEnv(real, a, ctx.s3Endpoint),
+          S3_ACCESS_KEY: values.bucketAccessKey,
+          S3_SECRET_KEY: values.bucketSecretKey,
+        };
+        const file = kubernetesStackFile(
+          real,
+          a,
+          cfg.kubernetes.namespace,
+          values.mysqlRootPassword,
+          env,
+          cfg.images.app,
+        );
+        return { [RUNBOOK_STACK_SECRET.key]: JSON.stringify(file, null, 2) };
+      }),
       { parent: this },
     );
     const account = new k8s.core.v1.ServiceAccount(
@@ -144,7 +142,7 @@ export class Runbooks extends pulumi.ComponentResource {
         spec: {
           replicas: 1,
           selector: { matchLabels: { "app.kubernetes.io/name": RUNBOOKS } },
-          template: {
+          template: ctx.podSecrets.template({
             metadata: { labels: { ...labels, ...clientLabels("mysql", "redis", "rabbitmq", "bucket") } },
             spec: {
               serviceAccountName: account.metadata.name,
@@ -175,7 +173,7 @@ export class Runbooks extends pulumi.ComponentResource {
                 },
               ],
             },
-          },
+          }),
         },
       },
       { parent: this },

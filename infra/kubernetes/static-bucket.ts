@@ -23,6 +23,8 @@ export class StaticBucket extends pulumi.ComponentResource {
   readonly publisher: Container;
   /** The S3 endpoint inside the cluster. */
   readonly s3Endpoint: string;
+  /** The Job that created the buckets: the API (which publishes into one) waits for it. */
+  readonly ready: k8s.batch.v1.Job;
 
   constructor(name: string, ctx: KubernetesContext & { dns: ClusterDns }, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:StaticBucket", name, {}, opts);
@@ -31,20 +33,18 @@ export class StaticBucket extends pulumi.ComponentResource {
     const host = serviceHost(NAMES.bucket, ctx.dns);
     const buckets = bucketNames(t.name);
     this.s3Endpoint = `http://${host}:${BUCKET_PORTS.s3}`;
-    const secret = new k8s.core.v1.Secret(
+    const secret = ctx.podSecrets.secret(
       `${name}-secrets`,
-      {
-        metadata: { name: "bucket-secrets", namespace },
-        stringData: pulumi
-          .all([cfg.secrets.bucketAccessKey, cfg.secrets.bucketSecretKey])
-          // The S3 identity as a file, so the keys appear in no process argument; admin on the two
-          // buckets alone, which bucket-init creates over S3. The keys themselves for the programs.
-          .apply(([accessKey, secretKey]) => ({
-            "s3.json": renderS3Identities({ accessKey, secretKey }, [buckets.static, buckets.backups]),
-            [BUCKET_KEYS.access]: accessKey,
-            [BUCKET_KEYS.secret]: secretKey,
-          })),
-      },
+      "bucket-secrets",
+      pulumi
+        .all([cfg.secrets.bucketAccessKey, cfg.secrets.bucketSecretKey])
+        // The S3 identity as a file, so the keys appear in no process argument; admin on the two
+        // buckets alone, which bucket-init creates over S3. The keys themselves for the programs.
+        .apply(([accessKey, secretKey]) => ({
+          "s3.json": renderS3Identities({ accessKey, secretKey }, [buckets.static, buckets.backups]),
+          [BUCKET_KEYS.access]: accessKey,
+          [BUCKET_KEYS.secret]: secretKey,
+        })),
       { parent: this },
     );
     const selector = { "app.kubernetes.io/name": NAMES.bucket };
@@ -58,7 +58,7 @@ export class StaticBucket extends pulumi.ComponentResource {
           serviceName: NAMES.bucket,
           replicas: 1,
           selector: { matchLabels: selector },
-          template: {
+          template: ctx.podSecrets.template({
             metadata: { labels: podLabels(NAMES.bucket) },
             spec: {
               // SeaweedFS's upstream image and user (not built here): no ids of ours to pin.
@@ -92,7 +92,7 @@ export class StaticBucket extends pulumi.ComponentResource {
                 },
               ],
             },
-          },
+          }),
           volumeClaimTemplates: [volumeClaim("data", cfg.kubernetes.storageClass, cfg.kubernetes.volumeGi.bucket)],
         },
       },
@@ -117,18 +117,20 @@ export class StaticBucket extends pulumi.ComponentResource {
     );
     this.edgeSync = sidecars.edgeSync;
     this.publisher = sidecars.publisher;
-    new k8s.batch.v1.Job(
+    this.ready = new k8s.batch.v1.Job(
       `${name}-init`,
       {
         metadata: { name: "bucket-init", namespace },
-        spec: scriptJobSpec({
-          image: cfg.images.app,
-          imageUser: "app",
-          script: `exec ${appCommand("bucket-init").join(" ")}`,
-          env: bucketInitEnv(this.s3Endpoint, secret.metadata.name, [buckets.static, buckets.backups]),
-          labels: clientLabels("bucket"),
-          size: sizeOf(t, "job"),
-        }),
+        spec: ctx.podSecrets.spec(
+          scriptJobSpec({
+            image: cfg.images.app,
+            imageUser: "app",
+            script: `exec ${appCommand("bucket-init").join(" ")}`,
+            env: bucketInitEnv(this.s3Endpoint, secret.metadata.name, [buckets.static, buckets.backups]),
+            labels: clientLabels("bucket"),
+            size: sizeOf(t, "job"),
+          }),
+        ),
       },
       { parent: this, dependsOn: [store] },
     );

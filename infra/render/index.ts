@@ -6,3 +6,5 @@ export * from "./mariadb";
 export * from "./redis";
 export * from "./rabbitmq";
 export * from "./seaweedfs";
+export * from "./job-shell";
+export * from "./mysql-jobs";

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { boundedWait } from "./job-shell";
 import { hostPort, type HostPort, type Topology } from "../topology";
 
 /** Where one Redis node keeps its files: its own dir, since nodes.conf and the AOF are per node. */
@@ -130,4 +131,22 @@ export function redisContainerCommand(t: Topology, opts: { confFile: string; dat
     "-c",
     `if [ -f '${opts.dataDir}/nodes.conf' ]; then sleep ${seconds}; fi; exec redis-server '${opts.confFile}'`,
   ];
+}
+
+/**
+ * The shell the cluster-forming job runs (Docker and Kubernetes; the password in REDISCLI_AUTH): forms the cluster only when every node still knows only
+ * itself (so a re-run never touches a formed cluster), then waits for cluster_state:ok.
+ */
+export function clusterFormScript(nodes: HostPort[], replicasPerMaster: number, waitSeconds = 180): string {
+  const cli = (n: HostPort) => `redis-cli --no-auth-warning --user admin -h ${n.host} -p ${n.port}`;
+  const known = (n: HostPort) => `${cli(n)} cluster info | tr -d '\\r' | grep -q '^cluster_known_nodes:1$'`;
+  const waitUp = nodes.map((n) =>
+    boundedWait(`${cli(n)} ping | grep -q PONG`, `${hostPort(n)} answering PONG`, waitSeconds),
+  );
+  const clusterOk = `${cli(nodes[0])} cluster info | tr -d '\\r' | grep -q '^cluster_state:ok$'`;
+  return [
+    ...waitUp,
+    `if ${nodes.map(known).join(" && ")}; then ${cli(nodes[0])} ${redisClusterCreateArgs(nodes, replicasPerMaster).join(" ")}; fi`,
+    boundedWait(clusterOk, "cluster_state:ok", waitSeconds),
+  ].join("\n");
 }

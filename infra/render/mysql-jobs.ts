@@ -3,7 +3,10 @@ import type { HostPort } from "../topology";
 /** Where the MariaDB jobs mount the credentials volume: a folder the mariadb image gives its mysql user. */
 export const CREDENTIALS_DIR = "/var/lib/mysql-credentials";
 
-/** The Docker volume holding the root password the bootstrap job last applied (and the one before). */
+/**
+ * The volume (Docker) or claim (Kubernetes) holding the root password the bootstrap job last applied
+ * (and the one before).
+ */
 export const CREDENTIALS_VOLUME = "mysql-credentials";
 
 /** A shell condition: the server answers SHOW SLAVE STATUS, with nothing (a failed query is false). */
