@@ -2,23 +2,19 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
-import { IMAGE_USERS, type RawStackConfig } from "../config";
-import type { DeployConfig } from "../deployment";
+import { IMAGE_USERS } from "../config";
 import { buildDeployConfig, testSecretValue, testSecretValues } from "../testing/deploy-config";
+import { deployRecorded as deploy, SCALED, type Deployed } from "../testing/kubernetes-program";
 import {
   isSecretValue,
   plainOccurrences,
   recordResources,
-  recorded,
-  settle,
-  settleRegistrations,
   unwrapSecrets,
   type RecordedResource,
 } from "../testing/pulumi-mocks";
 import { readStackFile } from "../testing/stack-config";
 import { redisRestartDelayMs } from "../render";
 import { redisNodeCount } from "../topology";
-import type * as program from "./index";
 import { migrationJobName } from "./app-pod";
 import { BUCKET_PORTS, bucketNames, LIVENESS_ONLY_SIDECARS } from "./bucket-scripts";
 import { NAMES, kubernetesAddresses, serviceHost } from "./addresses";
@@ -29,36 +25,7 @@ import { kubernetesStackFile, RUNBOOK_STACK_SECRET, RUNBOOKS } from "./runbooks"
 import { parseStackFile, STACK_FILE_PATH } from "../../runbooks/lib/stack-file";
 import { parseBackupEnv } from "../../services/src/backup/config";
 
-// A second configuration that changes every count the program derives, so each assertion sees them follow.
-const SCALED: RawStackConfig = {
-  kubernetesNamespace: "fg-scaled",
-  appImage: "registry.example.com/floodgate/services:0.2.0",
-  adminPort: 9000,
-  topology: {
-    api: { replicas: 4 },
-    autoscaling: { minReplicas: 4, maxReplicas: 9, cooldownSeconds: 300, scaleOutCpuPercent: 60 },
-    redis: { masters: 4, replicasPerMaster: 2 },
-    mysql: { replicas: 2 },
-    workers: { orders: { processes: 5, concurrency: 8 }, redPacketGrabs: { processes: 1, concurrency: 4 } },
-    backups: { schedule: "0 3 * * *", retentionDays: 30, keepLast: 12 },
-  },
-};
-
-interface Deployed {
-  cfg: DeployConfig;
-  resources: RecordedResource[];
-}
 const deployed: Record<"base" | "scaled" | "Pulumi.k8s.yaml", Deployed> = {} as never;
-
-async function deploy(raw: RawStackConfig): Promise<Deployed> {
-  const start = recorded.length;
-  const cfg = buildDeployConfig("kubernetes", raw);
-  const { deployKubernetes } = require("./index") as typeof program;
-  const outputs = deployKubernetes(cfg);
-  await settle(outputs.apiUrl);
-  await settleRegistrations();
-  return { cfg, resources: recorded.slice(start) };
-}
 
 beforeAll(async () => {
   await recordResources("kubernetes");
