@@ -5,27 +5,15 @@ import { dockerRabbitmqConf } from "./docker/rabbitmq";
 import { kubernetesAddresses } from "./kubernetes/addresses";
 import { kubernetesRabbitmqConf } from "./kubernetes/mounted-files";
 import { sizeOf, type Workload } from "./kubernetes/pod-spec";
-import { memoryLimitMb, MIB, parseTopology, type TopologyInput } from "./topology";
+import { MEMORY_ROLES, memoryLimitMb, MIB, parseTopology, type TopologyInput } from "./topology";
 
 // Both targets size each role from the one memory table, and what the software inside is told to
 // use follows from that limit: RabbitMQ's watermark here.
 
 /** The roles both targets run. */
-const SHARED_ROLES: Array<ContainerRole & Workload> = [
-  "nginx",
-  "api",
-  "worker",
-  "tracker",
-  "job",
-  "backups",
-  "mysql",
-  "redis",
-  "rabbitmq",
-  "bucket",
-  "prometheus",
-  "alertmanager",
-  "exporter",
-];
+const SHARED_ROLES = MEMORY_ROLES.filter(
+  (r): r is ContainerRole & Workload => r !== "sidecar" && r !== "autoscaler" && r !== "runbooks",
+);
 
 const TOPOLOGIES: Array<[string, TopologyInput]> = [
   ["the local defaults", {}],

@@ -4,25 +4,12 @@ import { backupEnv } from "./backups";
 import { dockerAddresses } from "./addresses";
 import { containerSize, limits, type ContainerRole } from "./container-spec";
 import { clusterFormScript } from "../render";
+import { MEMORY_ROLES } from "../topology";
 import { parseBucketInitEnv, parseEdgeSyncEnv, parsePublisherEnv } from "../../services/src/static-sync/config";
 import { bucketInitEnv, edgeSyncEnv, publisherEnv } from "./bucket-scripts";
 
-const ROLES: ContainerRole[] = [
-  "nginx",
-  "api",
-  "worker",
-  "tracker",
-  "mysql",
-  "redis",
-  "rabbitmq",
-  "bucket",
-  "prometheus",
-  "alertmanager",
-  "exporter",
-  "job",
-  "backups",
-  "autoscaler",
-];
+// Every role Docker runs (all but Kubernetes' sidecars).
+const ROLES = MEMORY_ROLES.filter((r): r is ContainerRole => r !== "sidecar");
 const toEnv = (list: string[]) =>
   Object.fromEntries(list.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 

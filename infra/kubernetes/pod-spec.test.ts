@@ -1,21 +1,8 @@
-import { parseTopology } from "../topology";
+import { MEMORY_ROLES, parseTopology } from "../topology";
 import { httpProbes, resources, sizeOf, type Workload } from "./pod-spec";
 
-const WORKLOADS: Workload[] = [
-  "nginx",
-  "api",
-  "worker",
-  "tracker",
-  "job",
-  "mysql",
-  "redis",
-  "rabbitmq",
-  "bucket",
-  "prometheus",
-  "alertmanager",
-  "exporter",
-  "sidecar",
-];
+// Every role Kubernetes runs (all but the Docker-only autoscaler and runbooks containers).
+const WORKLOADS = MEMORY_ROLES.filter((r): r is Workload => r !== "autoscaler" && r !== "runbooks");
 
 describe("sizeOf", () => {
   describe.each([

@@ -4,23 +4,13 @@ import {
   parseTopology,
   RABBITMQ_WATERMARK_SHARE,
   rabbitmqWatermarkBytes,
-  TopologyError,
   type MemoryRole,
   type Topology,
   type TopologyInput,
 } from ".";
+import { topologyProblems as problemsOf } from "../testing/topology-problems";
 
 const buildTopology = (input: TopologyInput = {}): Topology => parseTopology(input);
-
-function problemsOf(input: TopologyInput): string[] {
-  try {
-    parseTopology(input);
-  } catch (err) {
-    if (err instanceof TopologyError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected the topology to be rejected");
-}
 
 describe("memoryLimitMb", () => {
   it.each<[string, TopologyInput, number]>([

@@ -4,23 +4,25 @@ import type { Topology } from "./schema";
  * Every kind of container or pod a target runs. Each has one memory limit, the same on every
  * target; Docker runs all but `sidecar`, Kubernetes all but `autoscaler` and `runbooks`.
  */
-export type MemoryRole =
-  | "nginx"
-  | "api"
-  | "worker"
-  | "tracker"
-  | "job"
-  | "backups"
-  | "autoscaler"
-  | "runbooks"
-  | "mysql"
-  | "redis"
-  | "rabbitmq"
-  | "bucket"
-  | "prometheus"
-  | "alertmanager"
-  | "exporter"
-  | "sidecar";
+export const MEMORY_ROLES = [
+  "nginx",
+  "api",
+  "worker",
+  "tracker",
+  "job",
+  "backups",
+  "autoscaler",
+  "runbooks",
+  "mysql",
+  "redis",
+  "rabbitmq",
+  "bucket",
+  "prometheus",
+  "alertmanager",
+  "exporter",
+  "sidecar",
+] as const;
+export type MemoryRole = (typeof MEMORY_ROLES)[number];
 
 /** Bytes in a MiB: container limits (Docker's `memory`, Kubernetes' `Mi`) are in MiB. */
 export const MIB = 2 ** 20;

@@ -6,21 +6,11 @@ import {
   parseTopology,
   serviceConfigToEnv,
   serviceEnv,
-  TopologyError,
   TopologySchema,
   withPortOffset,
 } from ".";
+import { topologyProblems as problemsOf } from "../testing/topology-problems";
 import { isSecretSchema } from "./secret";
-
-function problemsOf(input: unknown): string[] {
-  try {
-    parseTopology(input);
-  } catch (err) {
-    if (err instanceof TopologyError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected the topology to be rejected");
-}
 
 describe("parseTopology", () => {
   it("fills every default, including a local secret for every secret field", () => {
