@@ -146,11 +146,23 @@ export const StackConfigSchema = z.strictObject({
     .default("172.28.0.0/16"),
   kubernetesNamespace: z
     .string()
-    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/)
+    // 58 at most: the node exporter's namespace is this one with "-host" (kubernetes/addresses.ts).
+    .regex(/^[a-z0-9]([-a-z0-9]{0,56}[a-z0-9])?$/, { error: "a DNS label of at most 58 characters" })
     .default("floodgate"),
   kubernetesStorageClass: z.string().min(1).default("standard"),
   volumeGiMysql: z.number().int().min(1).default(20),
   volumeGiRedis: z.number().int().min(1).default(5),
+  kubernetesImagePullSecret: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, { error: "the name of a Secret in the namespace" })
+    .optional(),
+  kubernetesDeleteVolumesOnDestroy: z.boolean().default(false),
+  adminSourceRanges: z
+    .string()
+    .regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}(,\d{1,3}(\.\d{1,3}){3}\/\d{1,2})*$/, {
+      error: "comma-separated IPv4 CIDRs, e.g. 203.0.113.0/24,198.51.100.7/32",
+    })
+    .optional(),
   volumeGiRabbitmq: z.number().int().min(1).default(5),
   volumeGiBucket: z.number().int().min(1).default(20),
   volumeGiPrometheus: z.number().int().min(1).default(20),
@@ -267,6 +279,8 @@ export function parseStackConfig(raw: RawStackConfig, secrets: Record<SecretName
       storageClass: c.kubernetesStorageClass,
       volumeGi: {
         mysql: c.volumeGiMysql,
+      imagePullSecret: c.kubernetesImagePullSecret,
+      deleteVolumesOnDestroy: c.kubernetesDeleteVolumesOnDestroy,
         redis: c.volumeGiRedis,
         rabbitmq: c.volumeGiRabbitmq,
         bucket: c.volumeGiBucket,

@@ -89,6 +89,10 @@ export interface DeployConfig {
   kubernetes: {
     namespace: string;
     storageClass: string;
+    /** An existing image pull Secret (kubernetes.io/dockerconfigjson) in the namespace every pod names, for a private registry. */
+    imagePullSecret?: string;
+    /** Let `pulumi destroy` delete the namespace and with it every claim; by default it keeps them. */
+    deleteVolumesOnDestroy: boolean;
     /** Volume sizes in GiB. */
     volumeGi: { mysql: number; redis: number; rabbitmq: number; bucket: number; prometheus: number };
   };

@@ -55,6 +55,15 @@ export interface ClusterDns {
 
 /** The DNS name of a Service. */
 export function serviceHost(service: string, dns: ClusterDns): string {
+/**
+ * The namespace beside the deployment's that holds only the node exporter, whose reads of each
+ * node's /proc and /sys no Pod Security level but "privileged" allows: the deployment's own
+ * namespace then enforces "baseline" and warns on anything below "restricted".
+ */
+export function hostNamespace(namespace: string): string {
+  return `${namespace}-host`;
+}
+
   return `${service}.${dns.namespace}.svc.${dns.domain ?? "cluster.local"}`;
 }
 
@@ -96,7 +105,11 @@ export function kubernetesAddresses(t: Topology, dns: ClusterDns): Addresses {
     rabbitmqPrometheus: svc(NAMES.rabbitmq, t.rabbitmq.prometheusPort),
     prometheus: svc(NAMES.prometheus, t.monitoring.prometheusPort),
     alertmanager: svc(NAMES.alertmanager, t.monitoring.alertmanagerPort),
-    nodeExporter: svc(NAMES.nodeExporter, m.node),
+    // In its own namespace: its host mounts pass no Pod Security level but "privileged" (node-exporter.ts).
+    nodeExporter: {
+      host: serviceHost(NAMES.nodeExporter, { ...dns, namespace: hostNamespace(dns.namespace) }),
+      port: m.node,
+    },
     nginxExporter: svc(NAMES.nginxExporter, m.nginx),
     redisExporter: svc(NAMES.redisExporter, m.redis),
     mysqldExporters: range(1 + t.mysql.replicas).map((i) => svc(mysqldExporterName(i), m.mysqldBase + i)),

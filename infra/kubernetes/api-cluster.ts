@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { NAMES, apiSlotName, apiSlots } from "./addresses";
 import { APP_SECRET, appPodTemplate, appProcessEnv, migrationJobName, type AppProcess } from "./app-pod";
+import { disruptionBudget } from "./availability";
 import type { KubernetesContext } from "./context";
 import { Workers } from "./workers";
 
@@ -37,12 +38,15 @@ export class ApiCluster extends pulumi.ComponentResource {
       healthPath: "/api/v1/health",
       livenessPath: "/api/v1/health/live",
       workload: "api",
+      // The publisher sidecar beside it uploads to the bucket.
+      stores: ["mysql", "redis", "rabbitmq", "bucket"],
     };
     const migrate: AppProcess = {
       ...api,
       component: "migrate",
       entry: "migrate",
       workload: "job",
+      stores: ["mysql"],
       extraEnv: (tt) => ({
         MYSQL_USER: tt.mysql.users.migrator.name,
         MYSQL_PASSWORD: tt.mysql.users.migrator.password,
@@ -113,6 +117,7 @@ export class ApiCluster extends pulumi.ComponentResource {
       // The autoscaler owns the replica count once deployed; a later `pulumi up` must not reset it.
       { parent: this, dependsOn: [migration], ignoreChanges: ["spec.replicas"] },
     );
+    disruptionBudget(`${name}-budget`, NAMES.api, namespace, { parent: this });
     new Workers(`${name}-workers`, args, { parent: this, dependsOn: [migration] });
     this.registerOutputs({ statefulSet: this.statefulSet.metadata.name, migrationJob: migration.metadata.name });
   }

@@ -1,9 +1,19 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { serviceEnv, type Topology } from "../topology";
 import { appCommand, podEnv, type PodEnv } from "./app-env";
+import { groupLabels, placement } from "./availability";
 import { PATHS, type KubernetesContext } from "./context";
 import { runAsImageUser } from "./image-users";
-import { clientLabels, configChecksum, httpProbes, podLabels, resources, sizeOf, type Workload } from "./pod-spec";
+import {
+  clientLabels,
+  configChecksum,
+  httpProbes,
+  podLabels,
+  resources,
+  sizeOf,
+  type DataStore,
+  type Workload,
+} from "./pod-spec";
 
 type PodTemplate = k8s.types.input.core.v1.PodTemplateSpec;
 type Container = k8s.types.input.core.v1.Container;
@@ -21,6 +31,8 @@ export interface AppProcess {
   /** A liveness path of its own, for a process whose readiness depends on shared servers. */
   livenessPath?: string;
   workload: Workload;
+  /** The stores the process connects to: its pods carry their client labels, and no other. */
+  stores: DataStore[];
   concurrency?: number;
   /** Variables added to (or replacing) the service environment, e.g. the migrator's credentials. */
   extraEnv?: (t: Topology) => Record<string, string>;
@@ -42,7 +54,11 @@ export function appProcessEnv(ctx: Pick<KubernetesContext, "cfg" | "addresses">,
   return { env: withPodName, secretKeys };
 }
 
-/** A pod template running one floodgate process from the app image, with probes, limits and its data-store access. */
+/**
+ * A pod template running one floodgate process from the app image, with probes, limits and its
+ * data-store access. A long-running process's replicas are one availability group spread over
+ * nodes and zones where the scheduler can (softly: replicas may outnumber nodes).
+ */
 export function appPodTemplate(
   ctx: Pick<KubernetesContext, "cfg" | "addresses" | "podSecrets">,
   p: AppProcess,
@@ -51,8 +67,15 @@ export function appPodTemplate(
   const t = ctx.cfg.topology;
   const { env } = appProcessEnv(ctx, p);
   return ctx.podSecrets.template({
-    metadata: { labels: { ...podLabels(p.component), ...clientLabels("mysql", "redis", "rabbitmq", "bucket") } },
+    metadata: {
+      labels: {
+        ...podLabels(p.component),
+        ...clientLabels(...p.stores),
+        ...(opts.oneShot ? {} : groupLabels(p.component)),
+      },
+    },
     spec: {
+      ...(opts.oneShot ? {} : placement(p.component, "soft")),
       // A Job's pod reruns on failure; a server's pod is restarted by its controller.
       restartPolicy: opts.oneShot ? "OnFailure" : "Always",
       // Longer than the drain: the process answers until nginx's idle keep-alives have closed.

@@ -81,3 +81,13 @@ export const KEEP_CLAIMS: k8s.types.input.apps.v1.StatefulSetPersistentVolumeCla
   whenDeleted: "Retain",
   whenScaled: "Retain",
 };
+
+/**
+ * Resource options for what holds data outside a StatefulSet (the namespace, whose deletion would
+ * take every claim in it, and claims the program makes itself): `pulumi destroy` leaves them in the
+ * cluster unless the stack sets `floodgate:kubernetesDeleteVolumesOnDestroy`. Pulumi's
+ * `retainOnDelete` rather than `protect`, so a destroy still succeeds and removes everything else.
+ */
+export function keepOnDestroy(cfg: { kubernetes: { deleteVolumesOnDestroy: boolean } }): pulumi.CustomResourceOptions {
+  return { retainOnDelete: !cfg.kubernetes.deleteVolumesOnDestroy };
+}

@@ -9,6 +9,8 @@ export interface KubernetesContext {
   addresses: Addresses;
   /** The Namespace resource's name, so every object waits for the namespace. */
   namespace: pulumi.Input<string>;
+  /** The namespace of the node exporter alone (addresses.ts, hostNamespace). */
+  hostNamespace: pulumi.Input<string>;
   /** The program's Secrets, and the digest of those each pod template reads. */
   podSecrets: PodSecrets;
 }

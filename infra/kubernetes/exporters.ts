@@ -103,7 +103,7 @@ export class Exporters extends pulumi.ComponentResource {
       },
       clientLabels("redis"),
     );
-    new NodeExporter(`${name}-node`, ctx, { parent: this });
+    new NodeExporter(`${name}-node`, { ...ctx, namespace: ctx.hostNamespace }, { parent: this });
     this.registerOutputs({});
   }
 }

@@ -4,14 +4,16 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeployConfig, StackOutputs } from "../deployment";
 import { hostPort } from "../topology";
-import { kubernetesAddresses, type ClusterDns } from "./addresses";
+import { hostNamespace, kubernetesAddresses, type ClusterDns } from "./addresses";
 import { ApiCluster } from "./api-cluster";
+import { keepOnDestroy } from "./availability";
 import { Autoscaling } from "./autoscaling";
 import { Backups } from "./backups";
 import type { KubernetesContext } from "./context";
 import { LoadBalancer } from "./load-balancer";
 import { Monitoring } from "./monitoring";
 import { PodSecrets } from "./pod-secrets";
+import { DEPLOYMENT_POD_SECURITY, HOST_POD_SECURITY, podSecurityLabels } from "./pod-security";
 import { MysqlPrimaryReplica } from "./mysql-primary-replica";
 import { RabbitMq } from "./rabbit-mq";
 import { RedisCluster } from "./redis-cluster";
@@ -32,14 +34,23 @@ export function readRuleFiles(
 /** Deploy floodgate to the Kubernetes cluster of the current kubeconfig, in its own namespace. */
 export function deployKubernetes(cfg: DeployConfig): StackOutputs {
   const t = cfg.topology;
-  const ns = new k8s.core.v1.Namespace("floodgate", { metadata: { name: cfg.kubernetes.namespace } });
+  // Kept by `pulumi destroy` unless the stack asks (keepOnDestroy): deleting a namespace deletes its claims.
+  const ns = new k8s.core.v1.Namespace(
+    "floodgate",
+    { metadata: { name: cfg.kubernetes.namespace, labels: podSecurityLabels(DEPLOYMENT_POD_SECURITY) } },
+    keepOnDestroy(cfg),
+  );
+  const hostNs = new k8s.core.v1.Namespace("floodgate-host", {
+    metadata: { name: hostNamespace(cfg.kubernetes.namespace), labels: podSecurityLabels(HOST_POD_SECURITY) },
+  });
   const dns: ClusterDns = { namespace: cfg.kubernetes.namespace };
   const addresses = kubernetesAddresses(t, dns);
   const ctx: KubernetesContext = {
     cfg,
     addresses,
     namespace: ns.metadata.name,
-    podSecrets: new PodSecrets(ns.metadata.name),
+    hostNamespace: hostNs.metadata.name,
+    podSecrets: new PodSecrets(ns.metadata.name, { imagePullSecret: cfg.kubernetes.imagePullSecret }),
   };
   const mysql = new MysqlPrimaryReplica("mysql", ctx);
   const redis = new RedisCluster("redis", ctx);

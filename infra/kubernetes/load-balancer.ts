@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { NAMES } from "./addresses";
 import { PATHS, type KubernetesContext } from "./context";
-import { runAsImageUser } from "./image-users";
+import { runAsImageUser, scratchMounts } from "./image-users";
 import { kubernetesNginxConf } from "./mounted-files";
 import { clientLabels, configChecksum, httpProbes, podLabels, resources, sizeOf, tcpProbes } from "./pod-spec";
 
@@ -55,6 +55,8 @@ export class LoadBalancer extends pulumi.ComponentResource {
                   volumeMounts: [
                     { name: "conf", mountPath: PATHS.nginxConf, readOnly: true },
                     { name: "static", mountPath: PATHS.staticRoot, readOnly: true },
+                    // The pid and temp files (the rendered prefix) on an emptyDir: the root is read-only.
+                    ...scratchMounts("nginx"),
                   ],
                   resources: resources(sizeOf(t, "nginx")),
                   securityContext: runAsImageUser("nginx"),

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { KEEP_CLAIMS } from "./availability";
 import { monitoringServiceSpecs } from "./admin-service";
 import { NAMES } from "./addresses";
 import { Alertmanager } from "./alertmanager";
@@ -80,6 +81,7 @@ export class Monitoring extends pulumi.ComponentResource {
             },
           }),
           volumeClaimTemplates: [volumeClaim("data", cfg.kubernetes.storageClass, cfg.kubernetes.volumeGi.prometheus)],
+          persistentVolumeClaimRetentionPolicy: KEEP_CLAIMS,
         },
       },
       { parent: this },

@@ -14,7 +14,8 @@ import { hostPort } from "../topology";
 import { NAMES, mysqlReplicaName } from "./addresses";
 import type { KubernetesContext } from "./context";
 import { volumesOwnedBy } from "./image-users";
-import { MysqlServer } from "./mysql-server";
+import { disruptionBudget, keepOnDestroy } from "./availability";
+import { MYSQL_GROUP, MysqlServer } from "./mysql-server";
 import { scriptJobSpec, secretEnv } from "./object-specs";
 import { clientLabels, dataStorePolicy, sizeOf, volumeClaim } from "./pod-spec";
 
@@ -70,7 +71,7 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
         ...volumeClaim(CREDENTIALS_VOLUME, cfg.kubernetes.storageClass, 1),
         metadata: { name: CREDENTIALS_VOLUME, namespace, annotations: { "pulumi.com/skipAwait": "true" } },
       },
-      { parent: this },
+      { parent: this, ...keepOnDestroy(cfg) },
     );
     const job = (
       jobName: string,
@@ -139,6 +140,7 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
       { metadata: { name: "mysql", namespace }, spec: dataStorePolicy("mysql", { "floodgate.dev/store": "mysql" }) },
       { parent: this },
     );
+    disruptionBudget(`${name}-budget`, MYSQL_GROUP, namespace, { parent: this });
     this.registerOutputs({ primary: hostPort(a.mysqlPrimary), replicas: a.mysqlReplicas.map(hostPort) });
   }
 }

@@ -2,8 +2,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MariadbOptions } from "../render";
 import type { HostPort } from "../topology";
+import { groupLabels, KEEP_CLAIMS, placement } from "./availability";
 import { PATHS, type KubernetesContext } from "./context";
-import { runAsImageUser, volumesOwnedBy } from "./image-users";
+import { runAsImageUser, scratchMounts, volumesOwnedBy } from "./image-users";
 import { kubernetesMariadbCnf } from "./mounted-files";
 import { clientLabels, commandProbes, configChecksum, podLabels, resources, sizeOf, volumeClaim } from "./pod-spec";
 
@@ -11,6 +12,13 @@ import { clientLabels, commandProbes, configChecksum, podLabels, resources, size
 export function mariadbPing(port: number): string[] {
   return ["mariadb-admin", "--no-defaults", "--protocol=tcp", "-h", "127.0.0.1", "-P", String(port), "ping"];
 }
+
+/**
+ * The availability group of every MariaDB server: the primary and its replicas never share a node,
+ * so losing one node leaves a copy to promote, and the group's PodDisruptionBudget lets a drain
+ * take one of them at a time.
+ */
+export const MYSQL_GROUP = "mysql";
 
 /** One MariaDB server: its Kubernetes name, role, server id and address; plus the Secret holding the root password. */
 export interface MysqlServerArgs extends KubernetesContext {
@@ -48,10 +56,17 @@ export class MysqlServer extends pulumi.ComponentResource {
             {
               metadata: {
                 // Replicas connect to the primary, so they carry the client label too.
-                labels: { ...podLabels(server), "floodgate.dev/store": "mysql", ...clientLabels("mysql") },
+                labels: {
+                  ...podLabels(server),
+                  "floodgate.dev/store": "mysql",
+                  ...clientLabels("mysql"),
+                  // The primary and every replica are one group: no two on a node (see MYSQL_GROUP).
+                  ...groupLabels(MYSQL_GROUP),
+                },
                 annotations: { "floodgate.dev/config-sha256": configChecksum(cnf) },
               },
               spec: {
+                ...placement(MYSQL_GROUP, "hard"),
                 terminationGracePeriodSeconds: 60,
                 // The data volume is mysql's to write from its first start (the entry point runs as mysql).
                 securityContext: volumesOwnedBy("mariadb"),
@@ -73,6 +88,7 @@ export class MysqlServer extends pulumi.ComponentResource {
                     volumeMounts: [
                       { name: "data", mountPath: PATHS.mariadbData },
                       { name: "cnf", mountPath: PATHS.mariadbConf, readOnly: true },
+                      ...scratchMounts("mariadb"),
                     ],
                     resources: resources(sizeOf(t, "mysql")),
                     securityContext: runAsImageUser("mariadb"),
@@ -88,6 +104,7 @@ export class MysqlServer extends pulumi.ComponentResource {
             { firstStartOnly: [{ secret: args.rootSecret, key: "rootPassword" }] },
           ),
           volumeClaimTemplates: [volumeClaim("data", cfg.kubernetes.storageClass, cfg.kubernetes.volumeGi.mysql)],
+          persistentVolumeClaimRetentionPolicy: KEEP_CLAIMS,
         },
       },
       { parent: this },

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { finishPodSpec, type PodDefaults } from "./pod-defaults";
 
 type PodTemplate = k8s.types.input.core.v1.PodTemplateSpec;
 type PodSpec = k8s.types.output.core.v1.PodSpec;
@@ -50,12 +51,17 @@ export function secretRefs(spec: PodSpec): SecretRef[] {
  * The digest is one sha256 over each value with its Secret and key. Whoever can read pod specs can
  * test guesses of a pod's values against it offline, as against Bitnami's checksum annotations: the
  * README has the secrets set to 40 random characters, which no guessing reaches. A pod reading a
- * Secret this registry did not make fails the deployment, so no pod is left out.
+ * Secret this registry did not make fails the deployment, so no pod is left out — which is why the
+ * settings every pod shares are added here too (see the constructor).
  */
 export class PodSecrets {
   private readonly contents = new Map<string, pulumi.Output<Record<string, string>>>();
 
-  constructor(private readonly namespace: pulumi.Input<string>) {}
+  /** `pod`: what every pod of the program shares, added by finishPodSpec. */
+  constructor(
+    private readonly namespace: pulumi.Input<string>,
+    private readonly pod: PodDefaults = {},
+  ) {}
 
   /** A Secret named `name` in the namespace, remembered for the pods that read it. */
   secret(
@@ -96,9 +102,11 @@ export class PodSecrets {
     const plainDigest = pulumi.unsecret(digest);
     const metadata = (template.metadata ?? {}) as k8s.types.input.meta.v1.ObjectMeta;
     const annotations = (metadata.annotations ?? {}) as Record<string, pulumi.Input<string>>;
+    const spec = template.spec as k8s.types.input.core.v1.PodSpec;
     return {
       ...template,
       metadata: { ...metadata, annotations: { ...annotations, [SECRETS_DIGEST_ANNOTATION]: plainDigest } },
+      spec: finishPodSpec(spec, this.pod),
     };
   }
 

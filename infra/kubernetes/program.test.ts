@@ -389,9 +389,15 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
         accessKeyId: testSecretValue("bucketAccessKey"),
         secretAccessKey: testSecretValue("bucketSecretKey"),
       });
-      // Scratch space only, gone with the pod.
-      expect(pod.volumes).toEqual([{ name: "work", emptyDir: {} }]);
-      expect(pod.containers[0].volumeMounts).toEqual([{ name: "work", mountPath: env.BACKUP_WORK_DIR }]);
+      // Scratch space only (its work folder and the read-only root's /tmp), gone with the pod.
+      expect(pod.volumes).toEqual([
+        { name: "work", emptyDir: {} },
+        { name: "scratch-tmp", emptyDir: {} },
+      ]);
+      expect(pod.containers[0].volumeMounts).toEqual([
+        { name: "work", mountPath: env.BACKUP_WORK_DIR },
+        { name: "scratch-tmp", mountPath: "/tmp" },
+      ]);
     }
     const init = podTemplate(named(d(), "Job", "bucket-init")).spec.containers[0];
     expect(init.command[2]).toBe(`exec ${appCommand("bucket-init").join(" ")}`);

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Topology } from "../topology";
+import { KEEP_CLAIMS } from "./availability";
 import { NAMES, serviceHost, type ClusterDns } from "./addresses";
 import { renderS3Identities } from "../render";
 import { appCommand } from "./app-env";
@@ -82,6 +83,8 @@ export class StaticBucket extends pulumi.ComponentResource {
                     { name: "s3", mountPath: "/etc/seaweedfs", readOnly: true },
                   ],
                   resources: resources(sizeOf(t, "bucket")),
+                  // Root, as its image runs: Pod Security "baseline", the one such pod (pod-security.ts).
+                  securityContext: { allowPrivilegeEscalation: false, seccompProfile: { type: "RuntimeDefault" } },
                   ...tcpProbes(BUCKET_PORTS.s3),
                 },
               ],
@@ -94,6 +97,7 @@ export class StaticBucket extends pulumi.ComponentResource {
             },
           }),
           volumeClaimTemplates: [volumeClaim("data", cfg.kubernetes.storageClass, cfg.kubernetes.volumeGi.bucket)],
+          persistentVolumeClaimRetentionPolicy: KEEP_CLAIMS,
         },
       },
       { parent: this },

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { WORKER_KINDS } from "../topology";
 import { NAMES, workerMetricsPort, workerName } from "./addresses";
 import { appPodTemplate, type AppProcess } from "./app-pod";
+import { disruptionBudget } from "./availability";
 import type { KubernetesContext } from "./context";
 
 /** Entry file (under services/src/main/) of each worker kind, as the local stack runs them. */
@@ -22,6 +23,7 @@ export class Workers extends pulumi.ComponentResource {
         port: workerMetricsPort(t, kind),
         healthPath: "/health",
         workload: "worker",
+        stores: ["mysql", "redis", "rabbitmq"],
         concurrency: t.workers[kind].concurrency,
       };
       new k8s.core.v1.Service(
@@ -53,6 +55,7 @@ export class Workers extends pulumi.ComponentResource {
         },
         { parent: this },
       );
+      disruptionBudget(`${name}-${setName}-budget`, setName, namespace, { parent: this });
     }
     const tracker: AppProcess = {
       component: NAMES.tracker,
@@ -60,6 +63,7 @@ export class Workers extends pulumi.ComponentResource {
       port: t.tracker.port,
       healthPath: "/health",
       workload: "tracker",
+      stores: ["mysql", "redis", "rabbitmq"],
     };
     new k8s.apps.v1.Deployment(
       `${name}-tracker`,
