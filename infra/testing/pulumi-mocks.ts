@@ -36,6 +36,8 @@ export interface RecordedResource {
   ignoreChanges: string[];
   /** `additionalSecretOutputs`: outputs the engine stores encrypted although the provider returns them plain. */
   additionalSecretOutputs: string[];
+  /** `retainOnDelete`: the engine leaves the resource in place when it deletes it from the stack. */
+  retainOnDelete: boolean;
 }
 
 /** Everything registered so far, in registration order. */
@@ -45,7 +47,7 @@ let mocksSet = false;
 /** What only the wire request carries (the mock API's `newResource` does not see it). */
 type WireRecord = Pick<
   RecordedResource,
-  "rawInputs" | "urn" | "parent" | "dependencies" | "ignoreChanges" | "additionalSecretOutputs"
+  "rawInputs" | "urn" | "parent" | "dependencies" | "ignoreChanges" | "additionalSecretOutputs" | "retainOnDelete"
 >;
 const rawByKey = new Map<string, WireRecord[]>();
 const key = (type: string, name: string) => `${type}\u0000${name}`;
@@ -58,6 +60,7 @@ interface RegisterRequest {
   getDependenciesList(): string[];
   getIgnorechangesList(): string[];
   getAdditionalsecretoutputsList(): string[];
+  getRetainondelete(): boolean | undefined;
 }
 
 /** MockMonitor's own URN scheme (private in its typings): the URN it answers the SDK with. */
@@ -79,6 +82,7 @@ MockMonitor.prototype.registerResource = function recordRaw(this: MockMonitor, r
     dependencies: req.getDependenciesList(),
     ignoreChanges: req.getIgnorechangesList(),
     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+    retainOnDelete: req.getRetainondelete() === true,
   };
   rawByKey.set(k, [...(rawByKey.get(k) ?? []), wire]);
   return original.call(this, req, callback);
@@ -159,6 +163,7 @@ export async function recordResources(stack = "docker", project = "floodgate"): 
           dependencies: [],
           ignoreChanges: [],
           additionalSecretOutputs: [],
+          retainOnDelete: false,
         };
         recorded.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs: args.inputs, ...wire });
         const state = { ...args.inputs, ...fakeComputedState(args.type, args.name, args.inputs) };
