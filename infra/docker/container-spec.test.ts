@@ -39,7 +39,7 @@ describe("container budgets", () => {
 });
 
 describe("the one-shot and service scripts", () => {
-  it("forms the Redis cluster only when every node knows only itself, then waits for ok", () => {
+  it("forms the Redis cluster from the masters, adds each replica to its own master, each only when it knows only itself, then waits for ok", () => {
     const script = clusterFormScript(
       [
         { host: "10.0.20.1", port: 1 },
@@ -48,9 +48,12 @@ describe("the one-shot and service scripts", () => {
       1,
     );
     expect(script).toMatch(
-      /^if .*-h 10\.0\.20\.1 -p 1 .*cluster_known_nodes:1.* && .*-h 10\.0\.20\.2 -p 2 .*cluster_known_nodes:1.*; then/m,
+      /^if .*-h 10\.0\.20\.1 -p 1 .*cluster_known_nodes:1.*; then .*--cluster create 10\.0\.20\.1:1 /m,
     );
-    expect(script).toContain("--cluster create 10.0.20.1:1 10.0.20.2:2 --cluster-replicas 1 --cluster-yes");
+    expect(script).toContain("--cluster create 10.0.20.1:1 --cluster-replicas 0 --cluster-yes");
+    expect(script).toMatch(
+      /^if .*-h 10\.0\.20\.2 -p 2 .*cluster_known_nodes:1.*; then .*--cluster add-node 10\.0\.20\.2:2 10\.0\.20\.1:1 --cluster-slave --cluster-master-id "\$id"/m,
+    );
     expect(script.split("\n").at(-1)).toMatch(/until .*cluster_state:ok/);
     expect(script).not.toMatch(/--pass|-a /);
   });

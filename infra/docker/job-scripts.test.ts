@@ -44,6 +44,7 @@ describe("waiting jobs", () => {
         '  *"-p 2 ping"*) [ -n "$NODE2_UP" ] && echo PONG;;',
         "  *ping*) echo PONG;;",
         '  *"cluster info"*) printf "cluster_state:ok\\r\\ncluster_known_nodes:1\\r\\n";;',
+        '  *"-p 1 cluster nodes"*) printf "id-of-1 10.0.20.1:1@10001,redis-1 myself,master - 0 0 1 connected 0-16383\\r\\n";;',
         "esac",
       ].join("\n"),
     );
@@ -57,11 +58,15 @@ describe("waiting jobs", () => {
     fs.rmSync(calls);
     const up = await runScript(clusterFormScript(nodes, 1, 2), { REDISCLI_AUTH: auth, NODE2_UP: "1" });
     expect(up).toEqual({ code: 0, output: "" });
-    const created = fs
+    const formed = fs
       .readFileSync(calls, "utf8")
       .split("\n")
-      .filter((l) => l.includes("--cluster create"));
-    expect(created).toEqual([expect.stringContaining("--cluster create 10.0.20.1:1 10.0.20.2:2 --cluster-replicas 1")]);
+      .filter((l) => l.includes("--cluster "));
+    // The masters first, then each replica to its own shard's master by id.
+    expect(formed).toEqual([
+      expect.stringContaining("--cluster create 10.0.20.1:1 --cluster-replicas 0"),
+      expect.stringContaining("--cluster add-node 10.0.20.2:2 10.0.20.1:1 --cluster-slave --cluster-master-id id-of-1"),
+    ]);
   });
 });
 
