@@ -105,6 +105,8 @@ export const TARGET_TOPOLOGY_DEFAULTS: Record<DeployConfig["target"], TopologyIn
     autoscaling: { minReplicas: 3, maxReplicas: 12 },
     mysql: { bufferPoolMb: 1024 },
     redis: { maxMemoryMb: 512 },
+    // A cluster of three: quorum queues keep every confirmed message through one node's loss.
+    rabbitmq: { nodes: 3 },
   },
 };
 

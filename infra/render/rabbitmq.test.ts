@@ -6,6 +6,7 @@ import {
   renderRabbitmqConf,
   renderRabbitmqDefinitions,
   type RabbitmqOptions,
+  type RabbitmqPeerDiscovery,
 } from "./rabbitmq";
 
 const buildTopology = (input: TopologyInput = {}): Topology => parseTopology(input);
@@ -89,6 +90,50 @@ describe("renderRabbitmqConf", () => {
   });
 });
 
+describe("renderRabbitmqConf cluster formation", () => {
+  const classic: RabbitmqPeerDiscovery = { backend: "classic", nodes: ["rabbit@a", "rabbit@b", "rabbit@c"] };
+  const k8s: RabbitmqPeerDiscovery = {
+    backend: "k8s",
+    serviceName: "rabbitmq-nodes",
+    hostnameSuffix: ".rabbitmq-nodes.ns.svc.cluster.local",
+  };
+  const clusterLines = (nodes: number, peerDiscovery?: RabbitmqPeerDiscovery) =>
+    renderRabbitmqConf(buildTopology({ rabbitmq: { nodes } }), buildOptions({ peerDiscovery }))
+      .split("\n")
+      .filter((l) => /^cluster_/.test(l));
+
+  it.each([
+    ["no discovery", undefined],
+    ["a peer list", classic],
+  ])("renders nothing of a cluster for one node with %s", (_, discovery) => {
+    expect(clusterLines(1, discovery)).toEqual([]);
+  });
+
+  it("lists every peer by node name on classic config, waits for all of them and pauses a minority", () => {
+    expect(clusterLines(3, classic)).toEqual([
+      "cluster_formation.peer_discovery_backend = classic_config",
+      "cluster_formation.classic_config.nodes.1 = rabbit@a",
+      "cluster_formation.classic_config.nodes.2 = rabbit@b",
+      "cluster_formation.classic_config.nodes.3 = rabbit@c",
+      "cluster_formation.target_cluster_size_hint = 3",
+      "cluster_partition_handling = pause_minority",
+    ]);
+  });
+
+  it("finds the peers as the headless Service's endpoints by host name on Kubernetes", () => {
+    expect(clusterLines(5, k8s)).toEqual([
+      "cluster_formation.peer_discovery_backend = k8s",
+      "cluster_formation.k8s.host = kubernetes.default.svc",
+      "cluster_formation.k8s.service_name = rabbitmq-nodes",
+      "cluster_formation.k8s.address_type = hostname",
+      "cluster_formation.k8s.hostname_suffix = .rabbitmq-nodes.ns.svc.cluster.local",
+      "cluster_formation.node_cleanup.only_log_warning = true",
+      "cluster_formation.target_cluster_size_hint = 5",
+      "cluster_partition_handling = pause_minority",
+    ]);
+  });
+});
+
 describe("renderRabbitmqDefinitions", () => {
   it.each([
     [[{ name: "orders" }], ["orders", "orders.dlq"]],
@@ -119,8 +164,18 @@ describe("renderRabbitmqDefinitions", () => {
         "x-dead-letter-exchange": "floodgate.dlx",
         "x-dead-letter-routing-key": "orders.dlq",
         ...limit,
+        ...(type === "quorum" ? { "x-quorum-initial-group-size": 3 } : {}),
       });
-      expect(d.queues[1].arguments).toEqual({ "x-queue-type": "quorum" });
+      expect(d.queues[1].arguments).toEqual({ "x-queue-type": "quorum", "x-quorum-initial-group-size": 3 });
+    },
+  );
+
+  it.each([1, 3, 5])(
+    "declares the same queue arguments on %i node(s), so a grown cluster never meets PRECONDITION_FAILED",
+    (nodes) => {
+      expect(renderRabbitmqDefinitions(buildTopology({ rabbitmq: { nodes } }))).toBe(
+        renderRabbitmqDefinitions(buildTopology()),
+      );
     },
   );
 
@@ -177,5 +232,11 @@ describe("rabbitmqPasswordHash", () => {
 describe("renderEnabledPlugins", () => {
   it("enables management and prometheus as an Erlang term", () => {
     expect(renderEnabledPlugins()).toBe("[rabbitmq_management,rabbitmq_prometheus].\n");
+  });
+
+  it("adds Kubernetes peer discovery where the nodes find each other through the API", () => {
+    expect(renderEnabledPlugins({ k8sPeerDiscovery: true })).toBe(
+      "[rabbitmq_management,rabbitmq_prometheus,rabbitmq_peer_discovery_k8s].\n",
+    );
   });
 });

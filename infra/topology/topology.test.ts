@@ -50,6 +50,8 @@ describe("parseTopology", () => {
       { rabbitmq: { queues: [{ name: "a" }, { name: "a" }] } },
       /^rabbitmq\.queues\.1\.name = "a": duplicate queue a/,
     ],
+    ["an even number of RabbitMQ nodes", { rabbitmq: { nodes: 2 } }, /^rabbitmq\.nodes = 2: an odd number of nodes/],
+    ["no RabbitMQ node", { rabbitmq: { nodes: 0 } }, /^rabbitmq\.nodes = 0: /],
     ["a bad cron schedule", { backups: { schedule: "daily" } }, /^backups\.schedule = "daily": /],
     // nginx refuses `limit_conn` of 65536 or more: the schema stops it before `nginx -t` does.
     [
