@@ -6,6 +6,7 @@ import {
   dynamicRange,
   mysqlClientHost,
   mysqldExporterName,
+  rabbitmqName,
   redisIp,
   workerName,
 } from "./addresses";
@@ -65,5 +66,16 @@ describe("Docker addresses", () => {
     ]);
     expect(a.mysqldExporters.map((e) => e.host)).toEqual([0, 1, 2].map(mysqldExporterName));
     expect(a.rabbitmq).toEqual({ host: "rabbitmq", port: t.rabbitmq.port });
+  });
+
+  it.each([
+    [1, "rabbitmq", ["rabbitmq"]],
+    [3, "rabbitmq-cluster", ["rabbitmq", "rabbitmq-2", "rabbitmq-3"]],
+  ])("reaches %i RabbitMQ node(s) through %s and scrapes each of %j", (nodes, client, each) => {
+    const t = parseTopology({ rabbitmq: { nodes } });
+    const a = dockerAddresses(t);
+    expect([a.rabbitmq, a.rabbitmqManagement].map((x) => x.host)).toEqual([client, client]);
+    expect(a.rabbitmqNodeMetrics).toEqual(each.map((host) => ({ host, port: t.rabbitmq.prometheusPort })));
+    expect(each).toEqual(Array.from({ length: nodes }, (_, i) => rabbitmqName(i)));
   });
 });

@@ -34,6 +34,18 @@ export const apiName = (i: number) => `api-${i + 1}`;
 export const mysqlReplicaName = (i: number) => `mysql-replica-${i}`;
 /** Container name of the mysqld exporter for server `i` (0 = primary, then replicas 1..N). */
 export const mysqldExporterName = (i: number) => `mysqld-exporter-${i === 0 ? "primary" : `replica-${i}`}`;
+/**
+ * Container (and host) name of RabbitMQ node `i` (0-based): node 0 keeps the single node's name, so
+ * a deployment grown from one node keeps its node name and with it its data directory.
+ */
+export const rabbitmqName = (i: number) => (i === 0 ? NAMES.rabbitmq : `${NAMES.rabbitmq}-${i + 1}`);
+/**
+ * The network alias every RabbitMQ node of a multi-node cluster also answers to: Docker's DNS gives
+ * the addresses of the running ones, so a client reconnecting after a node's loss finds another.
+ */
+export const RABBITMQ_CLUSTER_ALIAS = "rabbitmq-cluster";
+/** Where AMQP and management clients reach RabbitMQ: the one node, or any node of a cluster. */
+export const rabbitmqClientHost = (t: Topology) => (t.rabbitmq.nodes === 1 ? NAMES.rabbitmq : RABBITMQ_CLUSTER_ALIAS);
 /** Container name of Redis node `i` (0-based). */
 export const redisName = (i: number) => `redis-${i + 1}`;
 /** Container name of process `i` (0-based) of one worker kind. */
@@ -100,9 +112,10 @@ export function dockerAddresses(t: Topology, subnet = DEFAULT_SUBNET): Addresses
     mysqlPrimary: at(NAMES.mysqlPrimary, t.mysql.primaryPort),
     mysqlReplicas: range(t.mysql.replicas).map((i) => at(mysqlReplicaName(i + 1), t.mysql.replicaBasePort + i)),
     redis: range(redisNodeCount(t)).map((i) => at(redisIp(subnet, i), t.redis.basePort + i)),
-    rabbitmq: at(NAMES.rabbitmq, t.rabbitmq.port),
-    rabbitmqManagement: at(NAMES.rabbitmq, t.rabbitmq.managementPort),
+    rabbitmq: at(rabbitmqClientHost(t), t.rabbitmq.port),
+    rabbitmqManagement: at(rabbitmqClientHost(t), t.rabbitmq.managementPort),
     rabbitmqPrometheus: at(NAMES.rabbitmq, t.rabbitmq.prometheusPort),
+    rabbitmqNodeMetrics: range(t.rabbitmq.nodes).map((i) => at(rabbitmqName(i), t.rabbitmq.prometheusPort)),
     prometheus: at(NAMES.prometheus, t.monitoring.prometheusPort),
     alertmanager: at(NAMES.alertmanager, t.monitoring.alertmanagerPort),
     nodeExporter: at(NAMES.nodeExporter, m.node),

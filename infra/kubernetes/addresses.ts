@@ -17,6 +17,8 @@ export const NAMES = {
   mysqlPrimary: "mysql-primary",
   redis: "redis",
   rabbitmq: "rabbitmq",
+  /** The RabbitMQ nodes' headless Service: stable pod DNS names, and the peers' discovery. */
+  rabbitmqNodes: "rabbitmq-nodes",
   bucket: "bucket",
   prometheus: "prometheus",
   alertmanager: "alertmanager",
@@ -103,6 +105,10 @@ export function kubernetesAddresses(t: Topology, dns: ClusterDns): Addresses {
     rabbitmq: svc(NAMES.rabbitmq, t.rabbitmq.port),
     rabbitmqManagement: svc(NAMES.rabbitmq, t.rabbitmq.managementPort),
     rabbitmqPrometheus: svc(NAMES.rabbitmq, t.rabbitmq.prometheusPort),
+    rabbitmqNodeMetrics: range(t.rabbitmq.nodes).map((i) => ({
+      host: podHost(`${NAMES.rabbitmq}-${i}`, NAMES.rabbitmqNodes, dns),
+      port: t.rabbitmq.prometheusPort,
+    })),
     prometheus: svc(NAMES.prometheus, t.monitoring.prometheusPort),
     alertmanager: svc(NAMES.alertmanager, t.monitoring.alertmanagerPort),
     // In its own namespace: its host mounts pass no Pod Security level but "privileged" (node-exporter.ts).

@@ -51,7 +51,16 @@ describe("renderPrometheusYml", () => {
     const queues = job("rabbitmq-queues") as ScrapeConfig & { params?: Record<string, string[]> };
     expect(queues.metrics_path).toBe("/metrics/detailed");
     expect(queues.params).toEqual({ family: ["queue_coarse_metrics", "queue_consumer_count"] });
-    expect(queues.static_configs).toEqual([{ targets: [hostPort(a.rabbitmqPrometheus)] }]);
+    expect(queues.static_configs).toEqual([{ targets: a.rabbitmqNodeMetrics.map(hostPort) }]);
+  });
+
+  it("scrapes every RabbitMQ node, each reporting the queues it leads", () => {
+    const nodes = ["rabbitmq", "rabbitmq-2", "rabbitmq-3"].map((host) => ({ host, port: 15693 }));
+    const { job } = render({}, (local) => ({ ...local, rabbitmqNodeMetrics: nodes }));
+    const targets = ["rabbitmq:15693", "rabbitmq-2:15693", "rabbitmq-3:15693"];
+
+    expect(job("rabbitmq").static_configs).toEqual([{ targets }]);
+    expect(job("rabbitmq-queues").static_configs).toEqual([{ targets }]);
   });
 
   it("scrapes the backup service only where one runs", () => {
@@ -124,7 +133,6 @@ describe("renderPrometheusYml", () => {
     ["tracker", "tracker"],
     ["nginx", "nginxExporter"],
     ["node", "nodeExporter"],
-    ["rabbitmq", "rabbitmqPrometheus"],
   ])("points the %s job at the %s address", (name, key) => {
     const { a, job } = render({}, (local) => ({ ...local, [key]: { host: `${name}-host`, port: 23456 } }));
 

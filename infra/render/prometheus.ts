@@ -74,9 +74,10 @@ export function renderPrometheusYml(t: Topology, a: Addresses, opts: PrometheusO
       job("mysqld", mysqldTargets(a)),
       redisJob(a),
       job("redis-exporter", only(a.redisExporter)),
-      job("rabbitmq", only(a.rabbitmqPrometheus), { metrics_path: "/metrics" }),
+      // Every node: each reports its own memory, alarms and connections, and the queues it leads.
+      job("rabbitmq", [{ targets: a.rabbitmqNodeMetrics.map(hostPort) }], { metrics_path: "/metrics" }),
       // Per-queue depth, unacked and consumers (the aggregated endpoint above has no queue label).
-      job("rabbitmq-queues", only(a.rabbitmqPrometheus), {
+      job("rabbitmq-queues", [{ targets: a.rabbitmqNodeMetrics.map(hostPort) }], {
         metrics_path: "/metrics/detailed",
         params: { family: ["queue_coarse_metrics", "queue_consumer_count"] },
       }),

@@ -22,9 +22,13 @@ export interface Addresses {
   mysqlReplicas: HostPort[];
   /** Cluster nodes; the first `masters` are the initial masters. */
   redis: HostPort[];
+  /** Where AMQP clients connect: any node of the cluster (one name every running node answers to). */
   rabbitmq: HostPort;
   rabbitmqManagement: HostPort;
+  /** The Prometheus port the nodes listen on (rabbitmqNodeMetrics has each node's endpoint). */
   rabbitmqPrometheus: HostPort;
+  /** Each node's Prometheus endpoint: a node reports its own metrics and the queues it leads. */
+  rabbitmqNodeMetrics: HostPort[];
   prometheus: HostPort;
   alertmanager: HostPort;
   nodeExporter: HostPort;
@@ -63,6 +67,8 @@ export function localAddresses(t: Topology, host = "127.0.0.1"): Addresses {
     rabbitmq: at(t.rabbitmq.port),
     rabbitmqManagement: at(t.rabbitmq.managementPort),
     rabbitmqPrometheus: at(t.rabbitmq.prometheusPort),
+    // The local stack runs one node, whatever rabbitmq.nodes says.
+    rabbitmqNodeMetrics: [at(t.rabbitmq.prometheusPort)],
     prometheus: at(t.monitoring.prometheusPort),
     alertmanager: at(t.monitoring.alertmanagerPort),
     nodeExporter: at(t.monitoring.exporterPorts.node),

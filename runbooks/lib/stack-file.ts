@@ -31,6 +31,8 @@ const AddressesSchema = z.object({
   rabbitmq: HostPortSchema,
   rabbitmqManagement: HostPortSchema,
   rabbitmqPrometheus: HostPortSchema,
+  // Absent from stack files written before RabbitMQ could run as a cluster: no runbook reads it.
+  rabbitmqNodeMetrics: z.array(HostPortSchema).default([]),
   prometheus: HostPortSchema,
   alertmanager: HostPortSchema,
   nodeExporter: HostPortSchema,
