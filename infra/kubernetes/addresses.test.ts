@@ -4,6 +4,7 @@ import {
   kubernetesAddresses,
   mysqldExporterName,
   podHost,
+  redisPod,
   serviceHost,
   workerMetricsPort,
   workerName,
@@ -39,6 +40,24 @@ describe("names", () => {
   });
 });
 
+describe("redisPod", () => {
+  const t = parseTopology({ redis: { masters: 3, replicasPerMaster: 2 } });
+
+  it.each([
+    [0, 0, 0],
+    [2, 2, 0],
+    [3, 0, 1],
+    [5, 2, 1],
+    [6, 0, 2],
+    [8, 2, 2],
+  ])(
+    "runs node %i as pod %i-%i: each shard a master and its own replicas (redisShards' order)",
+    (i, shard, ordinal) => {
+      expect(redisPod(t, i)).toEqual({ shard, ordinal });
+    },
+  );
+});
+
 describe("kubernetesAddresses", () => {
   const cases: Array<[string, TopologyInput]> = [
     ["defaults", {}],
@@ -71,10 +90,16 @@ describe("kubernetesAddresses", () => {
       a.api.forEach((slot, i) => expect(slot).toEqual({ host: `api-${i}.fg.svc.cluster.local`, port: t.api.basePort }));
     });
 
-    it("reaches every Redis node by its pod's stable DNS name", () => {
-      expect(a.redis.map((n) => n.host)).toEqual(
-        Array.from({ length: redisNodeCount(t) }, (_, i) => `redis-${i}.redis.fg.svc.cluster.local`),
+    it("reaches every Redis node by its pod's stable DNS name: each shard's pod 0 first, then the replicas", () => {
+      const pod = (i: number) => {
+        const { shard, ordinal } = redisPod(t, i);
+        return `redis-shard-${shard}-${ordinal}.redis.fg.svc.cluster.local`;
+      };
+      expect(a.redis.map((n) => n.host)).toEqual(Array.from({ length: redisNodeCount(t) }, (_, i) => pod(i)));
+      expect(a.redis.slice(0, t.redis.masters).map((n) => n.host)).toEqual(
+        Array.from({ length: t.redis.masters }, (_, s) => `redis-shard-${s}-0.redis.fg.svc.cluster.local`),
       );
+      expect(new Set(a.redis.map((n) => n.host)).size).toBe(redisNodeCount(t));
       expect(new Set(a.redis.map((n) => n.port))).toEqual(new Set([t.redis.basePort]));
     });
 

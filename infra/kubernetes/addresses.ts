@@ -17,8 +17,6 @@ export const NAMES = {
   mysqlPrimary: "mysql-primary",
   redis: "redis",
   rabbitmq: "rabbitmq",
-  /** The RabbitMQ nodes' headless Service: stable pod DNS names, and the peers' discovery. */
-  rabbitmqNodes: "rabbitmq-nodes",
   bucket: "bucket",
   prometheus: "prometheus",
   alertmanager: "alertmanager",
@@ -34,6 +32,19 @@ export const mysqldExporterName = (i: number) => `mysqld-exporter-${i === 0 ? "p
 export const workerName = (kind: WorkerKind) => `worker-${kind.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 /** Name of the per-slot Service in front of API pod `i` (same as the pod's name). */
 export const apiSlotName = (i: number) => `${NAMES.api}-${i}`;
+
+/** Name of Redis shard `s`'s StatefulSet (a master and its own replicas), and of its availability group. */
+export const redisShardName = (s: number) => `${NAMES.redis}-shard-${s}`;
+
+/**
+ * Where Redis node `i` (0-based, in address order) runs: the first `masters` nodes are pod 0 of
+ * each shard, node `masters + j` a further pod of shard `j % masters` — redisShards' order, so the
+ * forming job makes each shard's pods one master and its own replicas.
+ */
+export function redisPod(t: Topology, i: number): { shard: number; ordinal: number } {
+  const m = t.redis.masters;
+  return i < m ? { shard: i, ordinal: 0 } : { shard: (i - m) % m, ordinal: 1 + Math.floor((i - m) / m) };
+}
 
 /**
  * API slots nginx and Prometheus know: enough for the autoscaler's maximum, so a replica the
@@ -57,14 +68,14 @@ export interface ClusterDns {
 
 /** The DNS name of a Service. */
 export function serviceHost(service: string, dns: ClusterDns): string {
-/**
- * The namespace beside the deployment's that holds only the node exporter, whose reads of each
- * node's /proc and /sys no Pod Security level but "privileged" allows: the deployment's own
- * namespace then enforces "baseline" and warns on anything below "restricted".
- */
-export function hostNamespace(namespace: string): string {
-  return `${namespace}-host`;
-}
+  /**
+   * The namespace beside the deployment's that holds only the node exporter, whose reads of each
+   * node's /proc and /sys no Pod Security level but "privileged" allows: the deployment's own
+   * namespace then enforces "baseline" and warns on anything below "restricted".
+   */
+  export function hostNamespace(namespace: string): string {
+    return `${namespace}-host`;
+  }
 
   return `${service}.${dns.namespace}.svc.${dns.domain ?? "cluster.local"}`;
 }
@@ -77,8 +88,8 @@ export function podHost(pod: string, headlessService: string, dns: ClusterDns): 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /**
- * Addresses on Kubernetes: Service DNS names for single servers, pod DNS for Redis nodes and
- * workers, one Service per API slot. Ports stay the topology's, so the rendered files differ from
+ * Addresses on Kubernetes: Service DNS names for single servers, pod DNS for Redis nodes (masters
+ * first) and workers, one Service per API slot. Ports stay the topology's, so the rendered files differ from
  * the local stack's only in host names (and where pods of one template must share a port).
  */
 export function kubernetesAddresses(t: Topology, dns: ClusterDns): Addresses {
@@ -101,14 +112,14 @@ export function kubernetesAddresses(t: Topology, dns: ClusterDns): Addresses {
     ) as Record<WorkerKind, HostPort[]>,
     mysqlPrimary: svc(NAMES.mysqlPrimary, t.mysql.primaryPort),
     mysqlReplicas: range(t.mysql.replicas).map((i) => svc(mysqlReplicaName(i + 1), t.mysql.replicaBasePort + i)),
-    redis: range(redisNodeCount(t)).map((i) => pod(NAMES.redis, i, t.redis.basePort)),
+    // Every shard's StatefulSet names the one headless Service "redis", so its pods resolve under it.
+    redis: range(redisNodeCount(t)).map((i) => {
+      const { shard, ordinal } = redisPod(t, i);
+      return { host: podHost(`${redisShardName(shard)}-${ordinal}`, NAMES.redis, dns), port: t.redis.basePort };
+    }),
     rabbitmq: svc(NAMES.rabbitmq, t.rabbitmq.port),
     rabbitmqManagement: svc(NAMES.rabbitmq, t.rabbitmq.managementPort),
     rabbitmqPrometheus: svc(NAMES.rabbitmq, t.rabbitmq.prometheusPort),
-    rabbitmqNodeMetrics: range(t.rabbitmq.nodes).map((i) => ({
-      host: podHost(`${NAMES.rabbitmq}-${i}`, NAMES.rabbitmqNodes, dns),
-      port: t.rabbitmq.prometheusPort,
-    })),
     prometheus: svc(NAMES.prometheus, t.monitoring.prometheusPort),
     alertmanager: svc(NAMES.alertmanager, t.monitoring.alertmanagerPort),
     // In its own namespace: its host mounts pass no Pod Security level but "privileged" (node-exporter.ts).

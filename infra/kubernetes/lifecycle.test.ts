@@ -76,7 +76,8 @@ describe("the order of a Kubernetes deployment", () => {
         [s, "Job/mysql-bootstrap"],
         [s, `StatefulSet/mysql-replica-${i + 1}`],
       ]),
-      ["Job/redis-cluster-form", "StatefulSet/redis"],
+      ["Job/redis-cluster-form", "StatefulSet/redis-shard-0"],
+      ["Job/redis-cluster-form", `StatefulSet/redis-shard-${t.redis.masters - 1}`],
       ["Job/bucket-init", "StatefulSet/bucket"],
       ...["Job/mysql-bootstrap", ...setups, "Job/redis-cluster-form", "StatefulSet/rabbitmq", "Job/bucket-init"].map(
         (store): [string, string] => [migrate, store],

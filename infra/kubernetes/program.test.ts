@@ -13,7 +13,7 @@ import {
   type RecordedResource,
 } from "../testing/pulumi-mocks";
 import { readStackFile } from "../testing/stack-config";
-import { redisRestartDelayMs } from "../render";
+import { REDIS_HOSTNAME_ENV, REDIS_RESOLVE_WAIT_SECONDS, redisRestartDelayMs } from "../render";
 import { redisNodeCount } from "../topology";
 import { migrationJobName } from "./app-pod";
 import { BUCKET_PORTS, bucketNames, LIVENESS_ONLY_SIDECARS } from "./bucket-scripts";
@@ -131,7 +131,7 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
   it("gives each store's volume to its server's group, mounted where its image keeps its data", () => {
     const expected = {
       "mysql-primary": ["mariadb", "/var/lib/mysql"],
-      redis: ["redis", "/var/lib/redis"],
+      "redis-shard-0": ["redis", "/var/lib/redis"],
       rabbitmq: ["rabbitmq", "/var/lib/rabbitmq"],
       prometheus: ["prometheus", "/var/lib/prometheus/data"],
     } as const;
@@ -204,7 +204,10 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
 
   it("runs as many API replicas, Redis nodes, MariaDB replicas and workers as the topology says", () => {
     expect(named(d(), "StatefulSet", "api").spec.replicas).toBe(t().api.replicas);
-    expect(named(d(), "StatefulSet", "redis").spec.replicas).toBe(redisNodeCount(t()));
+    const shards = ofKind(d(), "StatefulSet").filter((s) => s.metadata.name.startsWith("redis-shard-"));
+    expect(shards.map((s) => s.spec.replicas)).toEqual(
+      Array.from({ length: t().redis.masters }, () => 1 + t().redis.replicasPerMaster),
+    );
     const replicas = ofKind(d(), "StatefulSet").filter((s) => s.metadata.name.startsWith("mysql-replica-"));
     expect(replicas).toHaveLength(t().mysql.replicas);
     expect(named(d(), "StatefulSet", "worker-orders").spec.replicas).toBe(t().workers.orders.processes);
@@ -216,8 +219,11 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
     );
     expect(concurrency.value).toBe(String(t().workers.orders.concurrency));
     const form = podTemplate(named(d(), "Job", "redis-cluster-form")).spec.containers[0].command[2] as string;
-    expect(form).toContain(`--cluster-replicas ${t().redis.replicasPerMaster}`);
-    expect(form.match(/\bredis-\d+\.redis\./g)?.length).toBeGreaterThanOrEqual(redisNodeCount(t()));
+    // The masters are each shard's pod 0; every other pod joins its own shard's master.
+    expect(form).toContain("--cluster-replicas 0");
+    const added = [...form.matchAll(/--cluster add-node (redis-shard-(\d+)-\d+)\.\S+ (redis-shard-(\d+)-0)\./g)];
+    expect(added).toHaveLength(t().redis.masters * t().redis.replicasPerMaster);
+    for (const [, , replicaShard, , masterShard] of added) expect(replicaShard).toBe(masterShard);
   });
 
   it("runs only entry points the services image compiles (services/src/main/<entry>.ts)", () => {
@@ -236,13 +242,18 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
     }
   });
 
-  it("makes a restarted Redis pod sit out its replica's failover, and does not kill it for waiting", () => {
+  it("makes a restarted Redis pod find its peers by name and sit out its replica's failover, and does not kill it for waiting", () => {
     const seconds = Math.ceil(redisRestartDelayMs(t()) / 1000);
-    const [redis] = podTemplate(named(d(), "StatefulSet", "redis")).spec.containers;
-    expect(redis.command[2]).toMatch(
-      new RegExp(`then sleep ${seconds}; fi; exec redis-server '/etc/redis/floodgate/redis.conf'`),
-    );
-    expect(redis.livenessProbe.initialDelaySeconds).toBeGreaterThan(seconds);
+    const [redis] = podTemplate(named(d(), "StatefulSet", "redis-shard-0")).spec.containers;
+    expect(redis.command.slice(0, 2)).toEqual(["sh", "-c"]);
+    expect(redis.command[2]).toContain(`  sleep ${seconds}\n`);
+    expect(redis.command[2]).toMatch(/getent ahostsv4/);
+    expect(redis.command[2]).toMatch(/exec redis-server '\/etc\/redis\/floodgate\/redis.conf' "\$@"$/);
+    // The name it announces: its own pod's, through the headless Service its addresses use.
+    const env = Object.fromEntries((redis.env as Obj[]).map((e) => [e.name, e.value ?? e.valueFrom]));
+    expect(env.POD_NAME).toEqual({ fieldRef: { fieldPath: "metadata.name" } });
+    expect(env[REDIS_HOSTNAME_ENV]).toBe(`$(POD_NAME).redis.${d().cfg.kubernetes.namespace}.svc.cluster.local`);
+    expect(redis.livenessProbe.initialDelaySeconds).toBeGreaterThan(seconds + REDIS_RESOLVE_WAIT_SECONDS);
   });
 
   it("mounts an nginx config whose upstream lists a Service for every API replica the autoscaler may run", () => {
@@ -482,7 +493,7 @@ describe.each(CASES)("the runbooks pod (%s config)", (which) => {
     const listed = new Set(processes.map((p) => p.statefulSet!));
     expect([...listed].sort()).toEqual(
       Object.keys(sets)
-        .filter((s) => /^(mysql-(primary|replica-\d+)|redis|worker-.+|api)$/.test(s))
+        .filter((s) => /^(mysql-(primary|replica-\d+)|redis-shard-\d+|worker-.+|api)$/.test(s))
         .sort(),
     );
     for (const set of listed)
@@ -491,8 +502,8 @@ describe.each(CASES)("the runbooks pod (%s config)", (which) => {
       );
     expect(processes.find((p) => p.name === `redis-${redisNodeCount(t())}`)).toEqual({
       name: `redis-${redisNodeCount(t())}`,
-      statefulSet: "redis",
-      ordinal: redisNodeCount(t()) - 1,
+      statefulSet: `redis-shard-${t().redis.masters - 1}`,
+      ordinal: t().redis.replicasPerMaster,
     });
     expect(processes.find((p) => p.name === "worker-red-packet-grabs-1")).toMatchObject({
       statefulSet: "worker-red-packet-grabs",
@@ -566,8 +577,10 @@ describe("kubernetesStackFile", () => {
   it.each([
     ["mysql-primary", "mysql-primary", 0],
     ["mysql-replica-2", "mysql-replica-2", 0],
-    ["redis-1", "redis", 0],
-    ["redis-12", "redis", 11],
+    ["redis-1", "redis-shard-0", 0],
+    ["redis-4", "redis-shard-3", 0],
+    ["redis-5", "redis-shard-0", 1],
+    ["redis-12", "redis-shard-3", 2],
     ["worker-orders-5", "worker-orders", 4],
     ["worker-red-packet-grabs-1", "worker-red-packet-grabs", 0],
     ["api-1", "api", 0],

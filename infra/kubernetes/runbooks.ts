@@ -5,7 +5,7 @@ import { STACK_FILE_PATH, type StackFileInput, type StackProcess } from "../../r
 import { IMAGE_USERS } from "../config";
 import { withSecrets } from "../deployment";
 import { WORKER_KINDS, redisNodeCount, type Addresses, type Topology } from "../topology";
-import { NAMES, apiSlots, mysqlReplicaName, workerName } from "./addresses";
+import { NAMES, apiSlots, mysqlReplicaName, redisPod, redisShardName, workerName } from "./addresses";
 import { backupEnv } from "./backups";
 import type { KubernetesContext } from "./context";
 import { runAsImageUser, volumesOwnedBy } from "./image-users";
@@ -47,7 +47,11 @@ export function kubernetesProcesses(t: Topology): StackProcess[] {
   return [
     mysql(NAMES.mysqlPrimary),
     ...Array.from({ length: t.mysql.replicas }, (_, i) => mysql(mysqlReplicaName(i + 1))),
-    ...ordinals(NAMES.redis, redisNodeCount(t), (i) => `redis-${i}`),
+    // redis-N is address N: pod `ordinal` of its shard's StatefulSet.
+    ...Array.from({ length: redisNodeCount(t) }, (_, i): StackProcess => {
+      const { shard, ordinal } = redisPod(t, i);
+      return { name: `redis-${i + 1}`, statefulSet: redisShardName(shard), ordinal };
+    }),
     ...WORKER_KINDS.flatMap((kind) =>
       ordinals(workerName(kind), t.workers[kind].processes, (i) => `${workerName(kind)}-${i}`),
     ),
