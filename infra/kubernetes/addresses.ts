@@ -17,6 +17,8 @@ export const NAMES = {
   mysqlPrimary: "mysql-primary",
   redis: "redis",
   rabbitmq: "rabbitmq",
+  /** The RabbitMQ nodes' headless Service: stable pod DNS names, and the peers' discovery. */
+  rabbitmqNodes: "rabbitmq-nodes",
   bucket: "bucket",
   prometheus: "prometheus",
   alertmanager: "alertmanager",
@@ -68,14 +70,14 @@ export interface ClusterDns {
 
 /** The DNS name of a Service. */
 export function serviceHost(service: string, dns: ClusterDns): string {
-  /**
-   * The namespace beside the deployment's that holds only the node exporter, whose reads of each
-   * node's /proc and /sys no Pod Security level but "privileged" allows: the deployment's own
-   * namespace then enforces "baseline" and warns on anything below "restricted".
-   */
-  export function hostNamespace(namespace: string): string {
-    return `${namespace}-host`;
-  }
+/**
+ * The namespace beside the deployment's that holds only the node exporter, whose reads of each
+ * node's /proc and /sys no Pod Security level but "privileged" allows: the deployment's own
+ * namespace then enforces "baseline" and warns on anything below "restricted".
+ */
+export function hostNamespace(namespace: string): string {
+  return `${namespace}-host`;
+}
 
   return `${service}.${dns.namespace}.svc.${dns.domain ?? "cluster.local"}`;
 }
@@ -120,6 +122,10 @@ export function kubernetesAddresses(t: Topology, dns: ClusterDns): Addresses {
     rabbitmq: svc(NAMES.rabbitmq, t.rabbitmq.port),
     rabbitmqManagement: svc(NAMES.rabbitmq, t.rabbitmq.managementPort),
     rabbitmqPrometheus: svc(NAMES.rabbitmq, t.rabbitmq.prometheusPort),
+    rabbitmqNodeMetrics: range(t.rabbitmq.nodes).map((i) => ({
+      host: podHost(`${NAMES.rabbitmq}-${i}`, NAMES.rabbitmqNodes, dns),
+      port: t.rabbitmq.prometheusPort,
+    })),
     prometheus: svc(NAMES.prometheus, t.monitoring.prometheusPort),
     alertmanager: svc(NAMES.alertmanager, t.monitoring.alertmanagerPort),
     // In its own namespace: its host mounts pass no Pod Security level but "privileged" (node-exporter.ts).
