@@ -87,6 +87,19 @@ describe("parseStackConfig defaults", () => {
     }
   });
 
+  it("refuses admin UIs published on Kubernetes without the addresses that may reach them", () => {
+    expect(problems({ target: "kubernetes", adminPort: 9090 })).toEqual([
+      expect.stringMatching(/^floodgate:adminSourceRanges is unset: with floodgate:adminPort = 9090 on Kubernetes/),
+    ]);
+    expect(problems({ target: "kubernetes", adminPort: 9090, adminSourceRanges: "10.0.0.0/8,bad" })).toEqual([
+      expect.stringMatching(/^floodgate:adminSourceRanges = "10.0.0.0\/8,bad": comma-separated IPv4 CIDRs/),
+    ]);
+    const c = parse_({ target: "kubernetes", adminPort: 9090, adminSourceRanges: "10.0.0.0/8,192.0.2.1/32" });
+    expect(c.adminSourceRanges).toEqual(["10.0.0.0/8", "192.0.2.1/32"]);
+    // One host's admin ports bind to adminBindHost (127.0.0.1 by default) instead.
+    expect(parse_({ target: "docker", adminPort: 9090 }).adminSourceRanges).toBeUndefined();
+  });
+
   it("takes a stack's own image over the target's default, pinned", () => {
     expect(parse_({ target: "docker", redisImage: "reg.example/r:1" }).images.redis).toBe("reg.example/r:1");
     expect(() => parse_({ target: "docker", redisImage: "redis:latest" })).toThrow(/floodgate:redisImage/);

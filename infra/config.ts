@@ -152,8 +152,6 @@ export const StackConfigSchema = z.strictObject({
     .regex(/^[a-z0-9]([-a-z0-9]{0,56}[a-z0-9])?$/, { error: "a DNS label of at most 58 characters" })
     .default("floodgate"),
   kubernetesStorageClass: z.string().min(1).default("standard"),
-  volumeGiMysql: z.number().int().min(1).default(20),
-  volumeGiRedis: z.number().int().min(1).default(5),
   kubernetesImagePullSecret: z
     .string()
     .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, { error: "the name of a Secret in the namespace" })
@@ -165,6 +163,8 @@ export const StackConfigSchema = z.strictObject({
       error: "comma-separated IPv4 CIDRs, e.g. 203.0.113.0/24,198.51.100.7/32",
     })
     .optional(),
+  volumeGiMysql: z.number().int().min(1).default(20),
+  volumeGiRedis: z.number().int().min(1).default(5),
   volumeGiRabbitmq: z.number().int().min(1).default(5),
   volumeGiBucket: z.number().int().min(1).default(20),
   volumeGiPrometheus: z.number().int().min(1).default(20),
@@ -242,6 +242,12 @@ export function parseStackConfig(raw: RawStackConfig, secrets: Record<SecretName
     );
   }
   const c = parsed.data;
+  if (c.target === "kubernetes" && c.adminPort !== undefined && c.adminSourceRanges === undefined) {
+    throw new StackConfigError([
+      `floodgate:adminSourceRanges is unset: with floodgate:adminPort = ${c.adminPort} on Kubernetes the admin UIs ` +
+        "get a public load balancer, so name the addresses that may reach it (e.g. 203.0.113.0/24)",
+    ]);
+  }
   const placeholders = Object.fromEntries(SECRET_NAMES.map((n) => [n, secretPlaceholder(n)]));
   let topologyInput = deepMerge(TARGET_TOPOLOGY_DEFAULTS[c.target], c.topology);
   for (const [name, path] of Object.entries(TOPOLOGY_SECRETS)) {
@@ -275,14 +281,15 @@ export function parseStackConfig(raw: RawStackConfig, secrets: Record<SecretName
     publicPort: c.publicPort,
     adminPort: c.adminPort,
     adminBindHost: c.adminBindHost,
+    adminSourceRanges: c.adminSourceRanges?.split(","),
     docker: { network: c.dockerNetwork, subnet: c.dockerSubnet },
     kubernetes: {
       namespace: c.kubernetesNamespace,
       storageClass: c.kubernetesStorageClass,
-      volumeGi: {
-        mysql: c.volumeGiMysql,
       imagePullSecret: c.kubernetesImagePullSecret,
       deleteVolumesOnDestroy: c.kubernetesDeleteVolumesOnDestroy,
+      volumeGi: {
+        mysql: c.volumeGiMysql,
         redis: c.volumeGiRedis,
         rabbitmq: c.volumeGiRabbitmq,
         bucket: c.volumeGiBucket,

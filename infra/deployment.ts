@@ -29,6 +29,7 @@ export const DEPLOYMENT_SECRETS = [
   "rabbitmqErlangCookie",
   "bucketAccessKey",
   "bucketSecretKey",
+  "monitoringPassword",
 ] as const;
 
 /** One secret's name in the stack config. */
@@ -78,6 +79,8 @@ export interface DeployConfig {
   adminPort?: number;
   /** Address the admin port binds on the host (Docker) when `adminPort` is set; defaults to 127.0.0.1. */
   adminBindHost?: string;
+  /** Kubernetes: the addresses (CIDRs) the admin LoadBalancer admits; required with `adminPort`. */
+  adminSourceRanges?: string[];
   /** Docker target only. */
   docker: {
     /** Private network every container joins. */

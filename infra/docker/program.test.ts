@@ -425,7 +425,12 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
         .map((r) => r.rawInputs),
     );
     const arrived = needles.filter((n) => all.includes(n));
-    expect(needles.filter((n) => !arrived.includes(n))).toEqual([testSecretValue("rabbitmqAdminPassword")]);
+    // monitoringPassword guards the admin UIs on Kubernetes alone (its admin gateway): one host
+    // publishes them on adminBindHost, loopback unless the stack says otherwise.
+    expect(needles.filter((n) => !arrived.includes(n))).toEqual([
+      testSecretValue("rabbitmqAdminPassword"),
+      testSecretValue("monitoringPassword"),
+    ]);
     const uploadOf = (container: string, file: string) =>
       (
         (d().resources.find((r) => r.type === CONTAINER && r.inputs.name === container)?.rawInputs.uploads ??

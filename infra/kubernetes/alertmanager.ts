@@ -1,10 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { renderAlertmanagerYml } from "../render";
-import { monitoringServiceSpecs } from "./admin-service";
 import { NAMES } from "./addresses";
 import { PATHS, type KubernetesContext } from "./context";
 import { runAsImageUser } from "./image-users";
+import { clusterServiceSpec } from "./object-specs";
 import { configChecksum, httpProbes, podLabels, resources, sizeOf } from "./pod-spec";
 
 /** Alertmanager: one instance with the rendered alertmanager.yml, published for admins only when asked. */
@@ -64,23 +64,15 @@ export class Alertmanager extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const specs = monitoringServiceSpecs(
-      NAMES.alertmanager,
-      port,
-      cfg.adminPort === undefined ? undefined : cfg.adminPort + 1,
-    );
+    // In the cluster only: published, when the stack asks, through the authenticating AdminGateway.
     new k8s.core.v1.Service(
       `${name}-service`,
-      { metadata: { name: NAMES.alertmanager, namespace }, spec: specs.internal },
+      {
+        metadata: { name: NAMES.alertmanager, namespace },
+        spec: clusterServiceSpec(NAMES.alertmanager, { http: port }),
+      },
       { parent: this },
     );
-    if (specs.admin) {
-      new k8s.core.v1.Service(
-        `${name}-admin`,
-        { metadata: { name: `${NAMES.alertmanager}-admin`, namespace }, spec: specs.admin },
-        { parent: this },
-      );
-    }
     this.registerOutputs({ alertmanager: a.alertmanager.host });
   }
 }

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DeployConfig, StackOutputs } from "../deployment";
 import { hostPort } from "../topology";
 import { hostNamespace, kubernetesAddresses, type ClusterDns } from "./addresses";
+import { AdminGateway } from "./admin-gateway";
 import { ApiCluster } from "./api-cluster";
 import { keepOnDestroy } from "./availability";
 import { Autoscaling } from "./autoscaling";
@@ -65,7 +66,8 @@ export function deployKubernetes(cfg: DeployConfig): StackOutputs {
     { dependsOn: stores },
   );
   new LoadBalancer("lb", { ...ctx, staticSync: bucket.edgeSync, upstreams: apiCluster.slotServices });
-  new Monitoring("monitoring", { ...ctx, rules: readRuleFiles() });
+  const monitoring = new Monitoring("monitoring", { ...ctx, rules: readRuleFiles() });
+  if (cfg.adminPort !== undefined) new AdminGateway("admin", ctx, { dependsOn: [monitoring] });
   new Backups("backups", { ...ctx, s3Endpoint: bucket.s3Endpoint }, { dependsOn: stores });
   new Autoscaling("autoscaling", { ...ctx, target: apiCluster.statefulSet });
   new Runbooks("runbooks", { ...ctx, s3Endpoint: bucket.s3Endpoint });

@@ -22,8 +22,15 @@ import { SECRETS_DIGEST_ANNOTATION } from "./pod-secrets";
 // MariaDB and Redis in infra/render/*.test.ts and infra/docker/job-scripts.test.ts).
 
 const WORKLOAD = /:(Job|StatefulSet|Deployment|DaemonSet|CronJob)$/;
-// Two MariaDB replicas, so the replica-setup Jobs are more than one.
-const RAW = { target: "kubernetes" as const, kubernetesNamespace: "fg-life", topology: { mysql: { replicas: 2 } } };
+// Two MariaDB replicas, so the replica-setup Jobs are more than one; the admin UIs published, so
+// the admin gateway reads its password.
+const RAW = {
+  target: "kubernetes" as const,
+  kubernetesNamespace: "fg-life",
+  adminPort: 9090,
+  adminSourceRanges: "203.0.113.0/24",
+  topology: { mysql: { replicas: 2 } },
+};
 let deployKubernetes: typeof program.deployKubernetes;
 let base: RecordedResource[];
 

@@ -1,11 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { KEEP_CLAIMS } from "./availability";
-import { monitoringServiceSpecs } from "./admin-service";
 import { NAMES } from "./addresses";
 import { Alertmanager } from "./alertmanager";
 import { PATHS, type KubernetesContext } from "./context";
 import { Exporters } from "./exporters";
+import { clusterServiceSpec } from "./object-specs";
 import { runAsImageUser, volumesOwnedBy } from "./image-users";
 import { kubernetesPrometheusYml } from "./mounted-files";
 import { clientLabels, configChecksum, httpProbes, podLabels, resources, sizeOf, volumeClaim } from "./pod-spec";
@@ -86,19 +86,12 @@ export class Monitoring extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const specs = monitoringServiceSpecs(NAMES.prometheus, port, cfg.adminPort);
+    // In the cluster only: published, when the stack asks, through the authenticating AdminGateway.
     new k8s.core.v1.Service(
       `${name}-service`,
-      { metadata: { name: NAMES.prometheus, namespace }, spec: specs.internal },
+      { metadata: { name: NAMES.prometheus, namespace }, spec: clusterServiceSpec(NAMES.prometheus, { http: port }) },
       { parent: this },
     );
-    if (specs.admin) {
-      new k8s.core.v1.Service(
-        `${name}-admin`,
-        { metadata: { name: `${NAMES.prometheus}-admin`, namespace }, spec: specs.admin },
-        { parent: this },
-      );
-    }
     new Alertmanager(`${name}-alertmanager`, args, { parent: this });
     new Exporters(`${name}-exporters`, args, { parent: this });
     this.registerOutputs({ prometheus: a.prometheus.host });

@@ -17,7 +17,7 @@ import { REDIS_HOSTNAME_ENV, REDIS_RESOLVE_WAIT_SECONDS, redisRestartDelayMs } f
 import { redisNodeCount } from "../topology";
 import { migrationJobName } from "./app-pod";
 import { BUCKET_PORTS, bucketNames, LIVENESS_ONLY_SIDECARS } from "./bucket-scripts";
-import { NAMES, kubernetesAddresses, serviceHost } from "./addresses";
+import { NAMES, hostNamespace, kubernetesAddresses, serviceHost } from "./addresses";
 import { appCommand } from "./app-env";
 import { PATHS } from "./context";
 import { MARIADB_PATHS } from "./mounted-files";
@@ -184,8 +184,15 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
       expect((s.spec.ports as Obj[]).filter((p) => p.nodePort !== undefined)).toEqual([]);
     }
     const exposed = services.filter((s) => s.spec.type === "LoadBalancer" || s.spec.type === "NodePort");
-    const expected = d().cfg.adminPort === undefined ? ["nginx"] : ["alertmanager-admin", "nginx", "prometheus-admin"];
+    const expected = d().cfg.adminPort === undefined ? ["nginx"] : ["admin-gateway", "nginx"];
     expect(exposed.map((s) => s.metadata.name).sort()).toEqual(expected);
+    // The admin UIs only behind the authenticating gateway, and only to the stack's source ranges.
+    for (const s of exposed.filter((x) => x.metadata.name === "admin-gateway")) {
+      expect(s.spec.loadBalancerSourceRanges).toEqual(d().cfg.adminSourceRanges);
+      expect(s.spec.loadBalancerSourceRanges.length).toBeGreaterThan(0);
+    }
+    const ui = services.filter((s) => ["prometheus", "alertmanager"].includes(s.metadata.name));
+    expect(ui.map((s) => s.spec.type ?? "ClusterIP")).toEqual(["ClusterIP", "ClusterIP"]);
   });
 
   it("lets only labelled clients through the stores' NetworkPolicies", () => {
@@ -415,13 +422,19 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
     expect(init.env.find((e: Obj) => e.name === "S3_BUCKETS").value.split(",")).toContain(bucket);
   });
 
-  it("creates everything in the configured namespace", () => {
+  it("creates everything in the configured namespace, but the node exporter in its own beside it", () => {
     const ns = d().cfg.kubernetes.namespace;
     const namespaced = d().resources.filter(
       (r) => r.custom && r.type.startsWith("kubernetes:") && !r.type.endsWith(":Namespace"),
     );
     expect(namespaced.length).toBeGreaterThan(30);
-    expect(namespaced.filter((r) => plain(r).metadata?.namespace !== ns).map((r) => r.name)).toEqual([]);
+    const elsewhere = namespaced.filter((r) => plain(r).metadata?.namespace !== ns);
+    expect(
+      elsewhere.map((r) => [r.type.split(":").pop(), plain(r).metadata.name, plain(r).metadata.namespace]),
+    ).toEqual([
+      ["Service", "node-exporter", hostNamespace(ns)],
+      ["DaemonSet", "node-exporter", hostNamespace(ns)],
+    ]);
   });
 });
 

@@ -8,3 +8,4 @@ export * from "./rabbitmq";
 export * from "./seaweedfs";
 export * from "./job-shell";
 export * from "./mysql-jobs";
+export * from "./admin-gateway";

@@ -15,6 +15,7 @@ export const SCALED: RawStackConfig = {
   kubernetesNamespace: "fg-scaled",
   appImage: "registry.example.com/floodgate/services:0.2.0",
   adminPort: 9000,
+  adminSourceRanges: "203.0.113.0/24,198.51.100.7/32",
   topology: {
     api: { replicas: 4 },
     autoscaling: { minReplicas: 4, maxReplicas: 9, cooldownSeconds: 300, scaleOutCpuPercent: 60 },

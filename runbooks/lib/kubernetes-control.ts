@@ -191,6 +191,7 @@ export class KubernetesControl implements ProcessControl {
           runAsGroup: spec.runAs.gid,
           fsGroup: spec.runAs.gid,
           fsGroupChangePolicy: "OnRootMismatch",
+          seccompProfile: { type: "RuntimeDefault" },
         },
         containers: [
           {
@@ -199,7 +200,12 @@ export class KubernetesControl implements ProcessControl {
             command: spec.command,
             env: Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value })),
             volumeMounts: mounts.map(([mountPath], i) => ({ name: `v${i}`, mountPath, readOnly: spec.readOnly })),
-            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+            // Pod Security "restricted", as every pod of the deployment's namespace (infra/kubernetes/pod-security.ts).
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              capabilities: { drop: ["ALL"] },
+              seccompProfile: { type: "RuntimeDefault" },
+            },
           },
         ],
         volumes: mounts.map(([, claimName], i) => ({
