@@ -9,13 +9,21 @@ import { lookup } from "node:dns/promises";
 import { hostPort } from "../infra/topology";
 import { parseClusterInfo, redisAdmin } from "../scripts/stack/components/redis";
 import { waitFor } from "../scripts/stack/wait";
+import { healthyReplicas, isNode, myself, parseClusterNodes, type ClusterNode } from "./lib/cluster-nodes";
 import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
 import { openStack } from "./lib/stack";
+
+/** How long a failover may take before the runbook calls it failed (Redis's own default is a few seconds). */
+const FAILOVER_TIMEOUT_MS = 30_000;
+
+const endpoint = (n: ClusterNode) => n.hostname ?? `${n.ip}:${n.port}`;
 
 const HELP = `usage: npm run runbook -- redis-cluster [--failover redis-N] [--rejoin] [options]
 
 Checks every node of the stack's Redis Cluster. With --failover redis-N --apply, asks a replica
-of that master to take over its slots (the master becomes a replica; no write is lost).
+of that master to take over its slots (the master becomes a replica; no write is lost), found by
+the name each node announces (or its address where it announces none), then checks that it is
+master and the cluster ok within 30 s.
 With --rejoin --apply, starts every node that is down — only once the other nodes serve all 16384
 slots, so a former master comes back as a replica of its successor instead of with stale data — and
 sends CLUSTER MEET to a node that knows no other.
@@ -118,18 +126,57 @@ export async function main(argv: string[]): Promise<number> {
     const target = nodes.find((n) => n.name === values.failover);
     if (!target)
       throw new UsageError(`--failover ${String(values.failover)}: no such node (redis-1…redis-${nodes.length})`);
-    const id = (await ask(target, ["CLUSTER", "MYID"])).trim();
-    const replicaLines = (await ask(target, ["CLUSTER", "REPLICAS", id])).trim().split("\n").filter(Boolean);
-    const replicaAddr = replicaLines[0]?.split(" ")[1]?.split("@")[0];
-    const replica = nodes.find((n) => hostPort(n.address) === replicaAddr);
-    if (!replica) {
-      book.check(`${target.name} has a replica to fail over to`, false, "none (is it a master?)");
+    // Check: the target is a master with a healthy replica the stack knows, matched by name.
+    const view = parseClusterNodes(await ask(target, ["CLUSTER", "NODES"]));
+    const me = myself(view);
+    const candidates = me && me.flags.includes("master") ? healthyReplicas(view, me.id) : [];
+    const pick = candidates
+      .map((entry) => ({ entry, node: nodes.find((n) => isNode(entry, n.address)) }))
+      .find((c) => c.node !== undefined);
+    if (!me || !pick) {
+      const why = !me?.flags.includes("master")
+        ? `${target.name} is not a master`
+        : candidates.length === 0
+          ? "it has no linked replica"
+          : `none of its replicas (${candidates.map(endpoint).join(", ")}) is a node of this stack`;
+      book.check(`${target.name} has a replica to fail over to`, false, why);
       return book.finish(false);
     }
-    await book.act(`CLUSTER FAILOVER on ${replica.name}, taking over ${target.name}'s slots`, async () => {
-      const answer = (await ask(replica, ["CLUSTER", "FAILOVER"])).trim();
-      if (answer !== "OK") throw new Error(answer);
-    });
+    const replica = pick.node!;
+    // Apply, then verify: CLUSTER FAILOVER only starts it, so "OK" alone proves nothing.
+    const promoted = await book.act(
+      `CLUSTER FAILOVER on ${replica.name}, taking over ${target.name}'s slots`,
+      async () => {
+        const answer = (await ask(replica, ["CLUSTER", "FAILOVER"])).trim();
+        if (answer !== "OK") throw new Error(answer);
+        let seen = "no answer yet";
+        await waitFor(
+          `${replica.name} promoted`,
+          async () => {
+            const role = (await ask(replica, ["ROLE"])).split("\n")[0].trim();
+            const state = parseClusterInfo(await ask(replica, ["CLUSTER", "INFO"])).cluster_state;
+            seen = `role ${role}, cluster_state ${state}`;
+            return role === "master" && state === "ok";
+          },
+          { timeoutMs: FAILOVER_TIMEOUT_MS, intervalMs: 250 },
+        ).catch(() => {
+          throw new Error(
+            `${replica.name} not master with cluster_state ok after ${FAILOVER_TIMEOUT_MS / 1000} s (${seen})`,
+          );
+        });
+      },
+    );
+    if (promoted) {
+      book.check(`${replica.name} (${hostPort(replica.address)}) is master`, true, "cluster_state ok");
+      // The old master turns replica once the new configuration reaches it: a moment later at most.
+      const roleOf = async () => (await ask(target, ["ROLE"])).split("\n")[0].trim();
+      await waitFor(`${target.name} a replica`, async () => (await roleOf()) === "slave", {
+        timeoutMs: 10_000,
+        intervalMs: 250,
+      }).catch(() => undefined); // the check below says what it is
+      const demoted = await roleOf();
+      healthy &&= book.check(`${target.name} follows it`, demoted === "slave", `role ${demoted}`);
+    }
   }
   return book.finish(healthy);
 }
