@@ -23,7 +23,7 @@ import { parseAutoscalerEnv } from "../../services/src/autoscaler/config";
 import { parseBackupEnv } from "../../services/src/backup/config";
 import { parseBucketInitEnv, parseEdgeSyncEnv, parsePublisherEnv } from "../../services/src/static-sync/config";
 import { parseStackFile, STACK_FILE_PATH } from "../../runbooks/lib/stack-file";
-import { NAMES } from "./addresses";
+import { NAMES, rabbitmqName } from "./addresses";
 import { RABBITMQ_USERS_FILE } from "./rabbitmq";
 import { BUCKET_PORTS } from "./bucket-scripts";
 import type * as dockerTarget from "./index";
@@ -39,6 +39,7 @@ const SCALED: RawStackConfig = {
     autoscaling: { minReplicas: 4, maxReplicas: 9, cooldownSeconds: 300 },
     redis: { masters: 4, replicasPerMaster: 2 },
     mysql: { replicas: 3 },
+    rabbitmq: { nodes: 3 },
     workers: { orders: { processes: 5, concurrency: 8 }, redPacketGrabs: { processes: 1, concurrency: 4 } },
     backups: { schedule: "0 3 * * *", retentionDays: 30, keepLast: 12 },
   },
@@ -131,6 +132,26 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     for (const c of containers(d()).filter((x) => /^(mysql|redis|rabbitmq|bucket)/.test(x.name))) {
       expect([c.name, c.ports]).toEqual([c.name, undefined]);
     }
+  });
+
+  it("runs as many RabbitMQ nodes as configured, each with its volume, one cookie and the same files", () => {
+    const nodes = containers(d()).filter((c) => /^rabbitmq(-\d+)?$/.test(c.name as string));
+    const names = Array.from({ length: t().rabbitmq.nodes }, (_, i) => rabbitmqName(i));
+    expect(nodes.map((c) => [c.name, c.hostname])).toEqual(names.map((n) => [n, n]));
+    expect(new Set(nodes.map((c) => c.volumes[0].volumeName)).size).toBe(names.length);
+    expect(new Set(nodes.map((c) => env(c).RABBITMQ_ERLANG_COOKIE)).size).toBe(1);
+    expect(new Set(nodes.map((c) => upload(c, "/etc/rabbitmq/rabbitmq.conf"))).size).toBe(1);
+    const conf = upload(nodes[0], "/etc/rabbitmq/rabbitmq.conf");
+    const users = named(d(), "rabbitmq-users").command[0] as string;
+    for (const n of names) {
+      expect(users).toContain(`rabbit@${n}`);
+      if (names.length > 1) expect(conf).toContain(`= rabbit@${n}`);
+    }
+    const aliases = nodes.map((c) => c.networksAdvanced[0].aliases as string[]);
+    expect(aliases).toEqual(names.map((n) => (names.length > 1 ? [n, "rabbitmq-cluster"] : [n])));
+    expect(env(named(d(), "tracker")).RABBITMQ_ADDRESS).toBe(
+      `${names.length > 1 ? "rabbitmq-cluster" : "rabbitmq"}:${t().rabbitmq.port}`,
+    );
   });
 
   it("runs as many MariaDB replicas, Redis nodes, workers and API replicas as configured", () => {

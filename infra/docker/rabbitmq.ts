@@ -1,8 +1,15 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { renderEnabledPlugins, renderRabbitmqConf, renderRabbitmqDefinitions, renderRabbitmqUsers } from "../render";
+import {
+  QUORUM_INITIAL_GROUP_SIZE,
+  rabbitmqNodeNames,
+  renderEnabledPlugins,
+  renderRabbitmqConf,
+  renderRabbitmqDefinitions,
+  renderRabbitmqUsers,
+} from "../render";
 import type { Addresses, Topology } from "../topology";
-import { NAMES } from "./addresses";
+import { RABBITMQ_CLUSTER_ALIAS, rabbitmqName } from "./addresses";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
 import { oneShotJob } from "./one-shot";
@@ -16,22 +23,47 @@ export const RABBITMQ_USERS_FILE = "/floodgate-rabbitmq/users.json";
  * RABBITMQ_ERLANG_COOKIE, as the broker itself is (so it is in no argv; Debian's CLI wrapper
  * reads its cookie file from the rabbitmq user's home, whatever HOME says). An import
  * changes a password in place and closes no connection; the broker keeps the users in its
- * database, so a restart does not undo it. Tries for `waitSeconds` while the broker boots.
+ * database, so a restart does not undo it. Users are cluster-wide, so the first node that answers
+ * takes the import. Tries for `waitSeconds` while the broker boots.
+ *
+ * Then, for a cluster, it grows every quorum queue of `vhost` onto each of `members` (the first
+ * three nodes): a queue declared while the cluster was smaller (one node grown to three) has a
+ * member only on the nodes it had, and RabbitMQ 3.10 adds none by itself. Idempotent: a queue
+ * already on a node is skipped.
  */
-export function rabbitmqUsersScript(node: string, waitSeconds = 180): string {
+export function rabbitmqUsersScript(
+  nodes: string[],
+  waitSeconds = 180,
+  grow: { vhost: string; members: string[] } = { vhost: "", members: [] },
+): string {
   const tries = Math.ceil(waitSeconds / 3);
+  const list = nodes.join(", ");
   return [
     "umask 077",
+    `imported() { for n in ${nodes.join(" ")}; do rabbitmqctl -q --node "$n" import_definitions ${RABBITMQ_USERS_FILE} >/tmp/out 2>&1 && node=$n && return 0; done; return 1; }`,
     "i=0",
-    `until rabbitmqctl -q --node ${node} import_definitions ${RABBITMQ_USERS_FILE} >/tmp/out 2>&1; do`,
-    `  i=$((i + 1)); if [ "$i" -ge ${tries} ]; then cat /tmp/out >&2; echo "importing the users into ${node} failed for ${waitSeconds} s" >&2; exit 1; fi`,
+    "until imported; do",
+    `  i=$((i + 1)); if [ "$i" -ge ${tries} ]; then cat /tmp/out >&2; echo "importing the users into ${list} failed for ${waitSeconds} s" >&2; exit 1; fi`,
     "  sleep 3",
     "done",
-    `echo "users and permissions imported into ${node}"`,
+    'echo "users and permissions imported into $node"',
+    ...grow.members.flatMap((member) => [
+      "i=0",
+      `until rabbitmq-queues -q --node "$node" grow ${member} all --vhost-pattern '^${grow.vhost}$' --queue-pattern '.*' >/tmp/out 2>&1; do`,
+      `  i=$((i + 1)); if [ "$i" -ge ${tries} ]; then cat /tmp/out >&2; echo "growing the quorum queues onto ${member} failed for ${waitSeconds} s" >&2; exit 1; fi`,
+      "  sleep 3",
+      "done",
+      `echo "quorum queues have a member on ${member}"`,
+    ]),
   ].join("\n");
 }
 
-/** rabbitmq.conf on Docker: listeners on every interface, definitions from the mounted file. */
+/** The node names of the topology's RabbitMQ containers (rabbit@<hostname>), node 0 first. */
+export function dockerRabbitmqNodes(t: Topology): string[] {
+  return rabbitmqNodeNames(Array.from({ length: t.rabbitmq.nodes }, (_, i) => rabbitmqName(i)));
+}
+
+/** rabbitmq.conf on Docker: listeners on every interface, definitions from the mounted file, peers by name. */
 export function dockerRabbitmqConf(t: Topology, a: Addresses): string {
   return renderRabbitmqConf(t, {
     bindHost: "0.0.0.0",
@@ -39,49 +71,66 @@ export function dockerRabbitmqConf(t: Topology, a: Addresses): string {
     managementPort: a.rabbitmqManagement.port,
     prometheusPort: a.rabbitmqPrometheus.port,
     definitionsFile: PATHS.rabbitmqDefinitions,
+    peerDiscovery: { backend: "classic", nodes: dockerRabbitmqNodes(t) },
   });
 }
 
 /**
- * RabbitMQ: one node with its volume, definitions (vhost, queues) loaded on boot, Prometheus
- * plugin enabled, and a job that imports the users — re-run, in place, when a password rotates.
+ * RabbitMQ: `rabbitmq.nodes` nodes, each with its volume, one cookie, the same files: definitions
+ * (vhost, quorum queues) loaded on boot, the Prometheus plugin enabled, and for a cluster the
+ * other nodes' names to join. Node 0 keeps the single node's names (container, host, volume), so
+ * a deployment grown from one node keeps its data. A job imports the users — re-run, in place,
+ * when a password rotates — and grows the quorum queues onto new nodes.
  */
 export class RabbitMq extends pulumi.ComponentResource {
-  /** The broker container. */
-  readonly container: docker.Container;
+  /** The broker containers, node 0 first. */
+  readonly containers: docker.Container[];
   /** The users job, once it succeeded: the services wait for it. */
   readonly ready: pulumi.Output<pulumi.Resource>;
 
   constructor(name: string, ctx: DockerContext, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:docker:RabbitMq", name, {}, opts);
     const t = ctx.cfg.topology;
-    const volume = new docker.Volume(`${name}-data`, { name: "rabbitmq-data" }, { parent: this });
-    this.container = new docker.Container(
-      `${name}-node`,
-      {
-        name: NAMES.rabbitmq,
-        // The node name (rabbit@<hostname>) keys its data directory: it must not change between containers.
-        hostname: NAMES.rabbitmq,
-        image: ctx.images.rabbitmq,
-        envs: [
-          pulumi.interpolate`RABBITMQ_ERLANG_COOKIE=${ctx.cfg.secrets.rabbitmqErlangCookie}`,
-          `RABBITMQ_DIST_PORT=${t.rabbitmq.distPort}`,
-          `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`,
-        ],
-        uploads: [
-          { file: PATHS.rabbitmqConf, content: dockerRabbitmqConf(t, ctx.addresses) },
-          { file: PATHS.rabbitmqPlugins, content: renderEnabledPlugins() },
-          // No users: the users job imports them, so a rotated password replaces no broker.
-          { file: PATHS.rabbitmqDefinitions, content: renderRabbitmqDefinitions(t, { users: false }) },
-        ],
-        volumes: [{ volumeName: volume.name, containerPath: PATHS.rabbitmqData }],
-        networksAdvanced: onNetwork(ctx.network, NAMES.rabbitmq),
-        healthcheck: healthcheck("rabbitmq-diagnostics -q check_port_connectivity", 60),
-        ...limits("rabbitmq", t),
-        ...LONG_RUNNING,
-      },
-      { parent: this, deleteBeforeReplace: true },
-    );
+    const conf = dockerRabbitmqConf(t, ctx.addresses);
+    const definitions = renderRabbitmqDefinitions(t, { users: false });
+    this.containers = Array.from({ length: t.rabbitmq.nodes }, (_, i) => {
+      const host = rabbitmqName(i);
+      // Node 0's Pulumi names are the single node's, so growing to a cluster replaces nothing.
+      const suffix = i === 0 ? "" : `-${i + 1}`;
+      const volume = new docker.Volume(`${name}${suffix}-data`, { name: `${host}-data` }, { parent: this });
+      const [attachment] = onNetwork(ctx.network, host);
+      return new docker.Container(
+        `${name}-node${suffix}`,
+        {
+          name: host,
+          // The node name (rabbit@<hostname>) keys its data directory: it must not change between containers.
+          hostname: host,
+          image: ctx.images.rabbitmq,
+          envs: [
+            pulumi.interpolate`RABBITMQ_ERLANG_COOKIE=${ctx.cfg.secrets.rabbitmqErlangCookie}`,
+            `RABBITMQ_DIST_PORT=${t.rabbitmq.distPort}`,
+            `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`,
+          ],
+          uploads: [
+            { file: PATHS.rabbitmqConf, content: conf },
+            { file: PATHS.rabbitmqPlugins, content: renderEnabledPlugins() },
+            // No users: the users job imports them, so a rotated password replaces no broker.
+            { file: PATHS.rabbitmqDefinitions, content: definitions },
+          ],
+          volumes: [{ volumeName: volume.name, containerPath: PATHS.rabbitmqData }],
+          // Clients of a cluster connect to the name every node answers to (rabbitmqClientHost).
+          networksAdvanced: [
+            t.rabbitmq.nodes === 1 ? attachment : { ...attachment, aliases: [host, RABBITMQ_CLUSTER_ALIAS] },
+          ],
+          healthcheck: healthcheck("rabbitmq-diagnostics -q check_port_connectivity", 60),
+          ...limits("rabbitmq", t),
+          ...LONG_RUNNING,
+        },
+        { parent: this, deleteBeforeReplace: true },
+      );
+    });
+    const nodes = dockerRabbitmqNodes(t);
+    const members = t.rabbitmq.nodes === 1 ? [] : nodes.slice(0, QUORUM_INITIAL_GROUP_SIZE);
     this.ready = oneShotJob(
       `${name}-users`,
       {
@@ -92,14 +141,14 @@ export class RabbitMq extends pulumi.ComponentResource {
           `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`,
         ],
         entrypoints: ["sh", "-c"],
-        command: [rabbitmqUsersScript(`rabbit@${NAMES.rabbitmq}`)],
+        command: [rabbitmqUsersScript(nodes, 180, { vhost: t.rabbitmq.vhost, members })],
         uploads: [{ file: RABBITMQ_USERS_FILE, content: ctx.secretTopology.apply(renderRabbitmqUsers) }],
         networksAdvanced: onNetwork(ctx.network, "rabbitmq-users"),
         ...limits("job", t),
       },
-      { parent: this, deleteBeforeReplace: true, dependsOn: [this.container] },
+      { parent: this, deleteBeforeReplace: true, dependsOn: this.containers },
       Object.values(ctx.cfg.secrets),
     ).succeeded;
-    this.registerOutputs({ container: this.container.name });
+    this.registerOutputs({ containers: this.containers.map((c) => c.name) });
   }
 }

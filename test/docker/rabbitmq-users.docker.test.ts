@@ -58,7 +58,7 @@ async function runJob(
   const job = await engine.createContainer({
     Image: image,
     Entrypoint: ["sh", "-c"],
-    Cmd: [rabbitmqUsersScript(`rabbit@${BROKER}`, opts.waitSeconds ?? 90)],
+    Cmd: [rabbitmqUsersScript([`rabbit@${BROKER}`], opts.waitSeconds ?? 90)],
     Env: [`RABBITMQ_ERLANG_COOKIE=${opts.cookie ?? COOKIE}`, `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`],
     Labels: ownedBy(OWNER),
     HostConfig: { NetworkMode: NETWORK },

@@ -1,0 +1,249 @@
+import path from "node:path";
+import { PassThrough } from "node:stream";
+import amqp from "amqplib";
+import Docker from "dockerode";
+import { dockerAddresses, RABBITMQ_CLUSTER_ALIAS, rabbitmqName } from "../../infra/docker/addresses";
+import { PATHS } from "../../infra/docker/context";
+import {
+  dockerRabbitmqConf,
+  dockerRabbitmqNodes,
+  RABBITMQ_USERS_FILE,
+  rabbitmqUsersScript,
+} from "../../infra/docker/rabbitmq";
+import {
+  QUORUM_INITIAL_GROUP_SIZE,
+  renderEnabledPlugins,
+  renderRabbitmqDefinitions,
+  renderRabbitmqUsers,
+} from "../../infra/render";
+import { ownedBy, removeLabelled, uploadsTar } from "../../infra/testing/engine-provider";
+import { parseTopology } from "../../infra/topology";
+import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
+import { localImage } from "../../scripts/images/components";
+import { makeImages } from "../../scripts/images/images";
+import { freePort } from "../../services/src/platform/ports";
+
+// The Docker target's 3-node RabbitMQ on the real engine, from the Debian-built image: three
+// containers booted together from the program's files (classic_config peers, the cluster size
+// hint, quorum queues in the definitions) form one cluster; the users job imports the users and
+// grows the queues; messages confirmed to a quorum queue survive a `docker kill` of its leader.
+
+const repoRoot = path.resolve(__dirname, "..", "..");
+const engine = new Docker();
+const OWNER = "rabbitmq-cluster";
+const NETWORK = "fg-rabbitmq-cluster-test";
+const COOKIE = "RABBITMQ-CLUSTER-TEST-COOKIE-8c2a";
+const MESSAGES = 500;
+
+const t = parseTopology({ rabbitmq: { nodes: 3 } });
+const a = dockerAddresses(t);
+const nodes = dockerRabbitmqNodes(t);
+const hosts = nodes.map((_, i) => rabbitmqName(i));
+const queue = t.rabbitmq.queues[0].name;
+const containerName = (host: string) => `fg-cluster-${host}`;
+/** Each node's AMQP port, published on 127.0.0.1 only. */
+const published = new Map<string, number>();
+let image: string;
+
+const url = (host: string) => {
+  const { name, password } = t.rabbitmq.users.app;
+  return `amqp://${name}:${encodeURIComponent(password)}@127.0.0.1:${published.get(host)}/${encodeURIComponent(t.rabbitmq.vhost)}`;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a CLI command in a node's container (as the broker's user, with its cookie): stdout, or throws with the output. */
+async function cli(host: string, cmd: string[]): Promise<string> {
+  const exec = await engine
+    .getContainer(containerName(host))
+    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on("data", (b: Buffer) => chunks.push(b));
+  err.on("data", (b: Buffer) => chunks.push(b));
+  engine.modem.demuxStream(stream, out, err);
+  await new Promise((r) => stream.on("end", r));
+  const { ExitCode } = await exec.inspect();
+  const output = Buffer.concat(chunks).toString("utf8");
+  if (ExitCode !== 0) throw new Error(`${cmd.join(" ")} exited ${ExitCode}: ${output}`);
+  return output;
+}
+
+/** The running nodes as `host`'s node sees the cluster. */
+async function runningNodes(host: string): Promise<string[]> {
+  const status = JSON.parse(await cli(host, ["rabbitmqctl", "-q", "cluster_status", "--formatter", "json"])) as {
+    running_nodes: string[];
+  };
+  return [...status.running_nodes].sort();
+}
+
+/** The queue's Raft members and their states ("leader", "follower"…) as `host` reports them. */
+async function members(host: string): Promise<Record<string, string>> {
+  const rows = JSON.parse(
+    await cli(host, [
+      "rabbitmq-queues",
+      "-q",
+      "quorum_status",
+      queue,
+      "--vhost",
+      t.rabbitmq.vhost,
+      "--formatter",
+      "json",
+    ]),
+  ) as Array<Record<string, string>>;
+  return Object.fromEntries(rows.map((r) => [r["Node Name"], r["Raft State"]]));
+}
+
+async function eventually<T>(what: string, seconds: number, check: () => Promise<T | undefined>): Promise<T> {
+  let last: unknown;
+  for (const deadline = Date.now() + seconds * 1000; Date.now() < deadline; await sleep(1000)) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw new Error(`${what} within ${seconds} s${last ? `: ${String(last)}` : ""}`);
+}
+
+/** The users job as the program runs it: imports into any node, grows the queues onto the first three. */
+async function runUsersJob(): Promise<{ code: number; output: string }> {
+  const script = rabbitmqUsersScript(nodes, 120, {
+    vhost: t.rabbitmq.vhost,
+    members: nodes.slice(0, QUORUM_INITIAL_GROUP_SIZE),
+  });
+  const job = await engine.createContainer({
+    Image: image,
+    Entrypoint: ["sh", "-c"],
+    Cmd: [script],
+    Env: [`RABBITMQ_ERLANG_COOKIE=${COOKIE}`, `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`],
+    Labels: ownedBy(OWNER),
+    HostConfig: { NetworkMode: NETWORK },
+  });
+  await job.putArchive(uploadsTar([{ file: RABBITMQ_USERS_FILE, content: renderRabbitmqUsers(t) }]) as never, {
+    path: "/",
+  });
+  await job.start();
+  const { StatusCode } = (await job.wait()) as { StatusCode: number };
+  const output = (await job.logs({ stdout: true, stderr: true })).toString("utf8");
+  await job.remove({ force: true });
+  return { code: StatusCode, output };
+}
+
+beforeAll(async () => {
+  await removeLabelled(engine, OWNER);
+  const log = (m: string) => process.stdout.write(`  [images] ${m}\n`);
+  await makeImages({ repoRoot, base: DEFAULT_BASE_IMAGE, tag: "int-test", only: ["rabbitmq"], log });
+  image = localImage("rabbitmq", "int-test");
+  await engine.createNetwork({ Name: NETWORK, Labels: ownedBy(OWNER) });
+  // The program's own files, the same on every node (a tar stream is read once: one per node).
+  const files = () =>
+    uploadsTar([
+      { file: PATHS.rabbitmqConf, content: dockerRabbitmqConf(t, a) },
+      { file: PATHS.rabbitmqPlugins, content: renderEnabledPlugins() },
+      { file: PATHS.rabbitmqDefinitions, content: renderRabbitmqDefinitions(t, { users: false }) },
+    ]);
+  const containers = [];
+  for (const host of hosts) {
+    published.set(host, await freePort());
+    const volume = await engine.createVolume({ Name: `fg-cluster-${host}-data`, Labels: ownedBy(OWNER) });
+    const container = await engine.createContainer({
+      name: containerName(host),
+      Hostname: host,
+      Image: image,
+      Env: [
+        `RABBITMQ_ERLANG_COOKIE=${COOKIE}`,
+        `RABBITMQ_DIST_PORT=${t.rabbitmq.distPort}`,
+        `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`,
+      ],
+      Labels: ownedBy(OWNER),
+      ExposedPorts: { [`${a.rabbitmq.port}/tcp`]: {} },
+      HostConfig: {
+        NetworkMode: NETWORK,
+        Binds: [`${volume.name}:${PATHS.rabbitmqData}`],
+        PortBindings: { [`${a.rabbitmq.port}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: String(published.get(host)) }] },
+      },
+      // As the program attaches them: each under its own name and the name clients use.
+      NetworkingConfig: { EndpointsConfig: { [NETWORK]: { Aliases: [host, RABBITMQ_CLUSTER_ALIAS] } } },
+    });
+    await container.putArchive(files() as never, { path: "/" });
+    containers.push(container);
+  }
+  // Together, as Pulumi creates them: no node waits for another to start.
+  await Promise.all(containers.map((c) => c.start()));
+}, 600_000);
+
+afterAll(() => removeLabelled(engine, OWNER));
+
+describe("a 3-node RabbitMQ cluster from the Docker target's files on the real engine", () => {
+  const bodies = Array.from({ length: MESSAGES }, (_, i) => `order-${i}`);
+  let leader: string;
+
+  it("forms one cluster of all three nodes, each seeing the others running", async () => {
+    const seen = await eventually("three running nodes", 120, async () => {
+      const running = await runningNodes(hosts[0]);
+      return running.length === 3 ? running : undefined;
+    });
+    expect(seen).toEqual([...nodes].sort());
+    expect(await runningNodes(hosts[2])).toEqual([...nodes].sort());
+  }, 180_000);
+
+  it("imports the users into the cluster and gives the quorum queue a member on each node", async () => {
+    const run = await runUsersJob();
+    expect(run.output).toMatch(/users and permissions imported into rabbit@rabbitmq/);
+    expect(run.code).toBe(0);
+    const states = await members(hosts[1]);
+    expect(Object.keys(states).sort()).toEqual([...nodes].sort());
+    leader = Object.entries(states).find(([, state]) => state === "leader")?.[0] ?? "";
+    expect(nodes).toContain(leader);
+  }, 180_000);
+
+  it("keeps every confirmed persistent message when the queue's leader is killed", async () => {
+    const leaderHost = leader.replace(/^rabbit@/, "");
+    const survivor = hosts.find((h) => h !== leaderHost)!;
+    // Published through the leader itself, the node that is then lost.
+    const publisher = await amqp.connect(url(leaderHost));
+    const channel = await publisher.createConfirmChannel();
+    for (const body of bodies) channel.sendToQueue(queue, Buffer.from(body), { persistent: true });
+    await channel.waitForConfirms();
+    publisher.on("error", () => undefined);
+
+    await engine.getContainer(containerName(leaderHost)).kill();
+
+    const consumer = await eventually("a survivor that serves the queue", 60, async () => {
+      const c = await amqp.connect(url(survivor));
+      c.on("error", () => undefined);
+      const ch = await c.createChannel();
+      const { messageCount } = await ch.checkQueue(queue);
+      if (messageCount === MESSAGES) return { c, ch };
+      await c.close();
+      return undefined;
+    });
+    const received: string[] = [];
+    for (let m = await consumer.ch.get(queue); m; m = await consumer.ch.get(queue)) {
+      received.push(m.content.toString());
+      consumer.ch.ack(m);
+    }
+    await consumer.c.close();
+    expect(received.sort()).toEqual([...bodies].sort());
+    const states = await members(survivor);
+    expect(states[leader]).not.toBe("leader");
+    expect(Object.values(states)).toContain("leader");
+    // The name the services connect to now answers with the two survivors only.
+    const ips = async (name: string) =>
+      new Set(
+        (await cli(survivor, ["getent", "ahostsv4", name]))
+          .split("\n")
+          .map((l) => l.split(/\s+/)[0])
+          .filter(Boolean),
+      );
+    const answers = await ips(RABBITMQ_CLUSTER_ALIAS);
+    const survivors = hosts.filter((h) => h !== leaderHost);
+    const expected = new Set<string>();
+    for (const h of survivors) for (const ip of await ips(h)) expected.add(ip);
+    expect([...answers].sort()).toEqual([...expected].sort());
+    expect(answers.size).toBe(2);
+  }, 120_000);
+});
