@@ -213,13 +213,14 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     expect(reversed).toEqual([]);
   });
 
-  it("forms the Redis cluster from every node, only when no node knows another", () => {
+  it("forms the Redis cluster from every node, each only when it knows no other: masters, then their own replicas", () => {
     const form = named(d(), "redis-cluster-form");
     const script = (form.command as string[]).join(" ");
     const nodes = containers(d()).filter((c) => /^redis-\d+$/.test(c.name));
     for (const n of nodes) expect(script).toContain(`${n.networksAdvanced[0].ipv4Address}:`);
     expect(script).toMatch(/if .*cluster_known_nodes:1.*then .*--cluster create/);
-    expect(script).toContain(`--cluster-replicas ${t().redis.replicasPerMaster}`);
+    expect(script).toContain("--cluster-replicas 0");
+    expect(script.match(/--cluster add-node/g)).toHaveLength(t().redis.masters * t().redis.replicasPerMaster);
   });
 
   it("runs only entry points the services image compiles (services/src/main/<entry>.ts)", () => {
@@ -239,9 +240,9 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     const seconds = Math.ceil(redisRestartDelayMs(t()) / 1000);
     for (const n of containers(d()).filter((c) => /^redis-\d+$/.test(c.name))) {
       expect(n.command.slice(0, 2)).toEqual(["sh", "-c"]);
-      expect(n.command[2]).toMatch(
-        new RegExp(`if \\[ -f '/var/lib/redis/nodes.conf' \\]; then sleep ${seconds}; fi; exec redis-server`),
-      );
+      expect(n.command[2]).toContain("conf='/var/lib/redis/nodes.conf'\nif [ -f \"$conf\" ]; then");
+      expect(n.command[2]).toContain(`  sleep ${seconds}\nfi\n`);
+      expect(n.command[2]).toMatch(/exec redis-server '[^']+' "\$@"$/);
     }
   });
 
