@@ -8,7 +8,7 @@ import {
   redisContainerCommand,
   redisRestartDelayMs,
 } from "../render";
-import { hostPort, redisNodeCount } from "../topology";
+import { hostPort } from "../topology";
 import { NAMES, redisPod, redisShardName } from "./addresses";
 import { disruptionBudget, groupLabels, KEEP_CLAIMS, placement } from "./availability";
 import { PATHS, type KubernetesContext } from "./context";
