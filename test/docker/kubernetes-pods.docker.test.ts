@@ -180,6 +180,7 @@ beforeAll(async () => {
     "mysqld-exporter",
     "redis-exporter",
     "nginx-exporter",
+    "services",
   ];
   await makeImages({ repoRoot, base: DEFAULT_BASE_IMAGE, tag: TAG, only: targets, log });
   await recordResources("kubernetes");
