@@ -15,6 +15,7 @@ import {
   renderRedisConf,
   renderReplicaSetupSql,
   type MariadbPaths,
+  type RabbitmqPeerDiscovery,
 } from "../render";
 import { buildDeployConfig, SECRET_NAMES, testSecretValue } from "../testing/deploy-config";
 import { differenceBeyondHostsAndPorts, type TargetSpecifics } from "../testing/faithful";
@@ -37,6 +38,8 @@ interface Rendering {
 interface Expected {
   target: Rendering;
   local?: Rendering;
+  /** Removes what only this target renders (the local stack runs one RabbitMQ node) before comparing with local. */
+  targetOnly?: (text: string) => string;
 }
 
 const RULES_DIR = path.join(REPO_ROOT, "monitoring", "rules");
@@ -65,9 +68,12 @@ const localMariadb = (name: string): MariadbPaths => ({
 function expectedFiles(t: Topology, a: Addresses, accessKey: string, secretKey: string): Map<string, Expected> {
   // Every API slot is listed; compare with a local stack running as many API processes. Kubernetes
   // runs no autoscaler (KEDA scales): the one difference in components.
+  const local1 = localAddresses({ ...t, api: { ...t.api, replicas: a.api.length } });
+  // Likewise every RabbitMQ node is scraped, where the local stack runs one: compare with as many.
   const la: Addresses = {
-    ...localAddresses({ ...t, api: { ...t.api, replicas: a.api.length } }),
+    ...local1,
     autoscaler: undefined,
+    rabbitmqNodeMetrics: a.rabbitmqNodeMetrics.map(() => local1.rabbitmqPrometheus),
   };
   const k8s = (text: string, bareHosts: string[] = [], paths: string[] = []): Rendering => ({
     text,
@@ -147,22 +153,29 @@ function expectedFiles(t: Topology, a: Addresses, accessKey: string, secretKey: 
       pathsOf(redisLocal),
     ),
   });
-  const rabbit = (r: Addresses, bindHost: string, definitionsFile: string) =>
+  const rabbit = (r: Addresses, bindHost: string, definitionsFile: string, peerDiscovery?: RabbitmqPeerDiscovery) =>
     renderRabbitmqConf(t, {
       bindHost,
       amqpPort: r.rabbitmq.port,
       managementPort: r.rabbitmqManagement.port,
       prometheusPort: r.rabbitmqPrometheus.port,
       definitionsFile,
+      peerDiscovery,
     });
   const defs = ["/etc/rabbitmq/definitions/definitions.json", `${LOCAL}/rabbitmq/definitions.json`];
+  // Peers are the headless Service's endpoints, each named <pod>.rabbitmq-nodes.<namespace>.svc.cluster.local.
+  const podSuffix = a.rabbitmqNodeMetrics[0].host.replace(/^rabbitmq-0/, "");
+  expect(podSuffix).toMatch(/^\.rabbitmq-nodes\.[a-z0-9-]+\.svc\.cluster\.local$/);
+  const discovery: RabbitmqPeerDiscovery = { backend: "k8s", serviceName: "rabbitmq-nodes", hostnameSuffix: podSuffix };
   files.set("rabbitmq-conf:rabbitmq.conf", {
-    target: k8s(rabbit(a, "0.0.0.0", defs[0]), [], [defs[0]]),
+    target: k8s(rabbit(a, "0.0.0.0", defs[0], discovery), [], [defs[0]]),
     local: local(rabbit(la, "127.0.0.1", defs[1]), [], [defs[1]]),
+    targetOnly: (text) => text.replace(/^cluster_.*\n/gm, ""),
   });
   files.set("rabbitmq-conf:enabled_plugins", {
-    target: k8s(renderEnabledPlugins()),
+    target: k8s(renderEnabledPlugins({ k8sPeerDiscovery: true })),
     local: local(renderEnabledPlugins()),
+    targetOnly: (text) => text.replace(",rabbitmq_peer_discovery_k8s", ""),
   });
   files.set("rabbitmq-secrets:definitions.json", {
     target: k8s(renderRabbitmqDefinitions(t)),
@@ -260,10 +273,8 @@ describe.each([
     const compared = [...expected].filter(([, e]) => e.local);
     expect(compared.length).toBeGreaterThan(8);
     for (const [key, e] of compared) {
-      expect([key, differenceBeyondHostsAndPorts({ ...e.target, text: mounted.get(key) ?? "" }, e.local!)]).toEqual([
-        key,
-        undefined,
-      ]);
+      const text = (e.targetOnly ?? ((x: string) => x))(mounted.get(key) ?? "");
+      expect([key, differenceBeyondHostsAndPorts({ ...e.target, text }, e.local!)]).toEqual([key, undefined]);
     }
   });
 });

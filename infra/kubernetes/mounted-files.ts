@@ -1,5 +1,6 @@
 import { renderMariadbCnf, renderNginxConf, renderPrometheusYml, renderRabbitmqConf, renderRedisConf } from "../render";
 import type { Addresses, HostPort, Topology } from "../topology";
+import { NAMES } from "./addresses";
 import { PATHS } from "./context";
 
 /*
@@ -68,7 +69,20 @@ export function kubernetesRedisConf(t: Topology): string {
 /** Where the definitions file is mounted (from a Secret: it holds the users' password hashes). */
 export const RABBITMQ_DEFINITIONS_FILE = "/etc/rabbitmq/definitions/definitions.json";
 
-/** rabbitmq.conf as mounted: listeners on every pod address at the topology's ports. */
+/**
+ * The DNS suffix after a RabbitMQ pod's name (".rabbitmq-nodes.<namespace>.svc.<domain>"), as the
+ * addresses name node 0: node names are rabbit@<pod><suffix>, and peer discovery appends it to each
+ * endpoint's host name.
+ */
+export function rabbitmqPodSuffix(a: Addresses): string {
+  const host = a.rabbitmqNodeMetrics[0].host;
+  return host.slice(host.indexOf("."));
+}
+
+/**
+ * rabbitmq.conf as mounted: listeners on every pod address at the topology's ports; with more than
+ * one node, peers found through the Kubernetes API as the headless Service's endpoints.
+ */
 export function kubernetesRabbitmqConf(t: Topology, a: Addresses): string {
   return renderRabbitmqConf(t, {
     bindHost: "0.0.0.0",
@@ -76,6 +90,7 @@ export function kubernetesRabbitmqConf(t: Topology, a: Addresses): string {
     managementPort: a.rabbitmqManagement.port,
     prometheusPort: a.rabbitmqPrometheus.port,
     definitionsFile: RABBITMQ_DEFINITIONS_FILE,
+    peerDiscovery: { backend: "k8s", serviceName: NAMES.rabbitmqNodes, hostnameSuffix: rabbitmqPodSuffix(a) },
   });
 }
 
