@@ -68,8 +68,6 @@ export interface ClusterDns {
   domain?: string;
 }
 
-/** The DNS name of a Service. */
-export function serviceHost(service: string, dns: ClusterDns): string {
 /**
  * The namespace beside the deployment's that holds only the node exporter, whose reads of each
  * node's /proc and /sys no Pod Security level but "privileged" allows: the deployment's own
@@ -79,6 +77,8 @@ export function hostNamespace(namespace: string): string {
   return `${namespace}-host`;
 }
 
+/** The DNS name of a Service. */
+export function serviceHost(service: string, dns: ClusterDns): string {
   return `${service}.${dns.namespace}.svc.${dns.domain ?? "cluster.local"}`;
 }
 
