@@ -77,6 +77,15 @@ function dataOf(kind: "Secret" | "ConfigMap", name: string): Record<string, stri
   return kind === "Secret" ? o.stringData : o.data;
 }
 
+/** `text` with each $(NAME) of a variable in `values` replaced, and $$ kept as $, as the kubelet does. */
+function expand(text: string, values: Map<string, string>): string {
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name?: string) =>
+    m === "$$" ? "$" : values.has(name!) ? values.get(name!)! : m,
+  );
+}
+
+const expandAll = (args: string[], values: Map<string, string>) => args.map((a) => expand(a, values));
+
 /** The cluster names the pod's files and environment mention: each resolves to the container itself. */
 function clusterNames(text: string): string[] {
   return [...new Set(text.match(/[a-z0-9-]+(\.[a-z0-9-]+)*\.svc\.cluster\.local/g) ?? [])];
@@ -88,15 +97,19 @@ function containerSpec(
   c: Obj,
   dir: string,
 ): Docker.ContainerCreateOptions {
-  const env = ((c.env as Obj[] | undefined) ?? []).map((e) => {
+  // Values in order, each able to name the ones before it with $(NAME), as the kubelet expands them.
+  const values = new Map<string, string>();
+  for (const e of (c.env as Obj[] | undefined) ?? []) {
     const from = e.valueFrom;
-    if (!from) return `${e.name}=${e.value}`;
-    if (from.secretKeyRef) return `${e.name}=${dataOf("Secret", from.secretKeyRef.name)[from.secretKeyRef.key]}`;
-    if (from.configMapKeyRef)
-      return `${e.name}=${dataOf("ConfigMap", from.configMapKeyRef.name)[from.configMapKeyRef.key]}`;
-    if (from.fieldRef) return `${e.name}=${pod.workload}-0`;
-    throw new Error(`${e.name}: an environment source this test cannot resolve`);
-  });
+    let value: string;
+    if (!from) value = expand(String(e.value ?? ""), values);
+    else if (from.secretKeyRef) value = dataOf("Secret", from.secretKeyRef.name)[from.secretKeyRef.key];
+    else if (from.configMapKeyRef) value = dataOf("ConfigMap", from.configMapKeyRef.name)[from.configMapKeyRef.key];
+    else if (from.fieldRef?.fieldPath === "metadata.name") value = `${pod.workload}-0`;
+    else throw new Error(`${e.name}: an environment source this test cannot resolve`);
+    values.set(e.name, value);
+  }
+  const env = [...values].map(([k, v]) => `${k}=${v}`);
   const binds: string[] = [];
   const volumes: Obj[] = pod.spec.volumes ?? [];
   let files = env.join("\n");
@@ -133,7 +146,11 @@ function containerSpec(
   );
   return {
     Image: c.image,
-    ...(c.command ? { Entrypoint: c.command, Cmd: c.args ?? [] } : c.args ? { Cmd: c.args } : {}),
+    ...(c.command
+      ? { Entrypoint: expandAll(c.command, values), Cmd: expandAll(c.args ?? [], values) }
+      : c.args
+        ? { Cmd: expandAll(c.args, values) }
+        : {}),
     Env: env,
     User: sc.runAsUser === undefined ? undefined : `${sc.runAsUser}:${sc.runAsGroup ?? sc.runAsUser}`,
     Labels: ownedBy(OWNER),
