@@ -1,3 +1,4 @@
+import { hostNamespace } from "./kubernetes/addresses";
 import { recordResources, settle, settleRegistrations, type RecordedResource } from "./testing/pulumi-mocks";
 import { readStackFile, useStackConfig } from "./testing/stack-config";
 
@@ -21,7 +22,7 @@ describe("infra/index.ts with Pulumi.k8s.yaml", () => {
     expect(resources.filter((r) => r.type.startsWith("docker:"))).toEqual([]);
   });
 
-  it("puts everything in the stack's namespace", () => {
+  it("puts everything in the stack's namespace, and the node exporter in the one beside it", () => {
     const namespace = readStackFile("k8s").kubernetesNamespace;
     const namespaced = resources.filter(
       (r) => r.type.startsWith("kubernetes:") && r.type !== "kubernetes:core/v1:Namespace",
@@ -29,7 +30,7 @@ describe("infra/index.ts with Pulumi.k8s.yaml", () => {
     const spaces = new Set(
       namespaced.map((r) => (r.inputs.metadata as { namespace?: unknown } | undefined)?.namespace),
     );
-    expect([...spaces]).toEqual([namespace]);
+    expect([...spaces].sort()).toEqual([namespace, hostNamespace(namespace as string)]);
   });
 
   it.each(["apiUrl", "staticUrl", "prometheusUrl", "alertmanagerUrl"])("exports %s", async (name) => {
