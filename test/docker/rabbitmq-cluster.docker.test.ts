@@ -1,5 +1,4 @@
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import amqp from "amqplib";
 import Docker from "dockerode";
 import { dockerAddresses, RABBITMQ_CLUSTER_ALIAS, rabbitmqName } from "../../infra/docker/addresses";
@@ -22,6 +21,7 @@ import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";
 import { makeImages } from "../../scripts/images/images";
 import { freePort } from "../../services/src/platform/ports";
+import { eventually, execIn, quorumMembers, runningNodes } from "./broker-cli";
 
 // The Docker target's 3-node RabbitMQ on the real engine, from the Debian-built image: three
 // containers booted together from the program's files (classic_config peers, the cluster size
@@ -49,64 +49,9 @@ const url = (host: string) => {
   const { name, password } = t.rabbitmq.users.app;
   return `amqp://${name}:${encodeURIComponent(password)}@127.0.0.1:${published.get(host)}/${encodeURIComponent(t.rabbitmq.vhost)}`;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs a CLI command in a node's container (as the broker's user, with its cookie): stdout, or throws with the output. */
-async function cli(host: string, cmd: string[]): Promise<string> {
-  const exec = await engine
-    .getContainer(containerName(host))
-    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({});
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks: Buffer[] = [];
-  out.on("data", (b: Buffer) => chunks.push(b));
-  err.on("data", (b: Buffer) => chunks.push(b));
-  engine.modem.demuxStream(stream, out, err);
-  await new Promise((r) => stream.on("end", r));
-  const { ExitCode } = await exec.inspect();
-  const output = Buffer.concat(chunks).toString("utf8");
-  if (ExitCode !== 0) throw new Error(`${cmd.join(" ")} exited ${ExitCode}: ${output}`);
-  return output;
-}
-
-/** The running nodes as `host`'s node sees the cluster. */
-async function runningNodes(host: string): Promise<string[]> {
-  const status = JSON.parse(await cli(host, ["rabbitmqctl", "-q", "cluster_status", "--formatter", "json"])) as {
-    running_nodes: string[];
-  };
-  return [...status.running_nodes].sort();
-}
-
-/** The queue's Raft members and their states ("leader", "follower"…) as `host` reports them. */
-async function members(host: string): Promise<Record<string, string>> {
-  const rows = JSON.parse(
-    await cli(host, [
-      "rabbitmq-queues",
-      "-q",
-      "quorum_status",
-      queue,
-      "--vhost",
-      t.rabbitmq.vhost,
-      "--formatter",
-      "json",
-    ]),
-  ) as Array<Record<string, string>>;
-  return Object.fromEntries(rows.map((r) => [r["Node Name"], r["Raft State"]]));
-}
-
-async function eventually<T>(what: string, seconds: number, check: () => Promise<T | undefined>): Promise<T> {
-  let last: unknown;
-  for (const deadline = Date.now() + seconds * 1000; Date.now() < deadline; await sleep(1000)) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-  }
-  throw new Error(`${what} within ${seconds} s${last ? `: ${String(last)}` : ""}`);
-}
+const cli = (host: string, cmd: string[]) => execIn(engine, containerName(host), cmd);
+const members = (host: string) => quorumMembers(engine, containerName(host), queue, t.rabbitmq.vhost);
 
 /** The users job as the program runs it: imports into any node, grows the queues onto the first three. */
 async function runUsersJob(): Promise<{ code: number; output: string }> {
@@ -183,11 +128,11 @@ describe("a 3-node RabbitMQ cluster from the Docker target's files on the real e
 
   it("forms one cluster of all three nodes, each seeing the others running", async () => {
     const seen = await eventually("three running nodes", 120, async () => {
-      const running = await runningNodes(hosts[0]);
+      const running = await runningNodes(engine, containerName(hosts[0]));
       return running.length === 3 ? running : undefined;
     });
     expect(seen).toEqual([...nodes].sort());
-    expect(await runningNodes(hosts[2])).toEqual([...nodes].sort());
+    expect(await runningNodes(engine, containerName(hosts[2]))).toEqual([...nodes].sort());
   }, 180_000);
 
   it("imports the users into the cluster and gives the quorum queue a member on each node", async () => {
