@@ -333,7 +333,7 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     const created = containers(d()).map((c) => c.name as string);
     expect(listed.filter((n) => !created.includes(n))).toEqual([]);
     const processLike =
-      /^(mysql-primary|mysql-replica-\d+|redis-\d+|api-\d+|worker-[a-z-]+-\d+|mysqld-exporter-[a-z0-9-]+)$/;
+      /^(mysql-primary|mysql-replica-\d+|redis-\d+|rabbitmq(-\d+)?|api-\d+|worker-[a-z-]+-\d+|mysqld-exporter-[a-z0-9-]+)$/;
     expect(created.filter((n) => processLike.test(n) && !listed.includes(n))).toEqual([]);
     for (const name of ["nginx", "tracker", "rabbitmq", "prometheus", "alertmanager", "autoscaler", "backups"])
       expect(listed).toContain(name);

@@ -2,7 +2,16 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { STACK_FILE_PATH, type StackFileInput } from "../../runbooks/lib/stack-file";
 import { redisNodeCount, WORKER_KINDS, type Addresses, type Topology } from "../topology";
-import { apiName, apiSlots, mysqldExporterName, mysqlReplicaName, NAMES, redisName, workerName } from "./addresses";
+import {
+  apiName,
+  apiSlots,
+  mysqldExporterName,
+  mysqlReplicaName,
+  NAMES,
+  rabbitmqName,
+  redisName,
+  workerName,
+} from "./addresses";
 import { backupEnv, type BackupTarget } from "./backups";
 import { mysqlVolumeName } from "./mysql-primary-replica";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
@@ -22,7 +31,7 @@ export function dockerProcessNames(t: Topology): string[] {
     NAMES.mysqlPrimary,
     ...range(t.mysql.replicas).map((i) => mysqlReplicaName(i + 1)),
     ...range(redisNodeCount(t)).map(redisName),
-    NAMES.rabbitmq,
+    ...range(t.rabbitmq.nodes).map(rabbitmqName),
     ...range(apiSlots(t)).map(apiName),
     ...WORKER_KINDS.flatMap((kind) => range(t.workers[kind].processes).map((i) => workerName(kind, i))),
     NAMES.tracker,
