@@ -26,15 +26,17 @@ export const RABBITMQ_USERS_FILE = "/floodgate-rabbitmq/users.json";
  * database, so a restart does not undo it. Users are cluster-wide, so the first node that answers
  * takes the import. Tries for `waitSeconds` while the broker boots.
  *
- * Then, for a cluster, it grows every quorum queue of `vhost` onto each of `members` (the first
- * three nodes): a queue declared while the cluster was smaller (one node grown to three) has a
- * member only on the nodes it had, and RabbitMQ 3.10 adds none by itself. Idempotent: a queue
- * already on a node is skipped.
+ * Then, for a cluster, it waits until every queue of the definitions exists (a node declares none
+ * until the cluster has all its nodes: target_cluster_size_hint, seen with 3.10.8 on a lone node),
+ * so the services never start against a cluster that would drop their messages as unroutable; and
+ * it grows every quorum queue of `vhost` onto each of `members` (the first three nodes): a queue
+ * declared while the cluster was smaller (one node grown to three) has a member only on the nodes
+ * it had, and RabbitMQ 3.10 adds none by itself. Idempotent: a queue already on a node is skipped.
  */
 export function rabbitmqUsersScript(
   nodes: string[],
   waitSeconds = 180,
-  grow: { vhost: string; members: string[] } = { vhost: "", members: [] },
+  cluster: { vhost: string; queues: string[]; members: string[] } = { vhost: "", queues: [], members: [] },
 ): string {
   const tries = Math.ceil(waitSeconds / 3);
   const list = nodes.join(", ");
@@ -47,15 +49,29 @@ export function rabbitmqUsersScript(
     "  sleep 3",
     "done",
     'echo "users and permissions imported into $node"',
-    ...grow.members.flatMap((member) => [
+    ...cluster.queues.flatMap((queue) => [
       "i=0",
-      `until rabbitmq-queues -q --node "$node" grow ${member} all --vhost-pattern '^${grow.vhost}$' --queue-pattern '.*' >/tmp/out 2>&1; do`,
+      `until rabbitmqctl -q --node "$node" list_queues -p ${cluster.vhost} name 2>/tmp/out | grep -Fqx '${queue}'; do`,
+      `  i=$((i + 1)); if [ "$i" -ge ${tries} ]; then cat /tmp/out >&2; echo "queue ${queue} not declared within ${waitSeconds} s: does the cluster have all its nodes?" >&2; exit 1; fi`,
+      "  sleep 3",
+      "done",
+    ]),
+    ...cluster.members.flatMap((member) => [
+      "i=0",
+      `until rabbitmq-queues -q --node "$node" grow ${member} all --vhost-pattern '^${cluster.vhost}$' --queue-pattern '.*' >/tmp/out 2>&1; do`,
       `  i=$((i + 1)); if [ "$i" -ge ${tries} ]; then cat /tmp/out >&2; echo "growing the quorum queues onto ${member} failed for ${waitSeconds} s" >&2; exit 1; fi`,
       "  sleep 3",
       "done",
       `echo "quorum queues have a member on ${member}"`,
     ]),
   ].join("\n");
+}
+
+/** Every queue the definitions declare (the work queues and their dead-letter queues). */
+export function definitionsQueueNames(t: Topology): string[] {
+  return (JSON.parse(renderRabbitmqDefinitions(t, { users: false })) as { queues: Array<{ name: string }> }).queues.map(
+    (q) => q.name,
+  );
 }
 
 /** The node names of the topology's RabbitMQ containers (rabbit@<hostname>), node 0 first. */
@@ -131,6 +147,7 @@ export class RabbitMq extends pulumi.ComponentResource {
     });
     const nodes = dockerRabbitmqNodes(t);
     const members = t.rabbitmq.nodes === 1 ? [] : nodes.slice(0, QUORUM_INITIAL_GROUP_SIZE);
+    const clusterQueues = t.rabbitmq.nodes === 1 ? [] : definitionsQueueNames(t);
     this.ready = oneShotJob(
       `${name}-users`,
       {
@@ -141,7 +158,7 @@ export class RabbitMq extends pulumi.ComponentResource {
           `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`,
         ],
         entrypoints: ["sh", "-c"],
-        command: [rabbitmqUsersScript(nodes, 180, { vhost: t.rabbitmq.vhost, members })],
+        command: [rabbitmqUsersScript(nodes, 180, { vhost: t.rabbitmq.vhost, queues: clusterQueues, members })],
         uploads: [{ file: RABBITMQ_USERS_FILE, content: ctx.secretTopology.apply(renderRabbitmqUsers) }],
         networksAdvanced: onNetwork(ctx.network, "rabbitmq-users"),
         ...limits("job", t),
