@@ -1,9 +1,12 @@
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
+import { RABBITMQ_USERS_FILE } from "../../infra/docker/rabbitmq";
+import { uploadsTar } from "../../infra/testing/engine-provider";
 
 /*
  * What the RabbitMQ real-engine tests ask of running broker containers: Debian's CLI run inside a
- * node's container (as the broker's user, with its cookie and node name), and a wait for a condition.
+ * node's container (as the broker's user, with its cookie and node name), a wait for a condition,
+ * and one run of the program's users job.
  */
 
 /** Runs a command in a container: its output, or throws with it when it exits non-zero. */
@@ -71,4 +74,25 @@ export async function eventually<T>(what: string, seconds: number, check: () => 
     }
   }
   throw new Error(`${what} within ${seconds} s${last ? `: ${String(last)}` : ""}`);
+}
+
+/** One run of the users job (`script`) in a container of the rabbitmq image: its exit code and output. */
+export async function runUsersJob(
+  engine: Docker,
+  job: { image: string; script: string; env: string[]; labels: Record<string, string>; network: string; users: string },
+): Promise<{ code: number; output: string }> {
+  const container = await engine.createContainer({
+    Image: job.image,
+    Entrypoint: ["sh", "-c"],
+    Cmd: [job.script],
+    Env: job.env,
+    Labels: job.labels,
+    HostConfig: { NetworkMode: job.network },
+  });
+  await container.putArchive(uploadsTar([{ file: RABBITMQ_USERS_FILE, content: job.users }]) as never, { path: "/" });
+  await container.start();
+  const { StatusCode } = (await container.wait()) as { StatusCode: number };
+  const output = (await container.logs({ stdout: true, stderr: true })).toString("utf8");
+  await container.remove({ force: true });
+  return { code: StatusCode, output };
 }

@@ -7,7 +7,6 @@ import {
   definitionsQueueNames,
   dockerRabbitmqConf,
   dockerRabbitmqNodes,
-  RABBITMQ_USERS_FILE,
   rabbitmqUsersScript,
 } from "../../infra/docker/rabbitmq";
 import {
@@ -22,7 +21,7 @@ import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";
 import { makeImages } from "../../scripts/images/images";
 import { freePort } from "../../services/src/platform/ports";
-import { eventually, execIn, quorumMembers, runningNodes } from "./broker-cli";
+import { eventually, execIn, quorumMembers, runningNodes, runUsersJob as runJob } from "./broker-cli";
 
 // The Docker target's 3-node RabbitMQ on the real engine, from the Debian-built image: three
 // containers booted together from the program's files (classic_config peers, the cluster size
@@ -61,22 +60,14 @@ async function runUsersJob(): Promise<{ code: number; output: string }> {
     queues: definitionsQueueNames(t),
     members: nodes.slice(0, QUORUM_INITIAL_GROUP_SIZE),
   });
-  const job = await engine.createContainer({
-    Image: image,
-    Entrypoint: ["sh", "-c"],
-    Cmd: [script],
-    Env: [`RABBITMQ_ERLANG_COOKIE=${COOKIE}`, `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`],
-    Labels: ownedBy(OWNER),
-    HostConfig: { NetworkMode: NETWORK },
+  return runJob(engine, {
+    image,
+    script,
+    env: [`RABBITMQ_ERLANG_COOKIE=${COOKIE}`, `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`],
+    labels: ownedBy(OWNER),
+    network: NETWORK,
+    users: renderRabbitmqUsers(t),
   });
-  await job.putArchive(uploadsTar([{ file: RABBITMQ_USERS_FILE, content: renderRabbitmqUsers(t) }]) as never, {
-    path: "/",
-  });
-  await job.start();
-  const { StatusCode } = (await job.wait()) as { StatusCode: number };
-  const output = (await job.logs({ stdout: true, stderr: true })).toString("utf8");
-  await job.remove({ force: true });
-  return { code: StatusCode, output };
 }
 
 beforeAll(async () => {

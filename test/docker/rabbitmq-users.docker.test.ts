@@ -3,13 +3,14 @@ import amqp from "amqplib";
 import Docker from "dockerode";
 import { dockerAddresses } from "../../infra/docker/addresses";
 import { PATHS } from "../../infra/docker/context";
-import { dockerRabbitmqConf, RABBITMQ_USERS_FILE, rabbitmqUsersScript } from "../../infra/docker/rabbitmq";
+import { dockerRabbitmqConf, rabbitmqUsersScript } from "../../infra/docker/rabbitmq";
 import { renderEnabledPlugins, renderRabbitmqDefinitions, renderRabbitmqUsers } from "../../infra/render";
 import { ownedBy, removeLabelled, uploadsTar } from "../../infra/testing/engine-provider";
 import { parseTopology, type Topology } from "../../infra/topology";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";
 import { makeImages } from "../../scripts/images/images";
+import { runUsersJob } from "./broker-cli";
 
 // The Docker target's RabbitMQ users job on the real engine, from the Debian-built image: the
 // broker boots from definitions without users (the program's files), the job imports the users
@@ -55,22 +56,14 @@ async function runJob(
   t: Topology,
   opts: { cookie?: string; waitSeconds?: number } = {},
 ): Promise<{ code: number; output: string }> {
-  const job = await engine.createContainer({
-    Image: image,
-    Entrypoint: ["sh", "-c"],
-    Cmd: [rabbitmqUsersScript([`rabbit@${BROKER}`], opts.waitSeconds ?? 90)],
-    Env: [`RABBITMQ_ERLANG_COOKIE=${opts.cookie ?? COOKIE}`, `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`],
-    Labels: ownedBy(OWNER),
-    HostConfig: { NetworkMode: NETWORK },
+  return runUsersJob(engine, {
+    image,
+    script: rabbitmqUsersScript([`rabbit@${BROKER}`], opts.waitSeconds ?? 90),
+    env: [`RABBITMQ_ERLANG_COOKIE=${opts.cookie ?? COOKIE}`, `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`],
+    labels: ownedBy(OWNER),
+    network: NETWORK,
+    users: renderRabbitmqUsers(t),
   });
-  await job.putArchive(uploadsTar([{ file: RABBITMQ_USERS_FILE, content: renderRabbitmqUsers(t) }]) as never, {
-    path: "/",
-  });
-  await job.start();
-  const { StatusCode } = (await job.wait()) as { StatusCode: number };
-  const output = (await job.logs({ stdout: true, stderr: true })).toString("utf8");
-  await job.remove({ force: true });
-  return { code: StatusCode, output };
 }
 
 async function brokerAnswers(t: Topology): Promise<void> {
