@@ -254,3 +254,28 @@ describe.each(Object.entries(KUBERNETES_TEST_CONFIGS))("Kubernetes policies (%s 
     });
   });
 });
+
+describe("Kubernetes stack options a private registry and a throw-away cluster need", () => {
+  let d: Deployed;
+  beforeAll(async () => {
+    await recordResources("kubernetes");
+    d = await deployRecorded({ kubernetesImagePullSecret: "regcred", kubernetesDeleteVolumesOnDestroy: true });
+  });
+
+  it("gives every pod the registry's pull Secret (kubernetesImagePullSecret)", () => {
+    const pods = podsOf(d);
+    expect(pods.length).toBeGreaterThan(10);
+    for (const p of pods) {
+      expect({ workload: p.workload, pull: p.spec.imagePullSecrets }).toEqual({
+        workload: p.workload,
+        pull: [{ name: "regcred" }],
+      });
+    }
+  });
+
+  it("lets destroy delete the namespace and the claims when asked (kubernetesDeleteVolumesOnDestroy)", () => {
+    const kept = d.resources.filter((r) => /:(Namespace|PersistentVolumeClaim)$/.test(r.type) && r.retainOnDelete);
+    expect(kept.map((r) => r.name)).toEqual([]);
+    expect(d.resources.filter((r) => /:PersistentVolumeClaim$/.test(r.type)).length).toBeGreaterThan(0);
+  });
+});
