@@ -2,12 +2,10 @@
  * backup-now: take a MariaDB and/or Redis backup of the stack right now, with the backup service's
  * own code and settings (its store, retention), and optionally run the restore drill.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { parseBackupEnv } from "../services/src/backup/config";
 import { openBackupStore } from "../services/src/backup/open-store";
 import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
-import { openStack, serviceEntry } from "./lib/stack";
+import { openStack, runServiceOnce } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- backup-now [--kind mysql|redis|all] [--drill] [options]
 
@@ -32,13 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   const env = stack.backupEnv;
   const { location } = openBackupStore(parseBackupEnv(env));
   const book = new Runbook("backup-now", options);
-  const entry = serviceEntry("backup");
-  const backup = (args: string[]) =>
-    promisify(execFile)(process.execPath, [...entry.args, ...args], {
-      cwd: entry.cwd,
-      env: { ...process.env, ...env },
-      timeout: 600_000,
-    });
+  const backup = (args: string[]) => runServiceOnce("backup", args, env);
   let healthy = true;
   for (const k of kind === "all" ? ["mysql", "redis"] : [kind]) {
     book.step(`${k} backup into ${location}`);

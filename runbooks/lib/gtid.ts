@@ -2,10 +2,9 @@
  * MariaDB GTID positions: parsing, comparing, and reading the last committed transaction out of a
  * stopped server's binary log (what a dead primary committed, for the failover's refusal rule).
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { createInterface } from "node:readline";
+import { $ } from "zx";
 
 /** A GTID position: per replication domain, the last sequence number (and the server that wrote it). */
 export type GtidPos = Map<number, { server: number; seq: number }>;
@@ -86,17 +85,18 @@ export async function lastCommittedInBinlog(datadir: string, base = "mariadb-bin
     .filter(Boolean);
   if (index.length === 0) throw new Error(`${datadir}/${base}.index lists no binary log`);
   const last = path.join(datadir, path.basename(index[index.length - 1]));
-  const child = spawn("mariadb-binlog", ["--no-defaults", last], { stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", resolve);
-  });
+  // Read line by line as it streams: a binlog's dump can be far larger than memory, so zx stores
+  // none of stdout (an array that drops what is pushed) and only stderr, for the error.
+  const dropped = () => Object.assign([] as string[], { push: () => 0 });
+  const dump = $({
+    quiet: true,
+    nothrow: true,
+    store: { stdout: dropped(), stdall: dropped(), stderr: [] },
+  })`mariadb-binlog --no-defaults ${last}`;
   const tracker = new CommitTracker();
-  for await (const line of createInterface({ input: child.stdout })) tracker.line(line);
-  const code = await exited;
-  if (code !== 0) throw new Error(`mariadb-binlog ${last}: exit ${code}: ${stderr.trim()}`);
+  for await (const line of dump) tracker.line(line);
+  const { exitCode, stderr } = await dump;
+  if (exitCode !== 0) throw new Error(`mariadb-binlog ${last}: exit ${exitCode}: ${stderr.trim()}`);
   return tracker.pos;
 }
 

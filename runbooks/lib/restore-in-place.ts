@@ -3,11 +3,9 @@
  * (replicated to every replica) after printing what is lost — the writes after the backup, kept in a
  * safety backup taken first — with the primary read-only meanwhile, then verified everywhere.
  */
-import { execFile } from "node:child_process";
 import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { sqlString } from "../../infra/render/mariadb";
 import { exec } from "../../services/src/backup/exec";
 import { tableProblems } from "../../services/src/backup/restore-drill";
@@ -16,7 +14,7 @@ import { adminCluster, CACHE_NAMESPACES, flushNamespaces } from "./cache-store";
 import { missingFrom, parseGtidPos, type GtidPos } from "./gtid";
 import { restoresDir } from "./restored-instances";
 import type { Runbook } from "./runbook";
-import { serviceEntry, type RunbookStack } from "./stack";
+import { runServiceOnce, type RunbookStack } from "./stack";
 
 /** SQL on one server as the stack's all-privileges account; tab-separated rows. */
 type Sql = (sql: string, timeoutMs?: number) => Promise<string>;
@@ -257,12 +255,7 @@ async function replace(
 /** Take a MariaDB backup now with the backup service's own code and settings (as backup-now does). */
 async function safetyBackup(stack: RunbookStack, store: BackupStore): Promise<Manifest> {
   const before = new Set((await store.list("mysql")).map((b) => b.id));
-  const entry = serviceEntry("backup");
-  await promisify(execFile)(process.execPath, [...entry.args, "--once", "mysql"], {
-    cwd: entry.cwd,
-    env: { ...process.env, ...stack.backupEnv },
-    timeout: 600_000,
-  });
+  await runServiceOnce("backup", ["--once", "mysql"], stack.backupEnv);
   const made = (await store.list("mysql")).find((b) => !before.has(b.id));
   if (!made) throw new Error("the backup service finished but no new MariaDB backup is listed");
   return made;

@@ -5,6 +5,7 @@
  * stores the same way on every target — by address, as the app does — and differ only in who
  * starts and stops processes.
  */
+import { $, type ProcessOutput } from "zx";
 import path from "node:path";
 import type { Addresses, HostPort, Topology } from "../../infra/topology";
 import { localBackupEnv } from "../../scripts/stack/components/backups";
@@ -209,4 +210,16 @@ export function serviceEntry(name: string): { args: string[]; cwd: string } {
   return compiled
     ? { args: [path.join(root, "services", "src", "main", `${name}.js`)], cwd: root }
     : { args: ["--import", "tsx", path.join("services", "src", "main", `${name}.ts`)], cwd: root };
+}
+
+/**
+ * Runs one of the services' entry points once (serviceEntry) with `env` added, through zx: its
+ * output, or a rejection with its exit code and stderr (zx's ProcessOutput).
+ */
+export function runServiceOnce(name: string, args: string[], env: Record<string, string>): Promise<ProcessOutput> {
+  const entry = serviceEntry(name);
+  return $({ cwd: entry.cwd, env: { ...process.env, ...env }, quiet: true, timeout: "600s" })`${process.execPath} ${[
+    ...entry.args,
+    ...args,
+  ]}`;
 }
