@@ -96,3 +96,39 @@ export async function runUsersJob(
   await container.remove({ force: true });
   return { code: StatusCode, output };
 }
+
+/**
+ * A broker container of the rabbitmq image as the Docker target runs one: its host name (the node
+ * name's host), the cookie and distribution ports in its environment, its AMQP port published on
+ * 127.0.0.1 only, on `network`. Created, not started.
+ */
+export function createBroker(
+  engine: Docker,
+  b: {
+    name: string;
+    host: string;
+    image: string;
+    cookie: string;
+    ports: { amqp: number; dist: number; epmd: number };
+    published: number;
+    network: string;
+    labels: Record<string, string>;
+    binds?: string[];
+    aliases?: string[];
+  },
+): Promise<Docker.Container> {
+  return engine.createContainer({
+    name: b.name,
+    Hostname: b.host,
+    Image: b.image,
+    Env: [`RABBITMQ_ERLANG_COOKIE=${b.cookie}`, `RABBITMQ_DIST_PORT=${b.ports.dist}`, `ERL_EPMD_PORT=${b.ports.epmd}`],
+    Labels: b.labels,
+    ExposedPorts: { [`${b.ports.amqp}/tcp`]: {} },
+    HostConfig: {
+      NetworkMode: b.network,
+      Binds: b.binds,
+      PortBindings: { [`${b.ports.amqp}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: String(b.published) }] },
+    },
+    ...(b.aliases ? { NetworkingConfig: { EndpointsConfig: { [b.network]: { Aliases: b.aliases } } } } : {}),
+  });
+}

@@ -21,7 +21,7 @@ import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";
 import { makeImages } from "../../scripts/images/images";
 import { freePort } from "../../services/src/platform/ports";
-import { eventually, execIn, quorumMembers, runningNodes, runUsersJob as runJob } from "./broker-cli";
+import { createBroker, eventually, execIn, quorumMembers, runningNodes, runUsersJob as runJob } from "./broker-cli";
 
 // The Docker target's 3-node RabbitMQ on the real engine, from the Debian-built image: three
 // containers booted together from the program's files (classic_config peers, the cluster size
@@ -87,24 +87,18 @@ beforeAll(async () => {
   for (const host of hosts) {
     published.set(host, await freePort());
     const volume = await engine.createVolume({ Name: `fg-cluster-${host}-data`, Labels: ownedBy(OWNER) });
-    const container = await engine.createContainer({
+    const container = await createBroker(engine, {
       name: containerName(host),
-      Hostname: host,
-      Image: image,
-      Env: [
-        `RABBITMQ_ERLANG_COOKIE=${COOKIE}`,
-        `RABBITMQ_DIST_PORT=${t.rabbitmq.distPort}`,
-        `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`,
-      ],
-      Labels: ownedBy(OWNER),
-      ExposedPorts: { [`${a.rabbitmq.port}/tcp`]: {} },
-      HostConfig: {
-        NetworkMode: NETWORK,
-        Binds: [`${volume.name}:${PATHS.rabbitmqData}`],
-        PortBindings: { [`${a.rabbitmq.port}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: String(published.get(host)) }] },
-      },
+      host,
+      image,
+      cookie: COOKIE,
+      ports: { amqp: a.rabbitmq.port, dist: t.rabbitmq.distPort, epmd: t.rabbitmq.epmdPort },
+      published: published.get(host)!,
+      network: NETWORK,
+      labels: ownedBy(OWNER),
+      binds: [`${volume.name}:${PATHS.rabbitmqData}`],
       // As the program attaches them: each under its own name and the name clients use.
-      NetworkingConfig: { EndpointsConfig: { [NETWORK]: { Aliases: [host, RABBITMQ_CLUSTER_ALIAS] } } },
+      aliases: [host, RABBITMQ_CLUSTER_ALIAS],
     });
     await container.putArchive(files() as never, { path: "/" });
     containers.push(container);

@@ -10,7 +10,7 @@ import { parseTopology, type Topology } from "../../infra/topology";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";
 import { makeImages } from "../../scripts/images/images";
-import { runUsersJob } from "./broker-cli";
+import { createBroker, runUsersJob } from "./broker-cli";
 
 // The Docker target's RabbitMQ users job on the real engine, from the Debian-built image: the
 // broker boots from definitions without users (the program's files), the job imports the users
@@ -85,21 +85,15 @@ beforeAll(async () => {
   await makeImages({ repoRoot, base: DEFAULT_BASE_IMAGE, tag: "int-test", only: ["rabbitmq"], log });
   image = localImage("rabbitmq", "int-test");
   await engine.createNetwork({ Name: NETWORK, Labels: ownedBy(OWNER) });
-  const broker = await engine.createContainer({
+  const broker = await createBroker(engine, {
     name: BROKER,
-    Hostname: BROKER,
-    Image: image,
-    Env: [
-      `RABBITMQ_ERLANG_COOKIE=${COOKIE}`,
-      `RABBITMQ_DIST_PORT=${base.rabbitmq.distPort}`,
-      `ERL_EPMD_PORT=${base.rabbitmq.epmdPort}`,
-    ],
-    Labels: ownedBy(OWNER),
-    ExposedPorts: { [`${a.rabbitmq.port}/tcp`]: {} },
-    HostConfig: {
-      NetworkMode: NETWORK,
-      PortBindings: { [`${a.rabbitmq.port}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: String(PUBLISHED) }] },
-    },
+    host: BROKER,
+    image,
+    cookie: COOKIE,
+    ports: { amqp: a.rabbitmq.port, dist: base.rabbitmq.distPort, epmd: base.rabbitmq.epmdPort },
+    published: PUBLISHED,
+    network: NETWORK,
+    labels: ownedBy(OWNER),
   });
   // The program's own files: no user in the definitions.
   const files = [
