@@ -3,7 +3,7 @@ import type Koa from "koa";
 import { z } from "zod";
 import { requireAdmin, requireAuth } from "./auth";
 import type { Tokens } from "./tokens";
-import { validateBody, validateParams, validateQuery } from "./validate";
+import { validateBody, validateParams, validateQuery, type Validated } from "./validate";
 
 /** How a route is documented: the same schemas validate the request. */
 export interface RouteSpec {
@@ -23,6 +23,17 @@ export interface RouteSpec {
   /** Status → description and optional body schema. */
   responses: Record<number, { description: string; schema?: z.ZodType }>;
 }
+
+// One part of a route's state: the output of the schema `spec[Name]`, or nothing when it has none.
+type Parsed<Spec, Name extends "params" | "query" | "body"> = Spec extends { [K in Name]: infer S extends z.ZodType }
+  ? Validated<Name, S>
+  : unknown;
+
+/**
+ * What a route's handlers find in ctx.state once validation ran: `params`, `query` and `body` typed
+ * as the outputs of the spec's schemas, and only those the spec has (reading another does not compile).
+ */
+export type RouteState<Spec extends RouteSpec> = Parsed<Spec, "params"> & Parsed<Spec, "query"> & Parsed<Spec, "body">;
 
 /** The answers every route of a kind can give; a route's own `responses` override these. */
 function standardResponses(spec: RouteSpec): RouteSpec["responses"] {
@@ -59,8 +70,11 @@ export class ApiRouter {
 
   constructor(private readonly access: { tokens: Tokens; perUser: Koa.Middleware }) {}
 
-  /** Register a documented route: authentication from spec.auth, then `before`, validation, `middleware`. */
-  route(spec: RouteSpec, ...middleware: Koa.Middleware[]): void {
+  /**
+   * Register a documented route: authentication from spec.auth, then `before`, validation, `middleware`.
+   * The middleware's ctx.state carries the parsed input (RouteState): no cast between schema and handler.
+   */
+  route<Spec extends RouteSpec>(spec: Spec, ...middleware: Array<Koa.Middleware<RouteState<Spec>>>): void {
     if (middleware.some((m) => m.name === "authenticated" || m.name === "adminOnly")) {
       throw new Error(`${spec.method.toUpperCase()} ${spec.path}: spec.auth adds authentication; do not pass it`);
     }

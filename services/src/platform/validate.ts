@@ -12,8 +12,11 @@ function issues(error: z.ZodError) {
   return error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
 }
 
+/** What a validator leaves in ctx.state: the schema's output under `name`, typed for what runs after it. */
+export type Validated<Name extends "params" | "query" | "body", S extends z.ZodType> = { [K in Name]: z.output<S> };
+
 /** Parse the JSON body with a strict schema into ctx.state.body; 400 validation_failed otherwise. */
-export function validateBody<S extends z.ZodType>(schema: S): Koa.Middleware {
+export function validateBody<S extends z.ZodType>(schema: S): Koa.Middleware<Validated<"body", S>> {
   return async function validBody(ctx, next) {
     // The body parser ignores what is not JSON; say so rather than validating an empty body.
     if (ctx.request.length && !ctx.is("application/json")) throw UnsupportedMediaTypeError();
@@ -25,7 +28,7 @@ export function validateBody<S extends z.ZodType>(schema: S): Koa.Middleware {
 }
 
 /** Parse the query string into ctx.state.query; 400 validation_failed otherwise. */
-export function validateQuery<S extends z.ZodType>(schema: S): Koa.Middleware {
+export function validateQuery<S extends z.ZodType>(schema: S): Koa.Middleware<Validated<"query", S>> {
   return async function validQuery(ctx, next) {
     const result = schema.safeParse(ctx.query);
     if (!result.success) throw ValidationError(issues(result.error));
@@ -35,7 +38,7 @@ export function validateQuery<S extends z.ZodType>(schema: S): Koa.Middleware {
 }
 
 /** Parse route parameters into ctx.state.params; 404 for ids that cannot exist is the router's call. */
-export function validateParams<S extends z.ZodType>(schema: S): Koa.Middleware {
+export function validateParams<S extends z.ZodType>(schema: S): Koa.Middleware<Validated<"params", S>> {
   return async function validParams(ctx, next) {
     const result = schema.safeParse((ctx as unknown as { params: unknown }).params);
     if (!result.success) throw ValidationError(issues(result.error), "bad path parameter");

@@ -7,9 +7,6 @@ import {
   ProductSchema,
   PublicationSchema,
   UpdateProductSchema,
-  type CreateProductReq,
-  type ProductIdParams,
-  type UpdateProductReq,
 } from "./schema";
 import type { CatalogService } from "./service";
 
@@ -33,7 +30,7 @@ export function catalogAdminRoutes(api: ApiRouter, p: Platform, catalog: Catalog
     },
     async function createProduct(ctx) {
       ctx.status = 201;
-      ctx.body = await catalog.createProduct(ctx.state.body as CreateProductReq);
+      ctx.body = await catalog.createProduct(ctx.state.body);
     },
   );
   api.route(
@@ -53,8 +50,8 @@ export function catalogAdminRoutes(api: ApiRouter, p: Platform, catalog: Catalog
       },
     },
     async function updateProduct(ctx) {
-      const { id } = ctx.state.params as ProductIdParams;
-      ctx.body = await catalog.updateProduct(id, ctx.state.body as UpdateProductReq);
+      const { id } = ctx.state.params;
+      ctx.body = await catalog.updateProduct(id, ctx.state.body);
     },
   );
   api.route(

@@ -3,13 +3,7 @@ import type { ApiRouter } from "../../platform/api-router";
 import type { Platform } from "../../platform/platform";
 import { catalogAdminRoutes } from "./admin-router";
 import { ifNoneMatch } from "./etag";
-import {
-  CatalogDocumentSchema,
-  CatalogProductSchema,
-  CatalogVersionSchema,
-  ProductIdParamsSchema,
-  type ProductIdParams,
-} from "./schema";
+import { CatalogDocumentSchema, CatalogProductSchema, CatalogVersionSchema, ProductIdParamsSchema } from "./schema";
 import { CatalogService } from "./service";
 import { FsStaticBucket } from "./static-bucket";
 
@@ -80,7 +74,7 @@ export function catalogRoutes(api: ApiRouter, p: Platform): void {
       },
     },
     async function getProduct(ctx) {
-      const { id } = ctx.state.params as ProductIdParams;
+      const { id } = ctx.state.params;
       const product = await catalog.product(id);
       p.tracking.track("view", `product:${id}`, await optionalUserId(p, ctx));
       ctx.body = product;

@@ -3,7 +3,7 @@ import type { ApiRouter } from "../../platform/api-router";
 import type { Platform } from "../../platform/platform";
 import { UnavailableError } from "../../platform/errors";
 import { reconcileSale } from "./reconcile";
-import { CreateFlashSaleSchema, ReconciliationSchema, SaleIdParamsSchema, type SaleIdParams } from "./schema";
+import { CreateFlashSaleSchema, ReconciliationSchema, SaleIdParamsSchema } from "./schema";
 import type { FlashSaleService } from "./service";
 import { z } from "zod";
 
@@ -42,7 +42,7 @@ export function flashSaleAdminRoutes(api: ApiRouter, p: Platform, sales: FlashSa
       },
     },
     async function reconcile(ctx) {
-      const { id } = ctx.state.params as SaleIdParams;
+      const { id } = ctx.state.params;
       await sales.get(id); // 404 for an unknown sale
       for (let attempt = 0; attempt < 20; attempt++) {
         const report = await reconcileSale(p, sales.store, id).catch((err: Error) => {

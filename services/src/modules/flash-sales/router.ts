@@ -9,8 +9,6 @@ import {
   PurchaseParamsSchema,
   PurchaseStatusSchema,
   SaleIdParamsSchema,
-  type PurchaseParams,
-  type SaleIdParams,
 } from "./schema";
 import { FlashSaleService } from "./service";
 
@@ -32,7 +30,7 @@ export function flashSalesRoutes(api: ApiRouter, p: Platform): void {
       responses: { 200: { description: "the sale", schema: FlashSaleSchema }, ...common },
     },
     async function getFlashSale(ctx) {
-      ctx.body = await sales.get((ctx.state.params as SaleIdParams).id);
+      ctx.body = await sales.get(ctx.state.params.id);
     },
   );
   api.route(
@@ -56,7 +54,7 @@ export function flashSalesRoutes(api: ApiRouter, p: Platform): void {
     },
     async function purchase(ctx) {
       const key = requireIdempotencyKey(ctx);
-      const { id } = ctx.state.params as SaleIdParams;
+      const { id } = ctx.state.params;
       ctx.body = await sales.purchase(id, principal(ctx).userId, key);
       ctx.status = 202;
     },
@@ -72,7 +70,7 @@ export function flashSalesRoutes(api: ApiRouter, p: Platform): void {
       responses: { 200: { description: "the request's state", schema: PurchaseStatusSchema }, ...common },
     },
     async function purchaseStatus(ctx) {
-      const { id, requestId } = ctx.state.params as PurchaseParams;
+      const { id, requestId } = ctx.state.params;
       ctx.body = await sales.status(id, requestId, principal(ctx).userId);
     },
   );

@@ -2,7 +2,7 @@ import type { ApiRouter } from "../../platform/api-router";
 import { requireIdempotencyKey } from "../../platform/idempotency";
 import type { Platform } from "../../platform/platform";
 import { readConservation } from "./conservation";
-import { BalanceSchema, ConservationSchema, TopUpSchema, UserIdParamsSchema, type TopUpReq } from "./schema";
+import { BalanceSchema, ConservationSchema, TopUpSchema, UserIdParamsSchema } from "./schema";
 import { topUp } from "./service";
 
 /** Administrators credit users (every credit is a ledger row) and check that money is conserved. */
@@ -29,8 +29,8 @@ export function ledgerAdminRoutes(api: ApiRouter, p: Platform): void {
     },
     async function creditUser(ctx) {
       const key = requireIdempotencyKey(ctx);
-      const { id } = ctx.state.params as { id: number };
-      const { balanceCents, created } = await topUp(p, id, (ctx.state.body as TopUpReq).amountCents, key);
+      const { id } = ctx.state.params;
+      const { balanceCents, created } = await topUp(p, id, ctx.state.body.amountCents, key);
       ctx.status = created ? 201 : 200;
       ctx.body = { balanceCents };
     },

@@ -3,7 +3,7 @@ import { principal } from "../../platform/auth";
 import { ConflictError } from "../../platform/errors";
 import { requireIdempotencyKey } from "../../platform/idempotency";
 import type { Platform } from "../../platform/platform";
-import { SaleIdParamsSchema, type SaleIdParams } from "../flash-sales/schema";
+import { SaleIdParamsSchema } from "../flash-sales/schema";
 import { naivePurchase } from "./repository";
 
 /**
@@ -28,7 +28,7 @@ export function naiveBaselineRoutes(api: ApiRouter, p: Platform): void {
     },
     async function naivePurchaseRoute(ctx) {
       const key = requireIdempotencyKey(ctx);
-      const { id } = ctx.state.params as SaleIdParams;
+      const { id } = ctx.state.params;
       const outcome = await naivePurchase(p.db, id, principal(ctx).userId, key);
       if ("refused" in outcome) throw ConflictError(outcome.refused, `refused: ${outcome.refused}`);
       ctx.status = 201;

@@ -1,14 +1,7 @@
 import { principal } from "../../platform/auth";
 import type { ApiRouter } from "../../platform/api-router";
 import type { Platform } from "../../platform/platform";
-import {
-  PrivateProfileSchema,
-  ProfileParamsSchema,
-  PublicProfileSchema,
-  UpdateProfileSchema,
-  type ProfileParams,
-  type UpdateProfileReq,
-} from "./schema";
+import { PrivateProfileSchema, ProfileParamsSchema, PublicProfileSchema, UpdateProfileSchema } from "./schema";
 import { getOwnProfile, getPublicProfile, updateOwnProfile } from "./service";
 
 /** The caller's own profile (private) and anyone's public profile. */
@@ -44,7 +37,7 @@ export function profilesRoutes(api: ApiRouter, p: Platform): void {
       },
     },
     async function updateOwn(ctx) {
-      ctx.body = await updateOwnProfile(p, principal(ctx).userId, ctx.state.body as UpdateProfileReq);
+      ctx.body = await updateOwnProfile(p, principal(ctx).userId, ctx.state.body);
     },
   );
   // Public by design: the view holds only what a user shows everyone, so it needs no token (and
@@ -64,7 +57,7 @@ export function profilesRoutes(api: ApiRouter, p: Platform): void {
       },
     },
     async function publicProfile(ctx) {
-      ctx.body = await getPublicProfile(p, (ctx.state.params as ProfileParams).id);
+      ctx.body = await getPublicProfile(p, ctx.state.params.id);
     },
   );
 }

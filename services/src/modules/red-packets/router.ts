@@ -8,8 +8,6 @@ import {
   GrabSchema,
   RedPacketIdParamsSchema,
   RedPacketViewSchema,
-  type CreateRedPacketReq,
-  type RedPacketIdParams,
 } from "./schema";
 import { RedPacketService } from "./service";
 
@@ -39,7 +37,7 @@ export function redPacketsRoutes(api: ApiRouter, p: Platform): void {
     },
     async function createRedPacket(ctx) {
       const key = requireIdempotencyKey(ctx);
-      const { id, created } = await packets.create(principal(ctx).userId, ctx.state.body as CreateRedPacketReq, key);
+      const { id, created } = await packets.create(principal(ctx).userId, ctx.state.body, key);
       ctx.status = created ? 201 : 200;
       ctx.body = { id };
     },
@@ -62,7 +60,7 @@ export function redPacketsRoutes(api: ApiRouter, p: Platform): void {
       },
     },
     async function grabRedPacket(ctx) {
-      const { id } = ctx.state.params as RedPacketIdParams;
+      const { id } = ctx.state.params;
       ctx.body = await packets.grab(id, principal(ctx).userId);
     },
   );
@@ -83,7 +81,7 @@ export function redPacketsRoutes(api: ApiRouter, p: Platform): void {
       },
     },
     async function viewRedPacket(ctx) {
-      const { id } = ctx.state.params as RedPacketIdParams;
+      const { id } = ctx.state.params;
       ctx.body = await packets.view(id, principal(ctx).userId);
     },
   );

@@ -1,7 +1,7 @@
 import { principal } from "../../platform/auth";
 import type { ApiRouter } from "../../platform/api-router";
 import type { Platform } from "../../platform/platform";
-import { SignInHistoryQuerySchema, SignInHistorySchema, SignInResultSchema, type SignInHistoryQuery } from "./schema";
+import { SignInHistoryQuerySchema, SignInHistorySchema, SignInResultSchema } from "./schema";
 import { signIn, signInHistory } from "./service";
 
 /** Daily sign-in and its history; days are UTC calendar days. */
@@ -39,7 +39,7 @@ export function signInsRoutes(api: ApiRouter, p: Platform): void {
       },
     },
     async function history(ctx) {
-      const { limit } = ctx.state.query as SignInHistoryQuery;
+      const { limit } = ctx.state.query;
       ctx.body = await signInHistory(p, principal(ctx).userId, limit);
     },
   );
