@@ -2,6 +2,7 @@
  * backup-now: take a MariaDB and/or Redis backup of the stack right now, with the backup service's
  * own code and settings (its store, retention), and optionally run the restore drill.
  */
+import { spinner } from "zx";
 import { parseBackupEnv } from "../services/src/backup/config";
 import { openBackupStore } from "../services/src/backup/open-store";
 import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
@@ -30,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   const env = stack.backupEnv;
   const { location } = openBackupStore(parseBackupEnv(env));
   const book = new Runbook("backup-now", options);
-  const backup = (args: string[]) => runServiceOnce("backup", args, env);
+  const backup = (args: string[]) => spinner(`backup ${args.join(" ")}`, () => runServiceOnce("backup", args, env));
   let healthy = true;
   for (const k of kind === "all" ? ["mysql", "redis"] : [kind]) {
     book.step(`${k} backup into ${location}`);

@@ -7,6 +7,7 @@
 import os from "node:os";
 import type { Cluster, Redis } from "ioredis";
 import pino from "pino";
+import { retry, spinner } from "zx";
 import { serviceEnv } from "../infra/topology";
 import { parseServiceEnv } from "../infra/topology/service-env";
 import { CatalogService } from "../services/src/modules/catalog/service";
@@ -92,8 +93,9 @@ ${Object.keys(NAMESPACES).join(", ")}.
                    --flush --warm refreshes exactly what was cached); other users fill on their
                    first read. Only Redis (L2) is warmed; each API process fills its L1 from it.
                    A load's copy is dropped when an invalidation or a Redis timeout races it, so
-                   the warm-up then counts what Redis holds and loads again (3 loads at most)
-                   while entries are missing; still missing after that is a failure (exit 1).
+                   the warm-up then counts what Redis holds and loads again while entries are
+                   missing (3 loads at most, a load that failed counting as one); still missing
+                   after that is a failure (exit 1).
 
 ${COMMON_HELP}`;
 
@@ -219,17 +221,21 @@ async function warm(
   const held = async (ns: string) => (await countEntries(await masters(cluster))).get(ns)?.ids.size ?? 0;
   const warmUntilHeld = async (ns: string, load: () => Promise<{ note: string; entries: number }>) => {
     let attempt = 0;
-    let loaded: { note: string; entries: number };
-    let inRedis: number;
-    do {
+    let loaded = { note: "", entries: 0 };
+    let inRedis = 0;
+    const missing = new Error("entries missing");
+    const loadAndCount = async () => {
       attempt += 1;
       loaded = await load();
       inRedis = await held(ns);
-    } while (inRedis < loaded.entries && attempt < WARM_ATTEMPTS);
-    if (inRedis < loaded.entries)
+      if (inRedis < loaded.entries) throw missing; // zx's retry loads again (a failed load too)
+    };
+    await spinner(`warming ${ns}`, () => retry(WARM_ATTEMPTS, loadAndCount)).catch((err: Error) => {
+      if (err !== missing) throw err;
       throw new Error(
         `${loaded.note}, but Redis holds ${inRedis} of ${loaded.entries} entries after ${attempt} loads (each raced an invalidation or a Redis timeout); the API fills the rest on reads`,
       );
+    });
     book.check(
       `warmed ${ns}`,
       true,

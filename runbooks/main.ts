@@ -4,6 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { $, within } from "zx";
 import { COMMON_HELP, UsageError } from "./lib/runbook";
 
 // .ts in a checkout (run through tsx), .js in the app image, where the runbooks are compiled.
@@ -33,7 +34,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const mod = (await import(path.join(__dirname, `${name}${EXT}`))) as { main: (argv: string[]) => Promise<number> };
   try {
-    return await mod.main(rest);
+    // zx's settings for this run only: its spinner draws on a terminal, never into a log or a pipe.
+    return await within(() => {
+      $.quiet = !process.stderr.isTTY;
+      return mod.main(rest);
+    });
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`${name}: ${err.message}\n`);

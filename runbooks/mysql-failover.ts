@@ -13,12 +13,13 @@
  * (read from its data directory with mariadb-binlog): that would lose it. Idempotent: with the
  * primary up it checks every replica follows it and rebuilds one that does not.
  */
+import { spinner } from "zx";
 import { renderReplicaSetupSql } from "../infra/render";
 import { hostPort } from "../infra/topology";
-import { waitFor } from "../scripts/stack/wait";
 import { failoverData } from "./lib/failover-data";
 import { formatGtidPos, missingFrom, parseGtidPos } from "./lib/gtid";
 import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
+import { waitUntil } from "./lib/shell";
 import { openStack, type RunbookStack } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- mysql-failover [--replica mysql-replica-N] [options]
@@ -71,7 +72,14 @@ export async function main(argv: string[]): Promise<number> {
   const book = new Runbook("mysql-failover", options);
   const primaryAddress = hostPort(stack.addresses.mysqlPrimary);
   const waitServing = (name: string) =>
-    waitFor(name, () => serving(stack, name), { timeoutMs: 120_000, intervalMs: 250 });
+    spinner(`waiting for ${name} to answer`, () =>
+      waitUntil(name, () => serving(stack, name), { timeoutMs: 120_000, intervalMs: 250 }),
+    );
+  /** Wait (up to 60 s) until `name` has applied `pos`: MASTER_GTID_WAIT's answer, 0 when it has. */
+  const gtidWait = (name: string, pos: string) =>
+    spinner(`waiting for ${name} to apply ${pos}`, async () =>
+      (await stack.mysql.sql(name, `SELECT MASTER_GTID_WAIT('${pos}', 60)`, 70_000)).trim(),
+    );
 
   book.step(`${PRIMARY} (${primaryAddress}): does it answer?`);
   if (!(await serving(stack, PRIMARY))) {
@@ -85,9 +93,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     book.step(`${candidate}: apply every transaction it received from the old primary`);
     const received = (await stack.mysql.replicaStatus(candidate)).Gtid_IO_Pos ?? "";
-    const waited = received
-      ? (await stack.mysql.sql(candidate, `SELECT MASTER_GTID_WAIT('${received}', 60)`, 70_000)).trim()
-      : "0";
+    const waited = received ? await gtidWait(candidate, received) : "0";
     if (!book.check(`${candidate} applied what it received`, waited === "0", `received ${received || "(nothing)"}`))
       return book.finish(false);
     const applied = parseGtidPos(await scalar(stack, candidate, "SELECT @@gtid_slave_pos"));
@@ -171,7 +177,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
     const target = await scalar(stack, PRIMARY, "SELECT @@gtid_binlog_pos");
-    const caughtUp = (await stack.mysql.sql(name, `SELECT MASTER_GTID_WAIT('${target}', 60)`, 70_000)).trim() === "0";
+    const caughtUp = (await gtidWait(name, target)) === "0";
     const after = await stack.mysql.replicaStatus(name);
     healthy =
       book.check(

@@ -3,6 +3,7 @@
  * threads that have stopped. Refuses to restart a thread stopped by an error it cannot judge
  * (Last_SQL_Error set): that needs a human, usually a rebuild from a backup.
  */
+import { retry } from "zx";
 import { COMMON_HELP, parseRunbookArgs, Runbook } from "./lib/runbook";
 import { openStack } from "./lib/stack";
 
@@ -37,10 +38,17 @@ export async function main(argv: string[]): Promise<number> {
         healthy = false;
         continue; // skipping events or forcing it would hide divergence: rebuild instead (see the page)
       }
-      await book.act(`START SLAVE on ${name}`, async () => {
+      const started = await book.act(`START SLAVE on ${name}`, async () => {
         await stack.mysql.sql(name, "START SLAVE");
       });
-      status = await stack.mysql.replicaStatus(name);
+      // The IO thread says "Connecting" until the primary answers: look again for a few seconds.
+      status = started
+        ? await retry(10, "500ms", async () => {
+            const s = await stack.mysql.replicaStatus(name);
+            if (!running(s)) throw new Error("not running yet");
+            return s;
+          }).catch(() => stack.mysql.replicaStatus(name))
+        : await stack.mysql.replicaStatus(name);
     }
     const ok = running(status);
     healthy &&= ok;

@@ -6,6 +6,7 @@
  * `--purge-dlq` deletes them. Blast radius: starts stack processes (never more than the topology has),
  * republishes or deletes dead letters.
  */
+import { retry } from "zx";
 import { liveQueues, managementApi, type LiveQueue } from "./lib/broker";
 import { replayDlq } from "./lib/dlq-replay";
 import { startWorkers, verifyConsumed } from "./lib/queue-workers";
@@ -97,8 +98,11 @@ export async function main(argv: string[]): Promise<number> {
       const purged = await book.act(`purge ${q.ready} messages from ${q.name}`, async () => {
         const api = managementApi(stack);
         const url = `${api.queues}/${encodeURIComponent(q.name)}/contents`;
-        const res = await fetch(url, { method: "DELETE", headers: api.headers, signal: AbortSignal.timeout(5000) });
-        if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+        // Emptying a queue is idempotent: asked again (3 times, 1 s apart) when the API blinks.
+        await retry(3, "1s", async () => {
+          const res = await fetch(url, { method: "DELETE", headers: api.headers, signal: AbortSignal.timeout(5000) });
+          if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+        });
       });
       healthy &&= purged;
     } else healthy = false;

@@ -6,11 +6,12 @@
  * a node that knows no other (CLUSTER MEET).
  */
 import { lookup } from "node:dns/promises";
+import { spinner } from "zx";
 import { hostPort } from "../infra/topology";
-import { parseClusterInfo, redisAdmin } from "../scripts/stack/components/redis";
-import { waitFor } from "../scripts/stack/wait";
+import { parseClusterInfo } from "../scripts/stack/components/redis";
 import { healthyReplicas, isNode, myself, parseClusterNodes, type ClusterNode } from "./lib/cluster-nodes";
 import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
+import { redisCli, waitUntil } from "./lib/shell";
 import { openStack } from "./lib/stack";
 
 /** How long a failover may take before the runbook calls it failed (Redis's own default is a few seconds). */
@@ -42,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   const stack = openStack(options);
   const book = new Runbook("redis-cluster", options);
   const nodes = stack.addresses.redis.map((address, i) => ({ name: `redis-${i + 1}`, address }));
-  const ask = (n: (typeof nodes)[number], args: string[]) => redisAdmin(stack, n.address, args);
+  const ask = (n: (typeof nodes)[number], args: string[]) => redisCli(stack.topology, n.address, args);
 
   book.step(`asking ${nodes.length} nodes`);
   const survey = () =>
@@ -76,7 +77,9 @@ export async function main(argv: string[]): Promise<number> {
       acted =
         (await book.act(`start ${n.name}`, async () => {
           await stack.control.start(n.name);
-          await waitFor(n.name, async () => (await ask(n, ["PING"])).trim() === "PONG", { timeoutMs: 30_000 });
+          await spinner(`waiting for ${n.name} to answer`, () =>
+            waitUntil(n.name, async () => (await ask(n, ["PING"])).trim() === "PONG", { timeoutMs: 30_000 }),
+          );
         })) || acted;
     }
     for (const n of seen.filter((x) => "info" in x && x.info!.cluster_known_nodes === "1")) {
@@ -93,10 +96,9 @@ export async function main(argv: string[]): Promise<number> {
       const { masters, replicasPerMaster } = stack.topology.redis;
       const whole = (all: typeof seen) =>
         all.every(serves) && all.filter((n) => "linked" in n && n.linked).length === masters * replicasPerMaster;
-      await waitFor("the cluster", async () => whole(await survey()), {
-        timeoutMs: 60_000,
-        intervalMs: 500,
-      }).catch(() => undefined); // the checks below say what is still wrong
+      await spinner("waiting for the cluster", () =>
+        waitUntil("the cluster", async () => whole(await survey()), { timeoutMs: 60_000, intervalMs: 500 }),
+      ).catch(() => undefined); // the checks below say what is still wrong
       seen = await survey();
     }
   }
@@ -150,15 +152,14 @@ export async function main(argv: string[]): Promise<number> {
         const answer = (await ask(replica, ["CLUSTER", "FAILOVER"])).trim();
         if (answer !== "OK") throw new Error(answer);
         let seen = "no answer yet";
-        await waitFor(
-          `${replica.name} promoted`,
-          async () => {
-            const role = (await ask(replica, ["ROLE"])).split("\n")[0].trim();
-            const state = parseClusterInfo(await ask(replica, ["CLUSTER", "INFO"])).cluster_state;
-            seen = `role ${role}, cluster_state ${state}`;
-            return role === "master" && state === "ok";
-          },
-          { timeoutMs: FAILOVER_TIMEOUT_MS, intervalMs: 250 },
+        const promotedNow = async () => {
+          const role = (await ask(replica, ["ROLE"])).split("\n")[0].trim();
+          const state = parseClusterInfo(await ask(replica, ["CLUSTER", "INFO"])).cluster_state;
+          seen = `role ${role}, cluster_state ${state}`;
+          return role === "master" && state === "ok";
+        };
+        await spinner(`waiting for ${replica.name} to take over`, () =>
+          waitUntil(`${replica.name} promoted`, promotedNow, { timeoutMs: FAILOVER_TIMEOUT_MS, intervalMs: 250 }),
         ).catch(() => {
           throw new Error(
             `${replica.name} not master with cluster_state ok after ${FAILOVER_TIMEOUT_MS / 1000} s (${seen})`,
@@ -170,7 +171,7 @@ export async function main(argv: string[]): Promise<number> {
       book.check(`${replica.name} (${hostPort(replica.address)}) is master`, true, "cluster_state ok");
       // The old master turns replica once the new configuration reaches it: a moment later at most.
       const roleOf = async () => (await ask(target, ["ROLE"])).split("\n")[0].trim();
-      await waitFor(`${target.name} a replica`, async () => (await roleOf()) === "slave", {
+      await waitUntil(`${target.name} a replica`, async () => (await roleOf()) === "slave", {
         timeoutMs: 10_000,
         intervalMs: 250,
       }).catch(() => undefined); // the check below says what it is

@@ -6,6 +6,7 @@
  * backup of them is taken first and named), and writes are refused while it runs.
  */
 import path from "node:path";
+import { spinner } from "zx";
 import { parseBackupEnv } from "../services/src/backup/config";
 import { openBackupStore } from "../services/src/backup/open-store";
 import { CorruptBackupError, type BackupStore, type LocalBackup, type Manifest } from "../services/src/backup/store";
@@ -84,7 +85,8 @@ export async function main(argv: string[]): Promise<number> {
   book.step(`backup ${m.id}: created ${m.createdAt}, GTID ${m.gtid ?? "?"}, ${backupSize(m)}`);
   let fetched: LocalBackup;
   try {
-    fetched = await store.fetch(m); // downloaded from a bucket, or verified in place in a folder
+    // Downloaded from a bucket, or verified in place in a folder: a large backup takes a while.
+    fetched = await spinner(`fetching and checking ${m.id}`, () => store.fetch(m));
   } catch (err) {
     if (!(err instanceof CorruptBackupError)) throw err;
     book.check(`files of ${m.id}`, false, err.problems.join("; "));

@@ -4,6 +4,7 @@
  * leave nginx's upstream before they stop, so no request is dropped. The autoscaler keeps acting on
  * its alerts afterwards: a manual count lasts until the next ApiScaleOut / ApiScaleIn after the cooldown.
  */
+import { retry } from "zx";
 import { hostPort } from "../infra/topology";
 import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError, type RunbookOptions } from "./lib/runbook";
 import type { KubernetesControl } from "./lib/kubernetes-control";
@@ -21,10 +22,7 @@ next decision.
 
 ${COMMON_HELP}`;
 
-/**
- * How often, and how far apart, a scale request that failed (409: the autoscaler is busy) is asked
- * again. A plain loop, not zx's retry: this runbook ships in the app image, which leaves zx out.
- */
+/** How often, and how far apart, a scale request that failed (409: the autoscaler is busy) is asked (zx's retry). */
 const BUSY_RETRIES = 10;
 const BUSY_RETRY_DELAY_MS = 2000;
 
@@ -88,19 +86,13 @@ export async function main(argv: string[]): Promise<number> {
         // Asked again on failure, mostly a 409: the autoscaler is in the middle of a step of its own
         // (it starts a replica and waits for its health: seconds), or that step failed. Asking for
         // a count is idempotent.
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await call(`${base}/replicas`, {
-              method: "POST",
-              headers: { "content-type": "application/json" },
-              body: JSON.stringify({ replicas: wanted }),
-            });
-            break;
-          } catch (err) {
-            if (attempt >= BUSY_RETRIES) throw err;
-            await new Promise((r) => setTimeout(r, BUSY_RETRY_DELAY_MS));
-          }
-        }
+        await retry(BUSY_RETRIES, BUSY_RETRY_DELAY_MS, () =>
+          call(`${base}/replicas`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ replicas: wanted }),
+          }),
+        );
       });
   }
 

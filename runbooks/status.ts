@@ -3,11 +3,13 @@
  * replication, the Redis Cluster, RabbitMQ's queues and consumers, Prometheus's targets and the
  * alerts firing now. Read-only.
  */
+import { retry } from "zx";
 import { hostPort } from "../infra/topology";
-import { parseClusterInfo, redisAdmin } from "../scripts/stack/components/redis";
+import { parseClusterInfo } from "../scripts/stack/components/redis";
 import { isAlive } from "../scripts/stack/supervisor";
 import { liveQueues } from "./lib/broker";
 import { COMMON_HELP, parseRunbookArgs, Runbook } from "./lib/runbook";
+import { redisCli } from "./lib/shell";
 import { openStack, type RunbookStack } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- status [options]
@@ -22,7 +24,8 @@ async function json<T>(url: string, headers: Record<string, string> = {}): Promi
   return (await res.json()) as T;
 }
 
-const attempt = async <T>(fn: () => Promise<T>): Promise<T | Error> => fn().catch((e: Error) => e);
+/** One look, asked once more half a second later when it fails (a blip is not an outage); the error if both fail. */
+const attempt = async <T>(fn: () => Promise<T>): Promise<T | Error> => retry(2, "500ms", fn).catch((e: Error) => e);
 
 export async function main(argv: string[]): Promise<number> {
   const { options, help } = parseRunbookArgs(argv, {});
@@ -50,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   book.step("Redis Cluster");
   const infos = await Promise.all(
     stack.addresses.redis.map((n) =>
-      attempt(async () => parseClusterInfo(await redisAdmin(stack, n, ["CLUSTER", "INFO"]))),
+      attempt(async () => parseClusterInfo(await redisCli(stack.topology, n, ["CLUSTER", "INFO"]))),
     ),
   );
   const down = infos.filter((i) => i instanceof Error).length;

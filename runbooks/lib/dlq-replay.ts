@@ -3,6 +3,7 @@
  * queue (only where the consumer is idempotent), and moving their messages without losing any.
  */
 import amqp from "amqplib";
+import { sleep } from "zx";
 import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
 import { OrderMessageSchema } from "../../services/src/modules/flash-sales/schema";
 import type { Runbook } from "./runbook";
@@ -94,7 +95,7 @@ async function moveMessages(
       progress.kept += verdicts.filter((v) => !v).length;
       left -= batch.length;
     }
-    await new Promise((resolve) => setTimeout(resolve, ACK_GRACE_MS));
+    await sleep(ACK_GRACE_MS);
     await channel.close();
   } finally {
     await connection.close().catch(() => undefined);

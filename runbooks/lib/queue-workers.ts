@@ -4,8 +4,9 @@
  */
 import amqp from "amqplib";
 import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
-import { waitFor } from "../../scripts/stack/wait";
+import { spinner } from "zx";
 import type { Runbook } from "./runbook";
+import { waitUntil } from "./shell";
 import type { RunbookStack } from "./stack";
 
 /** The stack processes that consume each RabbitMQ work queue. */
@@ -69,13 +70,12 @@ export async function verifyConsumed(
       book.step(`waiting up to ${waitMs / 1000} s for consumers on ${queue} and its backlog`);
       // checkQueue asks the broker itself: the management API's counts lag by its stats interval.
       let last = await channel.checkQueue(queue);
-      const consumed = await waitFor(
-        queue,
-        async () => {
-          last = await channel.checkQueue(queue);
-          return last.consumerCount > 0 && last.messageCount <= maxBacklog;
-        },
-        { timeoutMs: waitMs, intervalMs: 500 },
+      const drained = async () => {
+        last = await channel.checkQueue(queue);
+        return last.consumerCount > 0 && last.messageCount <= maxBacklog;
+      };
+      const consumed = await spinner(`waiting for ${queue}'s consumers`, () =>
+        waitUntil(queue, drained, { timeoutMs: waitMs, intervalMs: 500 }),
       ).then(
         () => true,
         () => false,

@@ -7,13 +7,13 @@ import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { sqlString } from "../../infra/render/mariadb";
-import { exec } from "../../services/src/backup/exec";
 import { tableProblems } from "../../services/src/backup/restore-drill";
 import { sha256File, type BackupStore, type Manifest } from "../../services/src/backup/store";
 import { adminCluster, CACHE_NAMESPACES, flushNamespaces } from "./cache-store";
 import { missingFrom, parseGtidPos, type GtidPos } from "./gtid";
 import { restoresDir } from "./restored-instances";
 import type { Runbook } from "./runbook";
+import { command } from "./shell";
 import { runServiceOnce, type RunbookStack } from "./stack";
 
 /** SQL on one server as the stack's all-privileges account; tab-separated rows. */
@@ -193,9 +193,10 @@ async function replace(
     replaced = true;
     await primary.sql(`DROP DATABASE IF EXISTS \`${db}\``);
     const access = stack.mysql.server(primary.name);
-    await exec("mariadb", ["--no-defaults", ...access.args, "--batch"], {
+    await command("mariadb", ["--no-defaults", ...access.args, "--batch"], {
       input: createReadStream(copy),
       env: access.env,
+      timeoutMs: 600_000,
     });
     const onPrimary = await differences(primary.sql, m);
     if (onPrimary.length) throw new Error(`${primary.name} differs from ${m.id}: ${onPrimary.join("; ")}`);

@@ -10,10 +10,11 @@
  *   2 for bad usage.
  * Targets: the local stack (its state folder) by default; `--target docker|k8s` from inside a Docker or
  * Kubernetes stack's `runbooks` container, which holds the stack file (lib/stack.ts).
+ * Runbooks are zx scripts: options through zx's minimist, the confirmation through its question,
+ * the marks coloured with its chalk on a terminal; commands and waits are in lib/shell.ts.
  */
 import path from "node:path";
-import { createInterface } from "node:readline/promises";
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { chalk, minimist, question } from "zx";
 import { localAddresses, type Addresses, type Topology } from "../../infra/topology";
 import { StackLayout } from "../../scripts/stack/context";
 import { StackControl } from "../../scripts/stack/control";
@@ -33,14 +34,17 @@ export interface RunbookOptions {
   stackFile: string;
 }
 
+/** One option of a runbook: a flag, or one that takes a value (`--kind mysql`, `--kind=mysql`). */
+export type OptionSpec = { type: "boolean"; default?: boolean } | { type: "string"; default?: string };
+
 const COMMON = {
   apply: { type: "boolean", default: false },
   yes: { type: "boolean", default: false },
   target: { type: "string", default: "local" },
   "state-dir": { type: "string" },
   "stack-file": { type: "string" },
-  help: { type: "boolean", short: "h", default: false },
-} as const satisfies ParseArgsConfig["options"];
+  help: { type: "boolean", default: false },
+} as const satisfies Record<string, OptionSpec>;
 
 export const COMMON_HELP = `options:
   --apply            act (default: dry run, say what would be done)
@@ -53,15 +57,32 @@ export const COMMON_HELP = `options:
                      (default: ${STACK_FILE_PATH}, written there by the Pulumi program)
   -h, --help         this text`;
 
-/** Parse argv into the common options plus the runbook's own (`extra`) and positionals. */
-export function parseRunbookArgs<E extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], extra: E) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: { ...COMMON, ...extra }, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
+/**
+ * Parse argv with zx's minimist into the common options plus the runbook's own (`extra`) and
+ * positionals. minimist accepts anything, so this refuses what it let through: an unknown option,
+ * an option that takes a value given none (or twice).
+ */
+export function parseRunbookArgs(argv: string[], extra: Record<string, OptionSpec>) {
+  const spec: Record<string, OptionSpec> = { ...COMMON, ...extra };
+  const names = Object.keys(spec);
+  const unknown: string[] = [];
+  const parsed = minimist(argv, {
+    string: ["_", ...names.filter((n) => spec[n].type === "string")], // "_": positionals stay strings
+    boolean: names.filter((n) => spec[n].type === "boolean"),
+    alias: { h: "help" },
+    default: Object.fromEntries(names.flatMap((n) => (spec[n].default === undefined ? [] : [[n, spec[n].default]]))),
+    unknown: (arg) => {
+      if (!arg.startsWith("-") || arg === "-") return true; // a positional
+      unknown.push(arg.split("=")[0]);
+      return false;
+    },
+  });
+  if (unknown.length) throw new UsageError(`Unknown option '${unknown[0]}' (see --help)`);
+  const { _: positionals, h: _alias, ...v } = parsed as Record<string, unknown> & { _: string[] };
+  for (const n of names.filter((x) => spec[x].type === "string" && v[x] !== undefined)) {
+    if (Array.isArray(v[n])) throw new UsageError(`--${n} given ${v[n].length} times: give it once`);
+    if (v[n] === "") throw new UsageError(`Option '--${n} <value>' argument missing`);
   }
-  const v = parsed.values as Record<string, unknown>;
   const target = String(v.target);
   if (!(RUNBOOK_TARGETS as readonly string[]).includes(target))
     throw new UsageError(`--target ${target}: expected ${RUNBOOK_TARGETS.join(", ")}`);
@@ -73,7 +94,7 @@ export function parseRunbookArgs<E extends NonNullable<ParseArgsConfig["options"
     target: target as RunbookTarget,
     stackFile: path.resolve(String(v["stack-file"] ?? STACK_FILE_PATH)),
   };
-  return { options, values: v, positionals: parsed.positionals, help: Boolean(v.help) };
+  return { options, values: v, positionals, help: Boolean(v.help) };
 }
 
 /** A running local stack as a runbook sees it: its state, topology and addresses. */
@@ -103,29 +124,45 @@ export function localStack(stateDir: string): LocalStack {
 }
 
 type Outcome = "ok" | "problem" | "done" | "would" | "skipped" | "failed";
-const MARK: Record<Outcome, string> = {
-  ok: "ok",
-  problem: "PROBLEM",
-  done: "done",
-  would: "would",
-  skipped: "skipped",
-  failed: "FAILED",
+const MARK: Record<Outcome, { text: string; colour: (s: string) => string }> = {
+  ok: { text: "ok", colour: chalk.green },
+  problem: { text: "PROBLEM", colour: chalk.red.bold },
+  done: { text: "done", colour: chalk.green.bold },
+  would: { text: "would", colour: chalk.cyan },
+  skipped: { text: "skipped", colour: chalk.yellow },
+  failed: { text: "FAILED", colour: chalk.red.bold },
 };
+
+/** Where a runbook's lines go and how it asks; the default is the terminal (or whatever stdout is). */
+export interface RunbookIo {
+  out: (line: string) => void;
+  ask: (question: string) => Promise<boolean>;
+  /** Colour the marks (chalk): by default only when stdout is a terminal chalk may colour. */
+  colour: boolean;
+}
+
+const terminalIo = (): RunbookIo => ({
+  out: (l) => process.stdout.write(`${l}\n`),
+  ask: askOnTerminal,
+  colour: process.stdout.isTTY === true && chalk.level > 0,
+});
 
 /** One run of a runbook: checks, actions (dry run unless --apply), and the closing summary. */
 export class Runbook {
   private readonly lines: Array<{ outcome: Outcome; what: string }> = [];
+  private readonly io: RunbookIo;
 
   constructor(
     readonly name: string,
     readonly options: RunbookOptions,
-    private readonly out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
-    private readonly ask: (question: string) => Promise<boolean> = askOnTerminal,
-  ) {}
+    io: Partial<RunbookIo> = {},
+  ) {
+    this.io = { ...terminalIo(), ...io };
+  }
 
   /** Progress: what is being looked at now. */
   step(message: string): void {
-    this.out(`→ ${message}`);
+    this.io.out(`${this.paint(chalk.bold, "→")} ${message}`);
   }
 
   /** Record a check: healthy or not. */
@@ -140,7 +177,7 @@ export class Runbook {
       this.record("would", `${what} (run again with --apply)`);
       return false;
     }
-    if (!this.options.yes && !(await this.ask(`${what}?`))) {
+    if (!this.options.yes && !(await this.io.ask(`${what}?`))) {
       this.record("skipped", `${what} (not confirmed)`);
       return false;
     }
@@ -156,26 +193,32 @@ export class Runbook {
 
   /** Print the summary; the exit code: 0 when nothing is left a problem or failed, else 1. */
   finish(stillHealthy: boolean): number {
-    this.out(`\n${this.name} summary${this.options.apply ? "" : " (dry run)"}:`);
-    for (const l of this.lines) this.out(`  ${MARK[l.outcome].padEnd(8)} ${l.what}`);
+    this.io.out(`\n${this.paint(chalk.bold, `${this.name} summary${this.options.apply ? "" : " (dry run)"}:`)}`);
+    for (const l of this.lines) this.io.out(`  ${this.mark(l.outcome, 8)} ${l.what}`);
     const failed = this.lines.some((l) => l.outcome === "failed");
     const code = stillHealthy && !failed ? 0 : 1;
-    this.out(code === 0 ? "healthy" : "NOT healthy");
+    this.io.out(code === 0 ? this.paint(chalk.green.bold, "healthy") : this.paint(chalk.red.bold, "NOT healthy"));
     return code;
   }
 
   private record(outcome: Outcome, what: string): void {
     this.lines.push({ outcome, what });
-    this.out(`  ${MARK[outcome]}: ${what}`);
+    this.io.out(`  ${this.mark(outcome)}: ${what}`);
+  }
+
+  /** An outcome's mark, padded to `width` before it is coloured (escape codes have no width). */
+  private mark(outcome: Outcome, width = 0): string {
+    const { text, colour } = MARK[outcome];
+    return this.paint(colour, text) + " ".repeat(Math.max(0, width - text.length));
+  }
+
+  private paint(colour: (s: string) => string, text: string): string {
+    return this.io.colour ? colour(text) : text;
   }
 }
 
-async function askOnTerminal(question: string): Promise<boolean> {
+/** zx's question on the terminal; refuses rather than hang when there is none. */
+async function askOnTerminal(q: string): Promise<boolean> {
   if (!process.stdin.isTTY) throw new Error("not a terminal: pass --yes to act without confirmation");
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
+  return /^y(es)?$/i.test((await question(`${q} [y/N] `, { choices: ["yes", "no"] })).trim());
 }

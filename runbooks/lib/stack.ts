@@ -10,9 +10,10 @@ import path from "node:path";
 import type { Addresses, HostPort, Topology } from "../../infra/topology";
 import { localBackupEnv } from "../../scripts/stack/components/backups";
 import { mysqlSockets, parseVerticalRow } from "../../scripts/stack/components/mysql";
-import { run, type StackContext } from "../../scripts/stack/context";
+import type { StackContext } from "../../scripts/stack/context";
 import { DockerEngine } from "../../services/src/platform/docker-engine";
 import { KubernetesControl } from "./kubernetes-control";
+import { command } from "./shell";
 import { localStack, UsageError, type LocalStack, type RunbookOptions } from "./runbook";
 import {
   readStackFile,
@@ -47,10 +48,10 @@ export class MysqlAdmin {
     return s;
   }
 
-  /** Run SQL; tab-separated rows without column names. */
+  /** Run SQL (on stdin, through zx) within `timeoutMs` (default 30 s); tab-separated rows without column names. */
   sql(name: string, sql: string, timeoutMs?: number): Promise<string> {
     const s = this.server(name);
-    return run("mariadb", ["--no-defaults", ...s.args, "--batch", "--skip-column-names"], {
+    return command("mariadb", ["--no-defaults", ...s.args, "--batch", "--skip-column-names"], {
       input: sql,
       env: s.env,
       timeoutMs,
@@ -60,7 +61,7 @@ export class MysqlAdmin {
   /** `SHOW SLAVE STATUS` as a field → value map (empty when the server is not a replica). */
   async replicaStatus(name: string): Promise<Record<string, string>> {
     const s = this.server(name);
-    const out = await run("mariadb", ["--no-defaults", ...s.args, "--vertical"], {
+    const out = await command("mariadb", ["--no-defaults", ...s.args, "--vertical"], {
       input: "SHOW SLAVE STATUS",
       env: s.env,
     });
