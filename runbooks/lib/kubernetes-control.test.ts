@@ -1,17 +1,26 @@
 import fs from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import type { V1Pod } from "@kubernetes/client-node";
 import { IMAGE_USERS } from "../../infra/config";
 import { volumesOwnedBy } from "../../infra/kubernetes/image-users";
-import { inClusterApi, KubernetesControl } from "./kubernetes-control";
+import { RUNBOOK_ROLE_RULES } from "../../infra/kubernetes/runbooks";
+import {
+  plainRules,
+  serveFakeKubernetesApi,
+  type FakeCluster,
+  type FakeKubernetesApi,
+  type FakeRule,
+} from "../../test/support/fake-kubernetes-api";
+import { KubernetesControl, type OneShotPod } from "./kubernetes-control";
 import type { StackProcess } from "./stack-file";
 
-// No cluster runs here: an HTTP server stands in for the API server's pod and scale endpoints, with
-// StatefulSets whose controller reacts to scale patches and pod deletes (a new pod becomes ready
-// after a few GETs, a removed one terminates for a few GETs). Unverified against a real cluster.
-interface FakePod {
+// No cluster runs here: the fake API (test/support/fake-kubernetes-api.ts, which says what it cannot
+// prove) answers the client's real requests, under the runbooks pod's Role, from StatefulSets kept
+// in memory whose controller reacts to scale patches and pod deletes (a new pod becomes ready after
+// a few GETs, a removed one terminates for a few GETs), and one-shot pods that end after a few GETs.
+
+interface MemoryPod {
   phase: string;
   ready: boolean;
   terminating?: boolean;
@@ -19,22 +28,22 @@ interface FakePod {
   after: number;
   waiting?: string;
 }
-type FakeSets = Record<string, { replicas: number; pods: Record<number, FakePod> }>;
+type MemorySets = Record<string, { replicas: number; pods: Record<number, MemoryPod> }>;
 
 const NS = "fg";
-const TOKEN = "test-token";
 const STEPS = 2;
+const ROLE = plainRules(RUNBOOK_ROLE_RULES);
 
-const starting = (): FakePod => ({ phase: "Pending", ready: false, after: STEPS });
-const serving = (): FakePod => ({ phase: "Running", ready: true, after: 0 });
+const starting = (): MemoryPod => ({ phase: "Pending", ready: false, after: STEPS });
+const serving = (): MemoryPod => ({ phase: "Running", ready: true, after: 0 });
 
-function buildSets(over: Partial<FakeSets> = {}): FakeSets {
+function buildSets(over: Partial<MemorySets> = {}): MemorySets {
   return {
     "mysql-primary": { replicas: 1, pods: { 0: serving() } },
     redis: { replicas: 3, pods: { 0: serving(), 1: serving(), 2: serving() } },
     "worker-orders": { replicas: 1, pods: { 0: serving() } },
     ...over,
-  } as FakeSets;
+  } as MemorySets;
 }
 
 const PROCESSES: StackProcess[] = [
@@ -46,83 +55,131 @@ const PROCESSES: StackProcess[] = [
   { name: "worker-orders-2", statefulSet: "worker-orders", ordinal: 1 },
 ];
 
-function reconcile(set: FakeSets[string]): void {
+function reconcile(set: MemorySets[string]): void {
   for (const [key, pod] of Object.entries(set.pods))
     if (Number(key) >= set.replicas && !pod.terminating) Object.assign(pod, { terminating: true, after: STEPS });
   for (let i = 0; i < set.replicas; i++) set.pods[i] ??= starting();
 }
 
-function podJson(name: string, pod: FakePod) {
+function podJson(pod: MemoryPod): V1Pod {
   return {
-    metadata: { name, ...(pod.terminating ? { deletionTimestamp: "2026-01-01T00:00:00Z" } : {}) },
+    metadata: pod.terminating ? { deletionTimestamp: new Date("2026-01-01T00:00:00Z") } : {},
+    spec: { nodeName: "node-1", containers: [{ name: "main" }] },
     status: {
       phase: pod.phase,
       conditions: [{ type: "Ready", status: pod.ready ? "True" : "False" }],
-      containerStatuses: pod.waiting ? [{ state: { waiting: { reason: pod.waiting } } }] : [],
+      containerStatuses: pod.waiting
+        ? [
+            {
+              name: "main",
+              image: "",
+              imageID: "",
+              ready: false,
+              restartCount: 3,
+              state: { waiting: { reason: pod.waiting } },
+            },
+          ]
+        : [],
     },
   };
 }
 
-const servers: http.Server[] = [];
-afterEach(() => {
-  // The client keeps connections alive; close them too, or jest never exits.
-  for (const s of servers.splice(0)) s.close().closeAllConnections();
-});
-
-async function fakeKubernetes(sets: FakeSets, forbidden: string[] = []) {
-  const calls: string[] = [];
-  const send = (res: http.ServerResponse, status: number, body: unknown) =>
-    void res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(body));
-  const server = http.createServer((req, res) => {
-    let text = "";
-    req.on("data", (c: Buffer) => (text += c.toString()));
-    req.on("end", () => {
-      const url = req.url ?? "";
-      calls.push(`${req.method} ${url}${text ? ` ${req.headers["content-type"]} ${text}` : ""}`);
-      if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(res, 401, { message: "Unauthorized" });
-      if (forbidden.includes(url)) return send(res, 403, { kind: "Status", message: `forbidden: ${url}` });
-      const scale = /^\/apis\/apps\/v1\/namespaces\/fg\/statefulsets\/([^/]+)\/scale$/.exec(url);
-      if (scale) {
-        const set = sets[scale[1]];
-        if (!set) return send(res, 404, { message: `statefulsets.apps "${scale[1]}" not found` });
-        if (req.method === "PATCH") {
-          set.replicas = (JSON.parse(text) as { spec: { replicas: number } }).spec.replicas;
-          reconcile(set);
-        }
-        return send(res, 200, { spec: { replicas: set.replicas } });
-      }
-      const podMatch = /^\/api\/v1\/namespaces\/fg\/pods\/(.+)-(\d+)$/.exec(url);
-      const set = podMatch && sets[podMatch[1]];
-      const ordinal = Number(podMatch?.[2]);
-      const pod = set?.pods[ordinal];
-      if (!set || !pod) return send(res, 404, { message: `pods "${podMatch?.[1]}-${ordinal}" not found` });
-      if (req.method === "DELETE") {
-        delete set.pods[ordinal];
-        reconcile(set);
-        return send(res, 200, {});
-      }
-      const body = podJson(`${podMatch![1]}-${ordinal}`, pod);
+/**
+ * The cluster in memory: `sets`, whose pods move on at each GET, and one-shot pods that are Pending
+ * for two GETs then Succeeded with a log — or stay Pending, never scheduled, when `unschedulable`.
+ */
+function memoryCluster(sets: MemorySets, oneShot: "succeeds" | "unschedulable" = "succeeds") {
+  const created: V1Pod[] = [];
+  const oneShots = new Map<string, { gets: number }>();
+  const locate = (name: string) => {
+    const m = /^(.+)-(\d+)$/.exec(name);
+    const set = m ? sets[m[1]] : undefined;
+    return set && { set, ordinal: Number(m![2]) };
+  };
+  const cluster: FakeCluster = {
+    async readPod(name) {
+      const run = oneShots.get(name);
+      if (run && oneShot === "unschedulable")
+        return {
+          status: {
+            phase: "Pending",
+            conditions: [
+              {
+                type: "PodScheduled",
+                status: "False",
+                reason: "Unschedulable",
+                message: "0/3 nodes are available: 3 node(s) had volume node affinity conflict.",
+              },
+            ],
+          },
+        };
+      if (run) return { status: { phase: ++run.gets < 3 ? "Pending" : "Succeeded" } };
+      const at = locate(name);
+      const pod = at?.set.pods[at.ordinal];
+      if (!at || !pod) return undefined;
+      const body = podJson(pod);
       // The controller moves on between GETs: a starting pod comes up, a terminating one goes.
       if (pod.after > 0 && --pod.after === 0) {
-        if (pod.terminating) delete set.pods[ordinal];
+        if (pod.terminating) delete at.set.pods[at.ordinal];
         else Object.assign(pod, serving());
       }
-      send(res, 200, body);
-    });
+      return body;
+    },
+    async deletePod(name) {
+      if (oneShots.delete(name)) return { status: { phase: "Succeeded" } };
+      const at = locate(name);
+      const pod = at?.set.pods[at.ordinal];
+      if (!at || !pod) return undefined;
+      delete at.set.pods[at.ordinal];
+      reconcile(at.set);
+      return podJson(pod);
+    },
+    async createPod(pod) {
+      created.push(pod);
+      oneShots.set(pod.metadata!.name!, { gets: 0 });
+    },
+    async podLog(name) {
+      return oneShots.has(name) ? "0-2-41\n" : undefined;
+    },
+    async replicas(statefulSet) {
+      return sets[statefulSet]?.replicas;
+    },
+    async scale(statefulSet, replicas) {
+      sets[statefulSet].replicas = replicas;
+      reconcile(sets[statefulSet]);
+    },
+  };
+  return { cluster, created };
+}
+
+const apis: FakeKubernetesApi[] = [];
+afterEach(async () => {
+  for (const api of apis.splice(0)) await api.close();
+});
+
+async function fakeKubernetes(
+  sets: MemorySets,
+  opts: { rules?: FakeRule[]; oneShot?: "succeeds" | "unschedulable" } = {},
+) {
+  const { cluster, created } = memoryCluster(sets, opts.oneShot);
+  const api = await serveFakeKubernetesApi(cluster, {
+    namespace: NS,
+    rules: opts.rules ?? ROLE,
+    user: `system:serviceaccount:${NS}:runbooks`,
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  apis.push(api);
   const control = new KubernetesControl({
     namespace: NS,
     processes: PROCESSES,
-    api: { server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: TOKEN },
+    api: { server: api.url },
     pollIntervalMs: 5,
     timeoutMs: 2_000,
   });
-  servers.push(server);
-  return { control, calls };
+  return { control, calls: api.calls, created, url: api.url };
 }
 
 const scalePath = (set: string) => `/apis/apps/v1/namespaces/fg/statefulsets/${set}/scale`;
+const writes = (calls: string[]) => calls.filter((c) => !c.startsWith("GET"));
 
 describe("KubernetesControl", () => {
   it("lists every process, running only when its pod is Running and Ready", async () => {
@@ -140,23 +197,38 @@ describe("KubernetesControl", () => {
     ]);
   });
 
-  it("starts a pod beyond the replicas by scaling the StatefulSet up, and waits until it is ready", async () => {
+  it("names the node a process's pod runs on, and none for a process without a pod", async () => {
+    const k = await fakeKubernetes(buildSets());
+    expect(await k.control.nodeOf("redis-2")).toBe("node-1");
+    expect(await k.control.nodeOf("worker-orders-2")).toBeUndefined();
+  });
+
+  it("starts a pod beyond the replicas with a merge patch of the scale, and waits until it is ready", async () => {
     const sets = buildSets();
     const k = await fakeKubernetes(sets);
     await k.control.start("worker-orders-2");
     expect(sets["worker-orders"].replicas).toBe(2);
     expect(sets["worker-orders"].pods[1]).toMatchObject({ phase: "Running", ready: true });
-    expect(k.calls).toContain(
+    expect(writes(k.calls)).toEqual([
       `PATCH ${scalePath("worker-orders")} application/merge-patch+json {"spec":{"replicas":2}}`,
-    );
+    ]);
     // It polled the pod through Pending (STEPS answers) before returning.
     expect(k.calls.filter((c) => c === "GET /api/v1/namespaces/fg/pods/worker-orders-1").length).toBe(STEPS + 1);
+  });
+
+  it("reads and sets a StatefulSet's replicas", async () => {
+    const sets = buildSets();
+    const k = await fakeKubernetes(sets);
+    expect(await k.control.replicas("redis")).toBe(3);
+    await k.control.scale("redis", 4);
+    expect(sets.redis.replicas).toBe(4);
+    expect(await k.control.replicas("redis")).toBe(4);
   });
 
   it("does nothing to start a pod that is already serving", async () => {
     const k = await fakeKubernetes(buildSets());
     await k.control.start("redis-2");
-    expect(k.calls.filter((c) => !c.startsWith("GET"))).toEqual([]);
+    expect(writes(k.calls)).toEqual([]);
   });
 
   it("deletes a failed or crash-looping pod so its controller recreates it, then waits for it", async () => {
@@ -166,7 +238,7 @@ describe("KubernetesControl", () => {
     const k = await fakeKubernetes(sets);
     await k.control.start("redis-3");
     await k.control.start("mysql-primary");
-    expect(k.calls.filter((c) => !c.startsWith("GET"))).toEqual([
+    expect(writes(k.calls)).toEqual([
       "DELETE /api/v1/namespaces/fg/pods/redis-2",
       "DELETE /api/v1/namespaces/fg/pods/mysql-primary-0",
     ]);
@@ -180,7 +252,7 @@ describe("KubernetesControl", () => {
     sets.redis.pods[0] = starting();
     const k = await fakeKubernetes(sets);
     await k.control.start("redis-1");
-    expect(k.calls.filter((c) => !c.startsWith("GET"))).toEqual([]);
+    expect(writes(k.calls)).toEqual([]);
     expect(sets.redis.pods[0]).toMatchObject({ phase: "Running", ready: true });
   });
 
@@ -190,11 +262,13 @@ describe("KubernetesControl", () => {
     await k.control.stop("redis-3");
     expect(sets.redis.replicas).toBe(2);
     expect(sets.redis.pods[2]).toBeUndefined();
-    expect(k.calls).toContain(`PATCH ${scalePath("redis")} application/merge-patch+json {"spec":{"replicas":2}}`);
+    expect(writes(k.calls)).toEqual([
+      `PATCH ${scalePath("redis")} application/merge-patch+json {"spec":{"replicas":2}}`,
+    ]);
     // Stopping it again is a no-op.
     const before = k.calls.length;
     await k.control.stop("redis-3");
-    expect(k.calls.slice(before).filter((c) => !c.startsWith("GET"))).toEqual([]);
+    expect(writes(k.calls.slice(before))).toEqual([]);
   });
 
   it("refuses to stop a pod below the highest ordinal, and changes nothing", async () => {
@@ -204,7 +278,7 @@ describe("KubernetesControl", () => {
       "Kubernetes cannot stop pod redis-1 alone: StatefulSet redis runs 3 pods and stops the highest ordinal first",
     );
     expect(sets.redis.replicas).toBe(3);
-    expect(k.calls.filter((c) => !c.startsWith("GET"))).toEqual([]);
+    expect(writes(k.calls)).toEqual([]);
   });
 
   it("rejects a process name the stack file does not list, naming the known ones", async () => {
@@ -216,10 +290,21 @@ describe("KubernetesControl", () => {
     expect(k.calls).toEqual([]);
   });
 
-  it("reports the method, path, status and the API's message when a call fails", async () => {
-    const k = await fakeKubernetes(buildSets(), [scalePath("redis")]);
+  it("names the verb, the resource and the API's message when a call is refused", async () => {
+    const withoutScaleGet = ROLE.map((r) =>
+      r.resources?.includes("statefulsets/scale") ? { ...r, verbs: r.verbs.filter((v) => v !== "get") } : r,
+    );
+    const k = await fakeKubernetes(buildSets(), { rules: withoutScaleGet });
     await expect(k.control.stop("redis-3")).rejects.toThrow(
-      `kubernetes GET ${scalePath("redis")}: HTTP 403: forbidden: ${scalePath("redis")}`,
+      'kubernetes get statefulsets/redis/scale in namespace fg: HTTP 403: statefulsets.apps "redis" is forbidden: ' +
+        'User "system:serviceaccount:fg:runbooks" cannot get resource "statefulsets/scale" in API group "apps" in the namespace "fg"',
+    );
+  });
+
+  it("names a StatefulSet the cluster does not have", async () => {
+    const k = await fakeKubernetes(buildSets());
+    await expect(k.control.replicas("rabbitmq")).rejects.toThrow(
+      'kubernetes get statefulsets/rabbitmq/scale in namespace fg: HTTP 404: statefulsets.apps "rabbitmq" not found',
     );
   });
 
@@ -233,74 +318,71 @@ describe("KubernetesControl", () => {
   });
 });
 
-describe("inClusterApi", () => {
-  it("reads the service host, port, token and CA a pod is given", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sa-"));
-    fs.writeFileSync(path.join(dir, "token"), "abc\n");
-    fs.writeFileSync(path.join(dir, "ca.crt"), "CA");
-    const api = inClusterApi({ KUBERNETES_SERVICE_HOST: "10.0.0.1", KUBERNETES_SERVICE_PORT: "443" }, dir);
-    expect({ ...api, ca: api.ca?.toString() }).toEqual({ server: "https://10.0.0.1:443", token: "abc", ca: "CA" });
+describe("KubernetesControl's configuration", () => {
+  const saved = { KUBECONFIG: process.env.KUBECONFIG, HOME: process.env.HOME };
+  afterEach(() => {
+    for (const [name, value] of Object.entries(saved))
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
   });
 
-  it("names the missing variable or file", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sa-"));
-    expect(() => inClusterApi({ KUBERNETES_SERVICE_PORT: "443" }, dir)).toThrow("KUBERNETES_SERVICE_HOST is not set");
-    expect(() => inClusterApi({ KUBERNETES_SERVICE_HOST: "h", KUBERNETES_SERVICE_PORT: "443" }, dir)).toThrow(
-      `cannot read ${path.join(dir, "token")}`,
+  async function tokenApi(token: string) {
+    const api = await serveFakeKubernetesApi(memoryCluster(buildSets()).cluster, { namespace: NS, token });
+    apis.push(api);
+    return api;
+  }
+
+  it("reads the cluster and the user's token from $KUBECONFIG, as on-call's laptop has them", async () => {
+    const api = await tokenApi("laptop-token");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kubeconfig-"));
+    // Plain http (the fake), so the cluster entry says to skip TLS checks, as one for `kubectl proxy` would.
+    fs.writeFileSync(
+      path.join(dir, "config"),
+      `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: "${api.url}", insecure-skip-tls-verify: true } }]
+users: [{ name: u, user: { token: laptop-token } }]
+contexts: [{ name: x, context: { cluster: c, user: u } }]
+current-context: x
+`,
+    );
+    process.env.KUBECONFIG = path.join(dir, "config");
+    const control = new KubernetesControl({ namespace: NS, processes: PROCESSES });
+    expect(await control.replicas("redis")).toBe(3);
+  });
+
+  it("sends the stack file's token, and reports the API's refusal of a wrong one", async () => {
+    const api = await tokenApi("right");
+    const wrong = new KubernetesControl({
+      namespace: NS,
+      processes: PROCESSES,
+      api: { server: api.url, token: "wrong" },
+    });
+    await expect(wrong.replicas("redis")).rejects.toThrow(
+      "kubernetes get statefulsets/redis/scale in namespace fg: HTTP 401: Unauthorized",
+    );
+    const right = new KubernetesControl({
+      namespace: NS,
+      processes: PROCESSES,
+      api: { server: api.url, token: "right" },
+    });
+    expect(await right.replicas("redis")).toBe(3);
+  });
+
+  it("says how to give it a configuration when there is neither a kubeconfig nor a service account", async () => {
+    // Outside a pod: a runbooks pod's service account would be found, as it should.
+    expect(fs.existsSync("/var/run/secrets/kubernetes.io/serviceaccount/token")).toBe(false);
+    delete process.env.KUBECONFIG;
+    process.env.HOME = fs.mkdtempSync(path.join(os.tmpdir(), "home-"));
+    const control = new KubernetesControl({ namespace: NS, processes: PROCESSES });
+    await expect(control.list()).rejects.toThrow(
+      "no Kubernetes configuration: set KUBECONFIG or run inside the runbooks pod",
     );
   });
 });
 
 describe("KubernetesControl.runPod", () => {
-  // A one-shot pod's life as the API reports it: Pending, then Succeeded (or never scheduled).
-  async function podApi(outcome: "succeeds" | "unschedulable") {
-    const calls: string[] = [];
-    let created: { metadata: { name: string }; spec: Record<string, unknown> } | undefined;
-    let gets = 0;
-    const server = http.createServer((req, res) => {
-      let text = "";
-      req.on("data", (c: Buffer) => (text += c.toString()));
-      req.on("end", () => {
-        calls.push(`${req.method} ${req.url}`);
-        const send = (status: number, body: unknown) =>
-          void res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(body));
-        if (req.method === "POST") {
-          expect(req.headers["content-type"]).toBe("application/json");
-          created = JSON.parse(text) as typeof created;
-          return send(201, created);
-        }
-        if (req.url?.endsWith("/log")) return void res.writeHead(200).end("0-2-41\n");
-        if (req.method === "DELETE") return send(created ? 200 : 404, {});
-        if (!created) return send(404, { message: "not found" });
-        if (outcome === "unschedulable")
-          return send(200, {
-            status: {
-              phase: "Pending",
-              conditions: [
-                {
-                  type: "PodScheduled",
-                  status: "False",
-                  reason: "Unschedulable",
-                  message: "0/3 nodes are available: 3 node(s) had volume node affinity conflict.",
-                },
-              ],
-            },
-          });
-        send(200, { status: { phase: ++gets < 3 ? "Pending" : "Succeeded" } });
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    servers.push(server);
-    const control = new KubernetesControl({
-      namespace: NS,
-      processes: PROCESSES,
-      api: { server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
-      pollIntervalMs: 5,
-    });
-    return { control, calls, created: () => created };
-  }
-
-  const spec = {
+  const spec: OneShotPod = {
     name: "mysql-failover-swap",
     image: "app:1",
     command: ["sh", "-c", "true"],
@@ -309,34 +391,34 @@ describe("KubernetesControl.runPod", () => {
     runAs: { uid: IMAGE_USERS.mariadb.uid, gid: IMAGE_USERS.mariadb.gid },
     nodeName: "node-2",
   };
+  const podPath = "/api/v1/namespaces/fg/pods/mysql-failover-swap";
 
   it("creates the pod with its claims as the data's owner, waits for it to end, returns its log and deletes it", async () => {
-    const api = await podApi("succeeds");
-    expect(await api.control.runPod(spec)).toEqual({ succeeded: true, log: "0-2-41\n" });
-    const pod = api.created()!.spec as {
-      restartPolicy: string;
-      nodeName: string;
-      securityContext: Record<string, unknown>;
-      volumes: Array<{ persistentVolumeClaim: { claimName: string } }>;
-      containers: Array<{ volumeMounts: Array<{ mountPath: string }>; env: unknown[] }>;
-    };
+    const k = await fakeKubernetes(buildSets());
+    expect(await k.control.runPod(spec)).toEqual({ succeeded: true, log: "0-2-41\n" });
+    expect(k.calls.filter((c) => c.startsWith("POST"))).toEqual([
+      expect.stringMatching(/^POST \/api\/v1\/namespaces\/fg\/pods application\/json \{/),
+    ]);
+    const pod = k.created[0].spec!;
     expect(pod.restartPolicy).toBe("Never");
     expect(pod.nodeName).toBe("node-2");
     // As the MariaDB server's own pod runs: the data's owner, its group the volume's.
     expect(pod.securityContext).toEqual(volumesOwnedBy("mariadb"));
-    expect(pod.volumes.map((v) => v.persistentVolumeClaim.claimName)).toEqual([
+    expect(pod.volumes?.map((v) => v.persistentVolumeClaim?.claimName)).toEqual([
       "data-mysql-primary-0",
       "data-mysql-replica-1-0",
     ]);
-    expect(pod.containers[0].volumeMounts.map((m) => m.mountPath)).toEqual(["/volumes/a", "/volumes/b"]);
-    expect(api.calls.at(-1)).toBe("DELETE /api/v1/namespaces/fg/pods/mysql-failover-swap");
+    expect(pod.containers[0].volumeMounts?.map((m) => m.mountPath)).toEqual(["/volumes/a", "/volumes/b"]);
+    expect(pod.containers[0].env).toEqual([{ name: "A", value: "/volumes/a" }]);
+    expect(k.calls).toContain(`GET ${podPath}/log`);
+    expect(k.calls.at(-1)).toBe(`DELETE ${podPath}`);
   });
 
   it("stops at once with the scheduler's reason when the pod cannot be placed", async () => {
-    const api = await podApi("unschedulable");
-    await expect(api.control.runPod(spec)).rejects.toThrow(
+    const k = await fakeKubernetes(buildSets(), { oneShot: "unschedulable" });
+    await expect(k.control.runPod(spec)).rejects.toThrow(
       "pod mysql-failover-swap cannot be scheduled: 0/3 nodes are available: 3 node(s) had volume node affinity conflict.",
     );
-    expect(api.calls.at(-1)).toBe("DELETE /api/v1/namespaces/fg/pods/mysql-failover-swap");
+    expect(k.calls.at(-1)).toBe(`DELETE ${podPath}`);
   });
 });

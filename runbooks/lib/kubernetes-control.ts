@@ -1,25 +1,27 @@
 /**
  * ProcessControl on Kubernetes: each stack process is one pod of a StatefulSet, started and stopped
  * through the StatefulSet's scale subresource (or, for a crashed pod, by deleting it so its
- * controller recreates it). Plain HTTPS to the API server with the runbooks pod's service account:
- * no client library. Note: the API StatefulSet's replicas are also driven by KEDA's HPA, which may
- * undo a manual scale.
+ * controller recreates it), with the maintained client (@kubernetes/client-node). Note: the API
+ * StatefulSet's replicas are also driven by KEDA's HPA, which may undo a manual scale.
  */
-import fs from "node:fs";
-import http from "node:http";
-import https from "node:https";
-import path from "node:path";
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  Observable,
+  PatchStrategy,
+  setHeaderOptions,
+  type ConfigurationOptions,
+  type V1Pod,
+} from "@kubernetes/client-node";
 import type { ProcessControl, StackProcess } from "./stack-file";
 
-/** Where Kubernetes mounts a pod's service-account token and the cluster CA. */
-export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
-
-/** How to reach the API server: its base URL (https, or http in tests), a bearer token and the CA. */
+/** An API server named outright (the stack file's `kubernetes.api`, e.g. `kubectl proxy`'s URL). */
 export interface KubernetesApi {
   server: string;
   /** A bearer token; none behind `kubectl proxy`, which authenticates for its caller. */
   token?: string;
-  ca?: Buffer;
 }
 
 /** A one-shot pod: a command in an image, with PersistentVolumeClaims mounted by path. */
@@ -47,7 +49,7 @@ export interface OneShotPod {
 export interface KubernetesControlOptions {
   namespace: string;
   processes: StackProcess[];
-  /** Without it, the in-cluster configuration (see inClusterApi), read at the first call. */
+  /** Without it, the client's usual configuration (see kubeConfig), read at the first call. */
   api?: KubernetesApi;
   /** How often a wait polls the pod; default 2 s. */
   pollIntervalMs?: number;
@@ -55,58 +57,87 @@ export interface KubernetesControlOptions {
   timeoutMs?: number;
 }
 
-/** The API as seen from inside a pod: the service env vars and the mounted service-account files. */
-export function inClusterApi(env: NodeJS.ProcessEnv = process.env, dir = SERVICE_ACCOUNT_DIR): KubernetesApi {
-  for (const name of ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"])
-    if (!env[name]) throw new Error(`in-cluster Kubernetes API: ${name} is not set (run this inside the runbooks pod)`);
-  const read = (file: string) => {
-    try {
-      return fs.readFileSync(path.join(dir, file));
-    } catch (err) {
-      throw new Error(`in-cluster Kubernetes API: cannot read ${path.join(dir, file)}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-  };
-  const host = env.KUBERNETES_SERVICE_HOST!;
-  // An IPv6 service address needs brackets in a URL.
-  const hostInUrl = host.includes(":") ? `[${host}]` : host;
-  return {
-    server: `https://${hostInUrl}:${env.KUBERNETES_SERVICE_PORT}`,
-    token: read("token").toString("utf8").trim(),
-    ca: read("ca.crt"),
-  };
+/** What the client does when it finds no configuration at all: an unauthenticated local port no cluster serves. */
+const CLIENT_FALLBACK_SERVER = "http://localhost:8080";
+
+/**
+ * The client's configuration: the named server, or else the usual one — $KUBECONFIG, then
+ * ~/.kube/config (on-call's laptop), then the pod's service account (the runbooks pod).
+ */
+export function kubeConfig(api?: KubernetesApi): KubeConfig {
+  const kc = new KubeConfig();
+  if (api) {
+    // client-node refuses plain http unless told to skip TLS checks: there is no TLS to check.
+    const skipTLSVerify = new URL(api.server).protocol === "http:";
+    kc.loadFromClusterAndUser(
+      { name: "stack-file", server: api.server, skipTLSVerify },
+      { name: "stack-file", token: api.token },
+    );
+    return kc;
+  }
+  kc.loadFromDefault();
+  if (kc.getCurrentContext() === "loaded-context" && kc.getCurrentCluster()?.server === CLIENT_FALLBACK_SERVER)
+    throw new Error("no Kubernetes configuration: set KUBECONFIG or run inside the runbooks pod");
+  return kc;
 }
 
-interface Pod {
-  metadata?: { deletionTimestamp?: string };
-  spec?: { nodeName?: string };
-  status?: {
-    phase?: string;
-    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
-    containerStatuses?: Array<{ state?: { waiting?: { reason?: string } } }>;
-  };
+/** How long one API call may take before it is abandoned. */
+const CALL_TIMEOUT_MS = 30_000;
+
+/** Per call: abandon it after CALL_TIMEOUT_MS (the client's own default waits minutes for a silent server). */
+const timeoutOptions = (): ConfigurationOptions => ({
+  middleware: [
+    {
+      pre: (request) => {
+        request.setSignal(AbortSignal.timeout(CALL_TIMEOUT_MS));
+        return new Observable(Promise.resolve(request));
+      },
+      post: (response) => new Observable(Promise.resolve(response)),
+    },
+  ],
+  middlewareMergeStrategy: "append",
+});
+
+/** The API's own words for a failed call: its Status message, else the client's for the status code. */
+function describeFailure(err: unknown): string {
+  if (!(err instanceof ApiException)) {
+    const e = err as Error & { cause?: Error };
+    return e.cause?.message ? `${e.message} (${e.cause.message})` : e.message;
+  }
+  const body: unknown = err.body;
+  let message = typeof body === "string" ? body : "";
+  try {
+    message = (JSON.parse(message) as { message?: string }).message ?? message;
+  } catch {
+    // Not a Status object: its text as it came.
+  }
+  // Some codes (401) come without their body: the client's own word for the code ("Unauthorized").
+  message ||= /^Message: (.+)$/m.exec(err.message)?.[1] ?? "no message";
+  return `HTTP ${err.code}: ${message}`;
 }
 
 /** Serving: Running, Ready, and not on its way out. */
-function isRunning(pod: Pod | undefined): boolean {
+function isRunning(pod: V1Pod | undefined): boolean {
   if (!pod || pod.metadata?.deletionTimestamp) return false;
   const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
   return pod.status?.phase === "Running" && ready;
 }
 
 /** Will not come up by itself: failed, or a container backing off. A pod merely starting is not broken. */
-function isBroken(pod: Pod): boolean {
+function isBroken(pod: V1Pod): boolean {
   if (pod.metadata?.deletionTimestamp) return false;
   if (["Failed", "Succeeded", "Unknown"].includes(pod.status?.phase ?? "")) return true;
   return (pod.status?.containerStatuses ?? []).some((c) => /BackOff|Err/.test(c.state?.waiting?.reason ?? ""));
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /** Starts and stops the stack's StatefulSet pods by their local-stack names. */
 export class KubernetesControl implements ProcessControl {
-  private api?: KubernetesApi;
+  private clients?: { core: CoreV1Api; apps: AppsV1Api };
   private readonly namespace: string;
   private readonly processes: StackProcess[];
+  private readonly api?: KubernetesApi;
   private readonly pollIntervalMs: number;
   private readonly timeoutMs: number;
 
@@ -120,51 +151,62 @@ export class KubernetesControl implements ProcessControl {
 
   async list(): Promise<Array<{ name: string; running: boolean }>> {
     return Promise.all(
-      this.processes.map(async (p) => ({ name: p.name, running: isRunning(await this.getPod(this.locate(p.name))) })),
+      this.processes.map(async (p) => ({
+        name: p.name,
+        running: isRunning(await this.getPod(this.locate(p.name).pod)),
+      })),
     );
   }
 
   /** The node a process's pod runs on, if it has a pod (running or not). */
   async nodeOf(name: string): Promise<string | undefined> {
-    return (await this.getPod(this.locate(name)))?.spec?.nodeName;
+    return (await this.getPod(this.locate(name).pod))?.spec?.nodeName;
   }
 
   /** A StatefulSet's desired replica count (its scale subresource). */
-  replicas(statefulSet: string): Promise<number> {
-    return this.getReplicas(statefulSet);
+  async replicas(statefulSet: string): Promise<number> {
+    const scale = await this.call(`get statefulsets/${statefulSet}/scale`, ({ apps }) =>
+      apps.readNamespacedStatefulSetScale({ name: statefulSet, namespace: this.namespace }, timeoutOptions()),
+    );
+    return scale.spec?.replicas ?? 0;
   }
 
-  /** Set a StatefulSet's desired replica count. */
-  scale(statefulSet: string, replicas: number): Promise<void> {
-    return this.setReplicas(statefulSet, replicas);
+  /** Set a StatefulSet's desired replica count (a merge patch of its scale subresource, as `kubectl scale`). */
+  async scale(statefulSet: string, replicas: number): Promise<void> {
+    await this.call(`patch statefulsets/${statefulSet}/scale`, ({ apps }) =>
+      apps.patchNamespacedStatefulSetScale(
+        { name: statefulSet, namespace: this.namespace, body: { spec: { replicas } } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch, timeoutOptions()),
+      ),
+    );
   }
 
   async start(name: string): Promise<void> {
     const at = this.locate(name);
-    if ((await this.getReplicas(at.statefulSet)) <= at.ordinal) {
-      await this.setReplicas(at.statefulSet, at.ordinal + 1);
+    if ((await this.replicas(at.statefulSet)) <= at.ordinal) {
+      await this.scale(at.statefulSet, at.ordinal + 1);
     } else {
-      const pod = await this.getPod(at);
+      const pod = await this.getPod(at.pod);
       if (isRunning(pod)) return;
-      if (pod && isBroken(pod)) await this.request("DELETE", this.podPath(at));
+      if (pod && isBroken(pod)) await this.deletePod(at.pod);
     }
-    await this.waitFor(at, "running and ready", isRunning);
+    await this.waitFor(at.pod, "running and ready", isRunning);
   }
 
   async stop(name: string): Promise<void> {
     const at = this.locate(name);
-    const replicas = await this.getReplicas(at.statefulSet);
+    const replicas = await this.replicas(at.statefulSet);
     if (replicas <= at.ordinal) {
       // Already scaled below it: at most the pod is still terminating.
-      if (isRunning(await this.getPod(at))) await this.waitFor(at, "gone", (pod) => pod === undefined);
+      if (isRunning(await this.getPod(at.pod))) await this.waitFor(at.pod, "gone", (pod) => pod === undefined);
       return;
     }
     if (at.ordinal !== replicas - 1)
       throw new Error(
         `Kubernetes cannot stop pod ${at.pod} alone: StatefulSet ${at.statefulSet} runs ${replicas} pods and stops the highest ordinal first`,
       );
-    await this.setReplicas(at.statefulSet, at.ordinal);
-    await this.waitFor(at, "gone", (pod) => pod === undefined);
+    await this.scale(at.statefulSet, at.ordinal);
+    await this.waitFor(at.pod, "gone", (pod) => pod === undefined);
   }
 
   /**
@@ -173,54 +215,20 @@ export class KubernetesControl implements ProcessControl {
    * fails with the scheduler's reason instead of waiting out the timeout.
    */
   async runPod(spec: OneShotPod, timeoutMs = 600_000): Promise<{ succeeded: boolean; log: string }> {
-    const podsPath = `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/pods`;
-    const at = { pod: spec.name };
-    await this.request("DELETE", this.podPath(at), undefined, true); // a leftover of an interrupted run
-    await this.waitForGone(at, timeoutMs);
-    const mounts = Object.entries(spec.claims);
-    await this.request("POST", podsPath, {
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name: spec.name, labels: { "app.kubernetes.io/name": spec.name } },
-      spec: {
-        restartPolicy: "Never",
-        nodeName: spec.nodeName,
-        securityContext: spec.runAs && {
-          runAsNonRoot: true,
-          runAsUser: spec.runAs.uid,
-          runAsGroup: spec.runAs.gid,
-          fsGroup: spec.runAs.gid,
-          fsGroupChangePolicy: "OnRootMismatch",
-          seccompProfile: { type: "RuntimeDefault" },
-        },
-        containers: [
-          {
-            name: "run",
-            image: spec.image,
-            command: spec.command,
-            env: Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value })),
-            volumeMounts: mounts.map(([mountPath], i) => ({ name: `v${i}`, mountPath, readOnly: spec.readOnly })),
-            // Pod Security "restricted", as every pod of the deployment's namespace (infra/kubernetes/pod-security.ts).
-            securityContext: {
-              allowPrivilegeEscalation: false,
-              capabilities: { drop: ["ALL"] },
-              seccompProfile: { type: "RuntimeDefault" },
-            },
-          },
-        ],
-        volumes: mounts.map(([, claimName], i) => ({
-          name: `v${i}`,
-          persistentVolumeClaim: { claimName, readOnly: spec.readOnly },
-        })),
-      },
-    });
+    await this.deletePod(spec.name); // a leftover of an interrupted run
+    await this.waitFor(spec.name, "gone", (pod) => pod === undefined, timeoutMs);
+    await this.call(`create pods (${spec.name})`, ({ core }) =>
+      core.createNamespacedPod({ namespace: this.namespace, body: oneShotPod(spec) }, timeoutOptions()),
+    );
     try {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const pod = await this.getPod(at);
+        const pod = await this.getPod(spec.name);
         const phase = pod?.status?.phase;
         if (phase === "Succeeded" || phase === "Failed") {
-          const log = (await this.request("GET", `${this.podPath(at)}/log`, undefined, false, true)) as string;
+          const log = await this.call(`get pods/${spec.name}/log`, ({ core }) =>
+            core.readNamespacedPodLog({ name: spec.name, namespace: this.namespace }, timeoutOptions()),
+          );
           return { succeeded: phase === "Succeeded", log };
         }
         const unschedulable = pod?.status?.conditions?.find(
@@ -231,18 +239,10 @@ export class KubernetesControl implements ProcessControl {
           throw new Error(
             `pod ${spec.name} did not finish within ${Math.round(timeoutMs / 1000)} s (phase ${phase ?? "none"})`,
           );
-        await new Promise((r) => setTimeout(r, this.pollIntervalMs));
+        await sleep(this.pollIntervalMs);
       }
     } finally {
-      await this.request("DELETE", this.podPath(at), undefined, true).catch(() => undefined);
-    }
-  }
-
-  private async waitForGone(at: { pod: string }, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((await this.getPod(at)) !== undefined) {
-      if (Date.now() >= deadline) throw new Error(`pod ${at.pod} still exists after ${Math.round(timeoutMs / 1000)} s`);
-      await new Promise((r) => setTimeout(r, this.pollIntervalMs));
+      await this.deletePod(spec.name).catch(() => undefined);
     }
   }
 
@@ -255,75 +255,107 @@ export class KubernetesControl implements ProcessControl {
     return { name, statefulSet: p.statefulSet, ordinal: p.ordinal, pod: `${p.statefulSet}-${p.ordinal}` };
   }
 
-  private podPath(at: { pod: string }): string {
-    return `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/pods/${encodeURIComponent(at.pod)}`;
+  /** A pod, or undefined when there is none. */
+  private getPod(name: string): Promise<V1Pod | undefined> {
+    return this.call(
+      `get pods/${name}`,
+      ({ core }) => core.readNamespacedPod({ name, namespace: this.namespace }, timeoutOptions()),
+      true,
+    );
   }
 
-  private scalePath(statefulSet: string): string {
-    return `/apis/apps/v1/namespaces/${encodeURIComponent(this.namespace)}/statefulsets/${encodeURIComponent(statefulSet)}/scale`;
+  /** Delete a pod if there is one. */
+  private async deletePod(name: string): Promise<void> {
+    await this.call(
+      `delete pods/${name}`,
+      ({ core }) => core.deleteNamespacedPod({ name, namespace: this.namespace }, timeoutOptions()),
+      true,
+    );
   }
 
-  private async getPod(at: { pod: string }): Promise<Pod | undefined> {
-    const res = await this.request("GET", this.podPath(at), undefined, true);
-    return res === undefined ? undefined : (res as Pod);
-  }
-
-  private async getReplicas(statefulSet: string): Promise<number> {
-    const scale = (await this.request("GET", this.scalePath(statefulSet))) as { spec?: { replicas?: number } };
-    return scale.spec?.replicas ?? 0;
-  }
-
-  private async setReplicas(statefulSet: string, replicas: number): Promise<void> {
-    await this.request("PATCH", this.scalePath(statefulSet), { spec: { replicas } });
-  }
-
-  private async waitFor(at: { pod: string }, what: string, done: (pod: Pod | undefined) => boolean): Promise<void> {
-    const deadline = Date.now() + this.timeoutMs;
+  private async waitFor(
+    pod: string,
+    what: string,
+    done: (pod: V1Pod | undefined) => boolean,
+    timeoutMs = this.timeoutMs,
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const pod = await this.getPod(at);
-      if (done(pod)) return;
+      const current = await this.getPod(pod);
+      if (done(current)) return;
       if (Date.now() >= deadline)
         throw new Error(
-          `pod ${at.pod} not ${what} after ${Math.round(this.timeoutMs / 1000)} s (phase ${pod?.status?.phase ?? "none"})`,
+          `pod ${pod} not ${what} after ${Math.round(timeoutMs / 1000)} s (phase ${current?.status?.phase ?? "none"})`,
         );
-      await new Promise((r) => setTimeout(r, this.pollIntervalMs));
+      await sleep(this.pollIntervalMs);
     }
   }
 
-  /** One API call; a 404 is `undefined` when `missingOk`, any other non-2xx an Error with the API's message. */
-  private request(method: string, apiPath: string, body?: unknown, missingOk = false, raw = false): Promise<unknown> {
-    this.api ??= inClusterApi();
-    const api = this.api;
-    const url = new URL(apiPath, api.server);
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { Accept: "application/json" };
-    if (api.token) headers.Authorization = `Bearer ${api.token}`;
-    if (payload !== undefined) {
-      headers["Content-Type"] = method === "PATCH" ? "application/merge-patch+json" : "application/json";
-      headers["Content-Length"] = String(Buffer.byteLength(payload));
+  /**
+   * One API call, named as RBAC names it (verb and resource, so a 403 points at the Role's missing
+   * rule); a 404 is `undefined` when `missingOk`, any other failure an Error with the API's message.
+   */
+  private call<T>(what: string, fn: (c: { core: CoreV1Api; apps: AppsV1Api }) => Promise<T>): Promise<T>;
+  private call<T>(
+    what: string,
+    fn: (c: { core: CoreV1Api; apps: AppsV1Api }) => Promise<T>,
+    missingOk: true,
+  ): Promise<T | undefined>;
+  private async call<T>(
+    what: string,
+    fn: (c: { core: CoreV1Api; apps: AppsV1Api }) => Promise<T>,
+    missingOk = false,
+  ): Promise<T | undefined> {
+    if (!this.clients) {
+      const kc = kubeConfig(this.api);
+      this.clients = { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
     }
-    const client = url.protocol === "http:" ? http : https;
-    return new Promise((resolve, reject) => {
-      const req = client.request(url, { method, headers, ca: api.ca, timeout: 30_000 }, (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () => {
-          const status = res.statusCode ?? 0;
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : {};
-          } catch {
-            json = { message: text };
-          }
-          if (status >= 200 && status < 300) return resolve(raw ? text : json);
-          if (status === 404 && missingOk) return resolve(undefined);
-          const message = (json as { message?: string }).message ?? text;
-          reject(new Error(`kubernetes ${method} ${apiPath}: HTTP ${status}: ${message}`));
-        });
-      });
-      req.on("timeout", () => req.destroy(new Error(`kubernetes ${method} ${apiPath}: timed out`)));
-      req.on("error", reject);
-      req.end(payload);
-    });
+    try {
+      return await fn(this.clients);
+    } catch (err) {
+      if (missingOk && err instanceof ApiException && err.code === 404) return undefined;
+      throw new Error(`kubernetes ${what} in namespace ${this.namespace}: ${describeFailure(err)}`, { cause: err });
+    }
   }
+}
+
+/** The Pod object of a one-shot run: restartPolicy Never, the claims mounted, Pod Security "restricted". */
+function oneShotPod(spec: OneShotPod): V1Pod {
+  const mounts = Object.entries(spec.claims);
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: spec.name, labels: { "app.kubernetes.io/name": spec.name } },
+    spec: {
+      restartPolicy: "Never",
+      nodeName: spec.nodeName,
+      securityContext: spec.runAs && {
+        runAsNonRoot: true,
+        runAsUser: spec.runAs.uid,
+        runAsGroup: spec.runAs.gid,
+        fsGroup: spec.runAs.gid,
+        fsGroupChangePolicy: "OnRootMismatch",
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+      containers: [
+        {
+          name: "run",
+          image: spec.image,
+          command: spec.command,
+          env: Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value })),
+          volumeMounts: mounts.map(([mountPath], i) => ({ name: `v${i}`, mountPath, readOnly: spec.readOnly })),
+          // As every pod of the deployment's namespace (infra/kubernetes/pod-security.ts).
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ["ALL"] },
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+        },
+      ],
+      volumes: mounts.map(([, claimName], i) => ({
+        name: `v${i}`,
+        persistentVolumeClaim: { claimName, readOnly: spec.readOnly },
+      })),
+    },
+  };
 }
