@@ -1,15 +1,5 @@
-import { parseTopology, redisNodeCount } from "../topology";
-import {
-  apiIp,
-  apiSlots,
-  dockerAddresses,
-  dynamicRange,
-  mysqlClientHost,
-  mysqldExporterName,
-  rabbitmqName,
-  redisIp,
-  workerName,
-} from "./addresses";
+import { parseTopology, redisNodeCount, apiSlots, mysqldExporterName, rabbitmqName, workerName } from "../topology";
+import { apiIp, dockerAddresses, dynamicRange, mysqlClientHost, redisIp } from "./addresses";
 
 describe("Docker addresses", () => {
   it.each([

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { WORKER_KINDS, type WorkerKind } from "../topology";
-import { apiIp, apiName, NAMES, workerName } from "./addresses";
+import { WORKER_ENTRY_POINTS, WORKER_KINDS, apiName, NAMES, workerName } from "../topology";
+import { apiIp } from "./addresses";
 import { appEnv, migrateEnv } from "./app-env";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork, type ContainerRole } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
@@ -9,12 +9,6 @@ import { oneShotJob } from "./one-shot";
 
 /** The app image's command for one entry point under services/src/main/ (compiled to dist/ by the Dockerfile). */
 export const appCommand = (entry: string) => ["node", `dist/services/src/main/${entry}.js`];
-
-/** Entry point of each worker kind. */
-export const WORKER_ENTRIES: Record<WorkerKind, string> = {
-  orders: "orders-worker",
-  redPacketGrabs: "red-packet-worker",
-};
 
 /** Inputs beyond the context: what must be ready before migrations and services start. */
 export interface ApiClusterArgs {
@@ -115,7 +109,7 @@ export class ApiCluster extends pulumi.ComponentResource {
         const id = workerName(kind, i);
         const concurrency = t.workers[kind].concurrency;
         const env = ctx.secretTopology.apply((s) => appEnv(s, a, { id, port: w.port, concurrency }));
-        previous = service(id, "worker", WORKER_ENTRIES[kind], env, w.port, "/health", {}, previous);
+        previous = service(id, "worker", WORKER_ENTRY_POINTS[kind], env, w.port, "/health", {}, previous);
       });
     }
     const trackerEnv = ctx.secretTopology.apply((s) => appEnv(s, a, { id: NAMES.tracker, port: a.tracker.port }));

@@ -9,7 +9,8 @@ import {
   renderRabbitmqUsers,
 } from "../render";
 import type { Addresses, Topology } from "../topology";
-import { RABBITMQ_CLUSTER_ALIAS, rabbitmqName } from "./addresses";
+import { rabbitmqName } from "../topology";
+import { RABBITMQ_CLUSTER_ALIAS } from "./addresses";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
 import { oneShotJob } from "./one-shot";

@@ -1,8 +1,11 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { STACK_FILE_PATH, type StackFileInput } from "../../runbooks/lib/stack-file";
-import { redisNodeCount, WORKER_KINDS, type Addresses, type Topology } from "../topology";
 import {
+  redisNodeCount,
+  WORKER_KINDS,
+  type Addresses,
+  type Topology,
   apiName,
   apiSlots,
   mysqldExporterName,
@@ -11,7 +14,7 @@ import {
   rabbitmqName,
   redisName,
   workerName,
-} from "./addresses";
+} from "../topology";
 import { backupEnv, type BackupTarget } from "./backups";
 import { mysqlVolumeName } from "./mysql-primary-replica";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";

@@ -1,14 +1,12 @@
-import { parseTopology, redisNodeCount, type TopologyInput } from "../topology";
 import {
+  parseTopology,
+  redisNodeCount,
+  type TopologyInput,
   apiSlots,
-  kubernetesAddresses,
   mysqldExporterName,
-  podHost,
-  redisPod,
-  serviceHost,
-  workerMetricsPort,
-  workerName,
-} from "./addresses";
+  workerKindName,
+} from "../topology";
+import { kubernetesAddresses, podHost, redisPod, serviceHost, workerMetricsPort } from "./addresses";
 
 describe("serviceHost and podHost", () => {
   it.each([
@@ -28,7 +26,7 @@ describe("names", () => {
     ["orders", "worker-orders"],
     ["redPacketGrabs", "worker-red-packet-grabs"],
   ] as const)("runs worker kind %s as %s", (kind, expected) => {
-    expect(workerName(kind)).toBe(expected);
+    expect(workerKindName(kind)).toBe(expected);
   });
 
   it.each([

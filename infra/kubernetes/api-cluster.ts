@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { NAMES, apiSlotName, apiSlots } from "./addresses";
+import { NAMES, apiSlots } from "../topology";
+import { apiSlotName } from "./addresses";
 import { APP_SECRET, appPodTemplate, appProcessEnv, migrationJobName, type AppProcess } from "./app-pod";
 import { disruptionBudget } from "./availability";
 import type { KubernetesContext } from "./context";

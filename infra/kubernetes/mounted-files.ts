@@ -1,7 +1,7 @@
 import { renderMariadbCnf, renderNginxConf, renderPrometheusYml, renderRabbitmqConf, renderRedisConf } from "../render";
 import type { Addresses, HostPort, Topology } from "../topology";
-import { NAMES } from "./addresses";
 import { PATHS } from "./context";
+import { K8S_NAMES } from "./addresses";
 
 /*
  * Every file the Kubernetes target mounts, as the renderers produce it for this target's
@@ -90,7 +90,7 @@ export function kubernetesRabbitmqConf(t: Topology, a: Addresses): string {
     managementPort: a.rabbitmqManagement.port,
     prometheusPort: a.rabbitmqPrometheus.port,
     definitionsFile: RABBITMQ_DEFINITIONS_FILE,
-    peerDiscovery: { backend: "k8s", serviceName: NAMES.rabbitmqNodes, hostnameSuffix: rabbitmqPodSuffix(a) },
+    peerDiscovery: { backend: "k8s", serviceName: K8S_NAMES.rabbitmqNodes, hostnameSuffix: rabbitmqPodSuffix(a) },
   });
 }
 

@@ -10,8 +10,7 @@ import {
   renderReplicaSetupSql,
   type MysqlJobSteps,
 } from "../render";
-import { hostPort } from "../topology";
-import { NAMES, mysqlReplicaName } from "./addresses";
+import { hostPort, NAMES, mysqlReplicaName } from "../topology";
 import type { KubernetesContext } from "./context";
 import { volumesOwnedBy } from "./image-users";
 import { disruptionBudget, keepOnDestroy } from "./availability";

@@ -14,10 +14,10 @@ import {
 } from "../testing/pulumi-mocks";
 import { readStackFile } from "../testing/stack-config";
 import { REDIS_HOSTNAME_ENV, REDIS_RESOLVE_WAIT_SECONDS, redisRestartDelayMs } from "../render";
-import { redisNodeCount } from "../topology";
+import { redisNodeCount, NAMES } from "../topology";
 import { migrationJobName } from "./app-pod";
 import { BUCKET_PORTS, bucketNames, LIVENESS_ONLY_SIDECARS } from "./bucket-scripts";
-import { NAMES, hostNamespace, kubernetesAddresses, serviceHost } from "./addresses";
+import { hostNamespace, kubernetesAddresses, serviceHost } from "./addresses";
 import { appCommand } from "./app-env";
 import { PATHS } from "./context";
 import { MARIADB_PATHS } from "./mounted-files";

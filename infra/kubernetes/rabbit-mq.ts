@@ -3,8 +3,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { withSecrets } from "../deployment";
 import { renderEnabledPlugins, renderRabbitmqDefinitions } from "../render";
-import { NAMES } from "./addresses";
+import { NAMES } from "../topology";
 import { PATHS, type KubernetesContext } from "./context";
+import { K8S_NAMES } from "./addresses";
 import { disruptionBudget, groupLabels, KEEP_CLAIMS, placement } from "./availability";
 import { runAsImageUser, volumesOwnedBy } from "./image-users";
 import { kubernetesRabbitmqConf, RABBITMQ_DEFINITIONS_FILE, rabbitmqPodSuffix } from "./mounted-files";
@@ -74,7 +75,7 @@ export class RabbitMq extends pulumi.ComponentResource {
     new k8s.core.v1.Service(
       `${name}-nodes`,
       {
-        metadata: { name: NAMES.rabbitmqNodes, namespace },
+        metadata: { name: K8S_NAMES.rabbitmqNodes, namespace },
         spec: {
           clusterIP: "None",
           publishNotReadyAddresses: true,
@@ -93,7 +94,7 @@ export class RabbitMq extends pulumi.ComponentResource {
       {
         metadata: { name: NAMES.rabbitmq, namespace },
         spec: {
-          serviceName: NAMES.rabbitmqNodes,
+          serviceName: K8S_NAMES.rabbitmqNodes,
           replicas: t.rabbitmq.nodes,
           // All at once, as Bitnami's chart does: a node restarting after the whole cluster stopped
           // waits for its peers, which an ordered start would hold back until it is ready.

@@ -8,8 +8,8 @@ import {
   redisContainerCommand,
   redisRestartDelayMs,
 } from "../render";
-import { hostPort } from "../topology";
-import { NAMES, redisPod, redisShardName } from "./addresses";
+import { hostPort, NAMES } from "../topology";
+import { redisPod, redisShardName } from "./addresses";
 import { disruptionBudget, groupLabels, KEEP_CLAIMS, placement } from "./availability";
 import { PATHS, type KubernetesContext } from "./context";
 import { runAsImageUser, volumesOwnedBy } from "./image-users";

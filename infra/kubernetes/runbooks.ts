@@ -4,8 +4,20 @@ import * as pulumi from "@pulumi/pulumi";
 import { STACK_FILE_PATH, type StackFileInput, type StackProcess } from "../../runbooks/lib/stack-file";
 import { IMAGE_USERS } from "../config";
 import { withSecrets } from "../deployment";
-import { WORKER_KINDS, redisNodeCount, type Addresses, type Topology } from "../topology";
-import { NAMES, apiSlots, mysqlReplicaName, redisPod, redisShardName, workerName } from "./addresses";
+import {
+  NAMES,
+  WORKER_KINDS,
+  apiName,
+  apiSlots,
+  mysqlServerNames,
+  redisName,
+  redisNodeCount,
+  workerKindName,
+  workerName,
+  type Addresses,
+  type Topology,
+} from "../topology";
+import { redisPod, redisShardName } from "./addresses";
 import { backupEnv } from "./backups";
 import type { KubernetesContext } from "./context";
 import { runAsImageUser, volumesOwnedBy } from "./image-users";
@@ -27,8 +39,9 @@ export const RUNBOOK_ROLE_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
   { apiGroups: [""], resources: ["services"], verbs: ["get", "list"] },
 ];
 
+/** Pod `i` of StatefulSet `set` is the process `name(i)` (names.ts, 0-based). */
 const ordinals = (set: string, count: number, name: (i: number) => string): StackProcess[] =>
-  Array.from({ length: count }, (_, i) => ({ name: name(i + 1), statefulSet: set, ordinal: i }));
+  Array.from({ length: count }, (_, i) => ({ name: name(i), statefulSet: set, ordinal: i }));
 
 /** The PersistentVolumeClaim of a MariaDB server's data: claim template "data" of its one-pod StatefulSet. */
 export const mysqlClaimName = (server: string) => `data-${server}-0`;
@@ -45,17 +58,16 @@ export function kubernetesProcesses(t: Topology): StackProcess[] {
     volume: mysqlClaimName(server),
   });
   return [
-    mysql(NAMES.mysqlPrimary),
-    ...Array.from({ length: t.mysql.replicas }, (_, i) => mysql(mysqlReplicaName(i + 1))),
+    ...mysqlServerNames(t).map(mysql),
     // redis-N is address N: pod `ordinal` of its shard's StatefulSet.
     ...Array.from({ length: redisNodeCount(t) }, (_, i): StackProcess => {
       const { shard, ordinal } = redisPod(t, i);
-      return { name: `redis-${i + 1}`, statefulSet: redisShardName(shard), ordinal };
+      return { name: redisName(i), statefulSet: redisShardName(shard), ordinal };
     }),
     ...WORKER_KINDS.flatMap((kind) =>
-      ordinals(workerName(kind), t.workers[kind].processes, (i) => `${workerName(kind)}-${i}`),
+      ordinals(workerKindName(kind), t.workers[kind].processes, (i) => workerName(kind, i)),
     ),
-    ...ordinals(NAMES.api, apiSlots(t), (i) => `api-${i}`),
+    ...ordinals(NAMES.api, apiSlots(t), apiName),
   ];
 }
 

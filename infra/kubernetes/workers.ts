@@ -1,13 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { WORKER_KINDS } from "../topology";
-import { NAMES, workerMetricsPort, workerName } from "./addresses";
+import { WORKER_ENTRY_POINTS, WORKER_KINDS, NAMES, workerKindName } from "../topology";
+import { workerMetricsPort } from "./addresses";
 import { appPodTemplate, type AppProcess } from "./app-pod";
 import { disruptionBudget } from "./availability";
 import type { KubernetesContext } from "./context";
-
-/** Entry file (under services/src/main/) of each worker kind, as the local stack runs them. */
-const WORKER_ENTRIES = { orders: "orders-worker", redPacketGrabs: "red-packet-worker" } as const;
 
 /** The queue workers (a StatefulSet per kind, so each process has a DNS name Prometheus scrapes) and the tracker. */
 export class Workers extends pulumi.ComponentResource {
@@ -16,10 +13,10 @@ export class Workers extends pulumi.ComponentResource {
     const { cfg, namespace } = ctx;
     const t = cfg.topology;
     for (const kind of WORKER_KINDS) {
-      const setName = workerName(kind);
+      const setName = workerKindName(kind);
       const worker: AppProcess = {
         component: setName,
-        entry: WORKER_ENTRIES[kind],
+        entry: WORKER_ENTRY_POINTS[kind],
         port: workerMetricsPort(t, kind),
         healthPath: "/health",
         workload: "worker",

@@ -1,5 +1,14 @@
 import { stringify } from "yaml";
-import { hostPort, WORKER_KINDS, type Addresses, type HostPort, type Topology } from "../topology";
+import {
+  apiName,
+  hostPort,
+  mysqlReplicaName,
+  NAMES,
+  WORKER_KINDS,
+  type Addresses,
+  type HostPort,
+  type Topology,
+} from "../topology";
 
 /** Target-specific inputs to the Prometheus renderer. */
 export interface PrometheusOptions {
@@ -38,8 +47,8 @@ function mysqldTargets(a: Addresses): StaticConfig[] {
     targets: [hostPort(exporter)],
     labels:
       i === 0
-        ? { role: "primary", mysql_instance: "mysql-primary" }
-        : { role: "replica", mysql_instance: `mysql-replica-${i}` },
+        ? { role: "primary", mysql_instance: NAMES.mysqlPrimary }
+        : { role: "replica", mysql_instance: mysqlReplicaName(i) },
   }));
 }
 
@@ -57,7 +66,7 @@ export function renderPrometheusYml(t: Topology, a: Addresses, opts: PrometheusO
       job("alertmanager", only(a.alertmanager)),
       job(
         "api",
-        a.api.map((replica, i) => ({ targets: [hostPort(replica)], labels: { replica: `api-${i + 1}` } })),
+        a.api.map((replica, i) => ({ targets: [hostPort(replica)], labels: { replica: apiName(i) } })),
       ),
       job("tracker", only(a.tracker)),
       job(

@@ -43,39 +43,87 @@ export function redisNodeCount(t: Topology): number {
   return t.redis.masters * (1 + t.redis.replicasPerMaster);
 }
 
-const range = (n: number, first: number) => Array.from({ length: n }, (_, i) => first + i);
+/** The Addresses fields that hold one process each. */
+type SingleField = {
+  [F in keyof Addresses]-?: NonNullable<Addresses[F]> extends HostPort ? F : never;
+}[keyof Addresses];
+/** The Addresses fields that hold a list of processes (workers have one list per kind). */
+type ListField = "api" | "mysqlReplicas" | "redis" | "rabbitmqNodeMetrics" | "mysqldExporters" | "workers";
 
-/** Addresses of the local stack: every component on one host, each on its topology port. */
-export function localAddresses(t: Topology, host = "127.0.0.1"): Addresses {
-  const at = (port: number): HostPort => ({ host, port });
+/**
+ * One process as the placement sees it: which address it is (`field`, and `index` in a list, `kind`
+ * for workers), and its two candidate ports — `port`, its own port (distinct from every other
+ * process's, as processes sharing one host need), and `sharedPort`, the port every process of its
+ * list shares (for targets giving each process a host of its own).
+ */
+export interface PlacedProcess {
+  field: SingleField | ListField;
+  index: number;
+  kind?: WorkerKind;
+  port: number;
+  sharedPort: number;
+}
+
+/**
+ * How one target places the stack's processes: the one thing that differs between targets. The
+ * processes, their count and their ports come from the topology (placeAddresses); a target says
+ * only how many API slots and RabbitMQ nodes it addresses, whether it runs the autoscaler, and at
+ * which host (and which of the two ports) each process is reached.
+ */
+export interface Placement {
+  apiSlots: number;
+  rabbitmqNodes: number;
+  autoscaler: boolean;
+  at(p: PlacedProcess): HostPort;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** Where every component is reached on the target `place` describes. */
+export function placeAddresses(t: Topology, place: Placement): Addresses {
+  const one = (field: SingleField, port: number): HostPort => place.at({ field, index: 0, port, sharedPort: port });
+  const list = (field: ListField, n: number, base: number, step = 1, kind?: WorkerKind): HostPort[] =>
+    range(n).map((index) => place.at({ field, index, kind, port: base + index * step, sharedPort: base }));
+  const m = t.monitoring.exporterPorts;
   return {
-    nginx: at(t.nginx.port),
-    nginxStatus: at(t.nginx.statusPort),
-    api: range(t.api.replicas, t.api.basePort).map(at),
-    tracker: at(t.tracker.port),
-    autoscaler: t.autoscaling.enabled ? at(t.autoscaling.port) : undefined,
-    backups: at(t.backups.port),
+    nginx: one("nginx", t.nginx.port),
+    nginxStatus: one("nginxStatus", t.nginx.statusPort),
+    api: list("api", place.apiSlots, t.api.basePort),
+    tracker: one("tracker", t.tracker.port),
+    autoscaler: place.autoscaler ? one("autoscaler", t.autoscaling.port) : undefined,
+    backups: one("backups", t.backups.port),
     workers: Object.fromEntries(
       WORKER_KINDS.map((kind, k) => [
         kind,
-        range(t.workers[kind].processes, t.workers.metricsBasePort + k * WORKER_PORT_BLOCK).map(at),
+        list("workers", t.workers[kind].processes, t.workers.metricsBasePort + k * WORKER_PORT_BLOCK, 1, kind),
       ]),
     ) as Record<WorkerKind, HostPort[]>,
-    mysqlPrimary: at(t.mysql.primaryPort),
-    mysqlReplicas: range(t.mysql.replicas, t.mysql.replicaBasePort).map(at),
-    redis: range(redisNodeCount(t), t.redis.basePort).map(at),
-    rabbitmq: at(t.rabbitmq.port),
-    rabbitmqManagement: at(t.rabbitmq.managementPort),
-    rabbitmqPrometheus: at(t.rabbitmq.prometheusPort),
-    // The local stack runs one node, whatever rabbitmq.nodes says.
-    rabbitmqNodeMetrics: [at(t.rabbitmq.prometheusPort)],
-    prometheus: at(t.monitoring.prometheusPort),
-    alertmanager: at(t.monitoring.alertmanagerPort),
-    nodeExporter: at(t.monitoring.exporterPorts.node),
-    nginxExporter: at(t.monitoring.exporterPorts.nginx),
-    redisExporter: at(t.monitoring.exporterPorts.redis),
-    mysqldExporters: range(1 + t.mysql.replicas, t.monitoring.exporterPorts.mysqldBase).map(at),
+    mysqlPrimary: one("mysqlPrimary", t.mysql.primaryPort),
+    mysqlReplicas: list("mysqlReplicas", t.mysql.replicas, t.mysql.replicaBasePort),
+    redis: list("redis", redisNodeCount(t), t.redis.basePort),
+    rabbitmq: one("rabbitmq", t.rabbitmq.port),
+    rabbitmqManagement: one("rabbitmqManagement", t.rabbitmq.managementPort),
+    rabbitmqPrometheus: one("rabbitmqPrometheus", t.rabbitmq.prometheusPort),
+    // Every node serves its metrics on the one port: nodes never share a host.
+    rabbitmqNodeMetrics: list("rabbitmqNodeMetrics", place.rabbitmqNodes, t.rabbitmq.prometheusPort, 0),
+    prometheus: one("prometheus", t.monitoring.prometheusPort),
+    alertmanager: one("alertmanager", t.monitoring.alertmanagerPort),
+    nodeExporter: one("nodeExporter", m.node),
+    nginxExporter: one("nginxExporter", m.nginx),
+    redisExporter: one("redisExporter", m.redis),
+    mysqldExporters: list("mysqldExporters", 1 + t.mysql.replicas, m.mysqldBase),
   };
+}
+
+/** Addresses of the local stack: every component on one host, each on its own topology port. */
+export function localAddresses(t: Topology, host = "127.0.0.1"): Addresses {
+  return placeAddresses(t, {
+    apiSlots: t.api.replicas,
+    // The local stack runs one node, whatever rabbitmq.nodes says.
+    rabbitmqNodes: 1,
+    autoscaler: t.autoscaling.enabled,
+    at: ({ port }) => ({ host, port }),
+  });
 }
 
 /** "host:port" form used in configs and environment variables. */

@@ -2,6 +2,7 @@
 export * from "./schema";
 export * from "./parse";
 export * from "./addresses";
+export * from "./names";
 export * from "./service-env";
 export * from "./memory";
 export { secret, isSecretSchema } from "./secret";

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
+import { NAMES, redisName } from "../../infra/topology";
 import { clusterHealth, redisAdmin } from "../stack/components/redis";
 import { isAlive } from "../stack/supervisor";
 import { eventually, stackPid, type LoadTarget } from "../load/target";
@@ -40,7 +41,7 @@ export async function masterOfKey(t: LoadTarget, key: string, via = 0): Promise<
   );
   if (!owner) throw new Error(`no master serves the slot of ${key}`);
   const port = Number(owner[1].split(":")[1].split("@")[0]);
-  return `redis-${t.addresses.redis.findIndex((a) => a.port === port) + 1}`;
+  return redisName(t.addresses.redis.findIndex((a) => a.port === port));
 }
 
 /** Until the cluster has every master with a linked replica again (a killed node restarts and rejoins). */
@@ -130,7 +131,7 @@ export function mysqlPrimaryKill(repoRoot: string): Fault {
     id: "mysql-primary-kill",
     title: "SIGKILL of the MariaDB primary, then the mysql-failover runbook",
     async inject(t) {
-      process.kill(stackPid(t, "mysql-primary"), "SIGKILL");
+      process.kill(stackPid(t, NAMES.mysqlPrimary), "SIGKILL");
     },
     async recover(t) {
       await sleep(1000); // on-call is paged; the workers hold their messages meanwhile

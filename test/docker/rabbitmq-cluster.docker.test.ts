@@ -1,7 +1,7 @@
 import path from "node:path";
 import amqp from "amqplib";
 import Docker from "dockerode";
-import { dockerAddresses, RABBITMQ_CLUSTER_ALIAS, rabbitmqName } from "../../infra/docker/addresses";
+import { dockerAddresses, RABBITMQ_CLUSTER_ALIAS } from "../../infra/docker/addresses";
 import { PATHS } from "../../infra/docker/context";
 import {
   definitionsQueueNames,
@@ -16,7 +16,7 @@ import {
   renderRabbitmqUsers,
 } from "../../infra/render";
 import { ownedBy, removeLabelled, uploadsTar } from "../../infra/testing/engine-provider";
-import { parseTopology } from "../../infra/topology";
+import { parseTopology, rabbitmqName } from "../../infra/topology";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";
 import { makeImages } from "../../scripts/images/images";

@@ -1,6 +1,6 @@
 import http from "node:http";
 import path from "node:path";
-import { hostPort, serviceEnv, type HostPort, type ServicePaths } from "../../../infra/topology";
+import { apiName, hostPort, serviceEnv, type HostPort, type ServicePaths } from "../../../infra/topology";
 import { exitedMessage, run, type StackContext } from "../context";
 import { waitFor } from "../wait";
 
@@ -69,7 +69,7 @@ export async function startNodeService(ctx: StackContext, s: NodeService): Promi
 
 /** Start one API replica and wait until its readiness (/api/v1/health, as Docker and Kubernetes probe it) is 200. */
 export function startApiReplica(ctx: StackContext, index: number, address: HostPort): Promise<void> {
-  return startNodeService(ctx, { name: `api-${index + 1}`, entry: "api.ts", address, healthPath: "/api/v1/health" });
+  return startNodeService(ctx, { name: apiName(index), entry: "api.ts", address, healthPath: "/api/v1/health" });
 }
 
 /** Apply database migrations and seed the administrator, as the migrator user, once before the API serves. */

@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import pino from "pino";
-import { hostPort } from "../../../infra/topology";
+import { apiName, hostPort } from "../../../infra/topology";
 import { Autoscaler, type Actuator } from "../../../services/src/autoscaler/controller";
 import { autoscalerServer } from "../../../services/src/autoscaler/server";
 import { run, type StackContext } from "../context";
@@ -36,7 +36,7 @@ export class LocalApiActuator implements Actuator {
     } else if (replicas < current.length) {
       ctx.addresses = { ...ctx.addresses, api: current.slice(0, replicas) };
       await this.reloadEdges();
-      for (let i = current.length - 1; i >= replicas; i--) await ctx.supervisor.stop(`api-${i + 1}`);
+      for (let i = current.length - 1; i >= replicas; i--) await ctx.supervisor.stop(apiName(i));
     }
     ctx.progress(`autoscaler: ${replicas} API replicas (${ctx.addresses.api.map(hostPort).join(", ")})`);
   }

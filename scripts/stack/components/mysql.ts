@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { HostPort } from "../../../infra/topology";
+import { mysqlReplicaName, NAMES, type HostPort } from "../../../infra/topology";
 import { renderBootstrapSql, renderMariadbCnf, renderReplicaSetupSql } from "../../../infra/render";
 import { exitedMessage, run, unixSocketPath, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
@@ -15,11 +15,11 @@ interface MariadbServer {
   cnf: string;
 }
 
-function servers(ctx: StackContext): MariadbServer[] {
+function servers(ctx: Pick<StackContext, "addresses" | "layout">): MariadbServer[] {
   const { addresses: a, layout } = ctx;
   const all = [
-    { name: "mysql-primary", role: "primary" as const, address: a.mysqlPrimary },
-    ...a.mysqlReplicas.map((address, i) => ({ name: `mysql-replica-${i + 1}`, role: "replica" as const, address })),
+    { name: NAMES.mysqlPrimary, role: "primary" as const, address: a.mysqlPrimary },
+    ...a.mysqlReplicas.map((address, i) => ({ name: mysqlReplicaName(i + 1), role: "replica" as const, address })),
   ];
   return all.map((s, i) => {
     const dir = layout.dir(s.name);
@@ -131,5 +131,5 @@ export async function startMysql(ctx: StackContext): Promise<void> {
 
 /** Sockets of the stack's MariaDB servers, for tests and runbooks that need root access. */
 export function mysqlSockets(ctx: Pick<StackContext, "addresses" | "layout">): Record<string, string> {
-  return Object.fromEntries(servers(ctx as StackContext).map((s) => [s.name, s.socket]));
+  return Object.fromEntries(servers(ctx).map((s) => [s.name, s.socket]));
 }

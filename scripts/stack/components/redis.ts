@@ -1,5 +1,5 @@
 import path from "node:path";
-import { hostPort, type HostPort } from "../../../infra/topology";
+import { hostPort, redisName, type HostPort } from "../../../infra/topology";
 import { redisClusterCreateArgs, redisRestartDelayMs, renderRedisConf } from "../../../infra/render";
 import { exitedMessage, run, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
@@ -21,14 +21,12 @@ export function parseClusterInfo(text: string): Record<string, string> {
   );
 }
 
-const nodeName = (i: number) => `redis-${i + 1}`;
-
 /** Start every cluster node, form the cluster if it is new, and wait until every node says cluster_state:ok. */
 export async function startRedis(ctx: StackContext): Promise<void> {
   const nodes = ctx.addresses.redis;
   await Promise.all(
     nodes.map(async (node, i) => {
-      const name = nodeName(i);
+      const name = redisName(i);
       const dir = ctx.layout.dir(name);
       const conf = writeConfig(
         path.join(dir, "redis.conf"),

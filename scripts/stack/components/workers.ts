@@ -1,14 +1,6 @@
-import { WORKER_KINDS, type WorkerKind } from "../../../infra/topology";
+import { WORKER_ENTRY_POINTS, WORKER_KINDS, workerName } from "../../../infra/topology";
 import type { StackContext } from "../context";
 import { BACKGROUND_NICE, startNodeService } from "./api";
-
-/** The entry file (under services/src/main/) that runs each worker kind. */
-export const WORKER_ENTRIES: Record<WorkerKind, string> = {
-  orders: "orders-worker.ts",
-  redPacketGrabs: "red-packet-worker.ts",
-};
-
-const kebab = (kind: WorkerKind) => kind.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** Start every queue worker the topology asks for; each serves /health and /metrics on its own port. */
 export async function startWorkers(ctx: StackContext): Promise<void> {
@@ -16,8 +8,8 @@ export async function startWorkers(ctx: StackContext): Promise<void> {
     WORKER_KINDS.flatMap((kind) =>
       ctx.addresses.workers[kind].map((address, i) =>
         startNodeService(ctx, {
-          name: `worker-${kebab(kind)}-${i + 1}`,
-          entry: WORKER_ENTRIES[kind],
+          name: workerName(kind, i),
+          entry: `${WORKER_ENTRY_POINTS[kind]}.ts`,
           address,
           healthPath: "/health",
           concurrency: ctx.topology.workers[kind].concurrency,
