@@ -86,7 +86,7 @@ const DEBIAN_BUILT_IMAGES: Images = {
  * - Docker: `pulumi up` builds them on the Docker host under these names (`buildImages`).
  * - Kubernetes: a cluster pulls them from a registry, so these names are placeholders to override:
  *   `npm run images -- --push REGISTRY --tag T` pushes REGISTRY/floodgate-<target>:T, and the stack
- *   sets each `floodgate:<key>Image` to it (README, "Kubernetes"). The pod specs follow these
+ *   sets each `floodgate:<key>Image` to it (docs/operations.md, "3. Images"). The pod specs follow these
  *   images' layouts (paths, commands, users: IMAGE_USERS); an upstream image will not fit them.
  */
 export const TARGET_IMAGE_DEFAULTS: Record<DeployConfig["target"], Images> = {

@@ -50,7 +50,7 @@ export function secretRefs(spec: PodSpec): SecretRef[] {
  * exactly the pods that read a rotated value, and replaces (so re-runs) each Job that applies one.
  * The digest is one sha256 over each value with its Secret and key. Whoever can read pod specs can
  * test guesses of a pod's values against it offline, as against Bitnami's checksum annotations: the
- * README has the secrets set to 40 random characters, which no guessing reaches. A pod reading a
+ * docs/operations.md ("2. Set the secrets") has them set to 40 random characters, which no guessing reaches. A pod reading a
  * Secret this registry did not make fails the deployment, so no pod is left out — which is why the
  * settings every pod shares are added here too (see the constructor).
  */

@@ -48,7 +48,7 @@ async function saleCounts(t: LoadTarget, saleId: number) {
 }
 
 /**
- * The flash-sale invariants after a storm (RELIABILITY.md): no oversell (orders + remaining = stock),
+ * The flash-sale invariants after a storm (docs/reliability.md, "The write path that loses nothing"): no oversell (orders + remaining = stock),
  * nobody over the limit, every 202 confirmed or failed with a reason the client is told, no order
  * the API did not accept, reconciliation drift zero, the orders queue drained.
  */

@@ -19,7 +19,7 @@ export interface PoolBounds {
   connectTimeoutMs: number;
 }
 
-/** The bounds every pool gets unless a caller overrides some (the README explains the numbers). */
+/** The bounds every pool gets unless a caller overrides some (docs/reliability.md, "When a dependency fails", explains the numbers). */
 export const DEFAULT_POOL_BOUNDS: PoolBounds = {
   connectionLimit: 20,
   queueLimit: 200,

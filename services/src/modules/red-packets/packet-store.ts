@@ -18,7 +18,7 @@ export { NotReplicatedError, REPLICATION_TIMEOUT_MS } from "../../platform/repli
  * someone acts on — the grab behind a 200, the claim behind a commit, the close behind a refund —
  * is therefore followed by `WAIT 1` in the same pipeline (one round trip, on the slot's master)
  * and only acted on once a replica holds it (and everything before it: the stream is ordered).
- * WAIT narrows the loss window to a partition's, it does not close it (RELIABILITY.md).
+ * WAIT narrows the loss window to a partition's, it does not close it (docs/reliability.md, "Redis Cluster").
  *
  * Grabs are group-committed: the grabs of one packet that arrive in the same turn of the event
  * loop go to its master as one pipeline — each its own script run, then one WAIT for all of them
