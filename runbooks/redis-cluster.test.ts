@@ -1,12 +1,12 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { $, retry, within, type ProcessPromise } from "zx";
 import { clusterFormScript, renderRedisConf } from "../infra/render";
 import { localAddresses, parseTopology, type HostPort } from "../infra/topology";
 import { freePort } from "../services/src/platform/ports";
-import { redisAdmin } from "../scripts/stack/components/redis";
 import { main } from "./redis-cluster";
+import { redisCli } from "./lib/shell";
 import type { StackFileInput } from "./lib/stack-file";
 
 // redis-cluster --failover against six real redis-server processes that, as on Kubernetes, are
@@ -19,9 +19,9 @@ const t = parseTopology({ redis: { masters: 3, replicasPerMaster: 1, clusterNode
 const admin = t.redis.users.admin.password;
 let dir: string;
 let nodes: HostPort[];
-const servers: ChildProcess[] = [];
+const servers: ProcessPromise[] = [];
 
-const role = async (n: HostPort) => (await redisAdmin({ topology: t }, n, ["ROLE"])).split("\n")[0].trim();
+const role = async (n: HostPort) => (await redisCli(t, n, ["ROLE"])).split("\n")[0].trim();
 
 /** Runs the runbook on the Kubernetes-style stack file; its exit code and output. */
 async function runbook(...args: string[]): Promise<{ code: number; out: string }> {
@@ -31,7 +31,11 @@ async function runbook(...args: string[]): Promise<{ code: number; out: string }
     return true;
   });
   try {
-    const code = await main(["--target", "k8s", "--stack-file", path.join(dir, "stack.json"), ...args]);
+    // As main.ts runs it off a terminal: zx quiet, so no spinner draws into the test's output.
+    const code = await within(() => {
+      $.quiet = true;
+      return main(["--target", "k8s", "--stack-file", path.join(dir, "stack.json"), ...args]);
+    });
     return { code, out };
   } finally {
     write.mockRestore();
@@ -54,18 +58,17 @@ beforeAll(async () => {
     });
     const named = `cluster-port ${busPort}\ncluster-announce-hostname localhost\ncluster-preferred-endpoint-type hostname\n`;
     fs.writeFileSync(path.join(d, "redis.conf"), conf + named);
-    servers.push(spawn("redis-server", [path.join(d, "redis.conf")], { stdio: "ignore" }));
+    servers.push($({ quiet: true, nothrow: true })`redis-server ${path.join(d, "redis.conf")}`);
     nodes.push({ host: "localhost", port });
   }
   // The forming job's own script: each replica joins its own shard's master.
-  await new Promise<void>((resolve, reject) =>
-    execFile(
-      "sh",
-      ["-c", clusterFormScript(nodes, 1, 30)],
-      { env: { PATH: process.env.PATH, REDISCLI_AUTH: admin }, timeout: 90_000 },
-      (err, out, errOut) => (err ? reject(new Error(`forming failed: ${out}${errOut}`)) : resolve()),
-    ),
-  );
+  const formed = await $({
+    env: { PATH: process.env.PATH, REDISCLI_AUTH: admin },
+    timeout: 90_000,
+    quiet: true,
+    nothrow: true,
+  })`sh -c ${clusterFormScript(nodes, 1, 30)}`;
+  if (formed.exitCode !== 0) throw new Error(`forming failed: ${formed.stdall}`);
   const file: StackFileInput = {
     target: "k8s",
     topology: t,
@@ -80,18 +83,17 @@ beforeAll(async () => {
   };
   fs.writeFileSync(path.join(dir, "stack.json"), JSON.stringify(file));
   // Every replica linked before the runbook looks.
-  for (let i = 0; i < 100 && (await runbook()).code !== 0; i++) await new Promise((r) => setTimeout(r, 200));
+  await retry(100, "200ms", async () => {
+    if ((await runbook()).code !== 0) throw new Error("not every replica linked yet");
+  }).catch(() => undefined); // the tests then say what the runbook sees
 }, 120_000);
 
 afterAll(async () => {
   await Promise.all(
-    servers
-      .filter((s) => s.exitCode === null)
-      .map((s) => {
-        const exited = new Promise((r) => s.once("exit", r));
-        s.kill("SIGKILL");
-        return exited;
-      }),
+    servers.map(async (s) => {
+      await s.kill("SIGKILL").catch(() => undefined); // already gone: nothing to kill
+      await s;
+    }),
   );
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -7,6 +6,7 @@ import { kubernetesAddresses } from "../../infra/kubernetes/addresses";
 import { PATHS } from "../../infra/kubernetes/context";
 import { MARIADB_PATHS } from "../../infra/kubernetes/mounted-files";
 import { kubernetesStackFile } from "../../infra/kubernetes/runbooks";
+import { $ } from "zx";
 import { parseTopology } from "../../infra/topology";
 import { K8S_PARKING, kubernetesData, parsePrinted, SWAP_SCRIPT, type KubernetesDataArgs } from "./failover-data";
 import { formatGtidPos } from "./gtid";
@@ -104,11 +104,14 @@ describe("SWAP_SCRIPT", () => {
     fs.writeFileSync(path.join(dir, "mariadb-bin.000007"), server);
     fs.writeFileSync(path.join(dir, "mariadb-bin.index"), `${MARIADB_PATHS.datadir}/mariadb-bin.000007\n`);
   }
-  const swap = (env: Record<string, string>) =>
-    execFileSync("sh", ["-c", SWAP_SCRIPT], { env: { PATH: process.env.PATH, ...env }, stdio: "pipe" });
+  /** Runs SWAP_SCRIPT with sh, as the one-shot container does; rejects with its stderr when it fails. */
+  const swap = async (env: Record<string, string>) => {
+    const r = await $({ env: { PATH: process.env.PATH, ...env }, quiet: true, nothrow: true })`sh -c ${SWAP_SCRIPT}`;
+    if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${r.stderr}`);
+  };
   const owner = (dir: string) => fs.readFileSync(path.join(dir, "floodgate", "owner.txt"), "utf8");
 
-  it("on Kubernetes claims: swaps the datadir folders' contents and leaves each claim's lost+found", () => {
+  it("on Kubernetes claims: swaps the datadir folders' contents and leaves each claim's lost+found", async () => {
     const [claimA, claimB] = [path.join(root, "a"), path.join(root, "b")];
     for (const [claim, server] of [
       [claimA, "primary"],
@@ -120,7 +123,7 @@ describe("SWAP_SCRIPT", () => {
     }
     const [A, B] = [path.join(claimA, datadirInVolume), path.join(claimB, datadirInVolume)];
 
-    swap({ A, B, P: path.join(claimA, K8S_PARKING) });
+    await swap({ A, B, P: path.join(claimA, K8S_PARKING) });
 
     expect([owner(A), owner(B)]).toEqual(["replica", "primary"]);
     expect(fs.readFileSync(path.join(claimA, "lost+found", "#123"), "utf8")).toBe(claimA);
@@ -131,7 +134,7 @@ describe("SWAP_SCRIPT", () => {
     expect(fs.readFileSync(path.join(B, "mariadb-bin.index"), "utf8")).toBe("./mariadb-bin.000007\n");
   });
 
-  it("on Docker volumes (each the datadir itself): swaps their contents and leaves each volume's lost+found", () => {
+  it("on Docker volumes (each the datadir itself): swaps their contents and leaves each volume's lost+found", async () => {
     const [A, B, P] = ["a", "b", "parking"].map((v) => path.join(root, v));
     buildDatadir(A, "primary");
     buildDatadir(B, "replica");
@@ -139,7 +142,7 @@ describe("SWAP_SCRIPT", () => {
     fs.writeFileSync(path.join(A, "lost+found", "#1"), "a");
     fs.mkdirSync(P);
 
-    swap({ A, B, P });
+    await swap({ A, B, P });
 
     expect([owner(A), owner(B)]).toEqual(["replica", "primary"]);
     expect(fs.readFileSync(path.join(A, "lost+found", "#1"), "utf8")).toBe("a");
@@ -147,22 +150,22 @@ describe("SWAP_SCRIPT", () => {
     expect(fs.readdirSync(P)).toEqual([]);
   });
 
-  it("refuses, moving nothing, while the parking folder holds an interrupted swap's data", () => {
+  it("refuses, moving nothing, while the parking folder holds an interrupted swap's data", async () => {
     const [A, B, P] = ["a", "b", "parking"].map((v) => path.join(root, v));
     buildDatadir(A, "primary");
     buildDatadir(B, "replica");
     fs.mkdirSync(P);
     fs.writeFileSync(path.join(P, "ibdata1"), "left over");
 
-    expect(() => swap({ A, B, P })).toThrow(/holds the data of an interrupted swap/);
+    await expect(swap({ A, B, P })).rejects.toThrow(/holds the data of an interrupted swap/);
     expect([owner(A), owner(B)]).toEqual(["primary", "replica"]);
   });
 
-  it("refuses when a datadir folder is missing from its claim", () => {
+  it("refuses when a datadir folder is missing from its claim", async () => {
     const [A, B, P] = ["a/data", "b/data", "a/.parking"].map((v) => path.join(root, v));
     buildDatadir(A, "primary");
     fs.mkdirSync(path.dirname(B));
 
-    expect(() => swap({ A, B, P })).toThrow(/b\/data is not there/);
+    await expect(swap({ A, B, P })).rejects.toThrow(/b\/data is not there/);
   });
 });

@@ -7,9 +7,12 @@ import type { Readable } from "node:stream";
 import { $, retry, type Options, type ProcessOutput } from "zx";
 import type { HostPort, Topology } from "../../infra/topology";
 
+/** zx's own spawn, taken once here: inside `$({ spawn })`, `$.spawn` is the override itself. */
+const zxSpawn = $.spawn as (...a: unknown[]) => ReturnType<Options["spawn"]>;
+
 /** A command that exits early leaves its input unread: that is its answer (its exit code), not a crash of ours. */
 const spawnTolerant = ((...args: unknown[]) => {
-  const child = ($.spawn as (...a: unknown[]) => ReturnType<Options["spawn"]>)(...args);
+  const child = zxSpawn(...args);
   child.stdin?.on("error", () => undefined);
   return child;
 }) as Options["spawn"];
