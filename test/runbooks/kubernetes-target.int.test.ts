@@ -3,21 +3,29 @@ import os from "node:os";
 import path from "node:path";
 import { IMAGE_USERS } from "../../infra/config";
 import { MARIADB_DATADIR_IN_VOLUME } from "../../infra/kubernetes/mounted-files";
-import { kubernetesProcesses } from "../../infra/kubernetes/runbooks";
+import { kubernetesProcesses, RUNBOOK_ROLE_RULES } from "../../infra/kubernetes/runbooks";
 import type { StackFileInput } from "../../runbooks/lib/stack-file";
 import { eventually, liveQueue, testAddresses, testTopology } from "../stack/clients";
 import { testLayout } from "../stack/test-stack";
-import { failoverDrill, kubernetesApiOverStack, runbook, tcpAdmin } from "./support";
+import {
+  plainRules,
+  serveFakeKubernetesApi,
+  stackCluster,
+  type FakeKubernetesApi,
+} from "../support/fake-kubernetes-api";
+import { failoverDrill, runbook, tcpAdmin, testControl } from "./support";
 
 // The runbooks' Kubernetes target, run as on-call runs it (a child process, `--target k8s` with a
 // runbook stack file whose `kubernetes.api` is a kubectl-proxy-style URL), against the live test
 // stack: stores by address over TCP, processes as StatefulSet pods through the Kubernetes API, here
-// answered by the test stack itself (support.ts), with the program's own process-to-pod mapping.
+// a fake answered by the test stack itself (test/support/fake-kubernetes-api.ts, which says what it
+// cannot prove), with the program's own process-to-pod mapping and the runbooks Role's rules.
 
 const admin = tcpAdmin("runbook_k8s");
 const NAMESPACE = "floodgate";
 const processes = () => kubernetesProcesses(testTopology());
-let api: Awaited<ReturnType<typeof kubernetesApiOverStack>>;
+let api: FakeKubernetesApi;
+let cluster: Awaited<ReturnType<typeof stackCluster>>;
 let stackFile: string;
 
 const k8s = (name: string, ...args: string[]) => runbook(name, "--target", "k8s", "--stack-file", stackFile, ...args);
@@ -38,7 +46,13 @@ beforeAll(async () => {
       .filter((p) => p.volume)
       .map((p) => [p.volume!, testLayout().dir(p.name)]),
   );
-  api = await kubernetesApiOverStack(processes(), claims);
+  cluster = await stackCluster(processes(), claims, testControl());
+  // Every call the runbooks make must be one the program's Role allows (a 403 otherwise).
+  api = await serveFakeKubernetesApi(cluster, {
+    namespace: NAMESPACE,
+    rules: plainRules(RUNBOOK_ROLE_RULES),
+    user: `system:serviceaccount:${NAMESPACE}:runbooks`,
+  });
   const file: StackFileInput = {
     target: "k8s",
     topology: testTopology(),
@@ -58,7 +72,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  api?.close();
+  await api?.close();
   await admin.drop();
 });
 
@@ -108,12 +122,15 @@ describe("scale-api with --target k8s", () => {
 });
 
 describe("drill on the Kubernetes target: the MariaDB primary crash-loops", () => {
-  afterAll(() => api.crashing.clear());
+  afterAll(() => cluster.crashing.clear());
 
   it("mysql-failover reads the binlog and swaps the claims in one-shot pods; the old primary rejoins", async () => {
     // The StatefulSet controller cannot bring it back.
-    const out = await failoverDrill(k8s, "k8s_failover_probe", () => void api.crashing.add("mysql-primary"));
+    const out = await failoverDrill(k8s, "k8s_failover_probe", () => void cluster.crashing.add("mysql-primary"));
     expect(out).toMatch(/the last transaction its binary log committed \(claim data-mysql-primary-0\)/);
-    expect(api.calls.filter((c) => c === `POST /api/v1/namespaces/${NAMESPACE}/pods`)).toHaveLength(2);
+    const created = api.calls.filter((c) =>
+      c.startsWith(`POST /api/v1/namespaces/${NAMESPACE}/pods application/json `),
+    );
+    expect(created).toHaveLength(2);
   });
 });
