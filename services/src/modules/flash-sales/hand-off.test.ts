@@ -1,6 +1,7 @@
 import { planHandOff, type Admitted } from "./hand-off";
 
-const fresh: Admitted = { fresh: true, reserved: true, settled: false, replicated: true };
+const reservation = { userId: 7, seq: 1, admittedAtMs: 1_700_000_000_000 };
+const fresh: Admitted = { fresh: true, reservation, settled: false, replicated: true };
 
 describe("planHandOff", () => {
   it.each([
@@ -33,11 +34,16 @@ describe("planHandOff", () => {
       { settled: true, replicated: false },
       undefined,
     ],
-    ["a request Redis knows only by its confirmed order", "accept", { reserved: false, settled: true }, undefined],
+    ["a request Redis knows only by its confirmed order", "accept", { reservation: null, settled: true }, undefined],
+    ["a request Redis knows only by its order, not yet settled", "accept", { reservation: null }, undefined],
   ] as Array<[string, string, Partial<Admitted>, boolean | null | undefined]>)(
     "%s → %s",
     (_, step, change, replicaOnline) => {
-      expect(planHandOff({ ...fresh, ...change }, replicaOnline)).toBe(step);
+      const admitted = { ...fresh, ...change };
+      const plan = replicaOnline === undefined ? planHandOff(admitted) : planHandOff(admitted, replicaOnline);
+      expect(plan.step).toBe(step);
+      // A publishing step carries the reservation it publishes; no other step has one.
+      expect("reservation" in plan ? plan.reservation : null).toEqual(step.startsWith("publish") ? reservation : null);
     },
   );
 });

@@ -1,14 +1,24 @@
+import type { Reservation } from "./admission";
+
 /** What Redis said about an admitted (or already known) request, as the hand-off needs it. */
 export interface Admitted {
   /** Admitted by this call (not a retry of a request Redis already held). */
   fresh: boolean;
-  /** Redis holds the reservation (not only the order's confirmation). */
-  reserved: boolean;
+  /** The reservation Redis holds, or null when it knows only the order's confirmation. */
+  reservation: Reservation | null;
   /** MySQL has decided the request: its order confirmed, or refused for good. */
   settled: boolean;
   /** A replica acknowledged the admission script (WAIT 1) before the answer. */
   replicated: boolean;
 }
+
+/** The next step of a hand-off; the publishing steps carry the reservation they publish. */
+export type HandOff =
+  | { step: "accept" }
+  | { step: "ask-replicas" }
+  | { step: "unknown" }
+  | { step: "publish-and-accept"; reservation: Reservation }
+  | { step: "publish-or-unknown"; reservation: Reservation };
 
 /**
  * The next step of an admission, as a 202 may only go out for a request that survives a Redis
@@ -28,13 +38,13 @@ export interface Admitted {
  *   lost, nothing was promised and nothing was sent.
  * `replicaOnline` is the answer to `ask-replicas` (null: the node is no longer a master).
  */
-export function planHandOff(
-  a: Admitted,
-  replicaOnline?: boolean | null,
-): "accept" | "publish-and-accept" | "ask-replicas" | "publish-or-unknown" | "unknown" {
-  if (a.settled || !a.reserved) return "accept";
-  if (a.replicated) return a.fresh ? "publish-and-accept" : "accept";
-  if (replicaOnline === undefined) return "ask-replicas";
-  if (replicaOnline !== false) return "unknown";
-  return a.fresh ? "publish-or-unknown" : "accept";
+export function planHandOff(a: Admitted): HandOff;
+export function planHandOff(a: Admitted, replicaOnline: boolean | null): Exclude<HandOff, { step: "ask-replicas" }>;
+export function planHandOff(a: Admitted, replicaOnline?: boolean | null): HandOff {
+  const r = a.reservation;
+  if (a.settled || !r) return { step: "accept" };
+  if (a.replicated) return a.fresh ? { step: "publish-and-accept", reservation: r } : { step: "accept" };
+  if (replicaOnline === undefined) return { step: "ask-replicas" };
+  if (replicaOnline !== false) return { step: "unknown" };
+  return a.fresh ? { step: "publish-or-unknown", reservation: r } : { step: "accept" };
 }

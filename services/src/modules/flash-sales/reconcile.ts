@@ -2,7 +2,15 @@ import { randomUUID } from "node:crypto";
 import { Gauge } from "prom-client";
 import type { Platform } from "../../platform/platform";
 import { findSale, mysqlTally, saleOrders, type SaleRow } from "./repository";
-import { parseReservation, type SaleStore } from "./sale-store";
+import {
+  dueForRepublish,
+  lostOrders,
+  mysqlOnlyReport,
+  pendingReservations,
+  reconciliationReport,
+  type HeldReservation,
+} from "./reconcile-plan";
+import type { SaleStore } from "./sale-store";
 import type { OrderMessage, Reconciliation } from "./schema";
 
 /** The `orders` RabbitMQ queue: admitted purchases on their way to MySQL. */
@@ -57,66 +65,33 @@ export async function reconcileSale(
 async function reconcileLocked(p: Platform, store: SaleStore, sale: SaleRow, opts: ReconcileOptions) {
   // A settled sale's keys expire; rebuilding them for a sale that admits no more would only fill
   // Redis again (admission and status of an ended sale fall back to MySQL).
-  if (sale.endsAt.getTime() <= Date.now() && !(await store.known(sale.id))) return mysqlOnly(p, sale);
+  if (sale.endsAt.getTime() <= Date.now() && !(await store.known(sale.id)))
+    return mysqlOnlyReport(sale, await mysqlTally(p.db, sale.id), Date.now());
   const orders = await saleOrders(p.db, sale.id);
   const reservations = await store.reservations(sale.id);
-  const lost = orders.filter((o) => !reservations.has(o.requestId));
-  const repair = await store.repair(sale, lost);
+  const repair = await store.repair(sale, lostOrders(orders, reservations));
   const { failed, republished } = await store.failedAndRepublished(sale.id);
-  const ordered = new Set(orders.map((o) => o.requestId));
   const now = Date.now();
-  const pending = [...reservations].filter(([rid]) => !ordered.has(rid) && !failed.has(rid));
-  const stale = pending.filter(
-    ([rid, raw]) =>
-      now - parseReservation(raw).admittedAtMs > opts.staleMs && now - Number(republished.get(rid) ?? 0) > opts.staleMs,
-  );
+  const pending = pendingReservations(reservations, new Set(orders.map((o) => o.requestId)), failed);
+  const stale = dueForRepublish(pending, republished, now, opts.staleMs);
   await republish(p, store, sale.id, stale, now);
-  const tally = await mysqlTally(p.db, sale.id);
-  const drift = (repair.remainingBefore ?? 0) - repair.remainingAfter;
-  saleDrift.set({ sale: String(sale.id) }, drift);
-  return {
-    saleId: sale.id,
-    stock: sale.stock,
+  const report = reconciliationReport({
+    sale,
     orders: orders.length,
-    reservations: repair.reservations,
-    failed: repair.failed,
+    repair,
     pending: pending.length,
     republished: stale.length,
-    restored: repair.restored,
-    redisRemainingBefore: repair.remainingBefore,
-    redisRemaining: repair.remainingAfter,
-    mysqlRemaining: tally.remaining,
-    drift,
-    mysqlConsistent: tally.remaining + tally.orders === sale.stock,
-    at: new Date(now).toISOString(),
-  };
+    tally: await mysqlTally(p.db, sale.id),
+    nowMs: now,
+  });
+  saleDrift.set({ sale: String(sale.id) }, report.drift);
+  return report;
 }
 
-/** The report of an ended sale Redis no longer holds: MySQL's tally, nothing to repair in Redis. */
-async function mysqlOnly(p: Platform, sale: SaleRow): Promise<Reconciliation> {
-  const tally = await mysqlTally(p.db, sale.id);
-  return {
-    saleId: sale.id,
-    stock: sale.stock,
-    orders: tally.orders,
-    reservations: 0,
-    failed: 0,
-    pending: 0,
-    republished: 0,
-    restored: 0,
-    redisRemainingBefore: null,
-    redisRemaining: tally.remaining,
-    mysqlRemaining: tally.remaining,
-    drift: 0,
-    mysqlConsistent: tally.remaining + tally.orders === sale.stock,
-    at: new Date().toISOString(),
-  };
-}
-
-async function republish(p: Platform, store: SaleStore, saleId: number, stale: Array<[string, string]>, now: number) {
+async function republish(p: Platform, store: SaleStore, saleId: number, stale: HeldReservation[], now: number) {
   const sent: string[] = [];
-  for (const [requestId, raw] of stale.slice(0, 1000)) {
-    const { userId, seq, admittedAtMs } = parseReservation(raw);
+  for (const { requestId, reservation } of stale.slice(0, 1000)) {
+    const { userId, seq, admittedAtMs } = reservation;
     const message: OrderMessage = { saleId, requestId, userId, seq, admittedAtMs };
     try {
       await p.mq.publish(ORDERS_QUEUE, message, requestId);

@@ -1,48 +1,12 @@
 import type { Cluster } from "ioredis";
 import { evalScript } from "../../platform/lua";
 import { ReplicatedTurnBatcher } from "../../platform/replicated-batch";
+import { admissionDeadline, parseAdmission, parseReservation, type Admission, type Prior } from "./admission";
 import type { SaleRow } from "./repository";
 import { saleKeys, scriptKeys } from "./keys";
 import { RedisClock } from "./redis-clock";
 import { ADMIT, EXPIRE_SALE, LOAD, PRIOR, RECORD, REPAIR, STATUS } from "./scripts";
-
-/**
- * How long after it is sent an admission script may still admit (Redis's clock): below the API's
- * Redis commandTimeout (500 ms, platform/redis.ts), so a script that runs later — held by a frozen
- * master, or re-sent by ioredis after a failover — is one the API has already answered 503 for.
- */
-export const ADMIT_FRESH_MS = 400;
-
-/** A reservation: "userId|seq|admittedAtMs" parsed. */
-export interface Reservation {
-  userId: number;
-  seq: number;
-  admittedAtMs: number;
-}
-
-/**
- * What the admission script decided. `admitted` and `duplicate` carry the request's reservation
- * (null when Redis only knows its order), whether MySQL has decided it (`settled`: confirmed or
- * failed), and whether a replica acknowledged the script before the answer (`replicated`).
- */
-export type Admission =
-  | {
-      outcome: "admitted" | "duplicate";
-      requestId: string;
-      reservation: Reservation | null;
-      settled: boolean;
-      replicated: boolean;
-    }
-  | {
-      outcome: "missing" | "key_reused" | "stale" | "not_started" | "ended" | "limit_reached" | "sold_out";
-    };
-
-/** A request's state in Redis. */
-export interface RequestState {
-  reservation: { userId: number; seq: number; admittedAtMs: number } | null;
-  orderId: number | null;
-  failReason: string | null;
-}
+import type { RequestState } from "./status";
 
 /** What REPAIR returned. */
 export interface RepairResult {
@@ -54,12 +18,6 @@ export interface RepairResult {
 }
 
 const rules = (s: SaleRow) => [s.startsAt.getTime(), s.endsAt.getTime(), s.perUserLimit, s.stock].map(String);
-
-/** Parse "userId|seq|admittedAtMs". */
-export function parseReservation(raw: string): Reservation {
-  const [userId, seq, at] = raw.split("|").map(Number);
-  return { userId, seq, admittedAtMs: at };
-}
 
 /**
  * A sale's state in Redis: the only code that runs the flash-sale Lua scripts. Admissions are
@@ -86,38 +44,30 @@ export class SaleStore {
 
   /**
    * Decide one purchase atomically in Redis, by Redis's clock; `sentAtMs` is this process's clock as
-   * it sends (the script changes nothing once ADMIT_FRESH_MS have passed on Redis's clock: 'stale').
+   * it sends (the script changes nothing once admission.ts's ADMIT_FRESH_MS have passed on Redis's clock: 'stale').
    */
   async admit(saleId: number, sentAtMs: number, userId: number, key: string, requestId: string): Promise<Admission> {
     // Counted from when its batch is sent (ioredis's timeout starts there), not from the call: a
     // batch may wait for the previous one's WAIT.
     const calledAtMs = Date.now();
-    const deadline = () => sentAtMs + (Date.now() - calledAtMs) + (this.clock.now() - Date.now()) + ADMIT_FRESH_MS;
+    const deadline = () => admissionDeadline({ sentAtMs, calledAtMs, nowMs: Date.now(), redisNowMs: this.clock.now() });
     const { value, replicated } = await this.admissions.run(scriptKeys(saleId), () => [
       deadline(),
       userId,
       key,
       requestId,
     ]);
-    const [outcome, nowMs, rid, reservation, settled] = value as string[];
-    this.clock.observe(Number(nowMs));
-    if (outcome === "admitted" || outcome === "duplicate")
-      return {
-        outcome,
-        requestId: rid,
-        reservation: reservation ? parseReservation(reservation) : null,
-        settled: settled === "1",
-        replicated,
-      };
-    return { outcome } as Admission;
+    const { admission, redisNowMs } = parseAdmission(value, replicated);
+    this.clock.observe(redisNowMs);
+    return admission;
   }
 
   /**
    * What a request already is, without running admission (read-only, one script): 'known' when its
    * reservation, order or Idempotency-Key is this user's; 'key_reused' for another user's key.
    */
-  async prior(saleId: number, userId: number, key: string, requestId: string): Promise<"known" | "key_reused" | "new"> {
-    return (await this.run(PRIOR, saleId, [userId, key, requestId])) as "known" | "key_reused" | "new";
+  async prior(saleId: number, userId: number, key: string, requestId: string): Promise<Prior> {
+    return (await this.run(PRIOR, saleId, [userId, key, requestId])) as Prior;
   }
 
   /**
@@ -128,7 +78,9 @@ export class SaleStore {
   async hasOnlineReplica(saleId: number): Promise<boolean | null> {
     // A keyless ROLE rides to the sale's master with a keyed command in the same pipeline.
     const results = await this.redis.pipeline().exists(saleKeys(saleId).meta).call("ROLE").exec();
-    const [err, role] = results![1] as [Error | null, [string, number, unknown[]]];
+    // exec() answers null only for a MULTI aborted by WATCH; a plain pipeline always has results.
+    if (!results) throw new Error("the ROLE pipeline returned no results");
+    const [err, role] = results[1] as [Error | null, [string, number, unknown[]]];
     if (err) throw err;
     if (role[0] !== "master") return null;
     return role[2].length > 0;

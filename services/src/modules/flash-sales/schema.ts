@@ -51,12 +51,12 @@ export type FlashSale = z.infer<typeof FlashSaleSchema>;
 /** 202 answer of a purchase. */
 export const PurchaseAcceptedSchema = z.object({ requestId: z.uuid(), status: z.literal("queued") });
 
-/** A purchase request's state. */
-export const PurchaseStatusSchema = z.object({
-  status: z.enum(["queued", "confirmed", "failed"]),
-  orderId: z.number().int().optional(),
-  reason: z.string().optional(),
-});
+/** A purchase request's state: queued, confirmed with its order, or failed with the reason. */
+export const PurchaseStatusSchema = z.discriminatedUnion("status", [
+  z.object({ status: z.literal("queued") }),
+  z.object({ status: z.literal("confirmed"), orderId: z.number().int() }),
+  z.object({ status: z.literal("failed"), reason: z.string() }),
+]);
 /** A purchase request's state type. */
 export type PurchaseStatus = z.infer<typeof PurchaseStatusSchema>;
 

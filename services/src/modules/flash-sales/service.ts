@@ -4,14 +4,15 @@ import type { NamedCache } from "../../platform/cache";
 import type { Platform } from "../../platform/platform";
 import { ORDERS_QUEUE } from "./reconcile";
 import { findSale, insertSale, saleOrderByRequest, type SaleRow } from "./repository";
+import { afterAdmission, soldOutAnswer, whenRedisLacksSale, type Admission, type Known } from "./admission";
 import { planHandOff } from "./hand-off";
 import { purchaseRequestId } from "./request-id";
-import { SaleStore, type Admission } from "./sale-store";
+import { SaleStore } from "./sale-store";
 import type { CreateFlashSaleReq, FlashSale, OrderMessage, PurchaseStatus } from "./schema";
 import { SoldOutFlags } from "./sold-out-flags";
+import { saleStatus, statusFromRedis, statusWithOrder, type StatusAnswer } from "./status";
 
 type CachedSale = Omit<SaleRow, "startsAt" | "endsAt"> & { startsAt: string; endsAt: string };
-type Known = Extract<Admission, { outcome: "admitted" | "duplicate" }>;
 
 /** Purchases Redis admitted or knew, by what their hand-off did (hand-off.ts): `unknown` answered 503. */
 export const purchaseHandOffs = new Counter({
@@ -35,7 +36,8 @@ export class FlashSaleService {
   async create(req: CreateFlashSaleReq): Promise<{ id: number }> {
     const id = await insertSale(this.p.db, { ...req, startsAt: new Date(req.startsAt), endsAt: new Date(req.endsAt) });
     await this.sales.invalidate(id); // the id may have been looked up (and cached as missing) before
-    const sale = (await findSale(this.p.db, id))!;
+    const sale = await findSale(this.p.db, id);
+    if (!sale) throw new Error(`flash sale ${id} not found on the primary right after its insert`);
     await this.store.load(sale).catch((err: Error) => this.p.log.warn({ err: err.message, id }, "sale not loaded"));
     return { id };
   }
@@ -54,15 +56,7 @@ export class FlashSaleService {
     const sale = await this.sale(id);
     const fromRedis = await this.store.remaining(id).catch(() => null);
     const remaining = fromRedis ?? (await findSale(this.p.db, id))?.remaining ?? 0;
-    const now = this.store.clock.now(); // the clock that admits: Redis's
-    const status =
-      now < sale.startsAt.getTime()
-        ? "scheduled"
-        : now >= sale.endsAt.getTime()
-          ? "ended"
-          : remaining <= 0
-            ? "sold_out"
-            : "active";
+    const status = saleStatus(sale, remaining, this.store.clock.now()); // the clock that admits: Redis's
     return {
       id,
       name: sale.name,
@@ -100,7 +94,7 @@ export class FlashSaleService {
       case "sold_out":
         this.soldOut.set(saleId);
         throw ConflictError("sold_out", "the sale is sold out");
-      default:
+      case "missing": // still, after loading the sale from MySQL
         throw NotFoundError("no such flash sale");
     }
   }
@@ -109,32 +103,48 @@ export class FlashSaleService {
     if (this.soldOut.has(saleId)) {
       // A sold-out sale skips admission, not the request: a retry after a 503 may hold a
       // reservation its lost answer never told (a failover test caught 7 such "sold out" answers
-      // for orders that went on to be confirmed). A known one goes through admission for its WAIT.
-      const prior = await this.prior(saleId, userId, key, requestId);
-      if (prior !== "known") return { outcome: prior === "new" ? "sold_out" : "key_reused" };
+      // for orders that went on to be confirmed).
+      const answer = soldOutAnswer(await this.prior(saleId, userId, key, requestId));
+      if (answer) return answer;
     }
+    const tried = { retried: false, loaded: false };
     let admission = await this.admit(saleId, userId, key, requestId);
-    // 'stale' at once means the clock offset was off (it is learned now): once more, with it.
-    if (admission.outcome === "stale") admission = await this.admit(saleId, userId, key, requestId);
-    if (admission.outcome === "missing") {
-      // Redis does not know the sale: never loaded, lost in a failover, or settled and expired.
-      const sale = await findSale(this.p.db, saleId); // not the cached row: its remaining may be old
-      if (!sale) throw NotFoundError("no such flash sale");
-      // An ended sale needs Redis no more: MySQL holds every order a retry could be asking about.
-      if (sale.endsAt.getTime() <= this.store.clock.now())
+    for (;;) {
+      switch (afterAdmission(admission.outcome, tried)) {
+        case "admit-again":
+          tried.retried = true;
+          admission = await this.admit(saleId, userId, key, requestId);
+          break;
+        case "load-sale": {
+          tried.loaded = true;
+          const settled = await this.loadSale(saleId, requestId);
+          if (settled) return settled;
+          admission = await this.admit(saleId, userId, key, requestId);
+          break;
+        }
+        case "check-own-order":
+          return (await this.ordered(saleId, requestId).catch(() => null)) ?? admission;
+        case "answer":
+          return admission;
+      }
+    }
+  }
+
+  /** Redis does not know the sale: load it from MySQL, or answer from MySQL alone for an ended one. */
+  private async loadSale(saleId: number, requestId: string): Promise<Admission | null> {
+    const sale = await findSale(this.p.db, saleId); // not the cached row: its remaining may be old
+    const next = whenRedisLacksSale(sale, this.store.clock.now());
+    switch (next.kind) {
+      case "not_found":
+        throw NotFoundError("no such flash sale");
+      case "mysql-only":
         return (await this.ordered(saleId, requestId)) ?? { outcome: "ended" };
-      await this.store.load(sale).catch(() => {
-        throw UnavailableError();
-      });
-      admission = await this.admit(saleId, userId, key, requestId);
+      case "load":
+        await this.store.load(next.sale).catch(() => {
+          throw UnavailableError();
+        });
+        return null;
     }
-    if (admission.outcome === "limit_reached") {
-      // Its own earlier order may be what fills the limit, with Redis's record of it lost (a
-      // failover after an acknowledged write). Rare, so MySQL can afford the look.
-      const ordered = await this.ordered(saleId, requestId).catch(() => null);
-      if (ordered) return ordered;
-    }
-    return admission;
   }
 
   /** The request as a settled duplicate when MySQL holds its order (primary). */
@@ -169,22 +179,19 @@ export class FlashSaleService {
    * replicated reservation is not the client's problem: the reconciler re-publishes it.
    */
   private async handOff(saleId: number, userId: number, a: Known): Promise<void> {
-    const admitted = {
-      fresh: a.outcome === "admitted",
-      reserved: a.reservation !== null,
-      settled: a.settled,
-      replicated: a.replicated,
-    };
-    let step = planHandOff(admitted);
-    if (step === "ask-replicas")
-      step = planHandOff(admitted, await this.store.hasOnlineReplica(saleId).catch(() => null));
-    purchaseHandOffs.inc({ step });
-    if (step === "accept") return;
-    if (step === "unknown") {
+    const admitted = { ...a, fresh: a.outcome === "admitted" };
+    const first = planHandOff(admitted);
+    const plan =
+      first.step === "ask-replicas"
+        ? planHandOff(admitted, await this.store.hasOnlineReplica(saleId).catch(() => null))
+        : first;
+    purchaseHandOffs.inc({ step: plan.step });
+    if (plan.step === "accept") return;
+    if (plan.step === "unknown") {
       this.p.log.warn({ saleId, requestId: a.requestId }, "admission not replicated; answering 503");
       throw UnavailableError();
     }
-    const r = a.reservation!;
+    const { step, reservation: r } = plan;
     const message: OrderMessage = { saleId, requestId: a.requestId, userId, seq: r.seq, admittedAtMs: r.admittedAtMs };
     try {
       await this.p.mq.publish(ORDERS_QUEUE, message, message.requestId);
@@ -200,17 +207,16 @@ export class FlashSaleService {
   /** A request's state, for its purchaser only (anyone else: 404). */
   async status(saleId: number, requestId: string, userId: number): Promise<PurchaseStatus> {
     const state = await this.store.request(saleId, requestId).catch(() => null);
-    if (state?.reservation && state.reservation.userId !== userId) throw NotFoundError("no such purchase");
-    if (state?.orderId) return { status: "confirmed", orderId: state.orderId };
-    if (state?.failReason) return { status: "failed", reason: state.failReason };
-    // MySQL is the source of truth for confirmed orders (Redis may have lost them, or be down).
-    const order = await saleOrderByRequest(this.p.db, saleId, requestId);
-    if (order) {
-      if (order.userId !== userId) throw NotFoundError("no such purchase");
-      return { status: "confirmed", orderId: order.id };
+    let answer: StatusAnswer = statusFromRedis(state, userId);
+    if (answer.kind === "ask-mysql")
+      answer = statusWithOrder(state, await saleOrderByRequest(this.p.db, saleId, requestId), userId);
+    switch (answer.kind) {
+      case "status":
+        return answer.status;
+      case "unknown":
+        throw UnavailableError(); // Redis down and no order yet: the answer is unknown
+      default:
+        throw NotFoundError("no such purchase");
     }
-    if (state?.reservation) return { status: "queued" };
-    if (!state) throw UnavailableError(); // Redis down and no order yet: the answer is unknown
-    throw NotFoundError("no such purchase");
   }
 }

@@ -9,17 +9,17 @@ export class SoldOutFlags {
 
   constructor(private readonly ttlMs: number) {}
 
-  /** True while `saleId` is flagged. */
-  has(saleId: number): boolean {
+  /** True while `saleId` is flagged (`nowMs`: this process's clock). */
+  has(saleId: number, nowMs = Date.now()): boolean {
     const expires = this.until.get(saleId);
     if (expires === undefined) return false;
-    if (Date.now() < expires) return true;
+    if (nowMs < expires) return true;
     this.until.delete(saleId);
     return false;
   }
 
-  /** Flag `saleId` for the TTL. */
-  set(saleId: number): void {
-    this.until.set(saleId, Date.now() + this.ttlMs);
+  /** Flag `saleId` for the TTL from `nowMs`. */
+  set(saleId: number, nowMs = Date.now()): void {
+    this.until.set(saleId, nowMs + this.ttlMs);
   }
 }
