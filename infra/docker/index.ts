@@ -10,7 +10,8 @@ import { Backups } from "./backups";
 import type { DockerContext } from "./context";
 import { dockerImages } from "./images";
 import { LoadBalancer } from "./load-balancer";
-import { Monitoring, readRuleFiles } from "./monitoring";
+import { readRuleFiles } from "../../monitoring/rule-files";
+import { Monitoring } from "./monitoring";
 import { MysqlPrimaryReplica } from "./mysql-primary-replica";
 import { RabbitMq } from "./rabbitmq";
 import { RedisCluster } from "./redis-cluster";
@@ -62,13 +63,7 @@ export function deployDocker(cfg: DeployConfig): StackOutputs {
   // The exporters and the runbooks log in to the stores: they start once the stores' users exist
   // (and, on a rotation, accept the new passwords).
   const afterStores = { dependsOn: [network, mysql.ready, redis.ready, rabbitmq.ready] };
-  const monitoring = new Monitoring(
-    "monitoring",
-    ctx,
-    readRuleFiles(path.join(REPO_ROOT, "monitoring", "rules")),
-    lb.container,
-    afterStores,
-  );
+  const monitoring = new Monitoring("monitoring", ctx, readRuleFiles(), lb.container, afterStores);
   const backupTarget = { endpoint: bucket.endpoint, bucket: bucket.buckets.backups };
   const backups = new Backups(
     "backups",

@@ -1,27 +1,11 @@
-import fs from "node:fs";
-import path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type { RuleFile } from "../../monitoring/rule-files";
 import { renderAlertmanagerYml, renderPrometheusYml } from "../render";
 import { hostPort, type Addresses, type Topology, NAMES } from "../topology";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
 import { Exporters } from "./exporters";
-
-/** One Prometheus rule file: its name and content, copied verbatim from monitoring/rules/. */
-export interface RuleFile {
-  name: string;
-  content: string;
-}
-
-/** Every rule file under `dir` (the repository's monitoring/rules), the set Prometheus loads on every target. */
-export function readRuleFiles(dir: string): RuleFile[] {
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith(".yml"))
-    .sort()
-    .map((name) => ({ name, content: fs.readFileSync(path.join(dir, name), "utf8") }));
-}
 
 /** prometheus.yml on Docker: scrape targets by container name, rule files where they are mounted. */
 export function dockerPrometheusYml(t: Topology, a: Addresses, rules: RuleFile[]): string {

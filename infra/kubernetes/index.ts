@@ -1,5 +1,4 @@
-import fs from "node:fs";
-import path from "node:path";
+import { readRuleFiles } from "../../monitoring/rule-files";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeployConfig, StackOutputs } from "../deployment";
@@ -20,17 +19,6 @@ import { RabbitMq } from "./rabbit-mq";
 import { RedisCluster } from "./redis-cluster";
 import { Runbooks } from "./runbooks";
 import { StaticBucket } from "./static-bucket";
-
-/** Every rule file under monitoring/rules/ (name → contents): Prometheus loads the same set on every target. */
-export function readRuleFiles(
-  dir = path.resolve(__dirname, "..", "..", "monitoring", "rules"),
-): Record<string, string> {
-  const files = fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith(".yml"))
-    .sort();
-  return Object.fromEntries(files.map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
-}
 
 /** Deploy floodgate to the Kubernetes cluster of the current kubeconfig, in its own namespace. */
 export function deployKubernetes(cfg: DeployConfig): StackOutputs {
@@ -66,7 +54,10 @@ export function deployKubernetes(cfg: DeployConfig): StackOutputs {
     { dependsOn: stores },
   );
   new LoadBalancer("lb", { ...ctx, staticSync: bucket.edgeSync, upstreams: apiCluster.slotServices });
-  const monitoring = new Monitoring("monitoring", { ...ctx, rules: readRuleFiles() });
+  const monitoring = new Monitoring("monitoring", {
+    ...ctx,
+    rules: Object.fromEntries(readRuleFiles().map((r) => [r.name, r.content])),
+  });
   if (cfg.adminPort !== undefined) new AdminGateway("admin", ctx, { dependsOn: [monitoring] });
   new Backups("backups", { ...ctx, s3Endpoint: bucket.s3Endpoint }, { dependsOn: stores });
   new Autoscaling("autoscaling", { ...ctx, target: apiCluster.statefulSet });

@@ -1,20 +1,10 @@
-import fs from "node:fs";
 import path from "node:path";
+import { readRuleFiles } from "../../../monitoring/rule-files";
 import { hostPort, type HostPort } from "../../../infra/topology";
 import { renderAlertmanagerYml, renderExporterMyCnf, renderPrometheusYml } from "../../../infra/render";
 import { exitedMessage, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
 import { httpGet } from "./api";
-
-/** Absolute paths of every rule file under monitoring/rules, the set Prometheus loads on every target. */
-export function ruleFiles(repoRoot: string): string[] {
-  const dir = path.join(repoRoot, "monitoring", "rules");
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith(".yml"))
-    .sort()
-    .map((f) => path.join(dir, f));
-}
 
 interface HttpProcess {
   name: string;
@@ -46,7 +36,7 @@ async function startHttpProcess(ctx: StackContext, p: HttpProcess): Promise<void
 export function writePrometheusYml(ctx: StackContext): string {
   return writeConfig(
     path.join(ctx.layout.dir("prometheus"), "prometheus.yml"),
-    renderPrometheusYml(ctx.topology, ctx.addresses, { ruleFiles: ruleFiles(ctx.repoRoot) }),
+    renderPrometheusYml(ctx.topology, ctx.addresses, { ruleFiles: readRuleFiles().map((r) => r.path) }),
   );
 }
 
