@@ -1,6 +1,6 @@
 import path from "node:path";
 import { hostPort, redisName, type HostPort } from "../../../infra/topology";
-import { redisClusterCreateArgs, redisRestartDelayMs, renderRedisConf } from "../../../infra/render";
+import { clusterFormScript, redisRestartDelayMs, renderRedisConf } from "../../../infra/render";
 import { exitedMessage, run, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
 
@@ -21,7 +21,11 @@ export function parseClusterInfo(text: string): Record<string, string> {
   );
 }
 
-/** Start every cluster node, form the cluster if it is new, and wait until every node says cluster_state:ok. */
+/**
+ * Start every cluster node, form the cluster if it is new — with the forming script the Docker and
+ * Kubernetes jobs run (clusterFormScript: each replica attached to its own shard's master, a formed
+ * node left alone) — and wait until every master has its replicas linked.
+ */
 export async function startRedis(ctx: StackContext): Promise<void> {
   const nodes = ctx.addresses.redis;
   await Promise.all(
@@ -59,13 +63,12 @@ export async function startRedis(ctx: StackContext): Promise<void> {
   );
   ctx.progress(`redis: ${nodes.length} nodes answer PING`);
 
-  const known = await Promise.all(
-    nodes.map(async (n) => parseClusterInfo(await redisAdmin(ctx, n, ["CLUSTER", "INFO"]))),
-  );
-  if (known.every((info) => info.cluster_known_nodes === "1")) {
-    ctx.progress("redis: forming a new cluster");
-    await redisAdmin(ctx, nodes[0], redisClusterCreateArgs(nodes, ctx.topology.redis.replicasPerMaster));
-  }
+  const formed = Date.now();
+  await run("sh", ["-c", clusterFormScript(nodes, ctx.topology.redis.replicasPerMaster, 60)], {
+    env: { REDISCLI_AUTH: ctx.topology.redis.users.admin.password },
+    timeoutMs: 120_000,
+  });
+  ctx.progress(`redis: cluster formed or found formed in ${Date.now() - formed} ms`);
   const ms = await waitFor("redis cluster", async () => (await clusterHealth(ctx)).ok, {
     timeoutMs: 30_000,
     intervalMs: 250,
