@@ -8,6 +8,9 @@ import { RedisClock } from "./redis-clock";
 import { ADMIT, EXPIRE_SALE, LOAD, PRIOR, RECORD, REPAIR, STATUS } from "./scripts";
 import type { RequestState } from "./status";
 
+/** What MySQL decided for a request, as the worker records it in Redis for the status endpoint. */
+export type RequestOutcome = { kind: "confirmed"; orderId: number } | { kind: "failed"; reason: string };
+
 /** What REPAIR returned. */
 export interface RepairResult {
   restored: number;
@@ -108,9 +111,10 @@ export class SaleStore {
   }
 
   /** Record the worker's outcome so the status endpoint answers from Redis (while Redis holds the sale). */
-  async recordOutcome(saleId: number, requestId: string, outcome: { orderId: number } | { reason: string }) {
+  async recordOutcome(saleId: number, requestId: string, outcome: RequestOutcome) {
     const k = saleKeys(saleId);
-    const [hash, value] = "orderId" in outcome ? [k.confirmed, String(outcome.orderId)] : [k.failed, outcome.reason];
+    const [hash, value] =
+      outcome.kind === "confirmed" ? [k.confirmed, String(outcome.orderId)] : [k.failed, outcome.reason];
     await evalScript(this.redis, RECORD, [k.meta, hash], [requestId, value]);
   }
 

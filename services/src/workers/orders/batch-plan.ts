@@ -1,4 +1,5 @@
 import type { OrderKeyRow } from "../../modules/flash-sales/repository";
+import type { RequestOutcome } from "../../modules/flash-sales/sale-store";
 import type { OrderMessage } from "../../modules/flash-sales/schema";
 import type { OrderOutcome } from "./handler";
 
@@ -12,7 +13,7 @@ export type BatchDecision =
 /** One message's result: how it counts, and what Redis records for its request. */
 export interface BatchResult {
   outcome: OrderOutcome;
-  record: { orderId: number } | { reason: string };
+  record: RequestOutcome;
 }
 
 /**
@@ -68,9 +69,10 @@ export function batchResults(
     if (d.kind === "new") {
       const orderId = orderIds.get(messages[i].requestId);
       if (orderId === undefined) throw new Error(`order of ${messages[i].requestId} not found after its insert`);
-      results.push({ outcome: "processed", record: { orderId } });
-    } else if (d.kind === "duplicate") results.push({ outcome: "duplicate", record: { orderId: d.orderId } });
-    else if (d.kind === "failed") results.push({ outcome: "failed", record: { reason: d.reason } });
+      results.push({ outcome: "processed", record: { kind: "confirmed", orderId } });
+    } else if (d.kind === "duplicate")
+      results.push({ outcome: "duplicate", record: { kind: "confirmed", orderId: d.orderId } });
+    else if (d.kind === "failed") results.push({ outcome: "failed", record: { kind: "failed", reason: d.reason } });
     else {
       const first = results[d.as];
       results.push({ outcome: first.outcome === "failed" ? "failed" : "duplicate", record: first.record });

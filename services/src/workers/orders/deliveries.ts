@@ -9,7 +9,8 @@ export interface Delivery {
   message: amqp.ConsumeMessage;
 }
 
-const retryDelayMs = (deliveries: number) => Math.min(250 * 2 ** deliveries, 5000);
+/** The backoff before a message goes back to the queue (or a held batch is retried): doubling from 250 ms, at most 5 s. */
+export const retryDelayMs = (deliveries: number): number => Math.min(250 * 2 ** deliveries, 5000);
 
 /**
  * Settles `orders` deliveries with their metrics and keeps track of the ones waiting: held through a

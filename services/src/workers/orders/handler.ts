@@ -1,6 +1,6 @@
 import { ordersCache } from "../../modules/orders/service";
 import { insertSaleOrder, saleOrderByRequest, takeUnit } from "../../modules/flash-sales/repository";
-import type { SaleStore } from "../../modules/flash-sales/sale-store";
+import type { RequestOutcome, SaleStore } from "../../modules/flash-sales/sale-store";
 import type { OrderMessage } from "../../modules/flash-sales/schema";
 import type { Platform } from "../../platform/platform";
 
@@ -27,13 +27,13 @@ export async function handleOrder(p: Platform, store: SaleStore, m: OrderMessage
     orderId = null;
   }
   if (orderId !== null) {
-    await settle(p, store, m, { orderId });
+    await settle(p, store, m, { kind: "confirmed", orderId });
     return "processed";
   }
   // No new order: either this request already has one (a redelivery), or MySQL refuses it for good.
   const existing = await saleOrderByRequest(p.db, m.saleId, m.requestId);
   if (existing) {
-    await settle(p, store, m, { orderId: existing.id });
+    await settle(p, store, m, { kind: "confirmed", orderId: existing.id });
     return "duplicate";
   }
   // Exhausted in MySQL, or (after Redis lost a reservation) the user's seq is already taken.
@@ -41,18 +41,13 @@ export async function handleOrder(p: Platform, store: SaleStore, m: OrderMessage
     "SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ? AND user_id = ? AND seq = ?",
     [m.saleId, m.userId, m.seq],
   );
-  await settle(p, store, m, { reason: Number(seqTaken[0]?.n) > 0 ? "limit_reached" : "sold_out" });
+  await settle(p, store, m, { kind: "failed", reason: Number(seqTaken[0]?.n) > 0 ? "limit_reached" : "sold_out" });
   return "failed";
 }
 
-async function settle(
-  p: Platform,
-  store: SaleStore,
-  m: OrderMessage,
-  outcome: { orderId: number } | { reason: string },
-) {
+async function settle(p: Platform, store: SaleStore, m: OrderMessage, outcome: RequestOutcome) {
   await store
     .recordOutcome(m.saleId, m.requestId, outcome)
     .catch((err: Error) => p.log.warn({ err: err.message, requestId: m.requestId }, "outcome not recorded in redis"));
-  if ("orderId" in outcome) await ordersCache(p).invalidate(m.userId);
+  if (outcome.kind === "confirmed") await ordersCache(p).invalidate(m.userId);
 }
