@@ -44,6 +44,11 @@ export interface StackOptions {
   /** Delete all state first (the test stack starts clean every run). */
   fresh?: boolean;
   progress?: (message: string) => void;
+  /**
+   * Aborting it stops start-up at once (Ctrl-C during `npm start`): what has started so far is
+   * stopped, and startStack rejects with the abort reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** A running stack. */
@@ -56,19 +61,33 @@ function findCommand(command: string): boolean {
   return (process.env.PATH ?? "").split(":").some((dir) => dir && fs.existsSync(path.join(dir, command)));
 }
 
-/** Stop the processes a previous stack in this folder left behind (its owner was killed). */
-export async function stopStale(layout: StackLayout): Promise<void> {
+/**
+ * Stop the processes a stack in this folder left behind (its owner was killed, or is stuck): as the
+ * owner would, newest phase first, each with its stop signal and timeout. Returns the names it stopped.
+ */
+export async function stopStale(layout: StackLayout): Promise<string[]> {
   const state = readState(layout.stateFile);
-  if (!state) return;
+  if (!state) return [];
   const ownedByUs = state.ownerPid === process.pid;
   if (!ownedByUs && isAlive(state.ownerPid)) {
     throw new Error(
       `a stack is already running in ${layout.root} (pid ${state.ownerPid}); stop it with: npm run stack -- stop`,
     );
   }
-  for (const p of [...state.processes].reverse()) await stopProcessGroup(p.pid, "SIGTERM", 10_000);
+  const running = state.processes.filter((p) => isAlive(p.pid)).map((p) => p.name);
+  // Every recorded group, even one whose leader is gone: its other members may still run.
+  const phases = [...new Set(state.processes.map((p) => p.phase ?? 0))].sort((a, b) => b - a);
+  for (const phase of phases) {
+    await Promise.all(
+      state.processes
+        .filter((p) => (p.phase ?? 0) === phase)
+        .map((p) => stopProcessGroup(p.pid, p.stopSignal ?? "SIGTERM", p.stopTimeoutMs ?? 10_000)),
+    );
+  }
   await stopEpmd(state.epmdPort);
+  if (state.controlSocket) fs.rmSync(state.controlSocket, { force: true }); // nobody answers on it any more
   fs.rmSync(layout.stateFile, { force: true });
+  return running;
 }
 
 /** Start the whole stack in dependency order; on any failure, stop what was started and rethrow. */
@@ -96,6 +115,9 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
         pid: m.pid,
         address: m.spec.address ?? "",
         logFile: m.spec.logFile,
+        phase: m.phase,
+        stopSignal: m.spec.stopSignal,
+        stopTimeoutMs: m.spec.stopTimeoutMs,
       })),
     });
   // Every start rewrites the state file, so a killed owner still leaves a way to clean up.
@@ -112,13 +134,15 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
   let stopAutoscaler = async () => undefined as void;
   let stopControl = async () => undefined as void;
   const stop = async () => {
-    await stopControl(); // first, so no runbook starts a process while the stack stops
+    supervisor.refuseStarts(); // a start-up step still running must not add a process now
+    await stopControl(); // no runbook starts a process while the stack stops
     await stopAutoscaler(); // and no replica is started either
     await supervisor.stopAll();
     await stopEpmd(topology.rabbitmq.epmdPort);
     fs.rmSync(layout.stateFile, { force: true });
   };
   try {
+    opts.signal?.throwIfAborted();
     stopControl = await startControlServer(controlSocket, supervisor);
     const phases = [
       () => Promise.all([startMysql(ctx), startRedis(ctx), startRabbitmq(ctx)]),
@@ -131,14 +155,31 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
       },
     ];
     for (const phase of phases) {
+      opts.signal?.throwIfAborted();
       supervisor.phase++;
-      await phase();
+      await unlessAborted<unknown>(phase(), opts.signal);
     }
     saveState();
     return { ...ctx, stop };
   } catch (err) {
-    progress(`start failed: ${(err as Error).message}; stopping what was started`);
+    if (opts.signal?.aborted) progress("start-up interrupted; stopping what was started");
+    else progress(`start failed: ${(err as Error).message}; stopping what was started`);
     await stop();
-    throw err;
+    throw opts.signal?.aborted ? opts.signal.reason : err;
   }
+}
+
+/**
+ * Wait for a start-up step, or reject as soon as `signal` aborts. The step is abandoned, not
+ * cancelled: its pending waits fail once the stack stops, and the supervisor refuses its late starts.
+ */
+function unlessAborted<T>(step: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return step;
+  step.catch(() => undefined); // an abandoned step's failure is expected, not an unhandled rejection
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    step.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

@@ -11,7 +11,19 @@ export interface StackState {
   topology?: Topology;
   /** The owner's control socket (scripts/stack/control.ts): runbooks stop and start processes through it. */
   controlSocket?: string;
-  processes: Array<{ name: string; pid: number; address: string; logFile: string }>;
+  processes: StateProcess[];
+}
+
+/** One process of a running stack, with what another process needs to stop it as its owner would. */
+export interface StateProcess {
+  name: string;
+  pid: number;
+  address: string;
+  logFile: string;
+  /** Start-up phase: later phases stop first (absent in state files of older versions). */
+  phase?: number;
+  stopSignal?: NodeJS.Signals;
+  stopTimeoutMs?: number;
 }
 
 /** Read the state file, or null when there is none. */

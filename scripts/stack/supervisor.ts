@@ -58,8 +58,10 @@ export class Supervisor {
     private readonly onStart: () => void = () => undefined,
   ) {}
 
-  /** Start a process; throws if its command cannot be spawned. */
+  /** Start a process; throws if its command cannot be spawned or the stack is stopping. */
   start(spec: ProcessSpec): Managed {
+    // A start-up step still running when the stack is told to stop must not add a process stopAll misses.
+    if (this.stopping) throw new Error(`the stack is stopping: ${spec.name} not started`);
     fs.mkdirSync(path.dirname(spec.logFile), { recursive: true });
     const log = fs.openSync(spec.logFile, "a");
     // Only a minimal environment is inherited: secrets reach a process through its own env or files.
@@ -130,9 +132,14 @@ export class Supervisor {
     await stopProcessGroup(managed.pid, managed.spec.stopSignal ?? "SIGTERM", managed.spec.stopTimeoutMs ?? 10_000);
   }
 
+  /** From now on start nothing: no new process, no restart (the first step of stopping the stack). */
+  refuseStarts(): void {
+    this.stopping = true;
+  }
+
   /** Stop everything, newest phase first (clients before the servers they use); one phase at once. */
   async stopAll(): Promise<void> {
-    this.stopping = true;
+    this.refuseStarts();
     const phases = [...new Set([...this.processes.values()].map((m) => m.phase))].sort((a, b) => b - a);
     for (const phase of phases) {
       const names = [...this.processes.values()].filter((m) => m.phase === phase).map((m) => m.spec.name);
@@ -141,14 +148,53 @@ export class Supervisor {
   }
 }
 
-/** True while a process with this pid exists. */
+/** A process's state letter from /proc (R, S, D, T, Z…), or null where /proc cannot tell. */
+function procState(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * True while a process with this pid runs. A zombie has exited: where nobody reaps orphans (a
+ * container whose PID 1 is not an init), a stopped component stays one, and waiting for it to
+ * vanish would wait forever.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  return procState(pid) !== "Z";
+}
+
+/** Whether the process is stopped (SIGSTOP, or a debugger): it handles no signal until continued. */
+export function isStopped(pid: number): boolean {
+  const state = procState(pid);
+  return state === "T" || state === "t";
+}
+
+/** Every process of /proc as pid, parent pid, process group and state (empty where there is no /proc). */
+function listProcesses(): Array<{ pid: number; ppid: number; pgid: number; state: string }> {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
+      const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return [{ pid: Number(e), ppid: Number(ppid), pgid: Number(pgid), state }];
+    } catch {
+      return []; // exited while we looked
+    }
+  });
 }
 
 /** Signal a process group (falling back to the pid), wait for it to go, SIGKILL if it won't. */
@@ -163,20 +209,58 @@ export async function stopProcessGroup(pid: number, signal: NodeJS.Signals, time
     }
   };
   send(signal);
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid) && !groupAlive(pid)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  if (await gone(pid, timeoutMs)) return;
   send("SIGKILL");
-  while (isAlive(pid)) await new Promise((r) => setTimeout(r, 20));
+  await gone(pid, 5_000); // SIGKILL cannot be ignored; the bound is for a process stuck in the kernel
 }
 
+async function gone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!isAlive(pid) && !groupAlive(pid)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Whether a process group has a member that is not a zombie. */
 function groupAlive(pgid: number): boolean {
   try {
-    process.kill(-pgid, 0);
-    return true;
+    process.kill(-pgid, 0); // succeeds for a group of zombies too
   } catch {
     return false;
   }
+  const all = listProcesses();
+  return all.length === 0 || all.some((p) => p.pgid === pgid && p.state !== "Z");
+}
+
+/**
+ * Stop every descendant of this process still running: commands a start-up step ran (mariadb-install-db,
+ * rabbitmqctl…) when the stack was told to stop. SIGTERM, then SIGKILL after `timeoutMs`. Linux only.
+ */
+export async function stopDescendants(timeoutMs = 2_000): Promise<number[]> {
+  const all = listProcesses().filter((p) => p.state !== "Z");
+  const found: number[] = [];
+  const walk = (parent: number) => {
+    for (const p of all) {
+      if (p.ppid === parent && !found.includes(p.pid)) {
+        found.push(p.pid);
+        walk(p.pid);
+      }
+    }
+  };
+  walk(process.pid);
+  const signal = (sig: NodeJS.Signals) =>
+    found.filter(isAlive).forEach((pid) => {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    });
+  signal("SIGTERM");
+  const deadline = Date.now() + timeoutMs;
+  while (found.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  signal("SIGKILL");
+  return found;
 }
