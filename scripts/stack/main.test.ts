@@ -1,7 +1,9 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { writeState } from "./state";
+import { isAlive } from "./supervisor";
 
 const repoRoot = path.resolve(__dirname, "..", "..");
 
@@ -37,6 +39,17 @@ describe("stack CLI", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it("refuses a port offset that moves a port above 65535, before starting any process", () => {
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "fg-offset-"));
+
+    const result = runStack(["up", "--port-offset", "40000", "--state-dir", stateDir]);
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/--port-offset 40000 moves \S+ to \d{5}, above 65535/);
+    expect(fs.readdirSync(stateDir)).toEqual([]);
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
   it("prints its usage with --help", () => {
     const result = runStack(["--help"]);
     expect(result.status).toBe(0);
@@ -49,3 +62,54 @@ describe("stack CLI", () => {
     expect(result.stderr).toMatch(/unknown command explode/);
   });
 });
+
+describe("stack stop", () => {
+  // Stand-ins for a stack: an owner and two components, each in its own process group as the supervisor
+  // runs them; one component ignores SIGTERM, so only its stop timeout's SIGKILL ends it.
+  const detached = (script: string) => spawn("sh", ["-c", script], { detached: true, stdio: "ignore" });
+
+  it("kills an owner that does not stop within --timeout and stops the processes it recorded itself", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fg-stuck-owner-"));
+    const owner = detached("exec sleep 600");
+    const stubborn = detached("trap '' TERM; sleep 600 & wait");
+    const plain = detached("exec sleep 600");
+    process.kill(owner.pid!, "SIGSTOP"); // a stopped owner never handles the SIGTERM stop sends it
+    writeState(path.join(dir, "stack.json"), {
+      ownerPid: owner.pid!,
+      root: dir,
+      startedAt: new Date().toISOString(),
+      epmdPort: 1, // no epmd answers there: the epmd step has nothing to stop
+      processes: [
+        { name: "stubborn", pid: stubborn.pid!, address: "", logFile: "", phase: 1, stopTimeoutMs: 500 },
+        { name: "plain", pid: plain.pid!, address: "", logFile: "", phase: 2 },
+      ],
+    });
+
+    const began = Date.now();
+    const result = runStack(["stop", "--timeout", "1", "--state-dir", dir]);
+    const tookMs = Date.now() - began;
+
+    expect(result.stdout).toMatch(/owner \(pid \d+\) is stopped \(SIGSTOP\) within 1 s: killing it/);
+    expect(result.stdout).toMatch(/stopped what the owner left running: stubborn, plain\nstack stopped\n$/);
+    expect(result.status).toBe(0);
+    expect(tookMs).toBeLessThan(10_000); // 1 s for the owner, 0.5 s before the SIGKILL, and node's own start
+    expect([owner.pid!, stubborn.pid!, plain.pid!].filter(isAlive)).toEqual([]);
+    expect(groupMembers(stubborn.pid!)).toEqual([]); // the sleep that ignored SIGTERM too
+    expect(fs.existsSync(path.join(dir, "stack.json"))).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+/** Live members of a process group, from /proc. */
+function groupMembers(pgid: number): number[] {
+  return fs.readdirSync("/proc").flatMap((e) => {
+    if (!/^\d+$/.test(e)) return [];
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
+      const [state, , group] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return Number(group) === pgid && state !== "Z" ? [Number(e)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
