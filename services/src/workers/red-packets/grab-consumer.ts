@@ -1,7 +1,7 @@
 import { persistGrabs, type AdmittedGrab } from "../../modules/red-packets/grab-ledger";
-import { parseGrabItem } from "../../modules/red-packets/keys";
 import type { PacketStore } from "../../modules/red-packets/packet-store";
 import { workerLag, workerMessages, type Consumer, type WorkerContext } from "../runtime";
+import { grabFates, settlement, sortClaimed } from "./grab-settlement";
 import { PacketWatch } from "./packet-watch";
 
 /** The queue label of red-packet grabs in the worker metrics. */
@@ -26,33 +26,29 @@ export function startGrabConsumer(ctx: WorkerContext, store: PacketStore, watch:
   let redisOk = true;
 
   const handle = async (packetId: number, items: string[]) => {
-    const parsed = items.map((item) => ({ item, grab: parseGrabItem(item) }));
-    const malformed = parsed.filter((p) => !p.grab).map((p) => p.item);
-    const valid = parsed.flatMap((p) => (p.grab ? [{ item: p.item, grab: p.grab }] : []));
+    const { valid, malformed } = sortClaimed(items);
     const admitted: AdmittedGrab[] = valid.map((v) => ({ userId: v.grab.userId, cents: v.grab.amountCents }));
-    const outcomes = admitted.length > 0 ? await persistGrabs(db, packetId, admitted) : [];
-    const done = valid.flatMap((v, i) => {
-      const outcome = outcomes[i];
-      if (!(outcome instanceof Error)) return [{ ...v, outcome }];
+    const fates = grabFates(valid, admitted.length > 0 ? await persistGrabs(db, packetId, admitted) : []);
+    for (const fate of fates) {
+      if (fate.kind !== "retry") continue;
       count("failed");
-      ctx.log.warn({ packetId, item: v.item, err: outcome.message }, "grab not persisted; the reaper retries it");
-      return [];
-    });
+      ctx.log.warn(
+        { packetId, item: fate.claimed.item, err: fate.err.message },
+        "grab not persisted; the reaper retries it",
+      );
+    }
     // One script drops every committed grab from processing; malformed and refused ones go to the dead list.
-    await store.settle(packetId, [
-      ...malformed.map((item) => ({ item, dead: true })),
-      ...done.map((d) => ({ item: d.item, dead: d.outcome === "rejected" })),
-    ]);
+    await store.settle(packetId, settlement(malformed, fates));
     if (malformed.length > 0) count("dead_lettered", malformed.length);
-    for (const d of done) {
-      if (d.outcome === "rejected") {
+    for (const { kind, claimed } of fates) {
+      if (kind === "rejected") {
         count("dead_lettered");
-        ctx.log.error({ packetId, item: d.item }, "MySQL refused an admitted grab");
-        continue;
+        ctx.log.error({ packetId, item: claimed.item }, "MySQL refused an admitted grab");
+      } else if (kind !== "retry") {
+        count("processed");
+        if (kind === "persisted")
+          workerLag.observe({ queue: GRABS_QUEUE }, (Date.now() - claimed.grab.admittedAtMs) / 1000);
       }
-      count("processed");
-      if (d.outcome === "persisted")
-        workerLag.observe({ queue: GRABS_QUEUE }, (Date.now() - d.grab.admittedAtMs) / 1000);
     }
   };
 
