@@ -21,6 +21,24 @@ if granted > ask then return ask end
 return granted
 `;
 
+/** The fixed window `nowMs` falls in: its number since the epoch (the counter's key carries it). */
+export function windowOf(nowMs: number, windowMs: number): number {
+  return Math.floor(nowMs / windowMs);
+}
+
+/** Ms from `nowMs` until `window` ends: what a refused request is told to wait (at least 1, also once it ended). */
+export function msUntilWindowEnds(window: number, windowMs: number, nowMs: number): number {
+  return Math.max(1, (window + 1) * windowMs - nowMs);
+}
+
+/**
+ * A request's answer from its batch: the `position`-th request (from 0) of a batch Redis granted
+ * `granted` points is admitted (0) when within them, else refused until the next window.
+ */
+export function batchAnswer(position: number, granted: number, untilNextMs: number): number {
+  return position < granted ? 0 : untilNextMs;
+}
+
 interface KeyWindow {
   window: number;
   /** Redis granted a batch less than it asked: the window's budget is gone for every process. */
@@ -64,13 +82,13 @@ export class BatchedLimiter {
    * window when the budget is gone; rejects when Redis could not be asked.
    */
   async take(key: string): Promise<number> {
-    const window = Math.floor(Date.now() / this.windowMs);
+    const window = windowOf(Date.now(), this.windowMs);
     let entry = this.windows.get(key);
     if (!entry || entry.window !== window) {
       entry = { window, exhausted: false, batch: null };
       this.windows.set(key, entry);
     }
-    const untilNext = () => Math.max(1, (window + 1) * this.windowMs - Date.now());
+    const untilNext = () => msUntilWindowEnds(window, this.windowMs, Date.now());
     if (entry.exhausted) return untilNext();
     if (!entry.batch) {
       const current = entry;
@@ -86,7 +104,7 @@ export class BatchedLimiter {
     }
     const batch = entry.batch;
     const position = batch.asked++;
-    return position < (await batch.granted) ? 0 : untilNext();
+    return batchAnswer(position, await batch.granted, untilNext());
   }
 
   private async ask(key: string, window: number, points: number): Promise<number> {

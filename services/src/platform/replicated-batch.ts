@@ -20,6 +20,19 @@ export interface ReplicatedResult {
 }
 
 /**
+ * Whether a WAIT's answer means the writes before it are on a replica: at least one acknowledged, or
+ * the cluster was built without replicas (nothing to wait for: a topology choice, not a fault).
+ */
+export function replicatedBy(acks: unknown, replicaNodes: number): boolean {
+  return Number(acks) >= 1 || replicaNodes === 0;
+}
+
+/** The runs a node answered NOSCRIPT (it does not know the script's SHA1 yet): they go again by body. */
+export function unknownScripts(results: Array<{ err: Error | null }>): number[] {
+  return results.flatMap((r, i) => (r.err?.message.startsWith("NOSCRIPT") ? [i] : []));
+}
+
+/**
  * Run a script once per argument list, then one `WAIT 1`, in one pipeline on the keys' master (a
  * keyless WAIT rides with the keyed scripts, and covers every write sent before it on the
  * connection). Scripts go by SHA1; the ones a node does not know (NOSCRIPT: its first run there,
@@ -39,13 +52,14 @@ export async function runReplicatedBatch(
     if (byBody) pipeline.eval(script, keys.length, ...argv);
     else pipeline.evalsha(shaOf(script), keys.length, ...argv);
   }
-  const results = (await pipeline.wait(1, REPLICATION_TIMEOUT_MS).exec())!;
+  const results = await pipeline.wait(1, REPLICATION_TIMEOUT_MS).exec();
+  // exec() answers null only for a MULTI aborted by WATCH; a plain pipeline always has results.
+  if (!results) throw new Error("the replicated batch's pipeline returned no results");
   const [waitErr, acks] = results[argLists.length];
   if (waitErr) throw waitErr;
-  // A cluster built without replicas has nothing to wait for (a topology choice, not a fault).
-  const replicated = Number(acks) >= 1 || redis.nodes("slave").length === 0;
+  const replicated = replicatedBy(acks, redis.nodes("slave").length);
   const out = results.slice(0, argLists.length).map(([err, value]) => ({ err, value, replicated }));
-  const unknown = out.flatMap((r, i) => (r.err?.message.startsWith("NOSCRIPT") ? [i] : []));
+  const unknown = unknownScripts(out);
   if (unknown.length > 0 && !byBody) {
     const again = await runReplicatedBatch(
       redis,
