@@ -129,7 +129,10 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
     supervisor,
     repoRoot: opts.repoRoot,
     bindHost: "127.0.0.1",
-    progress,
+    // An abandoned step's late news ("rabbitmq ready" while it is being stopped) would mislead.
+    progress: (message) => {
+      if (!opts.signal?.aborted) progress(message);
+    },
   };
   let stopAutoscaler = async () => undefined as void;
   let stopControl = async () => undefined as void;
