@@ -1,12 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { RawStackConfig } from "./config";
-import { bucketNames, S3_IDENTITIES_FILE } from "./docker/bucket-scripts";
+import { bucketNames, S3_IDENTITIES_FILE } from "./targets/docker/bucket-scripts";
 import { withSecrets, type DeployConfig } from "./deployment";
-import type * as dockerTarget from "./docker";
-import { dockerAddresses } from "./docker/addresses";
-import { RABBITMQ_USERS_FILE } from "./docker/rabbitmq";
-import { REDIS_AUTH_FILES, REDIS_AUTH_UPLOADS } from "./docker/redis-auth";
+import type * as dockerTarget from "./targets/docker";
+import { dockerAddresses } from "./targets/docker/addresses";
+import { RABBITMQ_USERS_FILE } from "./targets/docker/rabbitmq";
+import { REDIS_AUTH_FILES, REDIS_AUTH_UPLOADS } from "./targets/docker/redis-auth";
 import {
   renderAlertmanagerYml,
   renderBootstrapSql,
@@ -36,7 +36,7 @@ import { STACK_FILE_PATH } from "../runbooks/lib/stack-file";
 // Every file the Docker program mounts must be exactly a renderer's output for the Docker addresses
 // (or a monitoring/ rule file, verbatim), and differ from the local stack's rendering of the same
 // topology only in hosts, ports and paths. The renderer calls below spell out the Docker target's
-// options independently of infra/docker/, so a hand-written file or a changed option shows up here.
+// options independently of infra/targets/docker/, so a hand-written file or a changed option shows up here.
 
 interface Rendering {
   text: string;
@@ -283,7 +283,7 @@ describe.each([
     await recordResources("docker");
     const start = recorded.length;
     const cfg = buildDeployConfig("docker", raw);
-    const { deployDocker } = require("./docker") as typeof dockerTarget;
+    const { deployDocker } = require("./targets/docker") as typeof dockerTarget;
     await settle(deployDocker(cfg).apiUrl);
     const resources = (await settleRegistrations()).slice(start);
     mounted = new Map(
@@ -294,7 +294,7 @@ describe.each([
           return (c.uploads ?? []).map((u): [string, string] => [`${c.name}:${u.file}`, u.content]);
         })
         // Not a service config but the runbooks' view of the stack (JSON of the secret topology,
-        // addresses and process names); infra/docker/program.test.ts checks it.
+        // addresses and process names); infra/targets/docker/program.test.ts checks it.
         .filter(([key]) => key !== `runbooks:${STACK_FILE_PATH}`),
     );
     const t = withSecrets(cfg.topology, Object.fromEntries(SECRET_NAMES.map((n) => [n, testSecretValue(n)])));

@@ -1,9 +1,9 @@
-import { hostNamespace } from "./kubernetes/addresses";
+import { hostNamespace } from "./targets/kubernetes/addresses";
 import { recordResources, settle, settleRegistrations, type RecordedResource } from "./testing/pulumi-mocks";
 import { readStackFile, useStackConfig } from "./testing/stack-config";
 
 // The wiring as `pulumi up` runs it with the Kubernetes example stack (the Docker stack's run is
-// in infra/docker/program.test.ts): config read through pulumi.Config, the target chosen from it.
+// in infra/targets/docker/program.test.ts): config read through pulumi.Config, the target chosen from it.
 
 let program: Record<string, Parameters<typeof settle>[0]>;
 let resources: RecordedResource[];

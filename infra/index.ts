@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, SECRET_NAMES, STACK_CONFIG_KEYS, type RawStackConfig } from "./config";
 import type { SecretName, StackOutputs } from "./deployment";
-import { deployDocker } from "./docker";
-import { deployKubernetes } from "./kubernetes";
+import { deployDocker } from "./targets/docker";
+import { deployKubernetes } from "./targets/kubernetes";
 
 /**
  * The Pulumi program: reads the stack config (the only place that does), validates it with the pure

@@ -1,10 +1,10 @@
 import { TARGET_TOPOLOGY_DEFAULTS } from "./config";
-import { dockerAddresses } from "./docker/addresses";
-import { containerSize, type ContainerRole } from "./docker/container-spec";
-import { dockerRabbitmqConf } from "./docker/rabbitmq";
-import { kubernetesAddresses } from "./kubernetes/addresses";
-import { kubernetesRabbitmqConf } from "./kubernetes/mounted-files";
-import { sizeOf, type Workload } from "./kubernetes/pod-spec";
+import { dockerAddresses } from "./targets/docker/addresses";
+import { containerSize, type ContainerRole } from "./targets/docker/container-spec";
+import { dockerRabbitmqConf } from "./targets/docker/rabbitmq";
+import { kubernetesAddresses } from "./targets/kubernetes/addresses";
+import { kubernetesRabbitmqConf } from "./targets/kubernetes/mounted-files";
+import { sizeOf, type Workload } from "./targets/kubernetes/pod-spec";
 import { MEMORY_ROLES, memoryLimitMb, MIB, parseTopology, type TopologyInput } from "./topology";
 
 // Both targets size each role from the one memory table, and what the software inside is told to

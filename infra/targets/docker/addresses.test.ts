@@ -1,4 +1,4 @@
-import { parseTopology, redisNodeCount, apiSlots, mysqldExporterName, rabbitmqName, workerName } from "../topology";
+import { parseTopology, redisNodeCount, apiSlots, mysqldExporterName, rabbitmqName, workerName } from "../../topology";
 import { apiIp, dockerAddresses, dynamicRange, mysqlClientHost, redisIp } from "./addresses";
 
 describe("Docker addresses", () => {

@@ -8,7 +8,7 @@ import {
   workerName,
   type Addresses,
   type Topology,
-} from "../topology";
+} from "../../topology";
 
 /** The subnet used when the stack config sets none. */
 export const DEFAULT_SUBNET = "172.28.0.0/16";

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { WORKER_ENTRY_POINTS, WORKER_KINDS, apiName, NAMES, workerName } from "../topology";
+import { WORKER_ENTRY_POINTS, WORKER_KINDS, apiName, NAMES, workerName } from "../../topology";
 import { apiIp } from "./addresses";
 import { appEnv, migrateEnv } from "./app-env";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork, type ContainerRole } from "./container-spec";

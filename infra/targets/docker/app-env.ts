@@ -1,4 +1,4 @@
-import { serviceEnv, type Addresses, type ServiceInstance, type ServicePaths, type Topology } from "../topology";
+import { serviceEnv, type Addresses, type ServiceInstance, type ServicePaths, type Topology } from "../../topology";
 import { PATHS } from "./context";
 
 /** The static bucket as the services see it on Docker: a shared volume nginx serves under /static/. */

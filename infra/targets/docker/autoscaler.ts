@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { hostPort, type Addresses, type Topology, NAMES } from "../topology";
+import { hostPort, type Addresses, type Topology, NAMES } from "../../topology";
 import { envList } from "./app-env";
 import { appCommand } from "./api-cluster";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";

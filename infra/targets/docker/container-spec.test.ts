@@ -1,11 +1,11 @@
-import { parseTopology } from "../topology";
+import { parseTopology } from "../../topology";
 import { autoscalerEnv } from "./autoscaler";
 import { backupEnv } from "./backups";
 import { dockerAddresses } from "./addresses";
 import { containerSize, limits, type ContainerRole } from "./container-spec";
-import { clusterFormScript } from "../render";
-import { MEMORY_ROLES } from "../topology";
-import { parseBucketInitEnv, parseEdgeSyncEnv, parsePublisherEnv } from "../../services/src/static-sync/config";
+import { clusterFormScript } from "../../render";
+import { MEMORY_ROLES } from "../../topology";
+import { parseBucketInitEnv, parseEdgeSyncEnv, parsePublisherEnv } from "../../../services/src/static-sync/config";
 import { bucketInitEnv, edgeSyncEnv, publisherEnv } from "./bucket-scripts";
 
 // Every role Docker runs (all but Kubernetes' sidecars).

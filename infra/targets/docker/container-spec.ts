@@ -1,6 +1,6 @@
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import { memoryLimitMb, type MemoryRole, type Topology } from "../topology";
+import { memoryLimitMb, type MemoryRole, type Topology } from "../../topology";
 
 /** Kinds of container the Docker target runs; each has one resource budget (Kubernetes alone runs sidecars). */
 export type ContainerRole = Exclude<MemoryRole, "sidecar">;

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { DeployConfig, Images } from "../deployment";
-import type { Addresses, Topology } from "../topology";
+import type { DeployConfig, Images } from "../../deployment";
+import type { Addresses, Topology } from "../../topology";
 
 /** What every Docker component is given: the deployment, its addresses, the network and the pulled images. */
 export interface DockerContext {

@@ -7,8 +7,8 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { stageContext } from "../../scripts/images/context";
-import { REPO_ROOT } from "../testing/stack-config";
+import { stageContext } from "../../../scripts/images/context";
+import { REPO_ROOT } from "../../testing/stack-config";
 
 /** A stand-in CA bundle: the staging copies whatever file it is given. */
 const CA = path.join(REPO_ROOT, "images", "install-packages");

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { renderExporterMyCnf } from "../render";
-import { hostPort, mysqldExporterName, NAMES } from "../topology";
+import { renderExporterMyCnf } from "../../render";
+import { hostPort, mysqldExporterName, NAMES } from "../../topology";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
 

@@ -1,10 +1,10 @@
 import path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { nodeArgs, pinArgs } from "../../scripts/images/build-args";
-import { needsSources, stageContext } from "../../scripts/images/context";
-import { IMAGE_TARGETS } from "../config";
-import type { DeployConfig, Images } from "../deployment";
+import { nodeArgs, pinArgs } from "../../../scripts/images/build-args";
+import { needsSources, stageContext } from "../../../scripts/images/context";
+import { IMAGE_TARGETS } from "../../config";
+import type { DeployConfig, Images } from "../../deployment";
 
 /**
  * The build arguments, asked once per process (dpkg-query, npm's registry): one process may run the

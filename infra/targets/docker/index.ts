@@ -1,8 +1,8 @@
 import path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { withSecrets, type DeployConfig, type StackOutputs } from "../deployment";
-import { hostPort, apiName } from "../topology";
+import { withSecrets, type DeployConfig, type StackOutputs } from "../../deployment";
+import { hostPort, apiName } from "../../topology";
 import { DEFAULT_SUBNET, dockerAddresses, dynamicRange } from "./addresses";
 import { ApiCluster } from "./api-cluster";
 import { Autoscaler } from "./autoscaler";
@@ -10,7 +10,7 @@ import { Backups } from "./backups";
 import type { DockerContext } from "./context";
 import { dockerImages } from "./images";
 import { LoadBalancer } from "./load-balancer";
-import { readRuleFiles } from "../../monitoring/rule-files";
+import { readRuleFiles } from "../../../monitoring/rule-files";
 import { Monitoring } from "./monitoring";
 import { MysqlPrimaryReplica } from "./mysql-primary-replica";
 import { RabbitMq } from "./rabbitmq";
@@ -18,7 +18,7 @@ import { RedisCluster } from "./redis-cluster";
 import { Runbooks } from "./runbooks";
 import { StaticBucket } from "./static-bucket";
 
-const REPO_ROOT = path.resolve(__dirname, "..", "..");
+const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
 
 /** The URL of one endpoint, leaving out the scheme's default port. */
 export function url(host: string, port: number, pathname = "/"): string {

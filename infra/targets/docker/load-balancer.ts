@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { renderApiUpstream, renderNginxConf } from "../render";
-import type { Addresses, Topology } from "../topology";
-import { NAMES } from "../topology";
+import { renderApiUpstream, renderNginxConf } from "../../render";
+import type { Addresses, Topology } from "../../topology";
+import { NAMES } from "../../topology";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS } from "./context";
 import type { DockerContext } from "./context";

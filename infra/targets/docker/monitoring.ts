@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { RuleFile } from "../../monitoring/rule-files";
-import { renderAlertmanagerYml, renderPrometheusYml } from "../render";
-import { hostPort, type Addresses, type Topology, NAMES } from "../topology";
+import type { RuleFile } from "../../../monitoring/rule-files";
+import { renderAlertmanagerYml, renderPrometheusYml } from "../../render";
+import { hostPort, type Addresses, type Topology, NAMES } from "../../topology";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
 import { Exporters } from "./exporters";

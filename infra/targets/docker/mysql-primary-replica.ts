@@ -1,12 +1,12 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { renderBootstrapSql, renderMariadbCnf, renderReplicaSetupSql } from "../render";
-import type { HostPort } from "../topology";
-import { mysqlReplicaName, NAMES } from "../topology";
+import { renderBootstrapSql, renderMariadbCnf, renderReplicaSetupSql } from "../../render";
+import type { HostPort } from "../../topology";
+import { mysqlReplicaName, NAMES } from "../../topology";
 import { mysqlClientHost } from "./addresses";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
-import { CREDENTIALS_DIR, CREDENTIALS_VOLUME, followsNobody, mysqlJobScript, type MysqlJobSteps } from "../render";
+import { CREDENTIALS_DIR, CREDENTIALS_VOLUME, followsNobody, mysqlJobScript, type MysqlJobSteps } from "../../render";
 import { oneShotJob } from "./one-shot";
 
 /**

@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
-import type { RawStackConfig } from "../config";
-import type { DeployConfig } from "../deployment";
-import { buildDeployConfig, testSecretValue, testSecretValues } from "../testing/deploy-config";
+import type { RawStackConfig } from "../../config";
+import type { DeployConfig } from "../../deployment";
+import { buildDeployConfig, testSecretValue, testSecretValues } from "../../testing/deploy-config";
 import {
   componentOutputs,
   isSecretValue,
@@ -15,14 +15,14 @@ import {
   unwrapSecrets,
   upstreamOf,
   type RecordedResource,
-} from "../testing/pulumi-mocks";
-import { REPO_ROOT, useStackConfig } from "../testing/stack-config";
-import { redisRestartDelayMs } from "../render";
-import { redisNodeCount, NAMES, rabbitmqName } from "../topology";
-import { parseAutoscalerEnv } from "../../services/src/autoscaler/config";
-import { parseBackupEnv } from "../../services/src/backup/config";
-import { parseBucketInitEnv, parseEdgeSyncEnv, parsePublisherEnv } from "../../services/src/static-sync/config";
-import { parseStackFile, STACK_FILE_PATH } from "../../runbooks/lib/stack-file";
+} from "../../testing/pulumi-mocks";
+import { REPO_ROOT, useStackConfig } from "../../testing/stack-config";
+import { redisRestartDelayMs } from "../../render";
+import { redisNodeCount, NAMES, rabbitmqName } from "../../topology";
+import { parseAutoscalerEnv } from "../../../services/src/autoscaler/config";
+import { parseBackupEnv } from "../../../services/src/backup/config";
+import { parseBucketInitEnv, parseEdgeSyncEnv, parsePublisherEnv } from "../../../services/src/static-sync/config";
+import { parseStackFile, STACK_FILE_PATH } from "../../../runbooks/lib/stack-file";
 import { RABBITMQ_USERS_FILE } from "./rabbitmq";
 import { BUCKET_PORTS } from "./bucket-scripts";
 import type * as dockerTarget from "./index";
@@ -54,7 +54,7 @@ beforeAll(async () => {
   await recordResources("docker");
   // The real program, reading the example stack file through pulumi.Config as `pulumi up` would.
   const raw = useStackConfig("docker");
-  const program = require("../index") as { apiUrl: Parameters<typeof settle>[0] };
+  const program = require("../../index") as { apiUrl: Parameters<typeof settle>[0] };
   await settle(program.apiUrl);
   deployed.stack = { cfg: buildDeployConfig("docker", raw), resources: [...(await settleRegistrations())] };
   const start = recorded.length;
@@ -470,7 +470,7 @@ describe("the program as `pulumi up` runs it", () => {
     expect(componentOutputs.length).toBeGreaterThan(8);
     const leaks = componentOutputs.flatMap((c) => plainOccurrences(c.outputs, needles).map((p) => `${c.urn}: ${p}`));
     expect(leaks).toEqual([]);
-    const program = require("../index") as Record<string, Parameters<typeof settle>[0]>;
+    const program = require("../../index") as Record<string, Parameters<typeof settle>[0]>;
     const exported = await Promise.all(
       ["apiUrl", "staticUrl", "prometheusUrl", "alertmanagerUrl"].map((k) => settle(program[k])),
     );
@@ -478,7 +478,7 @@ describe("the program as `pulumi up` runs it", () => {
   });
 
   it("exports the API, static, Prometheus and Alertmanager URLs from the stack config", async () => {
-    const program = require("../index") as Record<string, Parameters<typeof settle>[0]>;
+    const program = require("../../index") as Record<string, Parameters<typeof settle>[0]>;
     const cfg = deployed.stack.cfg;
     expect(await settle(program.apiUrl)).toBe(`http://${cfg.publicHost}/api/v1/`);
     expect(await settle(program.staticUrl)).toBe(`http://${cfg.publicHost}/static/`);

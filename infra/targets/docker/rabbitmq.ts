@@ -7,9 +7,9 @@ import {
   renderRabbitmqConf,
   renderRabbitmqDefinitions,
   renderRabbitmqUsers,
-} from "../render";
-import type { Addresses, Topology } from "../topology";
-import { rabbitmqName } from "../topology";
+} from "../../render";
+import type { Addresses, Topology } from "../../topology";
+import { rabbitmqName } from "../../topology";
 import { RABBITMQ_CLUSTER_ALIAS } from "./addresses";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";

@@ -3,13 +3,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Redis from "ioredis";
-import { SECRET_NAMES } from "../config";
-import { withSecrets, type SecretName } from "../deployment";
-import { renderRedisAcl, renderRedisConf, renderRedisReplicationAuth } from "../render";
-import { buildDeployConfig } from "../testing/deploy-config";
-import type { Topology } from "../topology";
+import { SECRET_NAMES } from "../../config";
+import { withSecrets, type SecretName } from "../../deployment";
+import { renderRedisAcl, renderRedisConf, renderRedisReplicationAuth } from "../../render";
+import { buildDeployConfig } from "../../testing/deploy-config";
+import type { Topology } from "../../topology";
 import { redisAuthScript, type RedisAuthPhase } from "./redis-auth";
-import { freePort } from "../../services/src/platform/ports";
+import { freePort } from "../../../services/src/platform/ports";
 
 // The Redis auth jobs' shell, run here against two real redis-server processes (a master and its
 // replica) configured as the Docker target configures a node: users in an aclfile and the

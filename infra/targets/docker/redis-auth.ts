@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { renderRedisAcl, renderRedisReplicationAuth } from "../render";
-import type { HostPort } from "../topology";
-import { redisName } from "../topology";
+import { renderRedisAcl, renderRedisReplicationAuth } from "../../render";
+import type { HostPort } from "../../topology";
+import { redisName } from "../../topology";
 import { limits, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
 import { oneShotJob, type OneShotJob } from "./one-shot";

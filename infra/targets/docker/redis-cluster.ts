@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { clusterFormScript, redisContainerCommand, renderRedisConf } from "../render";
-import type { Topology } from "../topology";
-import { redisName } from "../topology";
+import { clusterFormScript, redisContainerCommand, renderRedisConf } from "../../render";
+import type { Topology } from "../../topology";
+import { redisName } from "../../topology";
 import { redisIp } from "./addresses";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { STACK_FILE_PATH, type StackFileInput } from "../../runbooks/lib/stack-file";
+import { STACK_FILE_PATH, type StackFileInput } from "../../../runbooks/lib/stack-file";
 import {
   redisNodeCount,
   WORKER_KINDS,
@@ -14,7 +14,7 @@ import {
   rabbitmqName,
   redisName,
   workerName,
-} from "../topology";
+} from "../../topology";
 import { backupEnv, type BackupTarget } from "./backups";
 import { mysqlVolumeName } from "./mysql-primary-replica";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";

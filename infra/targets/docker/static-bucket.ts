@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { renderS3Identities } from "../render";
-import { NAMES } from "../topology";
+import { renderS3Identities } from "../../render";
+import { NAMES } from "../../topology";
 import { appCommand } from "./api-cluster";
 import {
   BUCKET_PORTS,

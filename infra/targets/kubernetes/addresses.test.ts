@@ -5,7 +5,7 @@ import {
   apiSlots,
   mysqldExporterName,
   workerKindName,
-} from "../topology";
+} from "../../topology";
 import { kubernetesAddresses, podHost, redisPod, serviceHost, workerMetricsPort } from "./addresses";
 
 describe("serviceHost and podHost", () => {

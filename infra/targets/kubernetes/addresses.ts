@@ -11,7 +11,7 @@ import {
   type HostPort,
   type Topology,
   type WorkerKind,
-} from "../topology";
+} from "../../topology";
 
 /** Kubernetes object names beyond the process names (names.ts) they are built from. */
 export const K8S_NAMES = {

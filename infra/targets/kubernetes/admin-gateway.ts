@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { adminHtpasswd, renderAdminGatewayConf, type AdminRoute } from "../render";
-import { hostPort, NAMES } from "../topology";
+import { adminHtpasswd, renderAdminGatewayConf, type AdminRoute } from "../../render";
+import { hostPort, NAMES } from "../../topology";
 import { PATHS, type KubernetesContext } from "./context";
 import { runAsImageUser, scratchMounts } from "./image-users";
 import { nginxCommand } from "./load-balancer";

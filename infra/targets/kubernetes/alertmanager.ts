@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { renderAlertmanagerYml } from "../render";
-import { NAMES } from "../topology";
+import { renderAlertmanagerYml } from "../../render";
+import { NAMES } from "../../topology";
 import { PATHS, type KubernetesContext } from "./context";
 import { runAsImageUser } from "./image-users";
 import { clusterServiceSpec } from "./object-specs";

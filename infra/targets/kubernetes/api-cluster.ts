@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { NAMES, apiSlots } from "../topology";
+import { NAMES, apiSlots } from "../../topology";
 import { apiSlotName } from "./addresses";
 import { APP_SECRET, appPodTemplate, appProcessEnv, migrationJobName, type AppProcess } from "./app-pod";
 import { disruptionBudget } from "./availability";

@@ -1,5 +1,5 @@
-import { withSecrets } from "../deployment";
-import { parseTopology, serviceEnv } from "../topology";
+import { withSecrets } from "../../deployment";
+import { parseTopology, serviceEnv } from "../../topology";
 import { podEnv } from "./app-env";
 import { migrationJobName } from "./app-pod";
 import { kubernetesAddresses } from "./addresses";

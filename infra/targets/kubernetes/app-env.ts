@@ -1,6 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
-import { TOPOLOGY_SECRETS, withSecrets, type SecretName } from "../deployment";
-import type { Topology } from "../topology";
+import { TOPOLOGY_SECRETS, withSecrets, type SecretName } from "../../deployment";
+import type { Topology } from "../../topology";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 

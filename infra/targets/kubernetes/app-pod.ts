@@ -1,5 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
-import { serviceEnv, type Topology } from "../topology";
+import { serviceEnv, type Topology } from "../../topology";
 import { appCommand, podEnv, type PodEnv } from "./app-env";
 import { groupLabels, placement } from "./availability";
 import { PATHS, type KubernetesContext } from "./context";

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { hostPort, type Addresses, type Topology, NAMES } from "../topology";
+import { hostPort, type Addresses, type Topology, NAMES } from "../../topology";
 import type { KubernetesContext } from "./context";
 
 /** The API's p99 latency in milliseconds over the last minute, from the replicas' own histogram. */

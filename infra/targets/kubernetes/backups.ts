@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { backupServiceEnv, type Addresses, type Topology } from "../topology";
+import { backupServiceEnv, type Addresses, type Topology } from "../../topology";
 import { appCommand, podEnv } from "./app-env";
 import type { KubernetesContext } from "./context";
 import { runAsImageUser } from "./image-users";

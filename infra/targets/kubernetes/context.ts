@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { DeployConfig } from "../deployment";
-import type { Addresses } from "../topology";
+import type { DeployConfig } from "../../deployment";
+import type { Addresses } from "../../topology";
 import type { PodSecrets } from "./pod-secrets";
 
 /** What every Kubernetes component is given: the deployment, its addresses and the namespace it lives in. */

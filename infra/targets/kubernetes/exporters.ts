@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { withSecrets } from "../deployment";
-import { renderExporterMyCnf } from "../render";
-import { hostPort, NAMES, mysqldExporterName } from "../topology";
+import { withSecrets } from "../../deployment";
+import { renderExporterMyCnf } from "../../render";
+import { hostPort, NAMES, mysqldExporterName } from "../../topology";
 import type { KubernetesContext } from "./context";
 import { runAsImageUser, type BuiltImage } from "./image-users";
 import { NodeExporter } from "./node-exporter";

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { RawStackConfig } from "../config";
-import { withSecrets } from "../deployment";
+import type { RawStackConfig } from "../../config";
+import { withSecrets } from "../../deployment";
 import {
   renderAlertmanagerYml,
   renderBootstrapSql,
@@ -16,12 +16,12 @@ import {
   renderReplicaSetupSql,
   type MariadbPaths,
   type RabbitmqPeerDiscovery,
-} from "../render";
-import { buildDeployConfig, SECRET_NAMES, testSecretValue } from "../testing/deploy-config";
-import { differenceBeyondHostsAndPorts, type TargetSpecifics } from "../testing/faithful";
-import { recordResources, recorded, settle, settleRegistrations, unwrapSecrets } from "../testing/pulumi-mocks";
-import { REPO_ROOT } from "../testing/stack-config";
-import { localAddresses, type Addresses, type Topology } from "../topology";
+} from "../../render";
+import { buildDeployConfig, SECRET_NAMES, testSecretValue } from "../../testing/deploy-config";
+import { differenceBeyondHostsAndPorts, type TargetSpecifics } from "../../testing/faithful";
+import { recordResources, recorded, settle, settleRegistrations, unwrapSecrets } from "../../testing/pulumi-mocks";
+import { REPO_ROOT } from "../../testing/stack-config";
+import { localAddresses, type Addresses, type Topology } from "../../topology";
 import { kubernetesAddresses } from "./addresses";
 import type * as program from "./index";
 import { RUNBOOK_STACK_SECRET } from "./runbooks";
@@ -29,7 +29,7 @@ import { RUNBOOK_STACK_SECRET } from "./runbooks";
 // Every file the Kubernetes program mounts (ConfigMap entries, and Secret entries that are files)
 // must be exactly a renderer's output for the Kubernetes addresses, and differ from the local
 // stack's rendering only in hosts, ports and paths. The options are spelled out here, apart from
-// infra/kubernetes/, so a hand-edited file or a changed option shows up.
+// infra/targets/kubernetes/, so a hand-edited file or a changed option shows up.
 
 interface Rendering {
   text: string;
@@ -243,7 +243,7 @@ describe.each([
         });
     // Secret entries without a dot in their key are single values (passwords, the cookie), not files.
     // The runbook stack file is not a service config but the runbooks' view of the stack (JSON of the
-    // secret topology, addresses and processes): infra/kubernetes/program.test.ts checks it.
+    // secret topology, addresses and processes): infra/targets/kubernetes/program.test.ts checks it.
     mounted = new Map(
       [
         ...entries("kubernetes:core/v1:ConfigMap", "data", () => true),

@@ -1,5 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
-import { IMAGE_USERS } from "../config";
+import { IMAGE_USERS } from "../../config";
 
 /** A Debian-built image, by its key in Images (every key but the object store). */
 export type BuiltImage = keyof typeof IMAGE_USERS;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig, SECRET_NAMES } from "../config";
-import type { SecretName } from "../deployment";
-import { testSecrets } from "../testing/deploy-config";
+import { parseStackConfig, SECRET_NAMES } from "../../config";
+import type { SecretName } from "../../deployment";
+import { testSecrets } from "../../testing/deploy-config";
 import {
   recordResources,
   recorded,
@@ -10,8 +10,8 @@ import {
   unwrapSecrets,
   upstreamOf,
   type RecordedResource,
-} from "../testing/pulumi-mocks";
-import { redisNodeCount } from "../topology";
+} from "../../testing/pulumi-mocks";
+import { redisNodeCount } from "../../topology";
 import { apiSlotName } from "./addresses";
 import { migrationJobName } from "./app-pod";
 import type * as program from "./index";
@@ -19,7 +19,7 @@ import { SECRETS_DIGEST_ANNOTATION } from "./pod-secrets";
 
 // The Kubernetes program's ordering and its answer to a rotated secret, under Pulumi's mocks. What
 // the mocks cannot show: that the cluster runs the Jobs (the scripts themselves run against real
-// MariaDB and Redis in infra/render/*.test.ts and infra/docker/job-scripts.test.ts).
+// MariaDB and Redis in infra/render/*.test.ts and infra/targets/docker/job-scripts.test.ts).
 
 const WORKLOAD = /:(Job|StatefulSet|Deployment|DaemonSet|CronJob)$/;
 // Two MariaDB replicas, so the replica-setup Jobs are more than one; the admin UIs published, so

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { NAMES } from "../topology";
+import { NAMES } from "../../topology";
 import { PATHS, type KubernetesContext } from "./context";
 import { runAsImageUser, scratchMounts } from "./image-users";
 import { kubernetesNginxConf } from "./mounted-files";

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { KEEP_CLAIMS } from "./availability";
-import { NAMES } from "../topology";
+import { NAMES } from "../../topology";
 import { Alertmanager } from "./alertmanager";
 import { PATHS, type KubernetesContext } from "./context";
 import { Exporters } from "./exporters";

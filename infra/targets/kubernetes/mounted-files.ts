@@ -1,5 +1,11 @@
-import { renderMariadbCnf, renderNginxConf, renderPrometheusYml, renderRabbitmqConf, renderRedisConf } from "../render";
-import type { Addresses, HostPort, Topology } from "../topology";
+import {
+  renderMariadbCnf,
+  renderNginxConf,
+  renderPrometheusYml,
+  renderRabbitmqConf,
+  renderRedisConf,
+} from "../../render";
+import type { Addresses, HostPort, Topology } from "../../topology";
 import { PATHS } from "./context";
 import { K8S_NAMES } from "./addresses";
 

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { withSecrets } from "../deployment";
+import { withSecrets } from "../../deployment";
 import {
   CREDENTIALS_DIR,
   CREDENTIALS_VOLUME,
@@ -9,8 +9,8 @@ import {
   renderBootstrapSql,
   renderReplicaSetupSql,
   type MysqlJobSteps,
-} from "../render";
-import { hostPort, NAMES, mysqlReplicaName } from "../topology";
+} from "../../render";
+import { hostPort, NAMES, mysqlReplicaName } from "../../topology";
 import type { KubernetesContext } from "./context";
 import { volumesOwnedBy } from "./image-users";
 import { disruptionBudget, keepOnDestroy } from "./availability";

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { MariadbOptions } from "../render";
-import type { HostPort } from "../topology";
+import type { MariadbOptions } from "../../render";
+import type { HostPort } from "../../topology";
 import { groupLabels, KEEP_CLAIMS, placement } from "./availability";
 import { PATHS, type KubernetesContext } from "./context";
 import { runAsImageUser, scratchMounts, volumesOwnedBy } from "./image-users";

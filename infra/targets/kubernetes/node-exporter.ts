@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { NAMES } from "../topology";
+import { NAMES } from "../../topology";
 import type { KubernetesContext } from "./context";
 import { runAsImageUser } from "./image-users";
 import { clusterServiceSpec } from "./object-specs";

@@ -1,7 +1,7 @@
 /**
  * Pod Security Standards (https://kubernetes.io/docs/concepts/security/pod-security-standards/):
  * the level each namespace enforces, and every pod that does not meet "restricted", with why.
- * infra/kubernetes/policy.test.ts checks each pod against the level claimed here.
+ * infra/targets/kubernetes/policy.test.ts checks each pod against the level claimed here.
  */
 
 export type PodSecurityLevel = "privileged" | "baseline" | "restricted";

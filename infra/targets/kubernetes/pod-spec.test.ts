@@ -1,4 +1,4 @@
-import { MEMORY_ROLES, parseTopology } from "../topology";
+import { MEMORY_ROLES, parseTopology } from "../../topology";
 import { httpProbes, resources, sizeOf, type Workload } from "./pod-spec";
 
 // Every role Kubernetes runs (all but the Docker-only autoscaler and runbooks containers).

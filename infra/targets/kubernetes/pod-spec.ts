@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type * as k8s from "@pulumi/kubernetes";
-import { memoryLimitMb, type MemoryRole, type Topology } from "../topology";
+import { memoryLimitMb, type MemoryRole, type Topology } from "../../topology";
 
 type Container = k8s.types.input.core.v1.Container;
 

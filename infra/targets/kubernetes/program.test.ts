@@ -2,19 +2,19 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
-import { IMAGE_USERS } from "../config";
-import { buildDeployConfig, testSecretValue, testSecretValues } from "../testing/deploy-config";
-import { deployRecorded as deploy, SCALED, type Deployed } from "../testing/kubernetes-program";
+import { IMAGE_USERS } from "../../config";
+import { buildDeployConfig, testSecretValue, testSecretValues } from "../../testing/deploy-config";
+import { deployRecorded as deploy, SCALED, type Deployed } from "../../testing/kubernetes-program";
 import {
   isSecretValue,
   plainOccurrences,
   recordResources,
   unwrapSecrets,
   type RecordedResource,
-} from "../testing/pulumi-mocks";
-import { readStackFile } from "../testing/stack-config";
-import { REDIS_HOSTNAME_ENV, REDIS_RESOLVE_WAIT_SECONDS, redisRestartDelayMs } from "../render";
-import { redisNodeCount, NAMES } from "../topology";
+} from "../../testing/pulumi-mocks";
+import { readStackFile } from "../../testing/stack-config";
+import { REDIS_HOSTNAME_ENV, REDIS_RESOLVE_WAIT_SECONDS, redisRestartDelayMs } from "../../render";
+import { redisNodeCount, NAMES } from "../../topology";
 import { migrationJobName } from "./app-pod";
 import { BUCKET_PORTS, bucketNames, LIVENESS_ONLY_SIDECARS } from "./bucket-scripts";
 import { hostNamespace, kubernetesAddresses, serviceHost } from "./addresses";
@@ -22,8 +22,8 @@ import { appCommand } from "./app-env";
 import { PATHS } from "./context";
 import { MARIADB_PATHS } from "./mounted-files";
 import { kubernetesStackFile, RUNBOOK_STACK_SECRET, RUNBOOKS } from "./runbooks";
-import { parseStackFile, STACK_FILE_PATH } from "../../runbooks/lib/stack-file";
-import { parseBackupEnv } from "../../services/src/backup/config";
+import { parseStackFile, STACK_FILE_PATH } from "../../../runbooks/lib/stack-file";
+import { parseBackupEnv } from "../../../services/src/backup/config";
 
 const deployed: Record<"base" | "scaled" | "Pulumi.k8s.yaml", Deployed> = {} as never;
 
@@ -242,7 +242,7 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
       .map((c) => (c.command as string[] | undefined)?.[1] ?? "")
       .filter((arg) => arg.startsWith("dist/services/src/main/"));
     expect(entries.length).toBeGreaterThan(0);
-    const root = path.resolve(__dirname, "..", "..");
+    const root = path.resolve(__dirname, "..", "..", "..");
     for (const entry of new Set(entries)) {
       const source = entry.replace(/^dist\//, "").replace(/\.js$/, ".ts");
       expect({ entry, exists: fs.existsSync(path.join(root, source)) }).toEqual({ entry, exists: true });
@@ -333,7 +333,7 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
 
   it("mounts every rule file under monitoring/rules into Prometheus and loads each from its config", () => {
     const files = fs
-      .readdirSync(path.join(__dirname, "..", "..", "monitoring", "rules"))
+      .readdirSync(path.join(__dirname, "..", "..", "..", "monitoring", "rules"))
       .filter((f) => f.endsWith(".yml"));
     const rules = named(d(), "ConfigMap", "prometheus-rules").data as Record<string, string>;
     expect(Object.keys(rules).sort()).toEqual(files.sort());
@@ -343,7 +343,7 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
     )!.mountPath;
     expect(promYml.rule_files).toEqual(files.sort().map((f) => `${mount}/${f}`));
     for (const f of files)
-      expect(rules[f]).toBe(fs.readFileSync(path.join(__dirname, "..", "..", "monitoring", "rules", f), "utf8"));
+      expect(rules[f]).toBe(fs.readFileSync(path.join(__dirname, "..", "..", "..", "monitoring", "rules", f), "utf8"));
   });
 
   it("probes API pods for readiness on /api/v1/health and for liveness on /api/v1/health/live", () => {

@@ -1,9 +1,9 @@
 import path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { withSecrets } from "../deployment";
-import { renderEnabledPlugins, renderRabbitmqDefinitions } from "../render";
-import { NAMES } from "../topology";
+import { withSecrets } from "../../deployment";
+import { renderEnabledPlugins, renderRabbitmqDefinitions } from "../../render";
+import { NAMES } from "../../topology";
 import { PATHS, type KubernetesContext } from "./context";
 import { K8S_NAMES } from "./addresses";
 import { disruptionBudget, groupLabels, KEEP_CLAIMS, placement } from "./availability";

@@ -1,14 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { withSecrets } from "../deployment";
+import { withSecrets } from "../../deployment";
 import {
   clusterFormScript,
   REDIS_HOSTNAME_ENV,
   REDIS_RESOLVE_WAIT_SECONDS,
   redisContainerCommand,
   redisRestartDelayMs,
-} from "../render";
-import { hostPort, NAMES } from "../topology";
+} from "../../render";
+import { hostPort, NAMES } from "../../topology";
 import { redisPod, redisShardName } from "./addresses";
 import { disruptionBudget, groupLabels, KEEP_CLAIMS, placement } from "./availability";
 import { PATHS, type KubernetesContext } from "./context";

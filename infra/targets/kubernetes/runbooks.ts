@@ -1,9 +1,9 @@
 import path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { STACK_FILE_PATH, type StackFileInput, type StackProcess } from "../../runbooks/lib/stack-file";
-import { IMAGE_USERS } from "../config";
-import { withSecrets } from "../deployment";
+import { STACK_FILE_PATH, type StackFileInput, type StackProcess } from "../../../runbooks/lib/stack-file";
+import { IMAGE_USERS } from "../../config";
+import { withSecrets } from "../../deployment";
 import {
   NAMES,
   WORKER_KINDS,
@@ -16,7 +16,7 @@ import {
   workerName,
   type Addresses,
   type Topology,
-} from "../topology";
+} from "../../topology";
 import { redisPod, redisShardName } from "./addresses";
 import { backupEnv } from "./backups";
 import type { KubernetesContext } from "./context";

@@ -1,10 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Topology } from "../topology";
+import type { Topology } from "../../topology";
 import { KEEP_CLAIMS } from "./availability";
-import { NAMES } from "../topology";
+import { NAMES } from "../../topology";
 import { serviceHost, type ClusterDns } from "./addresses";
-import { renderS3Identities } from "../render";
+import { renderS3Identities } from "../../render";
 import { appCommand } from "./app-env";
 import { BUCKET_KEYS, BUCKET_PORTS, bucketInitEnv, bucketNames, staticSidecars } from "./bucket-scripts";
 import type { KubernetesContext } from "./context";

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { WORKER_ENTRY_POINTS, WORKER_KINDS, NAMES, workerKindName } from "../topology";
+import { WORKER_ENTRY_POINTS, WORKER_KINDS, NAMES, workerKindName } from "../../topology";
 import { workerMetricsPort } from "./addresses";
 import { appPodTemplate, type AppProcess } from "./app-pod";
 import { disruptionBudget } from "./availability";

@@ -29,7 +29,7 @@ export const dependencyLatency = new Gauge({
 /** Probes every dependency once a second (started by the first caller) and keeps the last report. */
 export class HealthMonitor {
   private last: DependencyReport | null = null;
-  private first: Promise<DependencyReport> | null = null;
+  private first: Promise<DependencyReport | null> | null = null;
   private probing = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -37,11 +37,14 @@ export class HealthMonitor {
     refreshOnScrape = () => this.report();
   }
 
-  /** The latest report; the first call waits for the first round of probes. */
-  async report(): Promise<DependencyReport> {
+  /**
+   * The latest report; the first call waits for the first round of probes. Null while there is none
+   * yet (that round failed as a whole): readiness() counts it as reaching nothing.
+   */
+  async report(): Promise<DependencyReport | null> {
     if (this.last) return this.last;
     if (!this.first) {
-      this.first = this.probe().then(() => this.last!);
+      this.first = this.probe().then(() => this.last);
       this.timer = setInterval(() => void this.probe(), PROBE_INTERVAL_MS).unref();
     }
     return this.first;

@@ -19,7 +19,9 @@ export async function topUp(
   try {
     const balanceCents = await p.db.transaction(`user:${userId}`, async (tx) => {
       await applyMovements(tx, [{ userId, kind: "top_up", cents: amountCents, operationId }]);
-      return (await movementOf(tx, operationId))!.balanceAfterCents;
+      const movement = await movementOf(tx, operationId);
+      if (!movement) throw new Error(`ledger row ${operationId} not found right after its insert`);
+      return movement.balanceAfterCents;
     });
     return { balanceCents, created: true };
   } catch (err) {

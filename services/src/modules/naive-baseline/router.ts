@@ -30,9 +30,9 @@ export function naiveBaselineRoutes(api: ApiRouter, p: Platform): void {
       const key = requireIdempotencyKey(ctx);
       const { id } = ctx.state.params;
       const outcome = await naivePurchase(p.db, id, principal(ctx).userId, key);
-      if ("refused" in outcome) throw ConflictError(outcome.refused, `refused: ${outcome.refused}`);
+      if (outcome.kind === "refused") throw ConflictError(outcome.reason, `refused: ${outcome.reason}`);
       ctx.status = 201;
-      ctx.body = outcome;
+      ctx.body = { orderId: outcome.orderId };
     },
   );
 }
