@@ -26,7 +26,7 @@ ${COMMON_HELP}`;
 const BUSY_RETRIES = 10;
 const BUSY_RETRY_DELAY_MS = 2000;
 
-/** The API's StatefulSet on Kubernetes (infra/kubernetes/addresses.ts NAMES.api). */
+/** The API's StatefulSet on Kubernetes (infra/targets/kubernetes/addresses.ts NAMES.api). */
 const API_SET = "api";
 
 interface ReplicaStatus {

@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import { IMAGE_USERS } from "../../infra/config";
-import { volumesOwnedBy } from "../../infra/kubernetes/image-users";
-import { RUNBOOK_ROLE_RULES } from "../../infra/kubernetes/runbooks";
+import { volumesOwnedBy } from "../../infra/targets/kubernetes/image-users";
+import { RUNBOOK_ROLE_RULES } from "../../infra/targets/kubernetes/runbooks";
 import {
   plainRules,
   serveFakeKubernetesApi,

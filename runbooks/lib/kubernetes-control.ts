@@ -344,7 +344,7 @@ function oneShotPod(spec: OneShotPod): V1Pod {
           command: spec.command,
           env: Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value })),
           volumeMounts: mounts.map(([mountPath], i) => ({ name: `v${i}`, mountPath, readOnly: spec.readOnly })),
-          // As every pod of the deployment's namespace (infra/kubernetes/pod-security.ts).
+          // As every pod of the deployment's namespace (infra/targets/kubernetes/pod-security.ts).
           securityContext: {
             allowPrivilegeEscalation: false,
             capabilities: { drop: ["ALL"] },

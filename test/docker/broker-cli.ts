@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
-import { RABBITMQ_USERS_FILE } from "../../infra/docker/rabbitmq";
+import { RABBITMQ_USERS_FILE } from "../../infra/targets/docker/rabbitmq";
 import { uploadsTar } from "../../infra/testing/engine-provider";
 
 /*

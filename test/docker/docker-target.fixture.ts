@@ -17,7 +17,7 @@ import { TARGET_IMAGE_DEFAULTS, type RawStackConfig } from "../../infra/config";
 import { EngineProvider, runAsProgram } from "../../infra/testing/engine-provider";
 import { buildImageInputs } from "../../infra/testing/engine-image-build";
 import { REPO_ROOT, useStackConfig } from "../../infra/testing/stack-config";
-import { BUCKET_PORTS } from "../../infra/docker/bucket-scripts";
+import { BUCKET_PORTS } from "../../infra/targets/docker/bucket-scripts";
 
 const [overridesJson] = process.argv.slice(2);
 const overrides = JSON.parse(overridesJson ?? "{}") as RawStackConfig;

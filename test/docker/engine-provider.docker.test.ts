@@ -5,7 +5,7 @@ import { runFixture as runFixtureIn } from "./run-fixture";
 
 // The engine provider itself, on the machine's real Docker Engine with the base image: what it
 // creates follows the program's dependency order, a one-shot job's real exit code fails the
-// deployment with its log lines (the program's own check, infra/docker/one-shot.ts), nothing that
+// deployment with its log lines (the program's own check, infra/targets/docker/one-shot.ts), nothing that
 // waits on a failed job is created, and ports are published on 127.0.0.1 only. The program runs in
 // a process of its own (small-program.fixture.ts), as `pulumi up` runs one.
 

@@ -11,11 +11,11 @@ import Docker from "dockerode";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { withSecrets } from "../../infra/deployment";
-import { dockerAddresses } from "../../infra/docker/addresses";
-import { ApiCluster } from "../../infra/docker/api-cluster";
-import type { DockerContext } from "../../infra/docker/context";
-import { MysqlPrimaryReplica } from "../../infra/docker/mysql-primary-replica";
-import { oneShotJob } from "../../infra/docker/one-shot";
+import { dockerAddresses } from "../../infra/targets/docker/addresses";
+import { ApiCluster } from "../../infra/targets/docker/api-cluster";
+import type { DockerContext } from "../../infra/targets/docker/context";
+import { MysqlPrimaryReplica } from "../../infra/targets/docker/mysql-primary-replica";
+import { oneShotJob } from "../../infra/targets/docker/one-shot";
 import { buildDeployConfig } from "../../infra/testing/deploy-config";
 import { EngineProvider, runAsProgram } from "../../infra/testing/engine-provider";
 

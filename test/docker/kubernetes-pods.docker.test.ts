@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
 import { IMAGE_TARGETS, imageKey } from "../../infra/config";
-import { bashHttpProbe } from "../../infra/docker/container-spec";
+import { bashHttpProbe } from "../../infra/targets/docker/container-spec";
 import { ownedBy, removeLabelled } from "../../infra/testing/engine-provider";
 import { deployRecorded, type Deployed } from "../../infra/testing/kubernetes-program";
 import { recordResources, unwrapSecrets } from "../../infra/testing/pulumi-mocks";

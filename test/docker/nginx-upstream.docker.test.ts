@@ -1,8 +1,8 @@
 import path from "node:path";
 import Docker from "dockerode";
-import { dockerAddresses } from "../../infra/docker/addresses";
-import { PATHS } from "../../infra/docker/context";
-import { dockerNginxConf } from "../../infra/docker/load-balancer";
+import { dockerAddresses } from "../../infra/targets/docker/addresses";
+import { PATHS } from "../../infra/targets/docker/context";
+import { dockerNginxConf } from "../../infra/targets/docker/load-balancer";
 import { renderApiUpstream } from "../../infra/render";
 import { hostPort, parseTopology } from "../../infra/topology";
 import { ownedBy, removeLabelled } from "../../infra/testing/engine-provider";

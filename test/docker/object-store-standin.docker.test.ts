@@ -1,7 +1,7 @@
 import path from "node:path";
 import Docker from "dockerode";
-import { bucketNames } from "../../infra/docker/bucket-scripts";
-import { PATHS } from "../../infra/docker/context";
+import { bucketNames } from "../../infra/targets/docker/bucket-scripts";
+import { PATHS } from "../../infra/targets/docker/context";
 import { buildDeployConfig } from "../../infra/testing/deploy-config";
 import { ownedBy, removeLabelled } from "../../infra/testing/engine-provider";
 import { demuxLogs } from "../../services/src/platform/docker-engine";

@@ -9,10 +9,10 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import Docker from "dockerode";
 import { withSecrets, type Images } from "../../infra/deployment";
-import { dockerAddresses } from "../../infra/docker/addresses";
-import { BUCKET_PORTS } from "../../infra/docker/bucket-scripts";
-import type { DockerContext } from "../../infra/docker/context";
-import { StaticBucket } from "../../infra/docker/static-bucket";
+import { dockerAddresses } from "../../infra/targets/docker/addresses";
+import { BUCKET_PORTS } from "../../infra/targets/docker/bucket-scripts";
+import type { DockerContext } from "../../infra/targets/docker/context";
+import { StaticBucket } from "../../infra/targets/docker/static-bucket";
 import { buildDeployConfig } from "../../infra/testing/deploy-config";
 import { EngineProvider, runAsProgram } from "../../infra/testing/engine-provider";
 

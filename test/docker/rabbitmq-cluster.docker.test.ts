@@ -1,14 +1,14 @@
 import path from "node:path";
 import amqp from "amqplib";
 import Docker from "dockerode";
-import { dockerAddresses, RABBITMQ_CLUSTER_ALIAS } from "../../infra/docker/addresses";
-import { PATHS } from "../../infra/docker/context";
+import { dockerAddresses, RABBITMQ_CLUSTER_ALIAS } from "../../infra/targets/docker/addresses";
+import { PATHS } from "../../infra/targets/docker/context";
 import {
   definitionsQueueNames,
   dockerRabbitmqConf,
   dockerRabbitmqNodes,
   rabbitmqUsersScript,
-} from "../../infra/docker/rabbitmq";
+} from "../../infra/targets/docker/rabbitmq";
 import {
   QUORUM_INITIAL_GROUP_SIZE,
   renderEnabledPlugins,

@@ -4,13 +4,13 @@ import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
-import { kubernetesAddresses } from "../../infra/kubernetes/addresses";
-import { PATHS } from "../../infra/kubernetes/context";
+import { kubernetesAddresses } from "../../infra/targets/kubernetes/addresses";
+import { PATHS } from "../../infra/targets/kubernetes/context";
 import {
   kubernetesRabbitmqConf,
   RABBITMQ_DEFINITIONS_FILE,
   rabbitmqPodSuffix,
-} from "../../infra/kubernetes/mounted-files";
+} from "../../infra/targets/kubernetes/mounted-files";
 import { renderEnabledPlugins, renderRabbitmqDefinitions } from "../../infra/render";
 import { ownedBy, removeLabelled, uploadsTar } from "../../infra/testing/engine-provider";
 import { parseTopology } from "../../infra/topology";
@@ -115,7 +115,7 @@ beforeAll(async () => {
       name: container(pod),
       Hostname: pod,
       Image: image,
-      // As the StatefulSet sets them (infra/kubernetes/rabbit-mq.ts), $(MY_POD_NAME) expanded.
+      // As the StatefulSet sets them (infra/targets/kubernetes/rabbitmq.ts), $(MY_POD_NAME) expanded.
       Env: [
         `MY_POD_NAME=${pod}`,
         "RABBITMQ_USE_LONGNAME=true",

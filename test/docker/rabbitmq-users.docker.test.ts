@@ -1,9 +1,9 @@
 import path from "node:path";
 import amqp from "amqplib";
 import Docker from "dockerode";
-import { dockerAddresses } from "../../infra/docker/addresses";
-import { PATHS } from "../../infra/docker/context";
-import { dockerRabbitmqConf, rabbitmqUsersScript } from "../../infra/docker/rabbitmq";
+import { dockerAddresses } from "../../infra/targets/docker/addresses";
+import { PATHS } from "../../infra/targets/docker/context";
+import { dockerRabbitmqConf, rabbitmqUsersScript } from "../../infra/targets/docker/rabbitmq";
 import { renderEnabledPlugins, renderRabbitmqDefinitions, renderRabbitmqUsers } from "../../infra/render";
 import { ownedBy, removeLabelled, uploadsTar } from "../../infra/testing/engine-provider";
 import { parseTopology, type Topology } from "../../infra/topology";

@@ -1,8 +1,8 @@
 import path from "node:path";
 import Docker from "dockerode";
 import { Cluster, Redis } from "ioredis";
-import { PATHS } from "../../infra/kubernetes/context";
-import { kubernetesRedisConf } from "../../infra/kubernetes/mounted-files";
+import { PATHS } from "../../infra/targets/kubernetes/context";
+import { kubernetesRedisConf } from "../../infra/targets/kubernetes/mounted-files";
 import { clusterFormScript, REDIS_HOSTNAME_ENV, redisContainerCommand } from "../../infra/render";
 import { ownedBy, removeLabelled, uploadsTar } from "../../infra/testing/engine-provider";
 import { parseTopology, type HostPort } from "../../infra/topology";

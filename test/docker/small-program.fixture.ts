@@ -6,7 +6,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import Docker from "dockerode";
-import { oneShotJob } from "../../infra/docker/one-shot";
+import { oneShotJob } from "../../infra/targets/docker/one-shot";
 import { EngineProvider, runAsProgram } from "../../infra/testing/engine-provider";
 
 const [base, SECRET] = process.argv.slice(2);

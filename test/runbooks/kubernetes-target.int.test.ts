@@ -2,8 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { IMAGE_USERS } from "../../infra/config";
-import { MARIADB_DATADIR_IN_VOLUME } from "../../infra/kubernetes/mounted-files";
-import { kubernetesProcesses, RUNBOOK_ROLE_RULES } from "../../infra/kubernetes/runbooks";
+import { MARIADB_DATADIR_IN_VOLUME } from "../../infra/targets/kubernetes/mounted-files";
+import { kubernetesProcesses, RUNBOOK_ROLE_RULES } from "../../infra/targets/kubernetes/runbooks";
 import type { StackFileInput } from "../../runbooks/lib/stack-file";
 import { eventually, liveQueue, testAddresses, testTopology } from "../stack/clients";
 import { testLayout } from "../stack/test-stack";
@@ -63,7 +63,7 @@ beforeAll(async () => {
       namespace: NAMESPACE,
       image: "floodgate-app",
       api: api.url,
-      // What the program writes (infra/kubernetes/runbooks.ts); the stand-in runs pods as this process.
+      // What the program writes (infra/targets/kubernetes/runbooks.ts); the stand-in runs pods as this process.
       mariadbData: { uid: IMAGE_USERS.mariadb.uid, gid: IMAGE_USERS.mariadb.gid, dir: MARIADB_DATADIR_IN_VOLUME },
     },
   };

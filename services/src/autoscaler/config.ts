@@ -2,7 +2,7 @@ import { z } from "zod";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-/** The autoscaler service's environment (what infra/docker/autoscaler.ts sets). */
+/** The autoscaler service's environment (what infra/targets/docker/autoscaler.ts sets). */
 export const AutoscalerEnvSchema = z
   .object({
     HTTP_HOST: z.string().default("0.0.0.0"),
