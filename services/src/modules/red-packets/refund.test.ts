@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { refundDue } from "./refund";
+import { refundDue, refundStep } from "./refund";
 import { splitAmount } from "./split";
 
 describe("refundDue", () => {
@@ -35,5 +35,16 @@ describe("refundDue", () => {
 
   it("refuses grabs above the amount (corrupted data) instead of refunding a negative sum", () => {
     expect(() => refundDue(100, 101)).toThrow(RangeError);
+  });
+});
+
+describe("refundStep", () => {
+  it.each([
+    ["no such packet", null, "not_found"],
+    ["refunded already (even if expired)", { expired: true, refunded: true }, "already_refunded"],
+    ["still running: grabs may come", { expired: false, refunded: false }, "not_expired"],
+    ["expired, not yet refunded", { expired: true, refunded: false }, "refund"],
+  ] as const)("%s → %s", (_, state, step) => {
+    expect(refundStep(state)).toBe(step);
   });
 });

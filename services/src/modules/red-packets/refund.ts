@@ -21,6 +21,18 @@ export function refundDue(amountCents: number, grabbedCents: number): number {
 }
 
 /**
+ * Whether a refund runs, from the packet's row: `not_found`, `already_refunded` (its keys are
+ * retired again, harmlessly), `not_expired` (grabs may still come), or `refund`.
+ */
+export function refundStep(
+  state: { expired: boolean; refunded: boolean } | null,
+): "not_found" | "already_refunded" | "not_expired" | "refund" {
+  if (!state) return "not_found";
+  if (state.refunded) return "already_refunded";
+  return state.expired ? "refund" : "not_expired";
+}
+
+/**
  * Refund an expired packet's unclaimed remainder to its creator, exactly once, with money conserved:
  * 1. close it in Redis, so no grab is admitted after this point whatever the clocks say;
  * 2. persist every grab Redis admitted (idempotent — the workers may be doing the same), so none
@@ -37,12 +49,9 @@ export async function refundPacket(
     "SELECT expires_at <= NOW(3) AS expired, refunded_at IS NOT NULL AS refunded FROM red_packets WHERE id = ?",
     [packetId],
   );
-  if (!state) return { outcome: "not_found" };
-  if (Number(state.refunded) === 1) {
-    await store.retire(packetId, RETIRED_TTL_SECONDS);
-    return { outcome: "already_refunded" };
-  }
-  if (Number(state.expired) !== 1) return { outcome: "not_expired" };
+  const step = refundStep(state && { expired: Number(state.expired) === 1, refunded: Number(state.refunded) === 1 });
+  if (step === "already_refunded") await store.retire(packetId, RETIRED_TTL_SECONDS);
+  if (step !== "refund") return { outcome: step };
 
   // A Redis error here throws: the refund waits for Redis rather than risk refunding a queued grab.
   if (!(await store.close(packetId, Date.now())))
