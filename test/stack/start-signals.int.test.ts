@@ -108,7 +108,7 @@ describe("npm start interrupted during start-up", () => {
     ["just after nginx first answers /api/v1/health", (_: Run) => healthAnswers, 20],
     ["before any component has started", (run: Run) => sawLine(run, /starting \d+ API replicas/), 0],
     ["once the first components have started", (_: Run) => stateLists(/./), 1],
-    ["mid start-up: MariaDB ready, RabbitMQ still booting", (run: Run) => sawLine(run, /mysql-primary ready/), 2],
+    ["mid start-up, once MariaDB is ready", (run: Run) => sawLine(run, /mysql-primary ready/), 2],
   ])(
     "%s: Ctrl-C stops what has started and leaves no process or port",
     async (_, moment, atLeast) => {
@@ -154,7 +154,9 @@ describe("npm start interrupted during start-up", () => {
     expect(stopped.stdout).toMatch(/owner \(pid \d+\) is stopped \(SIGSTOP\) within 2 s: killing it/);
     expect(stopped.stdout).toMatch(/stopped what the owner left running: .*redis-1/);
     expect(stopped.status).toBe(0);
-    expect(tookMs).toBeLessThan(40_000); // 2 s for the owner, then each phase's stop timeout at most
+    // 2 s for the owner, then the stores' phase: at most its longest stop timeout (RabbitMQ's 30 s; a broker
+    // still booting ignores SIGTERM) before the SIGKILL.
+    expect(tookMs).toBeLessThan(45_000);
     expect(await run.exited).not.toBe(0);
     expect(await left(run)).toEqual([]);
   }, 150_000);
