@@ -106,7 +106,7 @@ describe("npm start interrupted during start-up", () => {
   // so each gets to its moment in seconds.
   it.each([
     ["just after nginx first answers /api/v1/health", (_: Run) => healthAnswers, 20],
-    ["before any component has started", (run: Run) => sawLine(run, /starting \d+ API replicas/), 0],
+    ["as start-up begins (its first line)", (run: Run) => sawLine(run, /starting \d+ API replicas/), 0],
     ["once the first components have started", (_: Run) => stateLists(/./), 1],
     ["mid start-up, once MariaDB is ready", (run: Run) => sawLine(run, /mysql-primary ready/), 2],
   ])(
