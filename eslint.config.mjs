@@ -27,13 +27,14 @@ export default tseslint.config(
     },
   },
   {
-    // The modules allowed to read process.env: service config, the stack, runbooks and test harness, bootstrap.
+    // The modules allowed to read process.env: service config, the local stack, scripts, runbooks and test harness, bootstrap.
     files: [
       "services/src/platform/config.ts",
       "services/src/backup/config.ts",
       "services/src/autoscaler/config.ts",
       "services/src/static-sync/config.ts",
       "scripts/**",
+      "infra/targets/local/**",
       "runbooks/**",
       "test/**",
       "jest.config.js",

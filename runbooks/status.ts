@@ -5,8 +5,8 @@
  */
 import { retry } from "zx";
 import { hostPort } from "../infra/topology";
-import { parseClusterInfo } from "../scripts/stack/components/redis";
-import { isAlive } from "../scripts/stack/supervisor";
+import { parseClusterInfo } from "../infra/targets/local/components/redis";
+import { isAlive } from "../infra/targets/local/supervisor";
 import { liveQueues } from "./lib/broker";
 import { COMMON_HELP, parseRunbookArgs, Runbook } from "./lib/runbook";
 import { redisCli } from "./lib/shell";

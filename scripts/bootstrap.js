@@ -90,7 +90,7 @@ function main() {
   ensureDebianPackages();
   const node24 = path.join(root, "node_modules", ".bin", "node");
   if (mode === "stack") {
-    handOver(node24, ["--import", "tsx", path.join(root, "scripts", "stack", "main.ts"), ...rest]);
+    handOver(node24, ["--import", "tsx", path.join(root, "infra", "targets", "local", "main.ts"), ...rest]);
   } else if (mode === "ts") {
     handOver(node24, ["--import", "tsx", path.resolve(root, rest[0]), ...rest.slice(1)]);
   } else {

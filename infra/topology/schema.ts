@@ -155,7 +155,7 @@ export const RabbitmqSchema = z.object({
   /**
    * Broker nodes in one cluster. Odd: with pause_minority an even cluster split in half pauses both
    * halves, and 2 or 4 nodes survive no more losses than 1 or 3. The local stack runs 1 whatever
-   * this says (scripts/stack); the Docker and Kubernetes targets run this many.
+   * this says (infra/targets/local); the Docker and Kubernetes targets run this many.
    */
   nodes: count(1, 9)
     .refine((n) => n % 2 === 1, { error: "an odd number of nodes (1, 3, 5…): a quorum needs a strict majority" })

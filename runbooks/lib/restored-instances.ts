@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { sqlString } from "../../infra/render/mariadb";
-import { unixSocketPath } from "../../scripts/stack/context";
+import { unixSocketPath } from "../../infra/targets/local/context";
 import { tableProblems } from "../../services/src/backup/restore-drill";
 import { ScratchMariadb } from "../../services/src/backup/scratch-mariadb";
 import { freePort, portFree } from "../../services/src/platform/ports";

@@ -16,9 +16,9 @@
 import path from "node:path";
 import { chalk, minimist, question } from "zx";
 import { localAddresses, type Addresses, type Topology } from "../../infra/topology";
-import { StackLayout } from "../../scripts/stack/context";
-import { StackControl } from "../../scripts/stack/control";
-import { readState, type StackState } from "../../scripts/stack/state";
+import { StackLayout } from "../../infra/targets/local/context";
+import { StackControl } from "../../infra/targets/local/control";
+import { readState, type StackState } from "../../infra/targets/local/state";
 import { RUNBOOK_TARGETS, STACK_FILE_PATH, type RunbookTarget } from "./stack-file";
 
 /** A usage error: printed with the runbook's help, exit code 2. */

@@ -8,9 +8,9 @@
 import { $, type ProcessOutput } from "zx";
 import path from "node:path";
 import type { Addresses, HostPort, Topology } from "../../infra/topology";
-import { localBackupEnv } from "../../scripts/stack/components/backups";
-import { mysqlSockets, parseVerticalRow } from "../../scripts/stack/components/mysql";
-import type { StackContext } from "../../scripts/stack/context";
+import { localBackupEnv } from "../../infra/targets/local/components/backups";
+import { mysqlSockets, parseVerticalRow } from "../../infra/targets/local/components/mysql";
+import type { StackContext } from "../../infra/targets/local/context";
 import { DockerEngine } from "../../services/src/platform/docker-engine";
 import { KubernetesControl } from "./kubernetes-control";
 import { command } from "./shell";

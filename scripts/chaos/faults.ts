@@ -2,8 +2,8 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { NAMES, redisName } from "../../infra/topology";
-import { clusterHealth, redisAdmin } from "../stack/components/redis";
-import { isAlive } from "../stack/supervisor";
+import { clusterHealth, redisAdmin } from "../../infra/targets/local/components/redis";
+import { isAlive } from "../../infra/targets/local/supervisor";
 import { eventually, stackPid, type LoadTarget } from "../load/target";
 
 /** One fault: injected into a running storm, then recovered the way on-call would. */

@@ -24,7 +24,7 @@ const SERVICES_ENTRIES = [
   "tsconfig.json",
   "infra/topology",
   "infra/render",
-  "scripts/stack",
+  "infra/targets/local",
   "services",
   "runbooks",
 ];

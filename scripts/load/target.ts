@@ -1,11 +1,11 @@
 import { Cluster } from "ioredis";
 import mysql from "mysql2/promise";
 import { localAddresses, type Addresses, type Topology } from "../../infra/topology";
-import { StackLayout } from "../stack/context";
-import { StackControl } from "../stack/control";
-import { startStack, type RunningStack } from "../stack/stack";
-import { readState } from "../stack/state";
-import { isAlive } from "../stack/supervisor";
+import { StackLayout } from "../../infra/targets/local/context";
+import { StackControl } from "../../infra/targets/local/control";
+import { startStack, type RunningStack } from "../../infra/targets/local/stack";
+import { readState } from "../../infra/targets/local/state";
+import { isAlive } from "../../infra/targets/local/supervisor";
 
 /** A local stack that load runs (bench, chaos, their tests) drive: its topology, addresses and folder. */
 export interface LoadTarget {

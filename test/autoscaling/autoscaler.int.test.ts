@@ -3,8 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { hostPort, localAddresses, parseTopology, withPortOffset, type Topology } from "../../infra/topology";
-import { readState } from "../../scripts/stack/state";
-import { startStack, type RunningStack } from "../../scripts/stack/stack";
+import { readState } from "../../infra/targets/local/state";
+import { startStack, type RunningStack } from "../../infra/targets/local/stack";
 import { eventually } from "../stack/clients";
 import { repoRoot, TEST_PORT_OFFSET } from "../stack/test-stack";
 

@@ -1,4 +1,4 @@
-import { clusterHealth } from "../../scripts/stack/components/redis";
+import { clusterHealth } from "../../infra/targets/local/components/redis";
 import { stackPid } from "../flash-sales/support";
 import { buildUser, call, replicaBase } from "../support/api";
 import { buildProduct } from "../support/db";

@@ -6,7 +6,7 @@ import { RedisBreaker } from "../../services/src/platform/redis-breaker";
 import { buildUser, call, replicaBase } from "../support/api";
 import { allReplicasCounter } from "../support/metrics";
 import { eventually } from "../stack/clients";
-import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
+import { mysqlSockets, rootSql } from "../../infra/targets/local/components/mysql";
 import { testAddresses, testLayout, testTopology } from "../stack/test-stack";
 
 /** Wait until the replica has applied everything the primary has (so the loader reads there). */

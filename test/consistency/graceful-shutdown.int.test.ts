@@ -1,5 +1,5 @@
-import { readState } from "../../scripts/stack/state";
-import { isAlive } from "../../scripts/stack/supervisor";
+import { readState } from "../../infra/targets/local/state";
+import { isAlive } from "../../infra/targets/local/supervisor";
 import { call } from "../support/api";
 import { eventually } from "../stack/clients";
 import { testAddresses, testLayout } from "../stack/test-stack";

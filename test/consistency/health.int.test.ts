@@ -1,7 +1,7 @@
 import http from "node:http";
-import { readState } from "../../scripts/stack/state";
-import { StackControl } from "../../scripts/stack/control";
-import { isAlive } from "../../scripts/stack/supervisor";
+import { readState } from "../../infra/targets/local/state";
+import { StackControl } from "../../infra/targets/local/control";
+import { isAlive } from "../../infra/targets/local/supervisor";
 import { counterAt } from "../support/metrics";
 import { eventually, getJson } from "../stack/clients";
 import { testAddresses, testLayout } from "../stack/test-stack";

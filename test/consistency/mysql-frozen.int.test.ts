@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import type { RowDataPacket } from "mysql2";
 import { DEFAULT_POOL_BOUNDS } from "../../services/src/platform/db-pool";
-import { readState } from "../../scripts/stack/state";
+import { readState } from "../../infra/targets/local/state";
 import { apiBase, buildUser, call, replicaBase, uniqueName, type Answer } from "../support/api";
 import { buildProduct } from "../support/db";
 import { insertUsers } from "../support/users";

@@ -1,4 +1,4 @@
-import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
+import { mysqlSockets, rootSql } from "../../infra/targets/local/components/mysql";
 import { buildUser, call, replicaBase } from "../support/api";
 import { buildProduct } from "../support/db";
 import { testAddresses, testLayout } from "../stack/test-stack";

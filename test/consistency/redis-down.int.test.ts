@@ -1,4 +1,4 @@
-import { readState } from "../../scripts/stack/state";
+import { readState } from "../../infra/targets/local/state";
 import { buildUser, call, replicaBase } from "../support/api";
 import { buildProduct } from "../support/db";
 import { allReplicasCounter, replicaCounter } from "../support/metrics";

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import amqp from "amqplib";
 import { Cluster } from "ioredis";
 import type { RowDataPacket } from "mysql2";
-import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
+import { amqpUrl } from "../../infra/targets/local/components/rabbitmq";
 import { eventually, testAddresses, testTopology } from "../stack/clients";
 import { onPrimary } from "../support/db";
 import { counterAt } from "../support/metrics";

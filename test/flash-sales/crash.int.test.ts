@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import amqp from "amqplib";
-import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
-import { isAlive } from "../../scripts/stack/supervisor";
+import { amqpUrl } from "../../infra/targets/local/components/rabbitmq";
+import { isAlive } from "../../infra/targets/local/supervisor";
 import { eventually, testAddresses, testTopology } from "../stack/clients";
 import {
   acceptedOf,

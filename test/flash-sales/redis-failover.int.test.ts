@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { clusterHealth } from "../../scripts/stack/components/redis";
+import { clusterHealth } from "../../infra/targets/local/components/redis";
 import { masterOfKey } from "../support/redis";
 import { eventually, testAddresses, testTopology } from "../stack/clients";
 import {

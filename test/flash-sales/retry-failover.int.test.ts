@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { masterOfKey } from "../../scripts/chaos/faults";
 import { loadTarget } from "../../scripts/load/target";
-import { clusterHealth } from "../../scripts/stack/components/redis";
+import { clusterHealth } from "../../infra/targets/local/components/redis";
 import { saleKeys } from "../../services/src/modules/flash-sales/keys";
 import { purchaseRequestId } from "../../services/src/modules/flash-sales/request-id";
 import { eventually, testAddresses, testTopology } from "../stack/clients";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { ResultSetHeader } from "mysql2";
-import { readState } from "../../scripts/stack/state";
+import { readState } from "../../infra/targets/local/state";
 import { adminToken, call, replicaBase, type Answer } from "../support/api";
 import { onPrimary } from "../support/db";
 import { eventually } from "../stack/clients";

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import amqp from "amqplib";
 import type { RowDataPacket } from "mysql2";
-import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
-import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
-import { isAlive } from "../../scripts/stack/supervisor";
+import { mysqlSockets, rootSql } from "../../infra/targets/local/components/mysql";
+import { amqpUrl } from "../../infra/targets/local/components/rabbitmq";
+import { isAlive } from "../../infra/targets/local/supervisor";
 import { eventually, liveQueue, testAddresses, testTopology } from "../stack/clients";
 import { testLayout } from "../stack/test-stack";
 import { onPrimary } from "../support/db";

@@ -1,6 +1,6 @@
 import { packetKeys } from "../../services/src/modules/red-packets/keys";
 import { REAP_AFTER_MS } from "../../services/src/workers/red-packets/upkeep-job";
-import { isAlive } from "../../scripts/stack/supervisor";
+import { isAlive } from "../../infra/targets/local/supervisor";
 import { eventually } from "../stack/clients";
 import {
   appClients,

@@ -1,7 +1,7 @@
 import { packetKeys } from "../../services/src/modules/red-packets/keys";
 import { GRAB } from "../../services/src/modules/red-packets/scripts";
 import { parsePacketRef } from "../../services/src/modules/red-packets/packet-ref";
-import { redisAdmin } from "../../scripts/stack/components/redis";
+import { redisAdmin } from "../../infra/targets/local/components/redis";
 import { masterOfKey } from "../support/redis";
 import { testAddresses, testTopology } from "../stack/test-stack";
 import { appClients, buildGrabbers, buildPacket, drained, mysqlPacket } from "./support";

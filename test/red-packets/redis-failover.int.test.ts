@@ -1,4 +1,4 @@
-import { clusterHealth } from "../../scripts/stack/components/redis";
+import { clusterHealth } from "../../infra/targets/local/components/redis";
 import { packetKeys } from "../../services/src/modules/red-packets/keys";
 import { eventually, testAddresses, testTopology } from "../stack/clients";
 import { masterOfKey } from "../support/redis";

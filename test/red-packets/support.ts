@@ -1,7 +1,7 @@
 import { Cluster } from "ioredis";
 import type { RowDataPacket } from "mysql2";
 import { parseServiceEnv, serviceEnv } from "../../infra/topology";
-import { readState } from "../../scripts/stack/state";
+import { readState } from "../../infra/targets/local/state";
 import { packetKeys } from "../../services/src/modules/red-packets/keys";
 import { PacketStore } from "../../services/src/modules/red-packets/packet-store";
 import { Database } from "../../services/src/platform/db";

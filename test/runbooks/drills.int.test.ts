@@ -1,5 +1,5 @@
-import { clusterHealth, redisAdmin } from "../../scripts/stack/components/redis";
-import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
+import { clusterHealth, redisAdmin } from "../../infra/targets/local/components/redis";
+import { mysqlSockets, rootSql } from "../../infra/targets/local/components/mysql";
 import { masterOfKey } from "../support/redis";
 import { eventually, testAddresses, testTopology } from "../stack/clients";
 import { testLayout } from "../stack/test-stack";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { mysqlSockets, replicaStatus, rootSql } from "../../scripts/stack/components/mysql";
-import { isAlive } from "../../scripts/stack/supervisor";
+import { mysqlSockets, replicaStatus, rootSql } from "../../infra/targets/local/components/mysql";
+import { isAlive } from "../../infra/targets/local/supervisor";
 import { buildUser } from "../support/api";
 import { eventually, liveQueue, testAddresses, testTopology } from "../stack/clients";
 import { testLayout } from "../stack/test-stack";

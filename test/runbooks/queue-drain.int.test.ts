@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import amqp from "amqplib";
-import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
+import { amqpUrl } from "../../infra/targets/local/components/rabbitmq";
 import {
   acceptedOf,
   awaitOutcomes,

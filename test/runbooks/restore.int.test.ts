@@ -1,7 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import mysql from "mysql2/promise";
-import { mysqlSockets, rootSql } from "../../scripts/stack/components/mysql";
+import { mysqlSockets, rootSql } from "../../infra/targets/local/components/mysql";
 import { tableStats } from "../../services/src/backup/mysql-backup";
 import { ScratchMariadb } from "../../services/src/backup/scratch-mariadb";
 import { FsBackupStore, type Manifest } from "../../services/src/backup/store";

@@ -6,8 +6,8 @@ import path from "node:path";
 import mysql from "mysql2/promise";
 import YAML from "yaml";
 import { localAddresses, parseTopology, withPortOffset } from "../../infra/topology";
-import { readState } from "../../scripts/stack/state";
-import { isAlive } from "../../scripts/stack/supervisor";
+import { readState } from "../../infra/targets/local/state";
+import { isAlive } from "../../infra/targets/local/supervisor";
 import { eventually, getJson } from "./clients";
 import { repoRoot } from "./test-stack";
 
@@ -73,7 +73,7 @@ const portOpen = (port: number) =>
 
 /** The stack CLI (`npm run stack -- …`) against this test's state folder. */
 const stackCli = (...args: string[]) =>
-  spawnSync(process.execPath, ["--import", "tsx", "scripts/stack/main.ts", ...args, "--state-dir", stateDir], {
+  spawnSync(process.execPath, ["--import", "tsx", "infra/targets/local/main.ts", ...args, "--state-dir", stateDir], {
     cwd: repoRoot,
     encoding: "utf8",
   });

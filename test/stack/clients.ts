@@ -1,7 +1,7 @@
 import amqp from "amqplib";
 import mysql from "mysql2/promise";
 import type { HostPort } from "../../infra/topology";
-import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
+import { amqpUrl } from "../../infra/targets/local/components/rabbitmq";
 import { testAddresses, testTopology } from "./test-stack";
 
 type MysqlRole = "app" | "migrator";

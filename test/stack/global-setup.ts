@@ -1,4 +1,4 @@
-import { startStack, type RunningStack } from "../../scripts/stack/stack";
+import { startStack, type RunningStack } from "../../infra/targets/local/stack";
 import { repoRoot, testLayout, testTopology } from "./test-stack";
 
 declare global {

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import mysql, { type RowDataPacket } from "mysql2/promise";
-import { unixSocketPath } from "../../scripts/stack/context";
+import { unixSocketPath } from "../../infra/targets/local/context";
 import { readConservation } from "../../services/src/modules/ledger/conservation";
 import { migrate } from "../../services/src/platform/migrate";
 import { repoRoot, testLayout } from "./test-stack";

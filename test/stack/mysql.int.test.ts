@@ -1,6 +1,6 @@
 import type { RowDataPacket } from "mysql2";
 import { randomUUID } from "node:crypto";
-import { mysqlSockets, replicaStatus } from "../../scripts/stack/components/mysql";
+import { mysqlSockets, replicaStatus } from "../../infra/targets/local/components/mysql";
 import { eventually, mysqlAs, testAddresses } from "./clients";
 import { testLayout } from "./test-stack";
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import amqp from "amqplib";
-import { amqpUrl } from "../../scripts/stack/components/rabbitmq";
+import { amqpUrl } from "../../infra/targets/local/components/rabbitmq";
 import { eventually, getJson, testAddresses, testTopology } from "./clients";
 
 /** Take messages from a queue until the one with `messageId` appears; settle each (ack, or nack without requeue). */

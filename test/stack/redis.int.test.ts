@@ -1,5 +1,5 @@
 import Redis, { Cluster } from "ioredis";
-import { parseClusterInfo, redisAdmin } from "../../scripts/stack/components/redis";
+import { parseClusterInfo, redisAdmin } from "../../infra/targets/local/components/redis";
 import { testAddresses, testTopology } from "./clients";
 
 describe("Redis Cluster", () => {

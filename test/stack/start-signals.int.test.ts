@@ -3,7 +3,7 @@ import http from "node:http";
 import path from "node:path";
 import fs from "node:fs";
 import { listPorts, parseTopology, withPortOffset } from "../../infra/topology";
-import { readState } from "../../scripts/stack/state";
+import { readState } from "../../infra/targets/local/state";
 import { leftovers } from "./leftovers";
 import { repoRoot } from "./test-stack";
 
@@ -93,7 +93,7 @@ async function left(run: Run): Promise<string[]> {
 }
 
 const stackCli = (...args: string[]) =>
-  spawnSync(process.execPath, ["--import", "tsx", "scripts/stack/main.ts", ...args, "--state-dir", stateDir], {
+  spawnSync(process.execPath, ["--import", "tsx", "infra/targets/local/main.ts", ...args, "--state-dir", stateDir], {
     cwd: repoRoot,
     encoding: "utf8",
   });

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { localAddresses, parseTopology, WORKER_KINDS, withPortOffset, type Topology } from "../../infra/topology";
-import { StackLayout } from "../../scripts/stack/context";
+import { StackLayout } from "../../infra/targets/local/context";
 
 /** Repository root. */
 export const repoRoot = path.resolve(__dirname, "..", "..");

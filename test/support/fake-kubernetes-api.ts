@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import http from "node:http";
 import type { V1Pod } from "@kubernetes/client-node";
-import type { StackControl } from "../../scripts/stack/control";
+import type { StackControl } from "../../infra/targets/local/control";
 import { repoRoot } from "../stack/test-stack";
 
 /** The cluster behind the fake API: what it holds, whatever keeps it (memory, the test stack). */

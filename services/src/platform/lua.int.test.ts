@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Cluster } from "ioredis";
-import { redisAdmin } from "../../../scripts/stack/components/redis";
+import { redisAdmin } from "../../../infra/targets/local/components/redis";
 import { masterOfKey } from "../../../test/support/redis";
 import { testAddresses, testTopology } from "../../../test/stack/test-stack";
 import { evalScript } from "./lua";

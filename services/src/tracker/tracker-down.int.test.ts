@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readState } from "../../../scripts/stack/state";
+import { readState } from "../../../infra/targets/local/state";
 import { eventually, getJson, testAddresses } from "../../../test/stack/clients";
 import { testLayout } from "../../../test/stack/test-stack";
 import { adminToken, call } from "../../../test/support/api";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import amqp from "amqplib";
-import { amqpUrl } from "../../../scripts/stack/components/rabbitmq";
-import { readState } from "../../../scripts/stack/state";
+import { amqpUrl } from "../../../infra/targets/local/components/rabbitmq";
+import { readState } from "../../../infra/targets/local/state";
 import { eventually, getJson, testAddresses, testTopology } from "../../../test/stack/clients";
 import { testLayout } from "../../../test/stack/test-stack";
 import { buildUser, call } from "../../../test/support/api";

@@ -1,0 +1,69 @@
+/**
+ * The import boundaries (`npm run lint` runs `depcruise`): no import cycle anywhere, and the layers
+ * only import downwards —
+ *   infra/topology (the model) ← infra/render (pure renderers) ← services (the app)
+ *     ← the targets (local stack, Docker and Kubernetes programs and controls) ← runbooks ← scripts,
+ * with test code (test/, *.test.ts, fixtures) importable by tests only.
+ */
+const TEST = "(^test/|\\.test\\.ts$|\\.fixture\\.ts$)";
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      comment: "An import cycle: split the shared part into a module both import.",
+      severity: "error",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "topology-imports-nothing",
+      comment: "infra/topology is the model every layer reads: it imports nothing of the repository's.",
+      severity: "error",
+      from: { path: "^infra/topology/", pathNot: TEST },
+      to: { path: "^(infra|services|runbooks|scripts|monitoring|test)/", pathNot: "^infra/topology/" },
+    },
+    {
+      name: "render-is-pure",
+      comment: "infra/render turns the topology into config text: it reads only the topology.",
+      severity: "error",
+      from: { path: "^infra/render/", pathNot: TEST },
+      to: { path: "^(infra|services|runbooks|scripts|monitoring|test)/", pathNot: "^infra/(render|topology)/" },
+    },
+    {
+      name: "services-stand-alone",
+      comment:
+        "The services run on every target: they import the model and renderers, never a target, runbook or script.",
+      severity: "error",
+      from: { path: "^services/", pathNot: TEST },
+      to: { path: "^(infra|runbooks|scripts|monitoring|test)/", pathNot: "^infra/(render|topology)/" },
+    },
+    {
+      name: "targets-below-runbooks",
+      comment: "The targets (and the Pulumi programs) never import runbooks, load/bench/chaos scripts or tests.",
+      severity: "error",
+      from: { path: "^(infra/(targets|docker|kubernetes)/|infra/[^/]+\\.ts$|scripts/stack/)", pathNot: TEST },
+      to: { path: "^(runbooks|scripts/(load|bench|chaos)|test)/" },
+    },
+    {
+      name: "runbooks-through-the-seam",
+      comment:
+        "Runbooks reach a target through its Target (infra/targets/*.ts), never its insides or the Pulumi programs.",
+      severity: "error",
+      from: { path: "^runbooks/", pathNot: TEST },
+      to: { path: "^(infra/(docker|kubernetes|testing)/|infra/targets/[^/]+/|infra/[^/]+\\.ts$|scripts/|test/)" },
+    },
+    {
+      name: "no-test-code-in-the-product",
+      comment: "Test kits and fixtures serve tests only.",
+      severity: "error",
+      from: { pathNot: TEST },
+      to: { path: "(^test/|\\.test\\.ts$|\\.fixture\\.ts$|^infra/testing/)" },
+    },
+  ],
+  options: {
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "(^node_modules|^\\.floodgate|^dist)/" },
+  },
+};
