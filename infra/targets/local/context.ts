@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Addresses, Topology } from "../../infra/topology";
+import type { Addresses, Topology } from "../../topology";
 import type { Supervisor } from "./supervisor";
 
 /** Where the stack keeps its state: one folder per component, logs together. */

@@ -5,7 +5,7 @@ import path from "node:path";
 import { writeState } from "./state";
 import { isAlive } from "./supervisor";
 
-const repoRoot = path.resolve(__dirname, "..", "..");
+const repoRoot = path.resolve(__dirname, "..", "..", "..");
 
 function runStack(args: string[]) {
   return spawnSync(process.execPath, ["--import", "tsx", path.join(repoRoot, "scripts", "stack", "main.ts"), ...args], {

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { hostPort, listPorts, withPortOffset } from "../../infra/topology";
+import { hostPort, listPorts, withPortOffset } from "../../topology";
 import { StackLayout } from "./context";
 import { StackControl } from "./control";
 import { startStack, stopStale, type RunningStack } from "./stack";
@@ -36,7 +36,7 @@ options:
   --timeout SECONDS how long stop waits for the stack's owner (default 60)
   -h, --help        this text`;
 
-const repoRoot = path.resolve(__dirname, "..", "..");
+const repoRoot = path.resolve(__dirname, "..", "..", "..");
 const started = Date.now();
 
 /**

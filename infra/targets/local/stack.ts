@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { localAddresses, type Addresses, type Topology } from "../../infra/topology";
+import { localAddresses, type Addresses, type Topology } from "../../topology";
 import { startApi } from "./components/api";
 import { startMonitoring } from "./components/monitoring";
 import { startMysql } from "./components/mysql";

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import type { Topology } from "../../infra/topology";
+import type { Topology } from "../../topology";
 
 /** What a running stack records so `status`, `stop` and `logs` work from another terminal. */
 export interface StackState {
@@ -9,7 +9,7 @@ export interface StackState {
   epmdPort: number;
   /** The topology the stack runs (local secrets included), so runbooks act on what is running. */
   topology?: Topology;
-  /** The owner's control socket (scripts/stack/control.ts): runbooks stop and start processes through it. */
+  /** The owner's control socket (infra/targets/local/control.ts): runbooks stop and start processes through it. */
   controlSocket?: string;
   processes: StateProcess[];
 }

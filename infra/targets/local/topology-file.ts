@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import YAML from "yaml";
-import { parseTopology, type Topology } from "../../infra/topology";
+import { parseTopology, type Topology } from "../../topology";
 
 /** Load a topology override file (YAML or JSON) and validate it; no file means all defaults. */
 export function loadTopologyFile(file: string | undefined): Topology {

@@ -1,6 +1,6 @@
 import http from "node:http";
 import path from "node:path";
-import { apiName, hostPort, serviceEnv, type HostPort, type ServicePaths } from "../../../infra/topology";
+import { apiName, hostPort, serviceEnv, type HostPort, type ServicePaths } from "../../../topology";
 import { exitedMessage, run, type StackContext } from "../context";
 import { waitFor } from "../wait";
 

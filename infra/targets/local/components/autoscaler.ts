@@ -1,8 +1,8 @@
 import type { Server } from "node:http";
 import pino from "pino";
-import { apiName, hostPort } from "../../../infra/topology";
-import { Autoscaler, type Actuator } from "../../../services/src/autoscaler/controller";
-import { autoscalerServer } from "../../../services/src/autoscaler/server";
+import { apiName, hostPort } from "../../../topology";
+import { Autoscaler, type Actuator } from "../../../../services/src/autoscaler/controller";
+import { autoscalerServer } from "../../../../services/src/autoscaler/server";
 import { run, type StackContext } from "../context";
 import { startApiReplica } from "./api";
 import { writePrometheusYml } from "./monitoring";

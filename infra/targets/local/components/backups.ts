@@ -1,5 +1,5 @@
 import path from "node:path";
-import { backupServiceEnv, hostPort } from "../../../infra/topology";
+import { backupServiceEnv, hostPort } from "../../../topology";
 import { exitedMessage, type StackContext } from "../context";
 import { httpGet } from "./api";
 import { waitFor } from "../wait";

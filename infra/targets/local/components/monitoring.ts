@@ -1,7 +1,7 @@
 import path from "node:path";
-import { readRuleFiles } from "../../../monitoring/rule-files";
-import { hostPort, type HostPort } from "../../../infra/topology";
-import { renderAlertmanagerYml, renderExporterMyCnf, renderPrometheusYml } from "../../../infra/render";
+import { readRuleFiles } from "../../../../monitoring/rule-files";
+import { hostPort, type HostPort } from "../../../topology";
+import { renderAlertmanagerYml, renderExporterMyCnf, renderPrometheusYml } from "../../../render";
 import { exitedMessage, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
 import { httpGet } from "./api";

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { mysqlReplicaName, NAMES, type HostPort } from "../../../infra/topology";
-import { renderBootstrapSql, renderMariadbCnf, renderReplicaSetupSql } from "../../../infra/render";
+import { mysqlReplicaName, NAMES, type HostPort } from "../../../topology";
+import { renderBootstrapSql, renderMariadbCnf, renderReplicaSetupSql } from "../../../render";
 import { exitedMessage, run, unixSocketPath, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
 

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { hostPort } from "../../../infra/topology";
-import { renderNginxConf } from "../../../infra/render";
+import { hostPort } from "../../../topology";
+import { renderNginxConf } from "../../../render";
 import { exitedMessage, run, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
 import { httpGet } from "./api";

@@ -1,7 +1,7 @@
 import path from "node:path";
 import amqp from "amqplib";
-import { hostPort } from "../../../infra/topology";
-import { renderEnabledPlugins, renderRabbitmqConf, renderRabbitmqDefinitions } from "../../../infra/render";
+import { hostPort } from "../../../topology";
+import { renderEnabledPlugins, renderRabbitmqConf, renderRabbitmqDefinitions } from "../../../render";
 import { exitedMessage, run, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
 

@@ -1,6 +1,6 @@
 import path from "node:path";
-import { hostPort, redisName, type HostPort } from "../../../infra/topology";
-import { clusterFormScript, redisRestartDelayMs, renderRedisConf } from "../../../infra/render";
+import { hostPort, redisName, type HostPort } from "../../../topology";
+import { clusterFormScript, redisRestartDelayMs, renderRedisConf } from "../../../render";
 import { exitedMessage, run, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
 

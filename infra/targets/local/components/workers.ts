@@ -1,4 +1,4 @@
-import { WORKER_ENTRY_POINTS, WORKER_KINDS, workerName } from "../../../infra/topology";
+import { WORKER_ENTRY_POINTS, WORKER_KINDS, workerName } from "../../../topology";
 import type { StackContext } from "../context";
 import { BACKGROUND_NICE, startNodeService } from "./api";
 
