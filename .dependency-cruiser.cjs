@@ -57,7 +57,7 @@ module.exports = {
       comment: "Test kits and fixtures serve tests only.",
       severity: "error",
       from: { pathNot: TEST },
-      to: { path: "(^test/|\\.test\\.ts$|\\.fixture\\.ts$|^infra/testing/)" },
+      to: { path: "(^test/|\\.test\\.ts$|\\.fixture\\.ts$)" },
     },
   ],
   options: {

@@ -16,7 +16,11 @@ module.exports = {
     {
       ...common,
       displayName: "unit",
-      testMatch: ["<rootDir>/{infra,services,scripts,runbooks,monitoring}/**/*.test.ts"],
+      testMatch: [
+        "<rootDir>/{infra,services,scripts,runbooks,monitoring}/**/*.test.ts",
+        // The test kits' own tests (the Pulumi mocks, the Engine provider).
+        "<rootDir>/test/support/*.test.ts",
+      ],
       testPathIgnorePatterns: ["\\.int\\.test\\.ts$"],
     },
     {

@@ -17,7 +17,7 @@ import {
   type RawStackConfig,
 } from "./config";
 import { TOPOLOGY_SECRETS, type SecretName } from "./deployment";
-import { readStackFile, REPO_ROOT } from "./testing/stack-config";
+import { readStackFile, REPO_ROOT } from "../test/support/stack-config";
 import { parseTopology } from "./topology";
 
 // parseStackConfig never looks inside the secret values; tokens stand in for requireSecret's Outputs.

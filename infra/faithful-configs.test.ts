@@ -26,10 +26,10 @@ import {
   renderS3Identities,
   type MariadbPaths,
 } from "./render";
-import { buildDeployConfig, SECRET_NAMES, testSecretValue } from "./testing/deploy-config";
-import { differenceBeyondHostsAndPorts, type TargetSpecifics } from "./testing/faithful";
-import { recordResources, recorded, settle, settleRegistrations, unwrapSecrets } from "./testing/pulumi-mocks";
-import { REPO_ROOT } from "./testing/stack-config";
+import { buildDeployConfig, SECRET_NAMES, testSecretValue } from "../test/support/deploy-config";
+import { differenceBeyondHostsAndPorts, type TargetSpecifics } from "../test/support/faithful";
+import { recordResources, recorded, settle, settleRegistrations, unwrapSecrets } from "../test/support/pulumi-mocks";
+import { REPO_ROOT } from "../test/support/stack-config";
 import { localAddresses, type Addresses, type Topology } from "./topology";
 import { STACK_FILE_PATH } from "../runbooks/lib/stack-file";
 

@@ -1,6 +1,6 @@
 import { hostNamespace } from "./targets/kubernetes/addresses";
-import { recordResources, settle, settleRegistrations, type RecordedResource } from "./testing/pulumi-mocks";
-import { readStackFile, useStackConfig } from "./testing/stack-config";
+import { recordResources, settle, settleRegistrations, type RecordedResource } from "../test/support/pulumi-mocks";
+import { readStackFile, useStackConfig } from "../test/support/stack-config";
 
 // The wiring as `pulumi up` runs it with the Kubernetes example stack (the Docker stack's run is
 // in infra/targets/docker/program.test.ts): config read through pulumi.Config, the target chosen from it.

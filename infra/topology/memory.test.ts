@@ -8,7 +8,7 @@ import {
   type Topology,
   type TopologyInput,
 } from ".";
-import { topologyProblems as problemsOf } from "../testing/topology-problems";
+import { topologyProblems as problemsOf } from "../../test/support/topology-problems";
 
 const buildTopology = (input: TopologyInput = {}): Topology => parseTopology(input);
 

@@ -9,7 +9,7 @@ import {
   TopologySchema,
   withPortOffset,
 } from ".";
-import { topologyProblems as problemsOf } from "../testing/topology-problems";
+import { topologyProblems as problemsOf } from "../../test/support/topology-problems";
 import { isSecretSchema } from "./secret";
 
 describe("parseTopology", () => {

@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
 import { RABBITMQ_USERS_FILE } from "../../infra/targets/docker/rabbitmq";
-import { uploadsTar } from "../../infra/testing/engine-provider";
+import { uploadsTar } from "../support/engine-provider";
 
 /*
  * What the RabbitMQ real-engine tests ask of running broker containers: Debian's CLI run inside a

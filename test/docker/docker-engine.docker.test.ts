@@ -1,7 +1,7 @@
 import Docker from "dockerode";
 import { DockerActuator } from "../../services/src/autoscaler/docker-actuator";
 import { DockerEngine } from "../../services/src/platform/docker-engine";
-import { ownedBy, removeLabelled } from "../../infra/testing/engine-provider";
+import { ownedBy, removeLabelled } from "../support/engine-provider";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 
 // The Engine client the autoscaler's Docker actuator and the runbooks' Docker target share

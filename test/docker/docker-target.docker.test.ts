@@ -13,8 +13,8 @@
 import { randomUUID } from "node:crypto";
 import Docker from "dockerode";
 import { demuxLogs } from "../../services/src/platform/docker-engine";
-import { ENGINE_TEST_LABEL, removeLabelled } from "../../infra/testing/engine-provider";
-import { SECRET_NAMES, testSecretValue } from "../../infra/testing/deploy-config";
+import { ENGINE_TEST_LABEL, removeLabelled } from "../support/engine-provider";
+import { SECRET_NAMES, testSecretValue } from "../support/deploy-config";
 import { parseTopology } from "../../infra/topology";
 import { runFixture, type FixtureRun } from "./run-fixture";
 

@@ -8,15 +8,15 @@
  * line and exits non-zero when a registration or a one-shot job failed, the error on stderr.
  *   node_modules/.bin/node --import tsx test/docker/docker-target.fixture.ts \
  *     '{"publicPort":18580,"adminPort":19590,"dockerSubnet":"172.31.0.0/16"}'
- * and remove what it made with removeLabelled(docker, "docker-target") (infra/testing/engine-provider.ts).
+ * and remove what it made with removeLabelled(docker, "docker-target") (test/support/engine-provider.ts).
  */
 import path from "node:path";
 import Docker from "dockerode";
 import * as pulumi from "@pulumi/pulumi";
 import { TARGET_IMAGE_DEFAULTS, type RawStackConfig } from "../../infra/config";
-import { EngineProvider, runAsProgram } from "../../infra/testing/engine-provider";
-import { buildImageInputs } from "../../infra/testing/engine-image-build";
-import { REPO_ROOT, useStackConfig } from "../../infra/testing/stack-config";
+import { EngineProvider, runAsProgram } from "../support/engine-provider";
+import { buildImageInputs } from "../support/engine-image-build";
+import { REPO_ROOT, useStackConfig } from "../support/stack-config";
 import { BUCKET_PORTS } from "../../infra/targets/docker/bucket-scripts";
 
 const [overridesJson] = process.argv.slice(2);

@@ -1,5 +1,5 @@
 import Docker from "dockerode";
-import { ENGINE_TEST_LABEL, removeLabelled } from "../../infra/testing/engine-provider";
+import { ENGINE_TEST_LABEL, removeLabelled } from "../support/engine-provider";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { runFixture as runFixtureIn } from "./run-fixture";
 

@@ -1,7 +1,7 @@
 import path from "node:path";
 import Docker from "dockerode";
-import { buildDeployConfig, testSecretValue, testSecretValues } from "../../infra/testing/deploy-config";
-import { ENGINE_TEST_LABEL, removeLabelled } from "../../infra/testing/engine-provider";
+import { buildDeployConfig, testSecretValue, testSecretValues } from "../support/deploy-config";
+import { ENGINE_TEST_LABEL, removeLabelled } from "../support/engine-provider";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";
 import { makeImages } from "../../scripts/images/images";

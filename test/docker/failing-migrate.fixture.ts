@@ -16,8 +16,8 @@ import { ApiCluster } from "../../infra/targets/docker/api-cluster";
 import type { DockerContext } from "../../infra/targets/docker/context";
 import { MysqlPrimaryReplica } from "../../infra/targets/docker/mysql-primary-replica";
 import { oneShotJob } from "../../infra/targets/docker/one-shot";
-import { buildDeployConfig } from "../../infra/testing/deploy-config";
-import { EngineProvider, runAsProgram } from "../../infra/testing/engine-provider";
+import { buildDeployConfig } from "../support/deploy-config";
+import { EngineProvider, runAsProgram } from "../support/engine-provider";
 
 const [mariadbImage, appImage] = process.argv.slice(2);
 /** Container and volume names get this prefix: a deployment on the same Engine has the unprefixed ones. */

@@ -5,7 +5,7 @@ import { PATHS } from "../../infra/targets/docker/context";
 import { dockerNginxConf } from "../../infra/targets/docker/load-balancer";
 import { renderApiUpstream } from "../../infra/render";
 import { hostPort, parseTopology } from "../../infra/topology";
-import { ownedBy, removeLabelled } from "../../infra/testing/engine-provider";
+import { ownedBy, removeLabelled } from "../support/engine-provider";
 import { DockerActuator } from "../../services/src/autoscaler/docker-actuator";
 import { DockerEngine } from "../../services/src/platform/docker-engine";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";

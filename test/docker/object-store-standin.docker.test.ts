@@ -2,8 +2,8 @@ import path from "node:path";
 import Docker from "dockerode";
 import { bucketNames } from "../../infra/targets/docker/bucket-scripts";
 import { PATHS } from "../../infra/targets/docker/context";
-import { buildDeployConfig } from "../../infra/testing/deploy-config";
-import { ownedBy, removeLabelled } from "../../infra/testing/engine-provider";
+import { buildDeployConfig } from "../support/deploy-config";
+import { ownedBy, removeLabelled } from "../support/engine-provider";
 import { demuxLogs } from "../../services/src/platform/docker-engine";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";
@@ -11,7 +11,7 @@ import { makeImages } from "../../scripts/images/images";
 import { runFixture as runFixtureIn } from "./run-fixture";
 
 // The Docker target's static bucket on the real engine, with s3rver standing in for SeaweedFS (no
-// registry here to pull it from; infra/testing/engine-provider.ts maps it): the component's own
+// registry here to pull it from; test/support/engine-provider.ts maps it): the component's own
 // containers from the services image — bucket-init creating both buckets over S3, the publisher
 // uploading what the API writes, the edge mirror nginx serves — speak only S3 to the stand-in on
 // the private network. The program runs in a process of its own (object-store-standin.fixture.ts).

@@ -13,8 +13,8 @@ import { dockerAddresses } from "../../infra/targets/docker/addresses";
 import { BUCKET_PORTS } from "../../infra/targets/docker/bucket-scripts";
 import type { DockerContext } from "../../infra/targets/docker/context";
 import { StaticBucket } from "../../infra/targets/docker/static-bucket";
-import { buildDeployConfig } from "../../infra/testing/deploy-config";
-import { EngineProvider, runAsProgram } from "../../infra/testing/engine-provider";
+import { buildDeployConfig } from "../support/deploy-config";
+import { EngineProvider, runAsProgram } from "../support/engine-provider";
 
 const OWNER = "object-store-standin"; // the test removes what carries this label
 const SUBNET = "172.30.88.0/24";

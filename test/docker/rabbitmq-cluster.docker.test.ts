@@ -15,7 +15,7 @@ import {
   renderRabbitmqDefinitions,
   renderRabbitmqUsers,
 } from "../../infra/render";
-import { ownedBy, removeLabelled, uploadsTar } from "../../infra/testing/engine-provider";
+import { ownedBy, removeLabelled, uploadsTar } from "../support/engine-provider";
 import { parseTopology, rabbitmqName } from "../../infra/topology";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";

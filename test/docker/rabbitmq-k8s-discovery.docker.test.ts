@@ -12,7 +12,7 @@ import {
   rabbitmqPodSuffix,
 } from "../../infra/targets/kubernetes/mounted-files";
 import { renderEnabledPlugins, renderRabbitmqDefinitions } from "../../infra/render";
-import { ownedBy, removeLabelled, uploadsTar } from "../../infra/testing/engine-provider";
+import { ownedBy, removeLabelled, uploadsTar } from "../support/engine-provider";
 import { parseTopology } from "../../infra/topology";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";

@@ -5,7 +5,7 @@ import { dockerAddresses } from "../../infra/targets/docker/addresses";
 import { PATHS } from "../../infra/targets/docker/context";
 import { dockerRabbitmqConf, rabbitmqUsersScript } from "../../infra/targets/docker/rabbitmq";
 import { renderEnabledPlugins, renderRabbitmqDefinitions, renderRabbitmqUsers } from "../../infra/render";
-import { ownedBy, removeLabelled, uploadsTar } from "../../infra/testing/engine-provider";
+import { ownedBy, removeLabelled, uploadsTar } from "../support/engine-provider";
 import { parseTopology, type Topology } from "../../infra/topology";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";

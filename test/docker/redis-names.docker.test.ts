@@ -4,7 +4,7 @@ import { Cluster, Redis } from "ioredis";
 import { PATHS } from "../../infra/targets/kubernetes/context";
 import { kubernetesRedisConf } from "../../infra/targets/kubernetes/mounted-files";
 import { clusterFormScript, REDIS_HOSTNAME_ENV, redisContainerCommand } from "../../infra/render";
-import { ownedBy, removeLabelled, uploadsTar } from "../../infra/testing/engine-provider";
+import { ownedBy, removeLabelled, uploadsTar } from "../support/engine-provider";
 import { parseTopology, type HostPort } from "../../infra/topology";
 import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
-import type { EngineObject, JobResult } from "../../infra/testing/engine-provider";
+import type { EngineObject, JobResult } from "../support/engine-provider";
 
 /** How a fixture program ran: its exit code, output and the provider's record (its last stdout line). */
 export interface FixtureRun {

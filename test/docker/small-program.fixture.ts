@@ -7,7 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import Docker from "dockerode";
 import { oneShotJob } from "../../infra/targets/docker/one-shot";
-import { EngineProvider, runAsProgram } from "../../infra/testing/engine-provider";
+import { EngineProvider, runAsProgram } from "../support/engine-provider";
 
 const [base, SECRET] = process.argv.slice(2);
 const provider = new EngineProvider({

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { stageContext } from "../../../scripts/images/context";
-import { REPO_ROOT } from "../../testing/stack-config";
+import { REPO_ROOT } from "../../../test/support/stack-config";
 
 /** A stand-in CA bundle: the staging copies whatever file it is given. */
 const CA = path.join(REPO_ROOT, "images", "install-packages");

@@ -1,6 +1,6 @@
 import fs from "node:fs";
-import { buildDeployConfig } from "../../testing/deploy-config";
-import { jobOutcomes, recordResources, recorded, settle } from "../../testing/pulumi-mocks";
+import { buildDeployConfig } from "../../../test/support/deploy-config";
+import { jobOutcomes, recordResources, recorded, settle } from "../../../test/support/pulumi-mocks";
 
 /**
  * Runs the Docker program under Pulumi's mocks as its own process, the way the language host runs

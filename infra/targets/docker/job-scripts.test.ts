@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { testSecretValue } from "../../testing/deploy-config";
+import { testSecretValue } from "../../../test/support/deploy-config";
 import { clusterFormScript } from "../../render";
 
 // The jobs' shell scripts run here under sh, with stand-ins for the tools they call that print

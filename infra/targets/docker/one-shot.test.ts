@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
-import { buildDeployConfig, testSecretValue } from "../../testing/deploy-config";
-import { ofType, recordResources, settle, settleRegistrations } from "../../testing/pulumi-mocks";
+import { buildDeployConfig, testSecretValue } from "../../../test/support/deploy-config";
+import { ofType, recordResources, settle, settleRegistrations } from "../../../test/support/pulumi-mocks";
 import { FAILURE_LOG_LINES, jobFailure, REDACTED, redactSecrets } from "./one-shot";
 import type * as dockerTarget from "./index";
 

@@ -3,7 +3,7 @@ import path from "node:path";
 import { parse } from "yaml";
 import type { RawStackConfig } from "../../config";
 import type { DeployConfig } from "../../deployment";
-import { buildDeployConfig, testSecretValue, testSecretValues } from "../../testing/deploy-config";
+import { buildDeployConfig, testSecretValue, testSecretValues } from "../../../test/support/deploy-config";
 import {
   componentOutputs,
   isSecretValue,
@@ -15,8 +15,8 @@ import {
   unwrapSecrets,
   upstreamOf,
   type RecordedResource,
-} from "../../testing/pulumi-mocks";
-import { REPO_ROOT, useStackConfig } from "../../testing/stack-config";
+} from "../../../test/support/pulumi-mocks";
+import { REPO_ROOT, useStackConfig } from "../../../test/support/stack-config";
 import { redisRestartDelayMs } from "../../render";
 import { redisNodeCount, NAMES, rabbitmqName } from "../../topology";
 import { parseAutoscalerEnv } from "../../../services/src/autoscaler/config";

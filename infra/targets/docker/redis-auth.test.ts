@@ -6,7 +6,7 @@ import Redis from "ioredis";
 import { SECRET_NAMES } from "../../config";
 import { withSecrets, type SecretName } from "../../deployment";
 import { renderRedisAcl, renderRedisConf, renderRedisReplicationAuth } from "../../render";
-import { buildDeployConfig } from "../../testing/deploy-config";
+import { buildDeployConfig } from "../../../test/support/deploy-config";
 import type { Topology } from "../../topology";
 import { redisAuthScript, type RedisAuthPhase } from "./redis-auth";
 import { freePort } from "../../../services/src/platform/ports";

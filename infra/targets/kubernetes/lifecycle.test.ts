@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, SECRET_NAMES } from "../../config";
 import type { SecretName } from "../../deployment";
-import { testSecrets } from "../../testing/deploy-config";
+import { testSecrets } from "../../../test/support/deploy-config";
 import {
   recordResources,
   recorded,
@@ -10,7 +10,7 @@ import {
   unwrapSecrets,
   upstreamOf,
   type RecordedResource,
-} from "../../testing/pulumi-mocks";
+} from "../../../test/support/pulumi-mocks";
 import { redisNodeCount } from "../../topology";
 import { apiSlotName } from "./addresses";
 import { migrationJobName } from "./app-pod";

@@ -1,9 +1,9 @@
 import { hostNamespace } from "./addresses";
 import { GROUP_LABEL, NODE_KEY } from "./availability";
 import { POD_SECURITY_EXCEPTIONS, DEPLOYMENT_POD_SECURITY, HOST_POD_SECURITY } from "./pod-security";
-import { deployRecorded, KUBERNETES_TEST_CONFIGS, type Deployed } from "../../testing/kubernetes-program";
-import { podSecurityLevel, podSecurityProblems } from "../../testing/pod-security-check";
-import { recordResources, type RecordedResource } from "../../testing/pulumi-mocks";
+import { deployRecorded, KUBERNETES_TEST_CONFIGS, type Deployed } from "../../../test/support/kubernetes-program";
+import { podSecurityLevel, podSecurityProblems } from "../../../test/support/pod-security-check";
+import { recordResources, type RecordedResource } from "../../../test/support/pulumi-mocks";
 import { redisNodeCount } from "../../topology";
 
 // Policies over every object the Kubernetes program declares, under Pulumi's mocks: availability

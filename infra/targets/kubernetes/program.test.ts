@@ -3,16 +3,16 @@ import fs from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { IMAGE_USERS } from "../../config";
-import { buildDeployConfig, testSecretValue, testSecretValues } from "../../testing/deploy-config";
-import { deployRecorded as deploy, SCALED, type Deployed } from "../../testing/kubernetes-program";
+import { buildDeployConfig, testSecretValue, testSecretValues } from "../../../test/support/deploy-config";
+import { deployRecorded as deploy, SCALED, type Deployed } from "../../../test/support/kubernetes-program";
 import {
   isSecretValue,
   plainOccurrences,
   recordResources,
   unwrapSecrets,
   type RecordedResource,
-} from "../../testing/pulumi-mocks";
-import { readStackFile } from "../../testing/stack-config";
+} from "../../../test/support/pulumi-mocks";
+import { readStackFile } from "../../../test/support/stack-config";
 import { REDIS_HOSTNAME_ENV, REDIS_RESOLVE_WAIT_SECONDS, redisRestartDelayMs } from "../../render";
 import { redisNodeCount, NAMES } from "../../topology";
 import { migrationJobName } from "./app-pod";

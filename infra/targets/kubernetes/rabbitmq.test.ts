@@ -1,6 +1,6 @@
 import { parse } from "yaml";
-import { deployRecorded, type Deployed } from "../../testing/kubernetes-program";
-import { recordResources, unwrapSecrets } from "../../testing/pulumi-mocks";
+import { deployRecorded, type Deployed } from "../../../test/support/kubernetes-program";
+import { recordResources, unwrapSecrets } from "../../../test/support/pulumi-mocks";
 import { GROUP_LABEL, NODE_KEY } from "./availability";
 
 // RabbitMQ on Kubernetes under Pulumi's mocks: the StatefulSet, Services, RBAC and config that let

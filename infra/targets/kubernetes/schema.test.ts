@@ -1,8 +1,8 @@
 import path from "node:path";
-import { pulumiTypeOf, schemaViolations, type ApiModel } from "../../testing/k8s-schema";
-import { deployRecorded, KUBERNETES_TEST_CONFIGS, type Deployed } from "../../testing/kubernetes-program";
-import { recordResources, unwrapSecrets, type RecordedResource } from "../../testing/pulumi-mocks";
-import { REPO_ROOT } from "../../testing/stack-config";
+import { pulumiTypeOf, schemaViolations, type ApiModel } from "../../../test/support/k8s-schema";
+import { deployRecorded, KUBERNETES_TEST_CONFIGS, type Deployed } from "../../../test/support/kubernetes-program";
+import { recordResources, unwrapSecrets, type RecordedResource } from "../../../test/support/pulumi-mocks";
+import { REPO_ROOT } from "../../../test/support/stack-config";
 
 // kubernetes-models 5.1.0 carries the API schema of Kubernetes 1.36 (its changelog: "Update to
 // Kubernetes v1.36.0"; the README's 1.27.1 badge is stale), merged with older releases' specs so

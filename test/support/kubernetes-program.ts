@@ -1,6 +1,6 @@
-import type { RawStackConfig } from "../config";
-import type { DeployConfig } from "../deployment";
-import type * as program from "../targets/kubernetes/index";
+import type { RawStackConfig } from "../../infra/config";
+import type { DeployConfig } from "../../infra/deployment";
+import type * as program from "../../infra/targets/kubernetes/index";
 import { buildDeployConfig } from "./deploy-config";
 import { assertMocksSet, recorded, settle, settleRegistrations, type RecordedResource } from "./pulumi-mocks";
 import { readStackFile } from "./stack-config";
@@ -45,7 +45,7 @@ export async function deployRecorded(raw: RawStackConfig): Promise<Deployed> {
   const start = recorded.length;
   const cfg = buildDeployConfig("kubernetes", raw);
   // Required here, not imported: the program must load only after the test has set Pulumi's mocks.
-  const { deployKubernetes } = require("../targets/kubernetes/index") as typeof program; // eslint-disable-line @typescript-eslint/no-require-imports
+  const { deployKubernetes } = require("../../infra/targets/kubernetes/index") as typeof program; // eslint-disable-line @typescript-eslint/no-require-imports
   const outputs = deployKubernetes(cfg);
   await settle(outputs.apiUrl);
   await settleRegistrations();

@@ -2,9 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import type { RawStackConfig } from "../config";
+import type { RawStackConfig } from "../../infra/config";
 import { SECRET_NAMES, testSecretValue } from "./deploy-config";
-import type { SecretName } from "../deployment";
+import type { SecretName } from "../../infra/deployment";
 
 /** The repository root (where Pulumi.yaml and the stack files live). */
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { withSecrets } from "../deployment";
-import { serviceEnv, localAddresses } from "../topology";
+import { withSecrets } from "../../infra/deployment";
+import { serviceEnv, localAddresses } from "../../infra/topology";
 import { buildDeployConfig, testSecretValue, testSecretValues } from "./deploy-config";
 import {
   isSecretValue,

@@ -1,4 +1,4 @@
-import { parseTopology, TopologyError } from "../topology";
+import { parseTopology, TopologyError } from "../../infra/topology";
 
 /** The problems parseTopology names for `input`; fails the test when it accepts the input. */
 export function topologyProblems(input: unknown): string[] {

@@ -1,4 +1,4 @@
-import { hostPort, type Addresses, type HostPort } from "../topology";
+import { hostPort, type Addresses, type HostPort } from "../../infra/topology";
 
 /**
  * Compare a config file a target mounts with what the local stack renders for the same topology:

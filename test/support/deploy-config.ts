@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { DeployConfig, SecretName } from "../deployment";
-import { parseStackConfig, SECRET_NAMES, type RawStackConfig } from "../config";
+import type { DeployConfig, SecretName } from "../../infra/deployment";
+import { parseStackConfig, SECRET_NAMES, type RawStackConfig } from "../../infra/config";
 
 /** Every secret's name, in a stable order. */
-export { SECRET_NAMES } from "../config";
+export { SECRET_NAMES } from "../../infra/config";
 
 /**
  * A distinctive plain value per secret, so a test can search every resource input for it. Each is

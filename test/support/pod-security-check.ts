@@ -1,4 +1,4 @@
-import type { PodSecurityLevel } from "../targets/kubernetes/pod-security";
+import type { PodSecurityLevel } from "../../infra/targets/kubernetes/pod-security";
 
 // The checks of Kubernetes' Pod Security Standards (v1.30) over a pod spec, written from the
 // standards' page (https://kubernetes.io/docs/concepts/security/pod-security-standards/): the
