@@ -1,6 +1,5 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { promisify } from "node:util";
+import { $ } from "zx";
 import { hostPort } from "../../infra/topology";
 import { mysqlSockets, rootSql } from "../../infra/targets/local/components/mysql";
 import { StackControl } from "../../infra/targets/local/control";
@@ -11,17 +10,13 @@ import { repoRoot, testLayout } from "../stack/test-stack";
 
 /** Run a runbook as on-call runs it (`npm run runbook -- NAME …`, a child process) against the test stack. */
 export async function runbook(...args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout } = await promisify(execFile)(
-      "npm",
-      ["run", "--silent", "runbook", "--", ...args, "--state-dir", testLayout().root],
-      { cwd: repoRoot, timeout: 180_000 },
-    );
-    return { code: 0, out: stdout };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: Number(e.code ?? -1), out: `${e.stdout ?? ""}${e.stderr ?? ""}` };
-  }
+  const r = await $({ cwd: repoRoot, timeout: 180_000, quiet: true, nothrow: true })`npm run --silent runbook -- ${[
+    ...args,
+    "--state-dir",
+    testLayout().root,
+  ]}`;
+  const code = r.exitCode ?? -1; // null: killed after its 180 s
+  return { code, out: code === 0 ? r.stdout : `${r.stdout}${r.stderr}` };
 }
 
 /** An alert's state in the test stack's Prometheus: inactive, pending or firing. */
