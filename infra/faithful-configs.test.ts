@@ -31,7 +31,7 @@ import { differenceBeyondHostsAndPorts, type TargetSpecifics } from "../test/sup
 import { recordResources, recorded, settle, settleRegistrations, unwrapSecrets } from "../test/support/pulumi-mocks";
 import { REPO_ROOT } from "../test/support/stack-config";
 import { localAddresses, type Addresses, type Topology } from "./topology";
-import { STACK_FILE_PATH } from "../runbooks/lib/stack-file";
+import { STACK_FILE_PATH } from "./targets/stack-file";
 
 // Every file the Docker program mounts must be exactly a renderer's output for the Docker addresses
 // (or a monitoring/ rule file, verbatim), and differ from the local stack's rendering of the same

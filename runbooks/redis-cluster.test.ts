@@ -7,7 +7,7 @@ import { localAddresses, parseTopology, type HostPort } from "../infra/topology"
 import { freePort } from "../services/src/platform/ports";
 import { main } from "./redis-cluster";
 import { redisCli } from "./lib/shell";
-import type { StackFileInput } from "./lib/stack-file";
+import type { StackFileInput } from "../infra/targets/stack-file";
 
 // redis-cluster --failover against six real redis-server processes that, as on Kubernetes, are
 // addressed and announce themselves by a name (here "localhost", the one name this machine

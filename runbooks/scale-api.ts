@@ -7,7 +7,7 @@
 import { retry } from "zx";
 import { hostPort } from "../infra/topology";
 import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError, type RunbookOptions } from "./lib/runbook";
-import type { KubernetesControl } from "./lib/kubernetes-control";
+import type { KubernetesControl } from "../infra/targets/kubernetes/control";
 import { openStack, type RunbookStack } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- scale-api [--replicas N] [options]

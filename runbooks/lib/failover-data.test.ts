@@ -10,9 +10,9 @@ import { $ } from "zx";
 import { parseTopology } from "../../infra/topology";
 import { K8S_PARKING, kubernetesData, parsePrinted, SWAP_SCRIPT, type KubernetesDataArgs } from "./failover-data";
 import { formatGtidPos } from "./gtid";
-import type { OneShotPod } from "./kubernetes-control";
+import type { OneShotPod } from "../../infra/targets/kubernetes/control";
 import { fromFile } from "./stack";
-import { parseStackFile } from "./stack-file";
+import { parseStackFile } from "../../infra/targets/stack-file";
 
 describe("parsePrinted (the gtid CLI's answer, from a container's stdout or a pod's log)", () => {
   it("reads the position even when stderr lines follow it, as in a pod's log", () => {

@@ -12,9 +12,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { formatGtidPos, lastCommittedInBinlog, parseGtidPos, type GtidPos } from "./gtid";
-import type { KubernetesControl } from "./kubernetes-control";
+import type { KubernetesControl } from "../../infra/targets/kubernetes/control";
 import type { RunbookStack } from "./stack";
-import type { MariadbData } from "./stack-file";
+import type { MariadbData } from "../../infra/targets/stack-file";
 
 export interface FailoverData {
   /** Where the server's data lives, for messages. */

@@ -19,7 +19,7 @@ import { localAddresses, type Addresses, type Topology } from "../../infra/topol
 import { StackLayout } from "../../infra/targets/local/context";
 import { StackControl } from "../../infra/targets/local/control";
 import { readState, type StackState } from "../../infra/targets/local/state";
-import { RUNBOOK_TARGETS, STACK_FILE_PATH, type RunbookTarget } from "./stack-file";
+import { RUNBOOK_TARGETS, STACK_FILE_PATH, type RunbookTarget } from "../../infra/targets/stack-file";
 
 /** A usage error: printed with the runbook's help, exit code 2. */
 export class UsageError extends Error {}

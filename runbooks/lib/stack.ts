@@ -12,7 +12,7 @@ import { localBackupEnv } from "../../infra/targets/local/components/backups";
 import { mysqlSockets, parseVerticalRow } from "../../infra/targets/local/components/mysql";
 import type { StackContext } from "../../infra/targets/local/context";
 import { DockerEngine } from "../../services/src/platform/docker-engine";
-import { KubernetesControl } from "./kubernetes-control";
+import { KubernetesControl } from "../../infra/targets/kubernetes/control";
 import { command } from "./shell";
 import { localStack, UsageError, type LocalStack, type RunbookOptions } from "./runbook";
 import {
@@ -22,7 +22,7 @@ import {
   type ProcessControl,
   type RunbookTarget,
   type StackFile,
-} from "./stack-file";
+} from "../../infra/targets/stack-file";
 
 /** How to reach one MariaDB server as an account with every privilege, with the `mariadb` client. */
 export interface MysqlServerAccess {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { IMAGE_USERS } from "../../infra/config";
 import { MARIADB_DATADIR_IN_VOLUME } from "../../infra/targets/kubernetes/mounted-files";
 import { kubernetesProcesses, RUNBOOK_ROLE_RULES } from "../../infra/targets/kubernetes/runbooks";
-import type { StackFileInput } from "../../runbooks/lib/stack-file";
+import type { StackFileInput } from "../../infra/targets/stack-file";
 import { eventually, liveQueue, testAddresses, testTopology } from "../stack/clients";
 import { testLayout } from "../stack/test-stack";
 import {

@@ -22,7 +22,7 @@ import { redisNodeCount, NAMES, rabbitmqName } from "../../topology";
 import { parseAutoscalerEnv } from "../../../services/src/autoscaler/config";
 import { parseBackupEnv } from "../../../services/src/backup/config";
 import { parseBucketInitEnv, parseEdgeSyncEnv, parsePublisherEnv } from "../../../services/src/static-sync/config";
-import { parseStackFile, STACK_FILE_PATH } from "../../../runbooks/lib/stack-file";
+import { parseStackFile, STACK_FILE_PATH } from "../stack-file";
 import { RABBITMQ_USERS_FILE } from "./rabbitmq";
 import { BUCKET_PORTS } from "./bucket-scripts";
 import type * as dockerTarget from "./index";

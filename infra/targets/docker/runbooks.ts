@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { STACK_FILE_PATH, type StackFileInput } from "../../../runbooks/lib/stack-file";
+import { STACK_FILE_PATH, type StackFileInput } from "../stack-file";
 import {
   redisNodeCount,
   WORKER_KINDS,

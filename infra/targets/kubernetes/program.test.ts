@@ -22,7 +22,7 @@ import { appCommand } from "./app-env";
 import { PATHS } from "./context";
 import { MARIADB_PATHS } from "./mounted-files";
 import { kubernetesStackFile, RUNBOOK_STACK_SECRET, RUNBOOKS } from "./runbooks";
-import { parseStackFile, STACK_FILE_PATH } from "../../../runbooks/lib/stack-file";
+import { parseStackFile, STACK_FILE_PATH } from "../stack-file";
 import { parseBackupEnv } from "../../../services/src/backup/config";
 
 const deployed: Record<"base" | "scaled" | "Pulumi.k8s.yaml", Deployed> = {} as never;

@@ -1,7 +1,7 @@
 import path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { STACK_FILE_PATH, type StackFileInput, type StackProcess } from "../../../runbooks/lib/stack-file";
+import { STACK_FILE_PATH, type StackFileInput, type StackProcess } from "../stack-file";
 import { IMAGE_USERS } from "../../config";
 import { withSecrets } from "../../deployment";
 import {

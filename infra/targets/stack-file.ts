@@ -8,7 +8,7 @@
  */
 import fs from "node:fs";
 import { z } from "zod";
-import { parseTopology, type Addresses, type Topology } from "../../infra/topology";
+import { parseTopology, type Addresses, type Topology } from "../topology";
 
 /** Where the Docker and Kubernetes programs put the file in the runbooks container or pod. */
 export const STACK_FILE_PATH = "/etc/floodgate/runbook-stack.json";

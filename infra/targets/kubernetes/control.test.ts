@@ -2,18 +2,18 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
-import { IMAGE_USERS } from "../../infra/config";
-import { volumesOwnedBy } from "../../infra/targets/kubernetes/image-users";
-import { RUNBOOK_ROLE_RULES } from "../../infra/targets/kubernetes/runbooks";
+import { IMAGE_USERS } from "../../config";
+import { volumesOwnedBy } from "./image-users";
+import { RUNBOOK_ROLE_RULES } from "./runbooks";
 import {
   plainRules,
   serveFakeKubernetesApi,
   type FakeCluster,
   type FakeKubernetesApi,
   type FakeRule,
-} from "../../test/support/fake-kubernetes-api";
-import { KubernetesControl, type OneShotPod } from "./kubernetes-control";
-import type { StackProcess } from "./stack-file";
+} from "../../../test/support/fake-kubernetes-api";
+import { KubernetesControl, type OneShotPod } from "./control";
+import type { StackProcess } from "../stack-file";
 
 // No cluster runs here: the fake API (test/support/fake-kubernetes-api.ts, which says what it cannot
 // prove) answers the client's real requests, under the runbooks pod's Role, from StatefulSets kept

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { localAddresses, parseTopology } from "../../infra/topology";
+import { localAddresses, parseTopology } from "../topology";
 import { parseStackFile, readStackFile, StackFileError, type StackFileInput } from "./stack-file";
 
 const topology = parseTopology({});
