@@ -500,6 +500,94 @@ describe("the runbooks with --target docker on the real Engine", () => {
     expect(missing.out).toMatch(/\/nonexistent\/stack.json: no such file/);
   });
 
+  it("cache counts the profiles the API cached in Redis, flushes them (a second flush has nothing to do), warms the catalog", async () => {
+    const [user] = await signUp(1, "cache");
+    expect((await call("GET", "/me", { token: user.token })).status).toBe(200);
+    const held = async (key: string) => (await redisCli("redis-1", "-c", "exists", key)).trim() === "1";
+    const profile = `c:{profile:${user.id}}`;
+    await eventually(async () => ((await held(profile)) ? true : undefined), 10_000, "the profile cached in Redis");
+
+    const counted = await runbook("cache", "--namespace", "profile");
+    expect(Number(/ok: namespace profile: (\d+) entries/.exec(counted.out)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(counted.code).toBe(0);
+    const flushed = await runbook("cache", "--namespace", "profile", "--flush", "--apply", "--yes");
+    if (flushed.code !== 0) throw new Error(`cache --flush exited ${flushed.code}:\n${flushed.out}`);
+    timed("cache --flush", flushed.seconds);
+    expect(flushed.out).toMatch(/done\s+flush profile: unlink its [1-9]\d* entries/);
+    expect(await held(profile)).toBe(false);
+    const again = await runbook("cache", "--namespace", "profile", "--flush", "--apply", "--yes");
+    expect(again.out).toMatch(/ok: flush profile: nothing cached in Redis/);
+    expect(again.out).not.toMatch(/done\s/);
+    expect(again.code).toBe(0);
+
+    // Warmed through the services' own read path, from the runbooks container, with the app's settings.
+    const warmed = await runbook("cache", "--namespace", "catalog", "--flush", "--warm", "--apply", "--yes");
+    if (warmed.code !== 0) throw new Error(`cache --warm exited ${warmed.code}:\n${warmed.out}`);
+    timed("cache --flush --warm", warmed.seconds);
+    expect(warmed.out).toMatch(/ok: warmed catalog: [1-9]\d* products/);
+    expect(await held("c:{catalog:all}")).toBe(true);
+    expect((await call("GET", "/me", { token: user.token })).status).toBe(200);
+  });
+
+  /** The Redis nodes' containers (redis-1…), each with its role now. */
+  const redisRoles = async () =>
+    Promise.all(
+      Array.from({ length: OVERRIDES.topology.redis.masters * 2 }, async (_, i) => {
+        const name = `redis-${i + 1}`;
+        return { name, role: (await redisCli(name, "role")).split("\n")[0].trim() };
+      }),
+    );
+
+  it("redis-cluster reports a killed Redis master down, and --rejoin starts it once its replica took over; a second run does nothing", async () => {
+    const victim = (await redisRoles()).find((n) => n.role === "master")!.name;
+    await docker.getContainer(victim).kill();
+    const down = await runbook("redis-cluster");
+    expect(down.out).toMatch(new RegExp(`PROBLEM: ${victim} \\(.*\\): down`));
+    expect(down.code).toBe(1);
+    // Until a replica serves the victim's slots the runbook refuses to start it (stale data): ask again.
+    const fix = await eventually(
+      async () => {
+        const r = await runbook("redis-cluster", "--rejoin", "--apply", "--yes");
+        return /done\s+start/.test(r.out) ? r : undefined;
+      },
+      120_000,
+      `redis-cluster --rejoin starting ${victim}`,
+    );
+    timed("redis-cluster --rejoin", fix.seconds);
+    expect(fix.out).toMatch(new RegExp(`done\\s+start ${victim}`));
+    expect(fix.out).toMatch(/ok: masters: 3 of 3/);
+    expect(fix.out).toMatch(/ok: replicas linked: 3 of 3/);
+    expect(fix.code).toBe(0);
+    expect(await isRunning(victim)).toBe(true);
+    expect((await redisRoles()).find((n) => n.name === victim)!.role).toBe("slave"); // back behind its successor
+    const again = await runbook("redis-cluster", "--rejoin", "--apply", "--yes");
+    expect(again.out).not.toMatch(/done\s/);
+    expect(again.code).toBe(0);
+  });
+
+  it("redis-cluster --failover hands a master's slots to its replica, which the old master then follows", async () => {
+    const master = (await redisRoles()).find((n) => n.role === "master")!.name;
+    const dry = await runbook("redis-cluster", "--failover", master);
+    const replica = new RegExp(`would: CLUSTER FAILOVER on (redis-\\d+), taking over ${master}'s slots`).exec(
+      dry.out,
+    )?.[1];
+    expect(replica).toBeDefined();
+    const run = await runbook("redis-cluster", "--failover", master, "--apply", "--yes");
+    if (run.code !== 0) throw new Error(`redis-cluster --failover exited ${run.code}:\n${run.out}`);
+    timed("redis-cluster --failover", run.seconds);
+    expect(run.out).toMatch(new RegExp(`done\\s+CLUSTER FAILOVER on ${replica}`));
+    expect(run.out).toMatch(new RegExp(`ok: ${master} follows it: role slave`));
+    const roles = Object.fromEntries((await redisRoles()).map((n) => [n.name, n.role]));
+    expect([roles[master], roles[replica!]]).toEqual(["slave", "master"]);
+    // Again: the node is no master now, so there is nothing to hand over.
+    const again = await runbook("redis-cluster", "--failover", master, "--apply", "--yes");
+    expect(again.out).toMatch(
+      new RegExp(`PROBLEM: ${master} has a replica to fail over to: ${master} is not a master`),
+    );
+    expect(again.out).not.toMatch(/done\s/);
+    expect((await runbook("redis-cluster")).code).toBe(0);
+  });
+
   it("fails MariaDB over after `docker kill` of the primary: nothing committed is lost, the old primary rejoins", async () => {
     await sql(
       "CREATE DATABASE IF NOT EXISTS failover_probe; CREATE TABLE IF NOT EXISTS failover_probe.t (id INT PRIMARY KEY); " +
