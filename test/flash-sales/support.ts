@@ -6,6 +6,7 @@ import { onPrimary } from "../support/db";
 import { eventually } from "../stack/clients";
 import { testAddresses, testLayout, testTopology } from "../stack/test-stack";
 import { insertUsers, type DirectUser } from "../support/users";
+import { first, zip, type Counted } from "../support/checked";
 import { bounded } from "../../scripts/load/bounded";
 import { appRedis, loadTarget } from "../../scripts/load/target";
 
@@ -15,7 +16,7 @@ export { bounded };
 export type Buyer = DirectUser;
 
 /** Insert `n` users in one statement and mint their tokens. */
-export function buildBuyers(n: number): Promise<Buyer[]> {
+export function buildBuyers<N extends number>(n: N): Promise<Counted<Buyer, N>> {
   return insertUsers(n, "fs");
 }
 
@@ -70,7 +71,7 @@ export async function awaitOutcomes(
         50,
       );
       // A rate-limited poll (429) says nothing about the request: ask again next round.
-      open.forEach((a, i) => answers[i].status === 200 && states.set(a.requestId, answers[i].body));
+      for (const [a, answer] of zip(open, answers)) if (answer.status === 200) states.set(a.requestId, answer.body);
       if (accepted.some((a) => !states.has(a.requestId))) return undefined;
       return accepted.every((a) => states.get(a.requestId)?.status !== "queued") ? true : undefined;
     },
@@ -78,6 +79,15 @@ export async function awaitOutcomes(
     500,
   );
   return accepted.map((a) => states.get(a.requestId)!);
+}
+
+/** Poll one request until it is no longer queued; its final state. */
+export async function awaitOutcome(
+  saleId: number,
+  request: { buyer: Buyer; requestId: string },
+  timeoutMs?: number,
+): Promise<{ status: string; orderId?: number; reason?: string }> {
+  return first(await awaitOutcomes(saleId, [request], timeoutMs), "the request's final state");
 }
 
 /** The admin reconciliation report of a sale. */
@@ -92,7 +102,7 @@ export async function reconciliation(saleId: number) {
 /** MySQL's view: orders, the most any user has, and remaining. */
 export async function mysqlView(saleId: number) {
   return onPrimary(async (conn) => {
-    const [[counts]] = await conn.query<Array<{ orders: number } & ResultSetHeader>>(
+    const [countRows] = await conn.query<Array<{ orders: number } & ResultSetHeader>>(
       "SELECT COUNT(*) AS orders FROM orders WHERE flash_sale_id = ?",
       [saleId],
     );
@@ -100,11 +110,15 @@ export async function mysqlView(saleId: number) {
       "SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ? GROUP BY user_id ORDER BY n DESC LIMIT 1",
       [saleId],
     );
-    const [[sale]] = await conn.query<Array<{ remaining: number } & ResultSetHeader>>(
+    const [saleRows] = await conn.query<Array<{ remaining: number } & ResultSetHeader>>(
       "SELECT remaining FROM flash_sales WHERE id = ?",
       [saleId],
     );
-    return { orders: Number(counts.orders), maxPerUser: Number(perUser[0]?.n ?? 0), remaining: Number(sale.remaining) };
+    return {
+      orders: Number(first(countRows, "the order count").orders),
+      maxPerUser: Number(perUser[0]?.n ?? 0),
+      remaining: Number(first(saleRows, `flash sale ${saleId}`).remaining),
+    };
   });
 }
 
@@ -126,8 +140,8 @@ export function settledReconciliation(saleId: number, timeoutMs = 30_000) {
 
 /** The purchases of a storm that were accepted (202), with their buyers; `answers[i]` is buyer i's answer. */
 export function acceptedOf(buyers: Buyer[], answers: Array<Answer<{ requestId?: string }>>) {
-  return buyers.flatMap((buyer, i) =>
-    answers[i].status === 202 ? [{ buyer, requestId: answers[i].body.requestId! }] : [],
+  return zip(buyers, answers).flatMap(([buyer, answer]) =>
+    answer.status === 202 ? [{ buyer, requestId: answer.body.requestId! }] : [],
   );
 }
 

@@ -12,6 +12,7 @@ import { onPrimary } from "../support/db";
 import { eventually } from "../stack/clients";
 import { testAddresses, testLayout, testTopology } from "../stack/test-stack";
 import { insertUsers, type DirectUser } from "../support/users";
+import { at, first, type Counted } from "../support/checked";
 import { bounded } from "../../scripts/load/bounded";
 import { topUp, type CreatedPacket } from "../../scripts/load/fixtures";
 import { loadTarget } from "../../scripts/load/target";
@@ -24,7 +25,7 @@ export { bounded };
 export type Grabber = DirectUser;
 
 /** Insert `n` users in one statement and mint their tokens. */
-export function buildGrabbers(n: number): Promise<Grabber[]> {
+export function buildGrabbers<N extends number>(n: N): Promise<Counted<Grabber, N>> {
   return insertUsers(n, "rp");
 }
 
@@ -64,10 +65,11 @@ export function grab(
 /** MySQL's view of a packet: its row, its grabs, and balances of the given users. */
 export async function mysqlPacket(packetId: number, userIds: number[] = []) {
   return onPrimary(async (conn) => {
-    const [[packet]] = await conn.query<RowDataPacket[]>(
+    const [packets] = await conn.query<RowDataPacket[]>(
       "SELECT amount_cents, remaining_count, remaining_cents, refunded_at FROM red_packets WHERE id = ?",
       [packetId],
     );
+    const packet = first(packets, `red packet ${packetId}`);
     const [grabs] = await conn.query<RowDataPacket[]>(
       "SELECT user_id, amount_cents FROM red_packet_grabs WHERE packet_id = ? ORDER BY id",
       [packetId],
@@ -122,7 +124,7 @@ export const stackPid = (name: string) =>
 
 /** A red-packet worker's counter of grabs by outcome (its own /metrics), or null while it is not answering. */
 export async function workerOutcomes(index: number, outcome: string): Promise<number | null> {
-  const { port } = testAddresses().workers.redPacketGrabs[index];
+  const { port } = at(testAddresses().workers.redPacketGrabs, index, "the red-packet grab worker");
   const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null);
   if (!res || res.status !== 200) return null;
   const line = (await res.text())

@@ -1,8 +1,10 @@
 import amqp from "amqplib";
 import mysql from "mysql2/promise";
 import type { HostPort } from "../../infra/topology";
+import { mysqlSockets } from "../../infra/targets/local/components/mysql";
 import { amqpUrl } from "../../infra/targets/local/components/rabbitmq";
-import { testAddresses, testTopology } from "./test-stack";
+import { present } from "../support/checked";
+import { testAddresses, testLayout, testTopology } from "./test-stack";
 
 type MysqlRole = "app" | "migrator";
 
@@ -17,6 +19,11 @@ export function mysqlAs(role: MysqlRole, server: HostPort): Promise<mysql.Connec
     password,
     database: t.mysql.database,
   });
+}
+
+/** The Unix socket of one MariaDB server of the test stack ("mysql-primary", "mysql-replica-1"), for root statements. */
+export function mysqlSocket(server: string): string {
+  return present(mysqlSockets({ addresses: testAddresses(), layout: testLayout() })[server], `the socket of ${server}`);
 }
 
 export { eventually } from "../../scripts/load/target";

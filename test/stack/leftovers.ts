@@ -14,7 +14,8 @@ interface ProcInfo {
 function procInfo(pid: number): ProcInfo | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const [state, , pgid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // After the command name: state, ppid, pgrp… ("?" like describeProcess, should a line ever be short).
+    const [state = "?", , pgid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return { pid, pgid: Number(pgid), state };
   } catch {
     return null; // gone
@@ -65,9 +66,9 @@ export function listeningPorts(ports: Iterable<number>): number[] {
   const found = new Set<number>();
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     for (const line of read(table).split("\n").slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length < 4 || fields[3] !== "0A") continue; // 0A: LISTEN
-      const port = parseInt(fields[1].split(":")[1], 16);
+      const [, local = "", , state] = line.trim().split(/\s+/);
+      if (state !== "0A") continue; // 0A: LISTEN (undefined on a short line)
+      const port = parseInt(local.slice(local.lastIndexOf(":") + 1), 16);
       if (wanted.has(port)) found.add(port);
     }
   }

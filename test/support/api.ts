@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { testAddresses, testTopology } from "../stack/test-stack";
+import { at } from "./checked";
 
 /** The API's base URL through the test stack's nginx. */
 export const apiBase = () => `http://127.0.0.1:${testAddresses().nginx.port}/api/v1`;
@@ -71,4 +72,5 @@ export async function adminToken(): Promise<string> {
 }
 
 /** The base URL of one API replica (bypassing nginx), for tests about a particular process. */
-export const replicaBase = (index: number) => `http://127.0.0.1:${testAddresses().api[index].port}/api/v1`;
+export const replicaBase = (index: number) =>
+  `http://127.0.0.1:${at(testAddresses().api, index, "the API replica").port}/api/v1`;

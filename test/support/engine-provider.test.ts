@@ -1,3 +1,4 @@
+import { present } from "./checked";
 import { containerCreateOptions, STAND_IN_MODULES, standInCreateOptions } from "./engine-provider";
 
 // The object store's stand-in mapping (pure); the real-engine test runs it
@@ -43,9 +44,9 @@ describe("the object store's stand-in", () => {
   it("runs s3rver from the host's node_modules (read-only) on every interface, its data in the volume", () => {
     expect(standIn.Image).toBe(STAND_IN.runImage);
     expect(standIn.Cmd?.slice(0, 2)).toEqual(["node", "-e"]);
-    const script = standIn.Cmd![2];
+    const script = present(standIn.Cmd?.[2], "the stand-in's script");
     expect(script).toContain(`require("${STAND_IN_MODULES}/s3rver")`);
-    const options = JSON.parse(/new S3rver\((\{.*?\})\)/.exec(script)![1]);
+    const options = JSON.parse(present(/new S3rver\((\{.*?\})\)/.exec(script)?.[1], "the S3rver options"));
     expect(options).toEqual({ address: "0.0.0.0", port: 8333, directory: "/data", silent: false, vhostBuckets: false });
     expect(standIn.HostConfig?.Mounts).toEqual([
       { Type: "volume", Source: "bucket-data", Target: "/data", ReadOnly: false },

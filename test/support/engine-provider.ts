@@ -108,9 +108,11 @@ export function durationNs(value: unknown): number | undefined {
   let ms = 0;
   const re = /(\d+(?:\.\d+)?)(ms|us|ns|h|m|s)/g;
   let consumed = "";
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    ms += Number(m[1]) * units[m[2]];
-    consumed += m[0];
+  for (const [match, amount, unit] of text.matchAll(re)) {
+    const msPerUnit = units[unit ?? ""];
+    if (msPerUnit === undefined) throw new Error(`not a duration: ${text}`);
+    ms += Number(amount) * msPerUnit;
+    consumed += match;
   }
   if (consumed !== text) throw new Error(`not a duration: ${text}`);
   return Math.round(ms * NS_PER_MS);
@@ -127,6 +129,7 @@ export function containerCreateOptions(inputs: Inputs, image: string, owner: str
   );
   const health = inputs.healthcheck as
     { tests: string[]; interval?: string; timeout?: string; retries?: number; startPeriod?: string } | undefined;
+  const [primary] = networks;
   const endpoint = (n: (typeof networks)[number]) => ({
     Aliases: n.aliases,
     ...(n.ipv4Address ? { IPAMConfig: { IPv4Address: n.ipv4Address } } : {}),
@@ -170,7 +173,7 @@ export function containerCreateOptions(inputs: Inputs, image: string, owner: str
         ports.map((p) => [portKey(p), [{ HostIp: "127.0.0.1", HostPort: String(p.external ?? "") }]]),
       ),
     },
-    NetworkingConfig: networks.length ? { EndpointsConfig: { [networks[0].name]: endpoint(networks[0]) } } : undefined,
+    NetworkingConfig: primary ? { EndpointsConfig: { [primary.name]: endpoint(primary) } } : undefined,
   };
 }
 
@@ -277,8 +280,11 @@ export class EngineProvider implements pulumi.runtime.Mocks {
     if (args.custom === false) return { id: args.name, state: args.inputs };
     const inputs = unwrapSecrets(args.inputs) as Inputs;
     const started = Date.now();
-    const done = (kind: EngineObject["kind"], name: string, id: string) => {
-      this.created.push({ kind, name, id, resource: args.name, ms: Date.now() - started });
+    // Records the object and answers how long it took (for the log line).
+    const done = (kind: EngineObject["kind"], name: string, id: string): number => {
+      const ms = Date.now() - started;
+      this.created.push({ kind, name, id, resource: args.name, ms });
+      return ms;
     };
     switch (args.type) {
       case "docker:index/network:Network": {
@@ -359,7 +365,7 @@ export class EngineProvider implements pulumi.runtime.Mocks {
   private async container(
     args: pulumi.runtime.MockResourceArgs,
     inputs: Inputs,
-    done: (kind: EngineObject["kind"], name: string, id: string) => void,
+    done: (kind: EngineObject["kind"], name: string, id: string) => number,
   ): Promise<pulumi.runtime.MockResourceResult> {
     const name = String(inputs.name);
     const image = String(inputs.image);
@@ -397,8 +403,8 @@ export class EngineProvider implements pulumi.runtime.Mocks {
       const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
       const logs = demuxLogs(raw).all.slice(-(this.opts.maxLogBytes ?? 64 * 1024));
       this.jobs.set(name, { exitCode: StatusCode, logs });
-      done("container", name, container.id);
-      this.log(`${name} exited ${StatusCode} after ${this.created[this.created.length - 1].ms} ms`);
+      const ms = done("container", name, container.id);
+      this.log(`${name} exited ${StatusCode} after ${ms} ms`);
       return {
         id: container.id,
         state: { ...state, exitCode: StatusCode, ...(inputs.logs === true ? { containerLogs: logs } : {}) },
@@ -409,9 +415,8 @@ export class EngineProvider implements pulumi.runtime.Mocks {
       const info = await container.inspect();
       if (!info.State.Running) throw new Error(`${name}: not running after its start (${info.State.Status})`);
     }
-    done("container", name, container.id);
-    const last = this.created[this.created.length - 1];
-    this.log(`${name} ${inputs.wait === true ? "healthy" : "started"} in ${last.ms} ms`);
+    const ms = done("container", name, container.id);
+    this.log(`${name} ${inputs.wait === true ? "healthy" : "started"} in ${ms} ms`);
     return { id: container.id, state };
   }
 

@@ -1,8 +1,9 @@
 import { testAddresses } from "../stack/test-stack";
+import { at } from "./checked";
 
 /** Sum of a counter on one API replica, over the series whose labels include `labels`. */
 export function replicaCounter(replica: number, name: string, labels: Record<string, string> = {}): Promise<number> {
-  return counterAt(testAddresses().api[replica].port, name, labels);
+  return counterAt(at(testAddresses().api, replica, "the API replica").port, name, labels);
 }
 
 /** Sum of a counter on the /metrics endpoint at `port` (API replica, worker…), over the matching series. */
