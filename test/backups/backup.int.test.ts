@@ -7,11 +7,12 @@ import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client }
 import S3rver from "s3rver";
 import { hostPort } from "../../infra/topology";
 import { localBackupEnv } from "../../infra/targets/local/components/backups";
-import { mysqlSockets, replicaStatus } from "../../infra/targets/local/components/mysql";
+import { replicaStatus } from "../../infra/targets/local/components/mysql";
 import type { StackContext } from "../../infra/targets/local/context";
 import type { Manifest } from "../../services/src/backup/store";
 import { buildBuyers } from "../flash-sales/support";
-import { testAddresses, testTopology } from "../stack/clients";
+import { mysqlSocket, testAddresses, testTopology } from "../stack/clients";
+import { first, present } from "../support/checked";
 import { repoRoot, testLayout } from "../stack/test-stack";
 
 // Backups and restore drills against the live test stack, run as the CronJobs and on-call run them.
@@ -76,17 +77,17 @@ describe("backups", () => {
     writing = false;
     expect(await writes).toBeGreaterThan(0);
     expect(result).toMatchObject({ code: 0 });
-    const [m] = manifests("mysql");
+    const m = first(manifests("mysql"), "a MariaDB backup manifest");
     expect(m.gtid).toMatch(/^\d+-\d+-\d+/);
-    expect(m.tables?.users.rows).toBeGreaterThan(0);
+    expect(m.tables?.users?.rows).toBeGreaterThan(0);
     expect(m.files.map((f) => f.name)).toEqual(["dump.sql"]);
-    const status = await replicaStatus(mysqlSockets(ctx())["mysql-replica-1"]);
+    const status = await replicaStatus(mysqlSocket("mysql-replica-1"));
     expect([status.Slave_IO_Running, status.Slave_SQL_Running]).toEqual(["Yes", "Yes"]);
   });
 
   it("snapshots every Redis master", async () => {
     expect(await backupCli("--once", "redis")).toMatchObject({ code: 0 });
-    const [m] = manifests("redis");
+    const m = first(manifests("redis"), "a Redis backup manifest");
     expect(m.files).toHaveLength(testTopology().redis.masters);
     for (const f of m.files) expect(f.bytes).toBeGreaterThan(0);
   });
@@ -103,9 +104,10 @@ describe("backups", () => {
   });
 
   it("fails the drill, saying why, when the restored data differs from the manifest or a file is corrupt", async () => {
-    const [m] = manifests("mysql");
+    const m = first(manifests("mysql"), "a MariaDB backup manifest");
     const manifestFile = path.join(dir, m.id, "manifest.json");
-    const tampered = { ...m, tables: { ...m.tables, users: { ...m.tables!.users, rows: m.tables!.users.rows + 1 } } };
+    const users = present(m.tables?.users, "the users table in the manifest");
+    const tampered = { ...m, tables: { ...m.tables, users: { ...users, rows: users.rows + 1 } } };
     fs.writeFileSync(manifestFile, JSON.stringify(tampered));
     const differs = await backupCli("--drill");
     expect(differs.code).toBe(1);

@@ -3,6 +3,7 @@ import { isAlive } from "../../infra/targets/local/supervisor";
 import { call } from "../support/api";
 import { eventually } from "../stack/clients";
 import { testAddresses, testLayout } from "../stack/test-stack";
+import { first } from "../support/checked";
 
 const apiPid = (name: string) => readState(testLayout().stateFile)!.processes.find((p) => p.name === name)!.pid;
 
@@ -30,7 +31,8 @@ describe("graceful shutdown of an API replica", () => {
     await eventually(
       async () => {
         const next = apiPid("api-1");
-        const health = await fetch(`http://127.0.0.1:${testAddresses().api[0].port}/api/v1/health`).catch(() => null);
+        const { port } = first(testAddresses().api, "API replica api-1");
+        const health = await fetch(`http://127.0.0.1:${port}/api/v1/health`).catch(() => null);
         return next !== pid && health?.status === 200 ? true : undefined;
       },
       30_000,

@@ -8,6 +8,7 @@ import { buildProduct } from "../support/db";
 import { insertUsers } from "../support/users";
 import { eventually, mysqlAs } from "../stack/clients";
 import { testAddresses, testLayout } from "../stack/test-stack";
+import { at, first } from "../support/checked";
 
 const pidOf = (name: string) => readState(testLayout().stateFile)!.processes.find((p) => p.name === name)!.pid;
 const rssMb = (pid: number) =>
@@ -38,7 +39,7 @@ async function ordersOf(users: Array<{ id: number }>): Promise<number> {
     const [rows] = await conn.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM orders WHERE user_id IN (?)", [
       users.map((u) => u.id),
     ]);
-    return Number(rows[0].n);
+    return Number(first(rows, "the order count").n);
   } finally {
     await conn.end();
   }
@@ -77,7 +78,9 @@ describe("with the MariaDB primary frozen (SIGSTOP)", () => {
       // grows its heap to a plateau (about +170 MB over 12 bursts, measured; heap used falls back
       // at each major GC), so the bound is generous: it catches a process that keeps what it got.
       const burst = async () => {
-        const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => order(crowd[i % crowd.length])));
+        const answers = await Promise.all(
+          Array.from({ length: 300 }, (_, i) => order(at(crowd, i % crowd.length, "a user of the crowd"))),
+        );
         return answers.map(unavailable).filter((a) => JSON.stringify(a) !== JSON.stringify(UNAVAILABLE));
       };
       expect(await burst()).toEqual([]); // warms up whatever the process allocates once

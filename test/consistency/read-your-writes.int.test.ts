@@ -1,9 +1,9 @@
-import { mysqlSockets, rootSql } from "../../infra/targets/local/components/mysql";
+import { rootSql } from "../../infra/targets/local/components/mysql";
 import { buildUser, call, replicaBase } from "../support/api";
 import { buildProduct } from "../support/db";
-import { testAddresses, testLayout } from "../stack/test-stack";
+import { mysqlSocket } from "../stack/clients";
 
-const replicaSocket = () => mysqlSockets({ addresses: testAddresses(), layout: testLayout() })["mysql-replica-1"];
+const replicaSocket = () => mysqlSocket("mysql-replica-1");
 
 describe("read-your-writes with a lagging replica", () => {
   afterEach(async () => {

@@ -7,6 +7,7 @@ import { localImage } from "../../scripts/images/components";
 import { makeImages } from "../../scripts/images/images";
 import { demuxLogs } from "../../services/src/platform/docker-engine";
 import { runFixture, type FixtureRun } from "./run-fixture";
+import { first } from "../support/checked";
 
 // The real `migrate` failing on the real Engine: the Docker program's own MariaDB component and API
 // cluster (failing-migrate.fixture.ts) run under the engine provider, in a process of their own, on
@@ -87,7 +88,8 @@ describe("a failing migrate on the real Engine", () => {
       "one-shot job migrate failed (exit code 1); its last 20 log lines:\nmigrate failed: Table 'users' already exists\n",
     );
     // The jobs before it succeeded: the failure is migrate's alone.
-    for (const job of ["mysql-bootstrap", "legacy-users"]) expect(run.record.jobs[`${PREFIX}${job}`].exitCode).toBe(0);
+    for (const job of ["mysql-bootstrap", "legacy-users"])
+      expect(run.record.jobs[`${PREFIX}${job}`]).toMatchObject({ exitCode: 0 });
   });
 
   it("failed in the migration's own SQL: nothing applied, the existing table untouched", async () => {
@@ -103,7 +105,7 @@ describe("a failing migrate on the real Engine", () => {
     // The program declared them (so their absence is the failure's doing, not a smaller program)…
     expect(run.record.declared).toEqual(expect.arrayContaining(waiting));
     // …and the Engine has only the stores and the jobs.
-    const onEngine = (await ownedContainers()).map((c) => c.Names[0].slice(1));
+    const onEngine = (await ownedContainers()).map((c) => first(c.Names, "a container name").slice(1));
     expect(onEngine.sort()).toEqual(created.sort());
     expect(created.sort()).toEqual(
       ["legacy-users", "migrate", "mysql-bootstrap", "mysql-primary", "mysql-replica-1", "mysql-replica-1-setup"]

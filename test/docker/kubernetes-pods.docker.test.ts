@@ -77,6 +77,13 @@ function dataOf(kind: "Secret" | "ConfigMap", name: string): Record<string, stri
   return kind === "Secret" ? o.stringData : o.data;
 }
 
+/** One key of a Secret's or ConfigMap's data: as for the kubelet, a missing key fails the container. */
+function dataValue(kind: "Secret" | "ConfigMap", name: string, key: string): string {
+  const value = dataOf(kind, name)[key];
+  if (value === undefined) throw new Error(`no key ${key} in ${kind} ${name}`);
+  return value;
+}
+
 /** `text` with each $(NAME) of a variable in `values` replaced, and $$ kept as $, as the kubelet does. */
 function expand(text: string, values: Map<string, string>): string {
   return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name?: string) =>
@@ -103,8 +110,8 @@ function containerSpec(
     const from = e.valueFrom;
     let value: string;
     if (!from) value = expand(String(e.value ?? ""), values);
-    else if (from.secretKeyRef) value = dataOf("Secret", from.secretKeyRef.name)[from.secretKeyRef.key];
-    else if (from.configMapKeyRef) value = dataOf("ConfigMap", from.configMapKeyRef.name)[from.configMapKeyRef.key];
+    else if (from.secretKeyRef) value = dataValue("Secret", from.secretKeyRef.name, from.secretKeyRef.key);
+    else if (from.configMapKeyRef) value = dataValue("ConfigMap", from.configMapKeyRef.name, from.configMapKeyRef.key);
     else if (from.fieldRef?.fieldPath === "metadata.name") value = `${pod.workload}-0`;
     else throw new Error(`${e.name}: an environment source this test cannot resolve`);
     values.set(e.name, value);
@@ -132,8 +139,11 @@ function containerSpec(
       const host = path.join(dir, m.name);
       fs.mkdirSync(host, { recursive: true, mode: 0o755 });
       for (const item of items) {
-        fs.writeFileSync(path.join(host, item.path), data[item.key], { mode: 0o644 });
-        files += `\n${data[item.key]}`;
+        const value = data[item.key];
+        if (value === undefined)
+          throw new Error(`${m.name}: no key ${item.key} in its ${v.configMap ? "ConfigMap" : "Secret"}`);
+        fs.writeFileSync(path.join(host, item.path), value, { mode: 0o644 });
+        files += `\n${value}`;
       }
       binds.push(`${host}:${m.mountPath}:ro`);
     } else {
@@ -247,8 +257,13 @@ describe("the Kubernetes program's server pods, on the real engine", () => {
           });
           const spec = containerSpec(pod, c, path.join(tmp, `${label}-${name}`));
           // A pod's containers share one network namespace: the first one's.
-          if (started.length > 0) {
-            spec.HostConfig = { ...spec.HostConfig, NetworkMode: `container:${started[0].id}`, ExtraHosts: undefined };
+          const [namespaceHolder] = started;
+          if (namespaceHolder) {
+            spec.HostConfig = {
+              ...spec.HostConfig,
+              NetworkMode: `container:${namespaceHolder.id}`,
+              ExtraHosts: undefined,
+            };
           }
           const container = await engine.createContainer(spec);
           started.push(container);

@@ -4,7 +4,8 @@ import { dockerAddresses } from "../../infra/targets/docker/addresses";
 import { PATHS } from "../../infra/targets/docker/context";
 import { dockerNginxConf } from "../../infra/targets/docker/load-balancer";
 import { renderApiUpstream } from "../../infra/render";
-import { hostPort, parseTopology } from "../../infra/topology";
+import { hostPort, parseTopology, type HostPort } from "../../infra/topology";
+import { at, zip } from "../support/checked";
 import { ownedBy, removeLabelled } from "../support/engine-provider";
 import { DockerActuator } from "../../services/src/autoscaler/docker-actuator";
 import { DockerEngine } from "../../services/src/platform/docker-engine";
@@ -31,10 +32,10 @@ const a = dockerAddresses(t, SUBNET);
 const slots = a.api.map((_, i) => `fg-up-api-${i + 1}`);
 let image: string;
 
-const slotConf = (i: number) =>
+const slotConf = (slot: string, address: HostPort) =>
   `daemon off; pid /tmp/nginx.pid; error_log /dev/stderr warn;
 events {}
-http { access_log off; server { listen ${a.api[i].port}; location / { default_type text/plain; return 200 "${slots[i]}"; } } }
+http { access_log off; server { listen ${address.port}; location / { default_type text/plain; return 200 "${slot}"; } } }
 `;
 
 async function container(name: string, ip: string, files: Record<string, string>, ports?: Record<number, number>) {
@@ -102,8 +103,8 @@ beforeAll(async () => {
     IPAM: { Config: [{ Subnet: SUBNET, IPRange: "172.29.1.0/24" }] },
     Labels: ownedBy(OWNER),
   });
-  for (const [i, name] of slots.entries()) {
-    const c = await container(name, a.api[i].host, { "/etc/nginx/floodgate/nginx.conf": slotConf(i) });
+  for (const [i, [name, address]] of zip(slots, a.api).entries()) {
+    const c = await container(name, address.host, { "/etc/nginx/floodgate/nginx.conf": slotConf(name, address) });
     if (i < 2) await c.start();
   }
   // The front nginx as the program deployed it before: every slot in its upstream.
@@ -131,7 +132,7 @@ beforeAll(async () => {
 afterAll(() => removeLabelled(engine, OWNER));
 
 it("never sends a request to a stopped slot: the actuator keeps nginx's upstream to the running ones", async () => {
-  const stopped = (k: number) => hostPort(a.api[k]);
+  const stopped = (k: number) => hostPort(at(a.api, k, "the slot's address"));
   const triedStopped = (tried: string[][], ks: number[]) =>
     tried.filter((u) => u.some((x) => ks.map(stopped).includes(x))).length;
 
@@ -164,7 +165,7 @@ it("never sends a request to a stopped slot: the actuator keeps nginx's upstream
 
   // Back to two: it leaves the upstream before it stops, so nothing waits on it afterwards.
   await actuator.scaleTo(2);
-  expect((await engine.getContainer(slots[2]).inspect()).State.Running).toBe(false);
+  expect((await engine.getContainer(at(slots, 2, "the third slot")).inspect()).State.Running).toBe(false);
   expect(await readUpstream()).toBe(renderApiUpstream(a.api.slice(0, 2)));
   since = Math.floor(Date.now() / 1000) + 1;
   await new Promise((r) => setTimeout(r, 1100));

@@ -9,6 +9,7 @@ import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";
 import { makeImages } from "../../scripts/images/images";
 import { runFixture as runFixtureIn } from "./run-fixture";
+import { present } from "../support/checked";
 
 // The Docker target's static bucket on the real engine, with s3rver standing in for SeaweedFS (no
 // registry here to pull it from; test/support/engine-provider.ts maps it): the component's own
@@ -32,6 +33,7 @@ const runFixture = () =>
 /** A one-off container of the services image on the fixture's network, run to its end. */
 async function runOnce(name: string, spec: Pick<Docker.ContainerCreateOptions, "Cmd" | "Env" | "User">, volume = "") {
   const [source, target, mode] = volume.split(":");
+  if (source && !target) throw new Error(`${name}: the volume "${volume}" names no mount path (source:target[:ro])`);
   const c = await engine.createContainer({
     name,
     Image: SERVICES,
@@ -39,7 +41,7 @@ async function runOnce(name: string, spec: Pick<Docker.ContainerCreateOptions, "
     Labels: ownedBy(OWNER),
     HostConfig: {
       NetworkMode: NETWORK,
-      Mounts: source ? [{ Type: "volume", Source: source, Target: target, ReadOnly: mode === "ro" }] : [],
+      Mounts: source && target ? [{ Type: "volume", Source: source, Target: target, ReadOnly: mode === "ro" }] : [],
     },
   });
   await c.start();
@@ -115,11 +117,11 @@ it("creates the buckets over S3 on the stand-in and mirrors what the API publish
   const store = await engine.getContainer("bucket").inspect();
   expect(store.Config.Labels[`floodgate.engine-test.stand-in`]).toBe("s3rver");
   expect(store.Config.Image).toBe(SERVICES);
-  expect(store.NetworkSettings.Networks[NETWORK].Aliases).toContain("bucket");
+  expect(store.NetworkSettings.Networks[NETWORK]?.Aliases).toContain("bucket");
   expect(store.State.Health?.Status).toBe("healthy");
 
   // bucket-init, from the services image, created both; run again with its own settings, it finds them.
-  const init = run.record.jobs["bucket-init"];
+  const init = present(run.record.jobs["bucket-init"], "the bucket-init job's result");
   expect(init.exitCode).toBe(0);
   expect(outcomes(init.logs)).toEqual([`${buckets.static} created`, `${buckets.backups} created`]);
   const job = await engine.getContainer("bucket-init").inspect();

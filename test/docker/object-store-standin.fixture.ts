@@ -20,6 +20,9 @@ const OWNER = "object-store-standin"; // the test removes what carries this labe
 const SUBNET = "172.30.88.0/24";
 
 const [servicesImage, secretKey, hostModules] = process.argv.slice(2);
+if (servicesImage === undefined || secretKey === undefined || hostModules === undefined) {
+  throw new Error("usage: object-store-standin.fixture.ts <services image> <bucket secret key> <host node_modules>");
+}
 const base = buildDeployConfig("docker");
 // s3rver accepts its own access key alone; the secret key is any value (it checks no signature).
 const cfg = {

@@ -22,6 +22,7 @@ import { localImage } from "../../scripts/images/components";
 import { makeImages } from "../../scripts/images/images";
 import { freePort } from "../../services/src/platform/ports";
 import { createBroker, eventually, execIn, quorumMembers, runningNodes, runUsersJob as runJob } from "./broker-cli";
+import { at, first } from "../support/checked";
 
 // The Docker target's 3-node RabbitMQ on the real engine, from the Debian-built image: three
 // containers booted together from the program's files (classic_config peers, the cluster size
@@ -39,7 +40,7 @@ const t = parseTopology({ rabbitmq: { nodes: 3 } });
 const a = dockerAddresses(t);
 const nodes = dockerRabbitmqNodes(t);
 const hosts = nodes.map((_, i) => rabbitmqName(i));
-const queue = t.rabbitmq.queues[0].name;
+const queue = first(t.rabbitmq.queues, "a queue in the topology").name;
 const containerName = (host: string) => `fg-cluster-${host}`;
 /** Each node's AMQP port, published on 127.0.0.1 only. */
 const published = new Map<string, number>();
@@ -127,7 +128,7 @@ describe("a 3-node RabbitMQ cluster from the Docker target's files on the real e
     const run = await runUsersJob();
     expect(run.output).toMatch(/users and permissions imported into rabbit@rabbitmq/);
     expect(run.code).toBe(0);
-    const states = await members(hosts[1]);
+    const states = await members(at(hosts, 1, "the second node"));
     expect(Object.keys(states).sort()).toEqual([...nodes].sort());
     leader = Object.entries(states).find(([, state]) => state === "leader")?.[0] ?? "";
     expect(nodes).toContain(leader);
@@ -166,12 +167,7 @@ describe("a 3-node RabbitMQ cluster from the Docker target's files on the real e
     expect(Object.values(states)).toContain("leader");
     // The name the services connect to now answers with the two survivors only.
     const ips = async (name: string) =>
-      new Set(
-        (await cli(survivor, ["getent", "ahostsv4", name]))
-          .split("\n")
-          .map((l) => l.split(/\s+/)[0])
-          .filter(Boolean),
-      );
+      new Set((await cli(survivor, ["getent", "ahostsv4", name])).split("\n").flatMap((l) => l.split(/\s+/)[0] || []));
     const answers = await ips(RABBITMQ_CLUSTER_ALIAS);
     const survivors = hosts.filter((h) => h !== leaderHost);
     const expected = new Set<string>();

@@ -18,6 +18,7 @@ import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";
 import { makeImages } from "../../scripts/images/images";
 import { eventually, quorumMembers, runningNodes } from "./broker-cli";
+import { first, present, zip } from "../support/checked";
 
 // The Kubernetes target's RabbitMQ files booted in three containers of the Debian-built image, with
 // what a pod has around it played by this test: each container named and resolvable as its pod
@@ -39,7 +40,7 @@ const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 const t = parseTopology({ rabbitmq: { nodes: 3 } });
 const a = kubernetesAddresses(t, { namespace: NAMESPACE });
 const suffix = rabbitmqPodSuffix(a);
-const pods = [0, 1, 2].map((i) => `rabbitmq-${i}`);
+const pods = ["rabbitmq-0", "rabbitmq-1", "rabbitmq-2"] as const;
 const nodes = pods.map((p) => `rabbit@${p}${suffix}`);
 const container = (pod: string) => `fg-k8s-${pod}`;
 /** What the fake API was asked: method, path and bearer token. */
@@ -83,8 +84,8 @@ beforeAll(async () => {
   await makeImages({ repoRoot, base: DEFAULT_BASE_IMAGE, tag: "int-test", only: ["rabbitmq"], log });
   const image = localImage("rabbitmq", "int-test");
   const network = await engine.createNetwork({ Name: NETWORK, Labels: ownedBy(OWNER) });
-  const gateway = ((await network.inspect()) as { IPAM: { Config: Array<{ Gateway: string }> } }).IPAM.Config[0]
-    .Gateway;
+  const ipam = ((await network.inspect()) as { IPAM: { Config: Array<{ Gateway: string }> } }).IPAM;
+  const gateway = first(ipam.Config, "the test network's IPAM config").Gateway;
   const ips: Record<string, string> = {};
   const { key, cert } = certificate();
   // On the test network's gateway only: reachable from its containers, not published anywhere.
@@ -133,9 +134,9 @@ beforeAll(async () => {
     started.push(c);
   }
   await Promise.all(started.map((c) => c.start()));
-  for (const [i, c] of started.entries()) {
+  for (const [pod, c] of zip(pods, started)) {
     const info = (await c.inspect()) as { NetworkSettings: { Networks: Record<string, { IPAddress: string }> } };
-    ips[pods[i]] = info.NetworkSettings.Networks[NETWORK].IPAddress;
+    ips[pod] = present(info.NetworkSettings.Networks[NETWORK], `${pod} on ${NETWORK}`).IPAddress;
   }
 }, 600_000);
 
@@ -157,7 +158,7 @@ describe("RabbitMQ's Kubernetes files on the real engine, peers from a Kubernete
   }, 200_000);
 
   it("gives the definitions' quorum queues a member on each node", async () => {
-    const queue = t.rabbitmq.queues[0].name;
+    const queue = first(t.rabbitmq.queues, "a queue in the topology").name;
     const members = await eventually("three members", 60, async () => {
       const m = await quorumMembers(engine, container(pods[2]), queue, t.rabbitmq.vhost);
       return Object.keys(m).length === 3 ? m : undefined;

@@ -11,6 +11,7 @@ import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";
 import { makeImages } from "../../scripts/images/images";
 import { createBroker, runUsersJob } from "./broker-cli";
+import { first } from "../support/checked";
 
 // The Docker target's RabbitMQ users job on the real engine, from the Debian-built image: the
 // broker boots from definitions without users (the program's files), the job imports the users
@@ -110,7 +111,7 @@ afterAll(() => removeLabelled(engine, OWNER));
 describe("the RabbitMQ users job on the real engine", () => {
   let held: amqp.ChannelModel;
   let channel: amqp.ConfirmChannel;
-  const queue = base.rabbitmq.queues[0].name;
+  const queue = first(base.rabbitmq.queues, "a queue in the topology").name;
 
   it("imports the users into a broker that booted with none", async () => {
     let run = { code: -1, output: "" };

@@ -10,6 +10,7 @@ import { DEFAULT_BASE_IMAGE } from "../../scripts/images/base-image";
 import { localImage } from "../../scripts/images/components";
 import { makeImages } from "../../scripts/images/images";
 import { freePort } from "../../services/src/platform/ports";
+import { first, zip } from "../support/checked";
 
 // The Kubernetes target's Redis start-up logic on the real engine, from the Debian-built image:
 // six nodes (3 masters, 1 replica each) on a network whose names resolve through Docker's DNS, as
@@ -36,22 +37,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Generation 1 takes .11–.16, generation 2 .21–.26: no node keeps its address. */
 const ipOf = (generation: number, i: number) => `172.26.17.${generation * 10 + 1 + i}`;
 
-/** (Re-)creates node `i` on `ip` with its volume, publishing its port on a fresh 127.0.0.1 port, and starts it. */
-async function startNode(i: number, ip: string): Promise<void> {
+/** (Re-)creates node `name` on `ip` with its volume, publishing its port on a fresh 127.0.0.1 port, and starts it. */
+async function startNode(name: string, ip: string): Promise<void> {
   const hostPort = await freePort();
-  published.set(names[i], hostPort);
+  published.set(name, hostPort);
   const container = await engine.createContainer({
-    name: names[i],
-    Hostname: names[i],
+    name,
+    Hostname: name,
     Image: image,
     // What the StatefulSet's container runs, with the pod's DNS name in its env.
     Entrypoint: redisContainerCommand(t, { confFile: `${PATHS.redisConf}/redis.conf`, dataDir: PATHS.redisData }),
     Cmd: [],
-    Env: [`${REDIS_HOSTNAME_ENV}=${names[i]}`],
+    Env: [`${REDIS_HOSTNAME_ENV}=${name}`],
     Labels: ownedBy(OWNER),
     ExposedPorts: { [`${port}/tcp`]: {} },
     HostConfig: {
-      Binds: [`${names[i]}-data:${PATHS.redisData}`],
+      Binds: [`${name}-data:${PATHS.redisData}`],
       PortBindings: { [`${port}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: String(hostPort) }] },
     },
     NetworkingConfig: { EndpointsConfig: { [NETWORK]: { IPAMConfig: { IPv4Address: ip } } } },
@@ -117,7 +118,8 @@ async function formJob(): Promise<{ code: number; output: string }> {
 interface NodeLine {
   id: string;
   address: string;
-  hostname: string;
+  /** Absent when the node announces no host name. */
+  hostname: string | undefined;
   flags: string[];
   masterId: string;
   linked: boolean;
@@ -130,7 +132,8 @@ const parseNodes = (text: string): NodeLine[] =>
     .split("\n")
     .map((line) => {
       const [id, endpoint, flags, masterId, , , , link, ...slots] = line.trim().split(" ");
-      const [address, hostname] = endpoint.split(",");
+      if (!id || !endpoint || !flags || !masterId) throw new Error(`not a CLUSTER NODES line: "${line}"`);
+      const [address = endpoint, hostname] = endpoint.split(",");
       return {
         id,
         address,
@@ -172,7 +175,7 @@ async function whole(timeoutMs: number): Promise<NodeLine[]> {
           // Every replica known as one: a node just added shows as an empty master until it gossips.
           v.nodes.filter((n) => n.flags.includes("slave")).length === 3,
       );
-      if (ok) return views[0].nodes;
+      if (ok) return first(views, "node 0's view").nodes;
       last = views.map((v, i) => `${names[i]}: ${/cluster_state:\w+/.exec(v.info)?.[0]}`).join(", ");
     } catch (err) {
       last = (err as Error).message;
@@ -199,14 +202,15 @@ describe("Redis Cluster on names (the Kubernetes start-up logic, real engine)", 
   let before: NodeLine[];
 
   it("forms on names: every node announces its name, each replica follows its own shard's master", async () => {
-    await Promise.all(names.map((_, i) => startNode(i, ipOf(1, i))));
+    await Promise.all(names.map((name, i) => startNode(name, ipOf(1, i))));
     const job = await formJob();
     expect({ code: job.code, output: job.code === 0 ? "" : job.output }).toEqual({ code: 0, output: "" });
     before = await whole(30_000);
     expect(before.map((n) => n.hostname).sort()).toEqual([...names].sort());
     // redisShards: node 3 + s replicates node s.
     const idOf = (name: string) => before.find((n) => n.hostname === name)!.id;
-    for (let s = 0; s < 3; s++) expect(before.find((n) => n.id === idOf(names[3 + s]))!.masterId).toBe(idOf(names[s]));
+    for (const [master, replica] of zip(names.slice(0, 3), names.slice(3)))
+      expect(before.find((n) => n.id === idOf(replica))!.masterId).toBe(idOf(master));
     const c = cluster();
     try {
       for (const k of keys) await c.set(k, `value of ${k}`);
@@ -221,7 +225,7 @@ describe("Redis Cluster on names (the Kubernetes start-up logic, real engine)", 
     await Promise.all(names.map((n) => engine.getContainer(n).stop({ t: 10 })));
     await Promise.all(names.map((n) => engine.getContainer(n).remove()));
     // Reverse order too, so no node is first to come back where it was first before.
-    await Promise.all([...names.keys()].reverse().map((i) => startNode(i, ipOf(2, i))));
+    await Promise.all([...names.entries()].reverse().map(([i, name]) => startNode(name, ipOf(2, i))));
 
     const after = await whole(60_000);
     expect(after.map((n) => n.address.split(":")[0]).sort()).toEqual(names.map((_, i) => ipOf(2, i)).sort());

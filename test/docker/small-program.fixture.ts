@@ -10,6 +10,8 @@ import { oneShotJob } from "../../infra/targets/docker/one-shot";
 import { EngineProvider, runAsProgram } from "../support/engine-provider";
 
 const [base, SECRET] = process.argv.slice(2);
+if (base === undefined || SECRET === undefined)
+  throw new Error("usage: small-program.fixture.ts <base image> <secret>");
 const provider = new EngineProvider({
   docker: new Docker(),
   owner: "small-program",

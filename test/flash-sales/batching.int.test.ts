@@ -7,6 +7,7 @@ import { eventually, testAddresses, testTopology } from "../stack/clients";
 import { onPrimary } from "../support/db";
 import { counterAt } from "../support/metrics";
 import { awaitOutcomes, bounded, buildBuyers, buildSale, mysqlView, purchase, type Buyer } from "./support";
+import { at, first, zip } from "../support/checked";
 
 type OrderMessage = { saleId: number; requestId: string; userId: number; seq: number; admittedAtMs: number };
 
@@ -45,8 +46,12 @@ const outcomeCounts = async () => ({
   failed: await workersMetric("floodgate_worker_messages_total", { queue: "orders", outcome: "failed" }),
 });
 
-const diff = (after: Record<string, number>, before: Record<string, number>) =>
-  Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k]]));
+type OutcomeCounts = Awaited<ReturnType<typeof outcomeCounts>>;
+const diff = (after: OutcomeCounts, before: OutcomeCounts): OutcomeCounts => ({
+  processed: after.processed - before.processed,
+  duplicate: after.duplicate - before.duplicate,
+  failed: after.failed - before.failed,
+});
 
 /** Orders of a sale per request id, and its stock and remaining, straight from the primary. */
 async function mysqlLedger(saleId: number) {
@@ -55,9 +60,10 @@ async function mysqlLedger(saleId: number) {
       "SELECT request_id, COUNT(*) AS n FROM orders WHERE flash_sale_id = ? GROUP BY request_id",
       [saleId],
     );
-    const [[sale]] = await conn.query<RowDataPacket[]>("SELECT stock, remaining FROM flash_sales WHERE id = ?", [
+    const [sales] = await conn.query<RowDataPacket[]>("SELECT stock, remaining FROM flash_sales WHERE id = ?", [
       saleId,
     ]);
+    const sale = first(sales, `flash sale ${saleId}`);
     return {
       perRequest: new Map(perRequest.map((r) => [String(r.request_id), Number(r.n)])),
       stock: Number(sale.stock),
@@ -99,8 +105,9 @@ describe("orders worker batching", () => {
     await publisher.close();
 
     expect(answers.filter((a) => a.status !== 202)).toEqual([]);
-    const requestOf = new Map(attempts.map((a, i) => [a.buyer.id, answers[i].body.requestId!]));
-    attempts.forEach((a, i) => expect(answers[i].body.requestId).toBe(requestOf.get(a.buyer.id)));
+    const answered = zip(attempts, answers);
+    const requestOf = new Map(answered.map(([a, answer]) => [a.buyer.id, answer.body.requestId!]));
+    for (const [a, answer] of answered) expect(answer.body.requestId).toBe(requestOf.get(a.buyer.id));
     await settled(saleId, 300);
     const ledger = await mysqlLedger(saleId);
     expect([...ledger.perRequest.keys()].sort()).toEqual([...requestOf.values()].sort());
@@ -146,13 +153,13 @@ describe("orders worker batching", () => {
     // Interleaved sales, each message twice in a row: duplicates inside one batch.
     for (let i = 0; i < 12; i++)
       sales.forEach((saleId, s) => {
-        const m = orderOf(saleId, buyers[i * sales.length + s]);
+        const m = orderOf(saleId, at(buyers, i * sales.length + s, "a buyer"));
         publisher.publish(m);
         publisher.publish(m);
       });
     await publisher.close();
 
-    await Promise.all(sales.map((saleId, s) => settled(saleId, Math.min(stocks[s], 12))));
+    await Promise.all(zip(sales, stocks).map(([saleId, stock]) => settled(saleId, Math.min(stock, 12))));
     const views = await Promise.all(sales.map((saleId) => mysqlView(saleId)));
     expect(views).toEqual([
       { orders: 5, maxPerUser: 1, remaining: 0 },

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { adminToken, call } from "../support/api";
 import { testAddresses } from "../stack/test-stack";
-import { awaitOutcomes, buildBuyers, buildSale, mysqlView, purchase, reconciliation } from "./support";
+import { awaitOutcome, awaitOutcomes, buildBuyers, buildSale, mysqlView, purchase, reconciliation } from "./support";
+import { present } from "../support/checked";
 
 const hour = 3_600_000;
 
@@ -70,7 +71,7 @@ describe("POST /api/v1/flash-sales/:id/purchases", () => {
     expect(answers.map((a) => a.status)).toEqual(Array(50).fill(202));
     const ids = new Set(answers.map((a) => a.body.requestId));
     expect(ids.size).toBe(1);
-    const [requestId] = [...ids] as string[];
+    const requestId = present([...ids][0], "the requestId of the retries");
     expect(await awaitOutcomes(id, [{ buyer: user, requestId }])).toEqual([
       { status: "confirmed", orderId: expect.any(Number) },
     ]);
@@ -121,7 +122,7 @@ describe("POST /api/v1/flash-sales/:id/purchases", () => {
     const [user] = await buildBuyers(1);
     const id = await buildSale({ priceCents: 4321 });
     const { body } = await purchase(id, user);
-    const [outcome] = await awaitOutcomes(id, [{ buyer: user, requestId: body.requestId! }]);
+    const outcome = await awaitOutcome(id, { buyer: user, requestId: body.requestId! });
     const list = await call<{ items: Array<Record<string, unknown>> }>("GET", "/orders", { token: user.token });
     expect(list.body.items).toEqual([
       expect.objectContaining({ id: outcome.orderId, flashSaleId: id, amountCents: 4321, quantity: 1 }),

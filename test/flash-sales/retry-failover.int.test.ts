@@ -19,6 +19,7 @@ import {
   stackRedis,
   type Buyer,
 } from "./support";
+import { at, zip } from "../support/checked";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const target = () => loadTarget(testTopology(), testLayout().root);
@@ -91,15 +92,15 @@ describe("retries across a Redis master failover", () => {
     const buyers = await buildBuyers(200);
     const saleId = await buildSale({ stock });
     const victim = await masterOfKey(target(), saleKeys(saleId).stock);
-    const keys = buyers.map(() => randomUUID());
+    const keyed = buyers.map((buyer, i) => ({ buyer, key: randomUUID(), i }));
 
     // First attempts: answered, but the answers never reach the clients (the test keeps them only
     // to check the retries against). The master dies once a fifth have been answered.
     let answered = 0;
     let killed = false;
     const first = await bounded(
-      buyers.map((b, i) => async () => {
-        const answer = await purchase(saleId, b, keys[i], i).catch(() => null);
+      keyed.map(({ buyer, key, i }) => async () => {
+        const answer = await purchase(saleId, buyer, key, i).catch(() => null);
         if (++answered === 40) {
           process.kill(stackPid(victim), "SIGKILL");
           killed = true;
@@ -111,10 +112,15 @@ describe("retries across a Redis master failover", () => {
     expect(killed).toBe(true);
     // Every client retries with its key until it has a definite answer.
     const final = await bounded(
-      buyers.map((b, i) => () => retryUntilAnswered(saleId, b, keys[i], i)),
+      keyed.map((c) => () => retryUntilAnswered(saleId, c.buyer, c.key, c.i)),
       20,
     );
-    const clients = buyers.map((buyer, i) => ({ buyer, key: keys[i], first: first[i], final: final[i] }));
+    const clients = keyed.map(({ buyer, key, i }) => ({
+      buyer,
+      key,
+      first: at(first, i, "a first answer"),
+      final: at(final, i, "a final answer"),
+    }));
     const counts = await expectOneOrderPerKey(saleId, stock, clients);
     const firstStatuses = first.map((a) => a?.status ?? "dropped");
     process.stdout.write(
@@ -130,15 +136,15 @@ describe("retries across a Redis master failover", () => {
     const k = saleKeys(saleId);
     const victim = await masterOfKey(target(), k.stock);
     const pid = stackPid(victim);
-    const keys = buyers.map(() => randomUUID());
-    const [quiet, retrying] = [buyers.slice(0, 30), buyers.slice(30)];
+    const keyed = buyers.map((buyer, i) => ({ buyer, key: randomUUID(), i }));
+    const [quiet, retrying] = [keyed.slice(0, 30), keyed.slice(30)];
 
     process.kill(pid, "SIGSTOP");
     let first: Array<Answer | null>;
     try {
       // Sent to a frozen master: every script waits in its socket, every answer is a 503.
       first = await bounded(
-        buyers.map((b, i) => () => purchase(saleId, b, keys[i], i).catch(() => null)),
+        keyed.map((c) => () => purchase(saleId, c.buyer, c.key, c.i).catch(() => null)),
         60,
       );
       await eventually(
@@ -154,14 +160,19 @@ describe("retries across a Redis master failover", () => {
     expect(first.map((a) => a?.status)).toEqual(buyers.map(() => 503));
 
     const final = await bounded(
-      retrying.map((b, j) => () => retryUntilAnswered(saleId, b, keys[30 + j], 30 + j)),
+      retrying.map((c) => () => retryUntilAnswered(saleId, c.buyer, c.key, c.i)),
       20,
     );
-    const clients = retrying.map((buyer, j) => ({ buyer, key: keys[30 + j], first: first[30 + j], final: final[j] }));
+    const clients = zip(retrying, final).map(([{ buyer, key, i }, finalAnswer]) => ({
+      buyer,
+      key,
+      first: at(first, i, "a first answer"),
+      final: finalAnswer,
+    }));
     // Long enough for the reconciler to publish any reservation without an order (5 s) and more.
     await sleep(8000);
     const counts = await expectOneOrderPerKey(saleId, stock, clients);
-    const silent = quiet.map((b, i) => purchaseRequestId(saleId, b.id, keys[i]));
+    const silent = quiet.map(({ buyer, key }) => purchaseRequestId(saleId, buyer.id, key));
     const orders = await orderRequestIds(saleId);
     expect(silent.filter((rid) => orders.has(rid))).toEqual([]);
     const held = await Promise.all(silent.map((rid) => redis.hexists(k.reservations, rid)));

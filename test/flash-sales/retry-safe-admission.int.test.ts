@@ -5,6 +5,7 @@ import { SaleStore } from "../../services/src/modules/flash-sales/sale-store";
 import { call } from "../support/api";
 import { eventually } from "../stack/clients";
 import {
+  awaitOutcome,
   awaitOutcomes,
   buildBuyers,
   buildSale,
@@ -111,7 +112,7 @@ describe("retry-safe admission", () => {
     const saleId = await buildSale({ stock: 5, endsAt: new Date(Date.now() + 3000).toISOString() });
     const key = randomUUID();
     const rid = (await purchase(saleId, alice, key)).body.requestId!;
-    const [outcome] = await awaitOutcomes(saleId, [{ buyer: alice, requestId: rid }]);
+    const outcome = await awaitOutcome(saleId, { buyer: alice, requestId: rid });
     const k = saleKeys(saleId);
     // The reconcile job settles the ended sale (5 s after its end) and sets every key to expire.
     const ttl = await eventually(async () => ((await redis.ttl(k.meta)) > 0 ? redis.ttl(k.meta) : undefined), 30_000);

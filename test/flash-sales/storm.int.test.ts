@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { call } from "../support/api";
 import { eventually } from "../stack/clients";
 import { awaitOutcomes, bounded, buildBuyers, buildSale, mysqlView, purchase, reconciliation } from "./support";
+import { first, zip } from "../support/checked";
 
 describe("a flash-sale storm", () => {
   it("sells exactly the stock to 2,000 concurrent requests, nobody over the limit, every 202 confirmed", async () => {
@@ -15,10 +16,9 @@ describe("a flash-sale storm", () => {
       250,
     );
     const admissionMs = Date.now() - started;
-    const accepted = attempts
-      .map((a, i) => ({ buyer: a.buyer, answer: answers[i] }))
-      .filter((a) => a.answer.status === 202)
-      .map((a) => ({ buyer: a.buyer, requestId: a.answer.body.requestId! }));
+    const accepted = zip(attempts, answers)
+      .filter(([, answer]) => answer.status === 202)
+      .map(([a, answer]) => ({ buyer: a.buyer, requestId: answer.body.requestId! }));
     const refused = answers.filter((a) => a.status !== 202);
     const outcomes = await awaitOutcomes(saleId, accepted);
     const settledMs = Date.now() - started;
@@ -39,7 +39,8 @@ describe("a flash-sale storm", () => {
       mysqlRemaining: 0,
       mysqlConsistent: true,
     });
-    const sale = await call("GET", `/flash-sales/${saleId}`, { token: accepted[0].buyer.token });
+    const { buyer } = first(accepted, "an accepted purchase");
+    const sale = await call("GET", `/flash-sales/${saleId}`, { token: buyer.token });
     expect(sale.body).toMatchObject({ remaining: 0, status: "sold_out", stock: 100 });
   });
 

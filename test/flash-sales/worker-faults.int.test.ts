@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto";
 import amqp from "amqplib";
 import type { RowDataPacket } from "mysql2";
-import { mysqlSockets, rootSql } from "../../infra/targets/local/components/mysql";
+import { rootSql } from "../../infra/targets/local/components/mysql";
 import { amqpUrl } from "../../infra/targets/local/components/rabbitmq";
 import { isAlive } from "../../infra/targets/local/supervisor";
-import { eventually, liveQueue, testAddresses, testTopology } from "../stack/clients";
-import { testLayout } from "../stack/test-stack";
+import { eventually, liveQueue, mysqlSocket, testAddresses, testTopology } from "../stack/clients";
 import { onPrimary } from "../support/db";
 import { counterAt } from "../support/metrics";
 import { masterOfKey } from "../support/redis";
-import { awaitOutcomes, buildBuyers, buildSale, mysqlView, purchase, stackPid } from "./support";
+import { first } from "../support/checked";
+import { awaitOutcome, buildBuyers, buildSale, mysqlView, purchase, stackPid } from "./support";
 
 const stack = () => ({ topology: testTopology(), addresses: testAddresses() });
 const workerNames = () => testAddresses().workers.orders.map((_, i) => `worker-orders-${i + 1}`);
@@ -30,7 +30,7 @@ async function ordersCounter(outcome: string): Promise<number | null> {
  */
 async function refuseOrdersOf(saleId: number): Promise<() => Promise<void>> {
   // As root over the socket: with binary logging on, creating a trigger needs SUPER.
-  const primary = mysqlSockets({ addresses: testAddresses(), layout: testLayout() })["mysql-primary"];
+  const primary = mysqlSocket("mysql-primary");
   const name = `fault_orders_${Number(saleId)}`;
   const db = testTopology().mysql.database;
   // The mariadb client splits statements at ";": the trigger body needs another delimiter.
@@ -117,7 +117,7 @@ describe("orders workers under injected faults", () => {
     } finally {
       await heal();
     }
-    const [outcome] = await awaitOutcomes(saleId, [accepted], 20_000);
+    const outcome = await awaitOutcome(saleId, accepted, 20_000);
     expect(outcome.status).toBe("confirmed");
     expect(await mysqlView(saleId)).toEqual({ orders: 1, maxPerUser: 1, remaining: 2 });
   });
@@ -135,15 +135,15 @@ describe("orders workers under injected faults", () => {
         30_000,
         250,
       );
-      const [row] = await onPrimary((conn) =>
+      const [rows] = await onPrimary((conn) =>
         conn.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM orders WHERE request_id = ?", [accepted!.requestId]),
       );
-      expect(Number(row[0].n)).toBe(0);
+      expect(Number(first(rows, "the order count").n)).toBe(0);
     } finally {
       await heal();
     }
     // The reservation is still pending in Redis: reconciliation re-publishes it and it lands, once.
-    const [outcome] = await awaitOutcomes(saleId, [accepted], 30_000);
+    const outcome = await awaitOutcome(saleId, accepted, 30_000);
     expect(outcome.status).toBe("confirmed");
     expect(await mysqlView(saleId)).toEqual({ orders: 1, maxPerUser: 1, remaining: 2 });
   });

@@ -13,6 +13,7 @@ import {
   stackPid,
   workerOutcomes,
 } from "./support";
+import { zip } from "../support/checked";
 
 const clients = appClients();
 afterAll(() => clients.close());
@@ -35,8 +36,8 @@ describe("red packets under failure", () => {
     );
     const persistedAtKill = await killer;
     expect(persistedAtKill).toBeLessThan(400);
-    const winners = grabbers
-      .map((g, i) => ({ userId: g.id, amountCents: answers[i].body.amountCents, status: answers[i].status }))
+    const winners = zip(grabbers, answers)
+      .map(([g, answer]) => ({ userId: g.id, amountCents: answer.body.amountCents, status: answer.status }))
       .filter((w) => w.status === 200)
       .map(({ userId, amountCents }) => ({ userId, amountCents }));
     expect(winners).toHaveLength(400);

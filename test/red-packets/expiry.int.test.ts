@@ -18,7 +18,8 @@ describe("red-packet expiry", () => {
     const [creator, a, b, late, hidden] = await buildGrabbers(5);
     const amount = 10_000;
     const { id, ref } = await buildPacket(creator, { amountCents: amount, count: 8, expiresInSeconds: 10 });
-    const got = [(await grab(ref, a)).body.amountCents!, (await grab(ref, b, 1)).body.amountCents!];
+    const gotA = (await grab(ref, a)).body.amountCents!;
+    const gotB = (await grab(ref, b, 1)).body.amountCents!;
     const k = packetKeys(id);
     const hiddenCents = Number(await clients.redis.eval(ADMIT_WITHOUT_QUEUE, 2, k.parts, k.grabbed, hidden.id));
     await drained(clients.redis, id);
@@ -33,13 +34,13 @@ describe("red-packet expiry", () => {
     expect(await grab(ref, late, 2)).toMatchObject({ status: 410, body: { error: "expired" } });
 
     const after = await mysqlPacket(id, [creator.id, a.id, b.id, hidden.id]);
-    const grabbed = got[0] + got[1] + hiddenCents;
+    const grabbed = gotA + gotB + hiddenCents;
     expect(after.refunded).toBe(true);
     expect(after.grabs.map((g) => g.amountCents).reduce((x, y) => x + y, 0)).toBe(grabbed);
     expect(after.balances.get(hidden.id)).toBe(hiddenCents);
     expect(after.balances.get(creator.id)).toBe(amount - grabbed);
     // Money conserved: the refund and every grab add up to the amount, to the cent.
-    expect(after.balances.get(creator.id)! + got[0] + got[1] + hiddenCents).toBe(amount);
+    expect(after.balances.get(creator.id)! + gotA + gotB + hiddenCents).toBe(amount);
     // Later runs change nothing.
     expect((await refundPacket({ db: clients.db, store: clients.store }, id)).outcome).toBe("already_refunded");
     expect((await mysqlPacket(id, [creator.id])).balances.get(creator.id)).toBe(amount - grabbed);

@@ -5,6 +5,7 @@ import { redisAdmin } from "../../infra/targets/local/components/redis";
 import { masterOfKey } from "../support/redis";
 import { testAddresses, testTopology } from "../stack/test-stack";
 import { appClients, buildGrabbers, buildPacket, drained, mysqlPacket } from "./support";
+import { at, first, zip } from "../support/checked";
 
 const clients = appClients();
 afterAll(() => clients.close());
@@ -12,7 +13,7 @@ afterAll(() => clients.close());
 /** Run a Redis command on the master of `key`. */
 async function onMasterOf(key: string, command: string[]): Promise<void> {
   const node = await masterOfKey(key);
-  const address = testAddresses().redis[Number(node.split("-")[1]) - 1];
+  const address = at(testAddresses().redis, Number(node.split("-")[1]) - 1, `the address of ${node}`);
   await redisAdmin({ topology: testTopology() }, address, command);
 }
 
@@ -40,17 +41,18 @@ describe("red-packet grabs, group-committed", () => {
         sent.mockRestore();
       }
 
-      const won = answers.flatMap((a, i) =>
-        a.outcome === "ok" ? [{ userId: grabbers[i].id, amountCents: a.amountCents }] : [],
+      const won = zip(grabbers, answers).flatMap(([g, a]) =>
+        a.outcome === "ok" ? [{ userId: g.id, amountCents: a.amountCents }] : [],
       );
       expect(won).toHaveLength(30);
       expect(answers.filter((a) => a.outcome === "empty")).toHaveLength(70);
       expect(won.reduce((sum, w) => sum + w.amountCents, 0)).toBe(amount);
 
       // A second grab by a winner, in its own turn, is told the same amount.
-      expect(await clients.store.grab(id, parsePacketRef(ref)!.token, won[0].userId, Date.now())).toEqual({
+      const winner = first(won, "a winner");
+      expect(await clients.store.grab(id, parsePacketRef(ref)!.token, winner.userId, Date.now())).toEqual({
         outcome: "already",
-        amountCents: won[0].amountCents,
+        amountCents: winner.amountCents,
       });
 
       await drained(clients.redis, id);

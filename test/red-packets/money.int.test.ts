@@ -7,6 +7,7 @@ import { testAddresses } from "../stack/test-stack";
 import { call } from "../support/api";
 import { onPrimary } from "../support/db";
 import { appClients, bounded, buildGrabbers, buildPacket, drained, fund, grab, type Grabber } from "./support";
+import { zip } from "../support/checked";
 
 const clients = appClients();
 afterAll(() => clients.close());
@@ -128,7 +129,9 @@ describe("red packets are paid for", () => {
       20,
     );
     const told = new Map(
-      grabbers.flatMap((g, i) => (answers[i].status === 200 ? [[g.id, answers[i].body.amountCents!]] : [])),
+      zip(grabbers, answers).flatMap(([g, answer]) =>
+        answer.status === 200 ? [[g.id, answer.body.amountCents!]] : [],
+      ),
     );
     expect(told.size).toBe(40);
     await drained(clients.redis, id);

@@ -3,6 +3,7 @@ import { packetKeys } from "../../services/src/modules/red-packets/keys";
 import { eventually, testAddresses, testTopology } from "../stack/clients";
 import { masterOfKey } from "../support/redis";
 import { appClients, bounded, buildGrabbers, buildPacket, drained, grab, mysqlPacket, stackPid } from "./support";
+import { zip } from "../support/checked";
 
 const clients = appClients();
 afterAll(() => clients.close());
@@ -42,12 +43,12 @@ describe("a red-packet grab storm while the Redis master holding the packet is k
     // Every client learned its outcome: a grab with its amount (200, or 409 on a retry), or 410.
     expect(answers.filter((a) => ![200, 409, 410].includes(a.status))).toEqual([]);
     expect(answers.filter((a) => a.status === 409 && a.body.error !== "already_grabbed")).toEqual([]);
-    const told = grabbers
-      .map((g, i) => ({
+    const told = zip(grabbers, answers)
+      .map(([g, answer]) => ({
         userId: g.id,
         // A 409 already_grabbed names the amount the earlier, unconfirmed attempt won.
-        amountCents: Number(answers[i].body.amountCents ?? answers[i].body.details?.amountCents),
-        status: answers[i].status,
+        amountCents: Number(answer.body.amountCents ?? answer.body.details?.amountCents),
+        status: answer.status,
       }))
       .filter((t) => t.status !== 410)
       .map(({ userId, amountCents }) => ({ userId, amountCents }))

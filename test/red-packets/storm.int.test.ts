@@ -1,6 +1,7 @@
 import { packetKeys } from "../../services/src/modules/red-packets/keys";
 import { call } from "../support/api";
 import { appClients, bounded, buildGrabbers, buildPacket, drained, grab, mysqlPacket } from "./support";
+import { zip } from "../support/checked";
 
 const clients = appClients();
 afterAll(() => clients.close());
@@ -32,11 +33,11 @@ describe("a red-packet storm", () => {
     const stormMs = Date.now() - started;
     const won = (a: (typeof answers)[number]) =>
       a.status === 200 || (a.status === 409 && a.body.error === "already_grabbed");
-    const winners = grabbers
-      .map((g, i) => ({
+    const winners = zip(grabbers, answers)
+      .map(([g, answer]) => ({
         userId: g.id,
-        won: won(answers[i]),
-        amountCents: answers[i].body.amountCents ?? answers[i].body.details?.amountCents,
+        won: won(answer),
+        amountCents: answer.body.amountCents ?? answer.body.details?.amountCents,
       }))
       .filter((w) => w.won)
       .map(({ userId, amountCents }) => ({ userId, amountCents }));

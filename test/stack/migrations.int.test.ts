@@ -62,12 +62,14 @@ describe("migration 002 (the ledger) on a database that already holds money", ()
         imbalanceCents: 0,
         accountsMismatched: 0,
       });
-      const [tokens] = await db.conn.query<RowDataPacket[]>("SELECT token FROM red_packets ORDER BY id");
-      expect(tokens.map((r) => String(r.token))).toEqual([
+      const [rows] = await db.conn.query<RowDataPacket[]>("SELECT token FROM red_packets ORDER BY id");
+      const tokens = rows.map((r) => String(r.token));
+      expect(tokens).toEqual([
         expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
         expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
       ]);
-      expect(tokens[0].token).not.toBe(tokens[1].token);
+      const [firstToken, secondToken] = tokens;
+      expect(firstToken).not.toBe(secondToken);
       await expect(db.conn.query("UPDATE users SET balance_cents = -1 WHERE id = 3")).rejects.toThrow(/CONSTRAINT/);
     } finally {
       await db.drop();

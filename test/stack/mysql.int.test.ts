@@ -1,15 +1,15 @@
 import type { RowDataPacket } from "mysql2";
 import { randomUUID } from "node:crypto";
-import { mysqlSockets, replicaStatus } from "../../infra/targets/local/components/mysql";
-import { eventually, mysqlAs, testAddresses } from "./clients";
-import { testLayout } from "./test-stack";
+import { replicaStatus } from "../../infra/targets/local/components/mysql";
+import { first } from "../support/checked";
+import { eventually, mysqlAs, mysqlSocket, testAddresses } from "./clients";
 
 describe("MariaDB primary and replica", () => {
   const a = testAddresses();
 
   it("replicates a row written on the primary to the replica", async () => {
     const primary = await mysqlAs("migrator", a.mysqlPrimary);
-    const replica = await mysqlAs("app", a.mysqlReplicas[0]);
+    const replica = await mysqlAs("app", first(a.mysqlReplicas, "a MariaDB replica"));
     try {
       await primary.query("CREATE TABLE IF NOT EXISTS replication_probe (id CHAR(36) PRIMARY KEY, note VARCHAR(64))");
       const id = randomUUID();
@@ -26,7 +26,7 @@ describe("MariaDB primary and replica", () => {
   });
 
   it("refuses a write by the app user on the read-only replica", async () => {
-    const replica = await mysqlAs("app", a.mysqlReplicas[0]);
+    const replica = await mysqlAs("app", first(a.mysqlReplicas, "a MariaDB replica"));
     try {
       await eventually(async () => (await replica.query("SELECT 1 FROM replication_probe LIMIT 1"), true));
       await expect(
@@ -51,8 +51,7 @@ describe("MariaDB primary and replica", () => {
   });
 
   it("runs the replica with GTID replication and both threads running", async () => {
-    const socket = mysqlSockets({ addresses: a, layout: testLayout() })["mysql-replica-1"];
-    const status = await replicaStatus(socket);
+    const status = await replicaStatus(mysqlSocket("mysql-replica-1"));
     expect(status).toMatchObject({ Slave_IO_Running: "Yes", Slave_SQL_Running: "Yes", Using_Gtid: "Slave_Pos" });
   });
 });

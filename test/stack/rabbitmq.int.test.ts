@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import amqp from "amqplib";
 import { amqpUrl } from "../../infra/targets/local/components/rabbitmq";
 import { eventually, getJson, testAddresses, testTopology } from "./clients";
+import { first } from "../support/checked";
 
 /** Take messages from a queue until the one with `messageId` appears; settle each (ack, or nack without requeue). */
 function takeMessage(channel: amqp.Channel, queue: string, messageId: string, settle: "ack" | "reject") {
@@ -48,7 +49,7 @@ describe("RabbitMQ with the rendered definitions", () => {
     try {
       const channel = await connection.createConfirmChannel();
       // A queue from the definitions that no service consumes (the tracker consumes "tracking").
-      const queue = `${t.rabbitmq.queues[0].name}.dlq`;
+      const queue = `${first(t.rabbitmq.queues, "a queue in the topology").name}.dlq`;
       const id = randomUUID();
       channel.sendToQueue(queue, Buffer.from(JSON.stringify({ id })), { persistent: true, messageId: id });
       await channel.waitForConfirms();
@@ -73,7 +74,7 @@ describe("RabbitMQ with the rendered definitions", () => {
       const channel = await connection.createConfirmChannel();
       // The orders worker consumes "orders" and rejects what fails its schema; the rejection must
       // travel through the dead-letter exchange into orders.dlq rather than be lost or requeued.
-      const queue = t.rabbitmq.queues[0].name;
+      const queue = first(t.rabbitmq.queues, "a queue in the topology").name;
       const id = randomUUID();
       channel.sendToQueue(queue, Buffer.from('{"not":"an order"}'), { persistent: true, messageId: id });
       await channel.waitForConfirms();

@@ -1,22 +1,24 @@
 import Redis, { Cluster } from "ioredis";
 import { parseClusterInfo, redisAdmin } from "../../infra/targets/local/components/redis";
 import { testAddresses, testTopology } from "./clients";
+import { first } from "../support/checked";
 
 describe("Redis Cluster", () => {
   const t = testTopology();
   const a = testAddresses();
 
   it("reports cluster_state:ok with 3 masters, each with a linked replica", async () => {
-    const info = parseClusterInfo(await redisAdmin({ topology: t }, a.redis[0], ["CLUSTER", "INFO"]));
+    const node = first(a.redis, "a Redis node");
+    const info = parseClusterInfo(await redisAdmin({ topology: t }, node, ["CLUSTER", "INFO"]));
     expect(info.cluster_state).toBe("ok");
     expect(info.cluster_size).toBe("3");
     expect(info.cluster_known_nodes).toBe("6");
 
-    const nodes = (await redisAdmin({ topology: t }, a.redis[0], ["CLUSTER", "NODES"]))
+    const nodes = (await redisAdmin({ topology: t }, node, ["CLUSTER", "NODES"]))
       .trim()
       .split("\n")
       .map((l) => l.split(" "));
-    const masters = nodes.filter((n) => n[2].includes("master"));
+    const masters = nodes.filter((n) => n[2]?.includes("master"));
     expect(masters).toHaveLength(3);
     for (const master of masters) {
       const replicas = nodes.filter((n) => n[3] === master[0] && n[7] === "connected");
