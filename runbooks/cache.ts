@@ -286,7 +286,7 @@ async function servicePlatform(stack: RunbookStack): Promise<Platform> {
     addresses,
     { id: "runbook-cache", host: "127.0.0.1", port: topology.api.basePort },
     // The warmers only read (catalog(), product()…); nothing here publishes to the static bucket.
-    { staticDir: stack.local?.layout.staticRoot ?? os.tmpdir(), staticBaseUrl: "/static/" },
+    { staticDir: stack.staticDir ?? os.tmpdir(), staticBaseUrl: "/static/" },
   );
   const config = parseServiceEnv(env);
   return createPlatform(config, pino({ level: "warn" }, pino.destination(2)));

@@ -8,7 +8,7 @@
 import { lookup } from "node:dns/promises";
 import { spinner } from "zx";
 import { hostPort } from "../infra/topology";
-import { parseClusterInfo } from "../infra/targets/local/components/redis";
+import { parseClusterInfo } from "../infra/targets";
 import { healthyReplicas, isNode, myself, parseClusterNodes, type ClusterNode } from "./lib/cluster-nodes";
 import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
 import { redisCli, waitUntil } from "./lib/shell";

@@ -7,7 +7,7 @@
 import { retry } from "zx";
 import { hostPort } from "../infra/topology";
 import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError, type RunbookOptions } from "./lib/runbook";
-import type { KubernetesControl } from "../infra/targets/kubernetes/control";
+import type { ReplicaScale } from "../infra/targets";
 import { openStack, type RunbookStack } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- scale-api [--replicas N] [options]
@@ -25,9 +25,6 @@ ${COMMON_HELP}`;
 /** How often, and how far apart, a scale request that failed (409: the autoscaler is busy) is asked (zx's retry). */
 const BUSY_RETRIES = 10;
 const BUSY_RETRY_DELAY_MS = 2000;
-
-/** The API's StatefulSet on Kubernetes (infra/targets/kubernetes/addresses.ts NAMES.api). */
-const API_SET = "api";
 
 interface ReplicaStatus {
   running: number;
@@ -54,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   if (wanted !== undefined && !(Number.isInteger(wanted) && wanted >= 1))
     throw new UsageError(`--replicas ${String(values.replicas)}: must be a whole number of at least 1`);
   const stack = openStack(options);
-  if (stack.kubernetes) return scaleStatefulSet(stack, stack.kubernetes.control, wanted, options);
+  if (stack.apiScale) return scalePlatform(stack, stack.apiScale, wanted, options);
   if (!stack.addresses.autoscaler)
     throw new UsageError(`${stack.description} runs no autoscaler (topology autoscaling.enabled is false)`);
   const base = `http://${hostPort(stack.addresses.autoscaler)}`;
@@ -124,18 +121,19 @@ export async function main(argv: string[]): Promise<number> {
  * and waits for each pod to be ready. The HPA keeps acting afterwards, as the autoscaler does
  * elsewhere: a manual count lasts until its next decision.
  */
-async function scaleStatefulSet(
+async function scalePlatform(
   stack: RunbookStack,
-  control: KubernetesControl,
+  scale: ReplicaScale,
   wanted: number | undefined,
   options: RunbookOptions,
 ): Promise<number> {
+  const control = stack.control;
   const book = new Runbook("scale-api", options);
   const { minReplicas: min, maxReplicas: max } = stack.topology.autoscaling;
-  book.step(`StatefulSet ${API_SET} in ${stack.description}`);
+  book.step(`${scale.where} in ${stack.description}`);
   let running: number;
   try {
-    running = await control.replicas(API_SET);
+    running = await scale.replicas();
   } catch (err) {
     book.check("Kubernetes API answers", false, (err as Error).message);
     return book.finish(false);
@@ -146,14 +144,14 @@ async function scaleStatefulSet(
       throw new UsageError(`--replicas ${wanted}: outside the autoscaling bounds ${min}–${max}`);
     if (wanted === running) book.check(`${wanted} replicas`, true, "already wanted, nothing to do");
     else
-      await book.act(`scale StatefulSet ${API_SET} from ${running} to ${wanted} replicas`, async () => {
-        await control.scale(API_SET, wanted);
+      await book.act(`scale ${scale.where} from ${running} to ${wanted} replicas`, async () => {
+        await scale.scale(wanted);
         // Ordered pods: api-1…api-N come up, the ones above go.
         for (let i = 1; i <= wanted; i++) await control.start(`api-${i}`);
         for (let i = running; i > wanted; i--) await control.stop(`api-${i}`);
       });
   }
-  const after = await control.replicas(API_SET);
+  const after = await scale.replicas();
   const pods = (await control.list()).filter((p) => /^api-\d+$/.test(p.name));
   let healthy = book.check(
     "replica count",

@@ -5,8 +5,7 @@
  */
 import { retry } from "zx";
 import { hostPort } from "../infra/topology";
-import { parseClusterInfo } from "../infra/targets/local/components/redis";
-import { isAlive } from "../infra/targets/local/supervisor";
+import { parseClusterInfo } from "../infra/targets";
 import { liveQueues } from "./lib/broker";
 import { COMMON_HELP, parseRunbookArgs, Runbook } from "./lib/runbook";
 import { redisCli } from "./lib/shell";
@@ -39,13 +38,12 @@ export async function main(argv: string[]): Promise<number> {
   const check = (what: string, ok: boolean, detail: string) => (healthy = book.check(what, ok, detail) && healthy);
 
   book.step(`processes of ${stack.description}`);
-  if (stack.local)
-    for (const p of stack.local.state.processes)
-      check(`process ${p.name}`, isAlive(p.pid), `pid ${p.pid} ${p.address}`);
-  else {
+  {
     const processes = await attempt(() => stack.control.list());
     if (processes instanceof Error) check("processes", false, processes.message);
-    else for (const p of processes) check(`process ${p.name}`, p.running, p.running ? "running" : "not running");
+    else
+      for (const p of processes)
+        check(`process ${p.name}`, p.running, p.detail ?? (p.running ? "running" : "not running"));
   }
 
   book.step("MariaDB");

@@ -8,13 +8,11 @@
  */
 import fs from "node:fs";
 import { z } from "zod";
-import { parseTopology, type Addresses, type Topology } from "../topology";
+import { NAMES, mysqlReplicaName, parseTopology, type Addresses, type Topology } from "../topology";
+import type { MysqlServerAccess } from "./target";
 
 /** Where the Docker and Kubernetes programs put the file in the runbooks container or pod. */
 export const STACK_FILE_PATH = "/etc/floodgate/runbook-stack.json";
-
-export const RUNBOOK_TARGETS = ["local", "docker", "k8s"] as const;
-export type RunbookTarget = (typeof RUNBOOK_TARGETS)[number];
 
 const HostPortSchema = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
 const AddressesSchema = z.object({
@@ -165,12 +163,21 @@ export function readStackFile(file: string): StackFile {
   return parseStackFile(json, file);
 }
 
-/** What a runbook can do to a stack's processes, whatever runs them. */
-export interface ProcessControl {
-  /** Every process the stack has, by its local-stack name, and whether it runs now. */
-  list(): Promise<Array<{ name: string; running: boolean }>>;
-  /** Start a process that is stopped (a no-op when it runs). */
-  start(name: string): Promise<void>;
-  /** Stop a process (a no-op when it is stopped). */
-  stop(name: string): Promise<void>;
+/** Each MariaDB server (the primary first) over TCP as the file's admin account, the password in MYSQL_PWD. */
+export function fileMysqlAccess(file: StackFile): MysqlServerAccess[] {
+  const a = file.addresses;
+  const servers = [
+    { name: NAMES.mysqlPrimary, address: a.mysqlPrimary },
+    ...a.mysqlReplicas.map((address, i) => ({ name: mysqlReplicaName(i + 1), address })),
+  ];
+  return servers.map((s) => ({
+    ...s,
+    args: ["--protocol=tcp", "-h", s.address.host, "-P", String(s.address.port), "-u", file.mysqlAdmin.user],
+    env: { MYSQL_PWD: file.mysqlAdmin.password },
+  }));
+}
+
+/** Each process's volume (Docker) or claim (Kubernetes), by process name. */
+export function fileVolumes(file: StackFile): Record<string, string> {
+  return Object.fromEntries(file.processes.flatMap((p) => (p.volume ? [[p.name, p.volume]] : [])));
 }

@@ -1,7 +1,7 @@
 /** RabbitMQ as the runbooks read it: counts from the broker itself, not the management API's samples. */
 import amqp from "amqplib";
 import { hostPort } from "../../infra/topology";
-import { amqpUrl } from "../../infra/targets/local/components/rabbitmq";
+import { amqpUrl } from "../../infra/targets";
 import type { RunbookStack } from "./stack";
 
 /**

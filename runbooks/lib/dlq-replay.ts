@@ -4,7 +4,7 @@
  */
 import amqp from "amqplib";
 import { sleep } from "zx";
-import { amqpUrl } from "../../infra/targets/local/components/rabbitmq";
+import { amqpUrl } from "../../infra/targets";
 import { OrderMessageSchema } from "../../services/src/modules/flash-sales/schema";
 import type { Runbook } from "./runbook";
 import type { RunbookStack } from "./stack";

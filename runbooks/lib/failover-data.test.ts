@@ -8,10 +8,10 @@ import { MARIADB_PATHS } from "../../infra/targets/kubernetes/mounted-files";
 import { kubernetesStackFile } from "../../infra/targets/kubernetes/runbooks";
 import { $ } from "zx";
 import { parseTopology } from "../../infra/topology";
-import { K8S_PARKING, kubernetesData, parsePrinted, SWAP_SCRIPT, type KubernetesDataArgs } from "./failover-data";
+import { failoverData, PARKING, parsePrinted, SWAP_SCRIPT } from "./failover-data";
 import { formatGtidPos } from "./gtid";
-import type { OneShotPod } from "../../infra/targets/kubernetes/control";
-import { fromFile } from "./stack";
+import type { KubernetesControl, OneShotPod } from "../../infra/targets/kubernetes/control";
+import { kubernetesTarget } from "../../infra/targets/kubernetes/target";
 import { parseStackFile } from "../../infra/targets/stack-file";
 
 describe("parsePrinted (the gtid CLI's answer, from a container's stdout or a pod's log)", () => {
@@ -31,8 +31,9 @@ describe("parsePrinted (the gtid CLI's answer, from a container's stdout or a po
 });
 
 // The Kubernetes API cannot run here: a recorder stands in for runPod (KubernetesControl's own tests
-// cover the pod it posts). Everything else is the deployment's stack file, parsed as the runbook does.
-function buildKubernetesData(over: Partial<KubernetesDataArgs> = {}) {
+// cover the pod it posts). Everything else is the deployment's stack file, parsed as the runbook
+// does, and the Kubernetes target's runDataJob.
+function buildKubernetesData(over: { mariadbData?: undefined } = {}) {
   const topology = parseTopology({});
   const written = kubernetesStackFile(
     topology,
@@ -42,16 +43,18 @@ function buildKubernetesData(over: Partial<KubernetesDataArgs> = {}) {
     {},
     "registry.example/floodgate-services:1",
   );
-  const stack = fromFile(parseStackFile(JSON.parse(JSON.stringify(written))));
+  const file = parseStackFile(JSON.parse(JSON.stringify(written)));
+  const kubernetes = { ...file.kubernetes!, ...over };
   const pods: OneShotPod[] = [];
-  const control: KubernetesDataArgs["control"] = {
-    runPod: async (spec) => {
+  const control = {
+    runPod: async (spec: OneShotPod) => {
       pods.push(spec);
       return { succeeded: true, log: "0-1-57\n" };
     },
     nodeOf: async () => "node-2",
-  };
-  return { data: kubernetesData({ ...stack.kubernetes!, control, ...over }), pods, volumes: stack.kubernetes!.volumes };
+  } as unknown as KubernetesControl;
+  const volumes = Object.fromEntries(file.processes.flatMap((p) => (p.volume ? [[p.name, p.volume]] : [])));
+  return { data: failoverData(kubernetesTarget({ ...file, kubernetes }, control)), pods, volumes };
 }
 
 /** The datadir's folder in the server's volume, as the MariaDB pod spec mounts the volume and names the datadir. */
@@ -79,7 +82,7 @@ describe("Kubernetes failover data (one-shot pods on the servers' claims)", () =
     expect(pod.env).toEqual({
       A: path.posix.join(a, datadirInVolume),
       B: path.posix.join(b, datadirInVolume),
-      P: path.posix.join(a, K8S_PARKING),
+      P: path.posix.join(a, `.${PARKING}`),
     });
     expect(pod.runAs).toEqual(mariadbUser);
   });
@@ -123,12 +126,12 @@ describe("SWAP_SCRIPT", () => {
     }
     const [A, B] = [path.join(claimA, datadirInVolume), path.join(claimB, datadirInVolume)];
 
-    await swap({ A, B, P: path.join(claimA, K8S_PARKING) });
+    await swap({ A, B, P: path.join(claimA, `.${PARKING}`) });
 
     expect([owner(A), owner(B)]).toEqual(["replica", "primary"]);
     expect(fs.readFileSync(path.join(claimA, "lost+found", "#123"), "utf8")).toBe(claimA);
     expect(fs.readFileSync(path.join(claimB, "lost+found", "#123"), "utf8")).toBe(claimB);
-    expect(fs.readdirSync(path.join(claimA, K8S_PARKING))).toEqual([]);
+    expect(fs.readdirSync(path.join(claimA, `.${PARKING}`))).toEqual([]);
     expect(fs.readdirSync(A).sort()).toEqual(["floodgate", "mariadb-bin.000007", "mariadb-bin.index"]);
     expect(fs.readFileSync(path.join(A, "mariadb-bin.index"), "utf8")).toBe("./mariadb-bin.000007\n");
     expect(fs.readFileSync(path.join(B, "mariadb-bin.index"), "utf8")).toBe("./mariadb-bin.000007\n");

@@ -3,7 +3,7 @@
  * through whatever runs the stack's processes, then wait until the queues are consumed again.
  */
 import amqp from "amqplib";
-import { amqpUrl } from "../../infra/targets/local/components/rabbitmq";
+import { amqpUrl } from "../../infra/targets";
 import { spinner } from "zx";
 import type { Runbook } from "./runbook";
 import { waitUntil } from "./shell";

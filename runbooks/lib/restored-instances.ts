@@ -5,11 +5,10 @@
  */
 import { createReadStream } from "node:fs";
 import fs from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { sqlString } from "../../infra/render/mariadb";
-import { unixSocketPath } from "../../infra/targets/local/context";
+import { unixSocketPath } from "../../infra/targets";
 import { tableProblems } from "../../services/src/backup/restore-drill";
 import { ScratchMariadb } from "../../services/src/backup/scratch-mariadb";
 import { freePort, portFree } from "../../services/src/platform/ports";
@@ -21,12 +20,10 @@ import type { RunbookStack } from "./stack";
  * Where restored instances live, one folder per backup id: in the local stack's state folder, or in
  * the runbooks container's temp folder (gone with the container; a restored instance is for a look).
  */
-export const restoresDir = (stack: Pick<RunbookStack, "local">) =>
-  stack.local ? path.join(stack.local.layout.root, "restores") : path.join(os.tmpdir(), "floodgate-restores");
+export const restoresDir = (stack: Pick<RunbookStack, "scratchDir">) => path.join(stack.scratchDir, "restores");
 
 /** The runbook's own target options, for the commands it prints. */
-const targetArgs = (stack: Pick<RunbookStack, "local" | "target">) =>
-  stack.local ? `--state-dir ${stack.local.layout.root}` : `--target ${stack.target}`;
+const targetArgs = (stack: Pick<RunbookStack, "selfArgs">) => stack.selfArgs.join(" ");
 
 /** What a restored instance records beside its data. */
 interface InstanceInfo {

@@ -15,11 +15,7 @@
  */
 import path from "node:path";
 import { chalk, minimist, question } from "zx";
-import { localAddresses, type Addresses, type Topology } from "../../infra/topology";
-import { StackLayout } from "../../infra/targets/local/context";
-import { StackControl } from "../../infra/targets/local/control";
-import { readState, type StackState } from "../../infra/targets/local/state";
-import { RUNBOOK_TARGETS, STACK_FILE_PATH, type RunbookTarget } from "../../infra/targets/stack-file";
+import { RUNBOOK_TARGETS, STACK_FILE_PATH, type RunbookTarget } from "../../infra/targets";
 
 /** A usage error: printed with the runbook's help, exit code 2. */
 export class UsageError extends Error {}
@@ -95,32 +91,6 @@ export function parseRunbookArgs(argv: string[], extra: Record<string, OptionSpe
     stackFile: path.resolve(String(v["stack-file"] ?? STACK_FILE_PATH)),
   };
   return { options, values: v, positionals, help: Boolean(v.help) };
-}
-
-/** A running local stack as a runbook sees it: its state, topology and addresses. */
-export interface LocalStack {
-  layout: StackLayout;
-  state: StackState;
-  topology: Topology;
-  addresses: Addresses;
-  /** The stack owner's control socket: stop or start one of its processes by name. */
-  control: StackControl;
-}
-
-/** The stack recorded in `stateDir`, or a UsageError saying none runs there. */
-export function localStack(stateDir: string): LocalStack {
-  const layout = new StackLayout(stateDir);
-  const state = readState(layout.stateFile);
-  if (!state) throw new UsageError(`no stack runs in ${stateDir} (start one with npm start, or pass --state-dir)`);
-  if (!state.topology || !state.controlSocket)
-    throw new UsageError(`the stack in ${stateDir} predates these runbooks: restart it`);
-  return {
-    layout,
-    state,
-    topology: state.topology,
-    addresses: localAddresses(state.topology),
-    control: new StackControl(state.controlSocket),
-  };
 }
 
 type Outcome = "ok" | "problem" | "done" | "would" | "skipped" | "failed";

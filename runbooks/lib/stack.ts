@@ -7,32 +7,11 @@
  */
 import { $, type ProcessOutput } from "zx";
 import path from "node:path";
-import type { Addresses, HostPort, Topology } from "../../infra/topology";
-import { localBackupEnv } from "../../infra/targets/local/components/backups";
-import { mysqlSockets, parseVerticalRow } from "../../infra/targets/local/components/mysql";
-import type { StackContext } from "../../infra/targets/local/context";
-import { DockerEngine } from "../../services/src/platform/docker-engine";
-import { KubernetesControl } from "../../infra/targets/kubernetes/control";
+import { openTarget, parseVerticalRow, TargetError, type MysqlServerAccess, type Target } from "../../infra/targets";
 import { command } from "./shell";
-import { localStack, UsageError, type LocalStack, type RunbookOptions } from "./runbook";
-import {
-  readStackFile,
-  StackFileError,
-  type MariadbData,
-  type ProcessControl,
-  type RunbookTarget,
-  type StackFile,
-} from "../../infra/targets/stack-file";
+import { UsageError, type RunbookOptions } from "./runbook";
 
-/** How to reach one MariaDB server as an account with every privilege, with the `mariadb` client. */
-export interface MysqlServerAccess {
-  name: string;
-  address: HostPort;
-  /** Connection arguments for mariadb / mariadb-dump (after --no-defaults). */
-  args: string[];
-  /** Environment for them (the password, never on the command line). */
-  env: Record<string, string>;
-}
+export type { MysqlServerAccess };
 
 /** Root-level SQL on the stack's MariaDB servers (primary first), by server name. */
 export class MysqlAdmin {
@@ -69,136 +48,25 @@ export class MysqlAdmin {
   }
 }
 
-/** The stack a runbook acts on. */
-export interface RunbookStack {
-  target: RunbookTarget;
-  /** For messages: "the local stack in DIR", "the Docker stack", "the Kubernetes stack in NS". */
-  description: string;
-  topology: Topology;
-  addresses: Addresses;
-  mysql: MysqlAdmin;
-  /** Start and stop the stack's processes by their local-stack names. */
-  control: ProcessControl;
-  /** The backup service's environment on this target (a directory or the S3 bucket). */
-  backupEnv: Record<string, string>;
-  /** The local stack's state folder and control socket; only on the local target. */
-  local?: LocalStack;
-  /** The Docker engine, the runbooks container's name, and each MariaDB server's volume; only on Docker. */
-  docker?: { engine: DockerEngine; container: string; volumes: Record<string, string> };
-  /** The Kubernetes API, the app image, MariaDB's data layout and each server's claim; only on Kubernetes. */
-  kubernetes?: {
-    control: KubernetesControl;
-    image?: string;
-    mariadbData?: MariadbData;
-    volumes: Record<string, string>;
-  };
+/**
+ * The stack a runbook acts on: its Target (infra/targets/target.ts), with SQL on its MariaDB servers
+ * ready to use.
+ */
+export type RunbookStack = Omit<Target, "mysql"> & { mysql: MysqlAdmin };
+
+/** A Target as runbooks use it. */
+export function forRunbooks(target: Target): RunbookStack {
+  return { ...target, mysql: new MysqlAdmin(target.mysql) };
 }
 
 /** The stack `options` point at, or a UsageError saying why there is none. */
 export function openStack(options: RunbookOptions): RunbookStack {
-  if (options.target === "local") return fromLocal(localStack(options.stateDir));
-  let file: StackFile;
   try {
-    file = readStackFile(options.stackFile);
+    return forRunbooks(openTarget(options));
   } catch (err) {
-    if (err instanceof StackFileError) throw new UsageError(err.message);
+    if (err instanceof TargetError) throw new UsageError(err.message);
     throw err;
   }
-  if (file.target !== options.target)
-    throw new UsageError(`--target ${options.target}: ${options.stackFile} describes a ${file.target} stack`);
-  return fromFile(file);
-}
-
-/** The local stack as a RunbookStack. */
-export function fromLocal(stack: LocalStack): RunbookStack {
-  const sockets = mysqlSockets(stack);
-  const a = stack.addresses;
-  const at = [a.mysqlPrimary, ...a.mysqlReplicas];
-  return {
-    target: "local",
-    description: `the local stack in ${stack.layout.root}`,
-    topology: stack.topology,
-    addresses: stack.addresses,
-    // Local root authenticates by socket: no password anywhere.
-    mysql: new MysqlAdmin(
-      Object.entries(sockets).map(([name, socket], i) => ({
-        name,
-        address: at[i],
-        args: ["--protocol=socket", `--socket=${socket}`, "-uroot"],
-        env: {},
-      })),
-    ),
-    control: {
-      list: async () => (await stack.control.list()).map((p) => ({ name: p.name, running: p.running })),
-      start: async (name) => {
-        const p = await stack.control.start(name);
-        if (!p.running) throw new Error(`the stack reports ${name} not running`);
-      },
-      stop: async (name) => void (await stack.control.stop(name)),
-    },
-    backupEnv: localBackupEnv({ ...stack, bindHost: "127.0.0.1" } as unknown as StackContext),
-    local: stack,
-  };
-}
-
-/** A Docker or Kubernetes stack as its runbook stack file describes it. */
-export function fromFile(file: StackFile): RunbookStack {
-  const a = file.addresses;
-  const servers = [
-    { name: "mysql-primary", address: a.mysqlPrimary },
-    ...a.mysqlReplicas.map((address, i) => ({ name: `mysql-replica-${i + 1}`, address })),
-  ];
-  const names = file.processes.map((p) => p.name);
-  const volumes = Object.fromEntries(file.processes.flatMap((p) => (p.volume ? [[p.name, p.volume]] : [])));
-  let control: ProcessControl;
-  let description: string;
-  let dockerParts: RunbookStack["docker"];
-  let kubernetesParts: RunbookStack["kubernetes"];
-  if (file.target === "docker") {
-    const docker = new DockerEngine(file.docker!.socket);
-    dockerParts = {
-      engine: docker,
-      container: file.docker!.container,
-      volumes,
-    };
-    description = `the Docker stack (engine at ${docker.socketPath})`;
-    const known = (name: string) => {
-      if (!names.includes(name)) throw new Error(`no process ${name} in the Docker stack (it has ${names.join(", ")})`);
-      return name;
-    };
-    control = {
-      list: () => Promise.all(names.map(async (name) => ({ name, running: await docker.running(name) }))),
-      start: (name) => docker.start(known(name)),
-      stop: (name) => docker.stop(known(name)),
-    };
-  } else {
-    const k = file.kubernetes!;
-    description = `the Kubernetes stack in namespace ${k.namespace}`;
-    const kubernetes = new KubernetesControl({
-      namespace: k.namespace,
-      processes: file.processes,
-      api: k.api ? { server: k.api } : undefined,
-    });
-    control = kubernetes;
-    kubernetesParts = { control: kubernetes, image: k.image, mariadbData: k.mariadbData, volumes };
-  }
-  return {
-    target: file.target,
-    description,
-    topology: file.topology,
-    addresses: a,
-    mysql: new MysqlAdmin(
-      servers.map((s) => ({
-        ...s,
-        args: ["--protocol=tcp", "-h", s.address.host, "-P", String(s.address.port), "-u", file.mysqlAdmin.user],
-        env: { MYSQL_PWD: file.mysqlAdmin.password },
-      })),
-    ),
-    control,
-    backupEnv: file.backupEnv ?? {},
-    docker: dockerParts,
-    kubernetes: kubernetesParts,
-  };
 }
 
 /**

@@ -15,7 +15,8 @@ import {
   type ConfigurationOptions,
   type V1Pod,
 } from "@kubernetes/client-node";
-import type { ProcessControl, StackProcess } from "../stack-file";
+import type { StackProcess } from "../stack-file";
+import type { ProcessControl } from "../target";
 
 /** An API server named outright (the stack file's `kubernetes.api`, e.g. `kubectl proxy`'s URL). */
 export interface KubernetesApi {

@@ -1,10 +1,9 @@
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { Addresses, Topology } from "../../topology";
 import type { Supervisor } from "./supervisor";
+import { unixSocketPath } from "../clients";
 
 /** Where the stack keeps its state: one folder per component, logs together. */
 export class StackLayout {
@@ -29,17 +28,7 @@ export class StackLayout {
   }
 }
 
-/**
- * A Unix socket's path in `dir`. Such paths are limited to 107 bytes; a deep checkout falls back to
- * a short private folder under the temp dir, named by a hash of `dir`.
- */
-export function unixSocketPath(dir: string, file: string): string {
-  const preferred = path.join(dir, file);
-  if (preferred.length < 100) return preferred;
-  const short = path.join(os.tmpdir(), `floodgate-${createHash("sha1").update(dir).digest("hex").slice(0, 12)}`);
-  fs.mkdirSync(short, { recursive: true, mode: 0o700 });
-  return path.join(short, file);
-}
+export { unixSocketPath };
 
 /** Everything a component needs to start. */
 export interface StackContext {

@@ -4,6 +4,7 @@ import { mysqlReplicaName, NAMES, type HostPort } from "../../../topology";
 import { renderBootstrapSql, renderMariadbCnf, renderReplicaSetupSql } from "../../../render";
 import { exitedMessage, run, unixSocketPath, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
+import { parseVerticalRow } from "../../clients";
 
 interface MariadbServer {
   name: string;
@@ -50,14 +51,7 @@ export async function replicaStatus(socket: string): Promise<Record<string, stri
   return parseVerticalRow(out);
 }
 
-/** One row of the `mariadb --vertical` output as a field → value map. */
-export function parseVerticalRow(out: string): Record<string, string> {
-  const pairs = out.split("\n").flatMap((line) => {
-    const m = /^\s*(\w+): ?(.*)$/.exec(line);
-    return m ? [[m[1], m[2]] as const] : [];
-  });
-  return Object.fromEntries(pairs);
-}
+export { parseVerticalRow };
 
 // Every stack process runs as the invoking user; as root that needs MariaDB's explicit --user=root,
 // which also spares a checkout under /root from needing to be readable by the mysql account.

@@ -4,6 +4,7 @@ import { hostPort } from "../../../topology";
 import { renderEnabledPlugins, renderRabbitmqConf, renderRabbitmqDefinitions } from "../../../render";
 import { exitedMessage, run, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
+import { amqpUrl } from "../../clients";
 
 /** The Erlang node name; distinct per stack so two stacks never confuse their CLI tools. */
 export function rabbitNodeName(ctx: Pick<StackContext, "topology">): string {
@@ -36,13 +37,7 @@ export function rabbitmqctl(ctx: Pick<StackContext, "topology" | "layout">, args
   return run("rabbitmqctl", ["-n", rabbitNodeName(ctx), ...args], { env: rabbitEnv(ctx) });
 }
 
-/** The AMQP URL for a user of this stack's vhost. */
-export function amqpUrl(ctx: Pick<StackContext, "topology" | "addresses">, user: "app" | "admin"): string {
-  const r = ctx.topology.rabbitmq;
-  const { name, password } = r.users[user];
-  const a = ctx.addresses.rabbitmq;
-  return `amqp://${encodeURIComponent(name)}:${encodeURIComponent(password)}@${a.host}:${a.port}/${encodeURIComponent(r.vhost)}`;
-}
+export { amqpUrl };
 
 /** Start RabbitMQ with the rendered config and definitions; ready when the app user can open a connection. */
 export async function startRabbitmq(ctx: StackContext): Promise<void> {

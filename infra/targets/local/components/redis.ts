@@ -1,25 +1,11 @@
 import path from "node:path";
-import { hostPort, redisName, type HostPort } from "../../../topology";
+import { hostPort, redisName } from "../../../topology";
 import { clusterFormScript, redisRestartDelayMs, renderRedisConf } from "../../../render";
 import { exitedMessage, run, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
+import { parseClusterInfo, redisAdmin } from "../../clients";
 
-/** redis-cli as the admin ACL user; the password travels in REDISCLI_AUTH, never in arguments. */
-export function redisAdmin(ctx: Pick<StackContext, "topology">, node: HostPort, args: string[]): Promise<string> {
-  return run("redis-cli", ["-h", node.host, "-p", String(node.port), "--user", "admin", "--no-auth-warning", ...args], {
-    env: { REDISCLI_AUTH: ctx.topology.redis.users.admin.password },
-  });
-}
-
-/** Parse `CLUSTER INFO` output into a map. */
-export function parseClusterInfo(text: string): Record<string, string> {
-  return Object.fromEntries(
-    text
-      .split(/\r?\n/)
-      .filter((line) => line.includes(":"))
-      .map((line) => line.trim().split(":") as [string, string]),
-  );
-}
+export { parseClusterInfo, redisAdmin };
 
 /**
  * Start every cluster node, form the cluster if it is new — with the forming script the Docker and

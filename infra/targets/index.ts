@@ -1,0 +1,43 @@
+/**
+ * The stack a runbook (or a chaos run, or a bench) acts on: the local stack in a state folder, or a
+ * Docker or Kubernetes stack its runbook stack file describes — each as a Target (target.ts).
+ */
+import { dockerTarget } from "./docker/target";
+import { kubernetesTarget } from "./kubernetes/target";
+import { localTarget } from "./local/target";
+import { readStackFile, StackFileError, type StackFile } from "./stack-file";
+import { TargetError, type RunbookTarget, type Target } from "./target";
+
+export * from "./target";
+export * from "./clients";
+export { STACK_FILE_PATH } from "./stack-file";
+
+/** Where to find the stack: `target`, the local stack's `stateDir`, the others' `stackFile`. */
+export interface TargetOptions {
+  target: RunbookTarget;
+  stateDir: string;
+  stackFile: string;
+}
+
+/** The Target `options` point at, or a TargetError saying why there is none. */
+export function openTarget(options: TargetOptions): Target {
+  if (options.target === "local") return localTarget(options.stateDir);
+  let file: StackFile;
+  try {
+    file = readStackFile(options.stackFile);
+  } catch (err) {
+    if (err instanceof StackFileError) throw new TargetError(err.message);
+    throw err;
+  }
+  if (file.target !== options.target)
+    throw new TargetError(`--target ${options.target}: ${options.stackFile} describes a ${file.target} stack`);
+  return targetOfFile(file);
+}
+
+/** A Docker or Kubernetes stack as its runbook stack file describes it. */
+export function targetOfFile(file: StackFile): Target {
+  const { docker, kubernetes } = file;
+  if (file.target === "docker" && docker) return dockerTarget({ ...file, docker });
+  if (file.target === "k8s" && kubernetes) return kubernetesTarget({ ...file, kubernetes });
+  throw new TargetError(`the stack file describes a ${file.target} stack without its ${file.target} section`);
+}
