@@ -24,7 +24,7 @@ const SERVICES_ENTRIES = [
   "tsconfig.json",
   "infra/topology",
   "infra/render",
-  "infra/targets/local",
+  "infra/targets",
   "services",
   "runbooks",
 ];
