@@ -11,6 +11,13 @@ export interface NginxPaths {
   accessLog: string;
 }
 
+/** Where nginx keeps its pid and logs in a container (Docker and Kubernetes): logs to the container's output. */
+export const CONTAINER_NGINX_FILES = {
+  pidFile: "/tmp/nginx.pid",
+  errorLog: "/dev/stderr",
+  accessLog: "/dev/stdout",
+} as const satisfies Partial<NginxPaths>;
+
 /** Target-specific inputs to the nginx renderer. */
 export interface NginxOptions {
   /** Address every server listens on: 127.0.0.1 locally, 0.0.0.0 in a container. */

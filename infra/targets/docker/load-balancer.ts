@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { renderApiUpstream, renderNginxConf } from "../../render";
+import { CONTAINER_NGINX_FILES, renderApiUpstream, renderNginxConf } from "../../render";
 import type { Addresses, Topology } from "../../topology";
 import { NAMES } from "../../topology";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
@@ -19,9 +19,7 @@ export function dockerNginxConf(t: Topology, a: Addresses, subnet: string): stri
     paths: {
       prefix: PATHS.nginxPrefix,
       staticRoot: PATHS.staticRoot,
-      pidFile: "/tmp/nginx.pid",
-      errorLog: "/dev/stderr",
-      accessLog: "/dev/stdout",
+      ...CONTAINER_NGINX_FILES,
     },
   });
 }

@@ -1,5 +1,6 @@
 import {
   renderMariadbCnf,
+  CONTAINER_NGINX_FILES,
   renderNginxConf,
   renderPrometheusYml,
   renderRabbitmqConf,
@@ -22,9 +23,7 @@ export function kubernetesNginxConf(t: Topology, a: Addresses): string {
     paths: {
       prefix: PATHS.nginxPrefix,
       staticRoot: PATHS.staticRoot,
-      pidFile: "/tmp/nginx.pid",
-      errorLog: "/dev/stderr",
-      accessLog: "/dev/stdout",
+      ...CONTAINER_NGINX_FILES,
     },
   });
 }
