@@ -94,6 +94,8 @@ export interface Target {
   staticDir?: string;
   /** Set where the platform, not the autoscaler, holds the API's replica count (Kubernetes). */
   apiScale?: ReplicaScale;
+  /** Where a MariaDB server's data lives, for messages: its folder, volume or claim. */
+  dataOf(server: string): string;
   /** Run a one-shot job beside MariaDB servers' data (mysql-failover's binlog read and data swap). */
   runDataJob(job: DataJob): Promise<JobResult>;
 }

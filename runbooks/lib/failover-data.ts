@@ -20,9 +20,9 @@ export interface FailoverData {
 }
 
 /** The failover's data operations on this stack's target. */
-export function failoverData(stack: Pick<RunbookStack, "runDataJob" | "description">): FailoverData {
+export function failoverData(stack: Pick<RunbookStack, "runDataJob" | "dataOf">): FailoverData {
   return {
-    where: (name) => `${name}'s data on ${stack.description}`,
+    where: (name) => stack.dataOf(name),
     lastCommitted: async (name) => {
       const r = await stack.runDataJob({
         name: "mysql-failover-binlog",

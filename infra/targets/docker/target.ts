@@ -42,6 +42,7 @@ export function dockerTarget(file: StackFile & { docker: NonNullable<StackFile["
     // The runbooks container's temp folder: gone with the container (a restored instance is for a look).
     scratchDir: path.join(os.tmpdir(), "floodgate"),
     selfArgs: ["--target", "docker"],
+    dataOf: (server) => `volume ${volume(server)}`,
     /** A container from the runbooks container's image, as root, each volume at /volumes/NAME (the datadir itself). */
     runDataJob: async (job: DataJob): Promise<JobResult> => {
       const dirs: Record<string, string> = {};

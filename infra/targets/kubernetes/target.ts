@@ -57,6 +57,7 @@ export function kubernetesTarget(
       replicas: () => control.replicas(NAMES.api),
       scale: (n) => control.scale(NAMES.api, n),
     },
+    dataOf: (server) => `claim ${claim(server)}`,
     /**
      * A pod from the app image, as the data's owner, each claim at /volumes/CLAIM (the datadir a
      * folder in it); the scratch place a folder beside the first datadir in its claim (no third claim

@@ -56,6 +56,7 @@ export function localTarget(stateDir: string): Target {
     scratchDir: layout.root,
     selfArgs: ["--state-dir", layout.root],
     staticDir: layout.staticRoot,
+    dataOf: dataDir,
     /** On this host, as this user (the servers' owner): the data folders as they are. */
     runDataJob: async (job: DataJob): Promise<JobResult> => {
       const dirs = Object.fromEntries(Object.entries(job.data).map(([key, server]) => [key, dataDir(server)]));
