@@ -45,15 +45,19 @@ export class DockerActuator implements Actuator {
   }
 
   async scaleTo(replicas: number): Promise<void> {
+    if (replicas > this.containers.length)
+      throw new Error(`replicas = ${replicas}, but there are only ${this.containers.length} API slots`);
     const current = await this.runningPrefix();
     if (replicas > current) {
+      const starting = this.containers.slice(current, replicas);
       // Start and stop are idempotent (Docker answers 304 when already in that state).
-      for (let i = current; i < replicas; i++) await this.engine.start(this.containers[i]);
-      for (let i = current; i < replicas; i++) await this.healthy(this.containers[i]);
+      for (const name of starting) await this.engine.start(name);
+      for (const name of starting) await this.healthy(name);
       await this.syncUpstream(replicas, true);
     } else if (replicas < current) {
       await this.syncUpstream(replicas, true);
-      for (let i = current - 1; i >= replicas; i--) await this.engine.stop(this.containers[i]);
+      // The last slot first, so the running slots stay a prefix.
+      for (const name of this.containers.slice(replicas, current).reverse()) await this.engine.stop(name);
     }
   }
 

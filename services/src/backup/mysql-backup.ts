@@ -1,5 +1,6 @@
 import path from "node:path";
 import mysql from "mysql2/promise";
+import { first } from "../platform/checked";
 import type { BackupConfig } from "./config";
 import { splitHostPort } from "./config";
 import { exec } from "./exec";
@@ -17,9 +18,12 @@ export async function tableStats(
   const out: Record<string, { rows: number; checksum: string }> = {};
   for (const { t } of tables as Array<{ t: string }>) {
     const ident = `\`${database}\`.\`${t.replace(/`/g, "``")}\``;
-    const [[count]] = await conn.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${ident}`);
-    const [[sum]] = await conn.query<mysql.RowDataPacket[]>(`CHECKSUM TABLE ${ident}`);
-    out[t] = { rows: Number(count.n), checksum: String(sum.Checksum) };
+    const [counts] = await conn.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${ident}`);
+    const [sums] = await conn.query<mysql.RowDataPacket[]>(`CHECKSUM TABLE ${ident}`);
+    out[t] = {
+      rows: Number(first(counts, `the row count of ${ident}`).n),
+      checksum: String(first(sums, `the checksum of ${ident}`).Checksum),
+    };
   }
   return out;
 }
@@ -49,7 +53,8 @@ export async function backupMysql(
       );
     await conn.query("STOP SLAVE SQL_THREAD");
     try {
-      const [[pos]] = await conn.query<mysql.RowDataPacket[]>("SELECT @@gtid_slave_pos AS gtid");
+      const [positions] = await conn.query<mysql.RowDataPacket[]>("SELECT @@gtid_slave_pos AS gtid");
+      const { gtid } = first(positions, "the replica's gtid_slave_pos");
       const tables = await tableStats(conn, config.MYSQL_DATABASE);
       await exec(
         "mariadb-dump",
@@ -69,7 +74,7 @@ export async function backupMysql(
         ],
         { env: { MYSQL_PWD: config.BACKUP_MYSQL_PASSWORD }, stdoutFile: path.join(work, "dump.sql") },
       );
-      return { source: config.BACKUP_MYSQL_SOURCE, gtid: String(pos.gtid), database: config.MYSQL_DATABASE, tables };
+      return { source: config.BACKUP_MYSQL_SOURCE, gtid: String(gtid), database: config.MYSQL_DATABASE, tables };
     } finally {
       await conn.query("START SLAVE SQL_THREAD");
     }

@@ -31,13 +31,13 @@ export async function backupRedis(config: BackupConfig, work: string): Promise<{
   const masters = nodes
     .trim()
     .split("\n")
-    .map((l) => l.split(" "))
-    .filter((f) => f[2].includes("master") && !f[2].includes("fail") && f.length > 8);
+    .flatMap((line) => {
+      // <id> <ip:port@cport> <flags> <master> <ping-sent> <pong-recv> <config-epoch> <link-state> <slot>…
+      const [, endpoint = "", flags = "", , , , , , ...slots] = line.split(" ");
+      const healthy = flags.includes("master") && !flags.includes("fail") && slots.length > 0;
+      return healthy ? [{ address: endpoint.replace(/@.*/, ""), slots: slots.join("_") }] : [];
+    });
   if (masters.length === 0) throw new Error("the cluster reports no healthy master");
-  for (const m of masters) {
-    const address = m[1].split("@")[0];
-    const slots = m.slice(8).join("_");
-    await cli(address, ["--rdb", path.join(work, `slots-${slots}.rdb`)]);
-  }
-  return { source: masters.map((m) => m[1].split("@")[0]).join(",") };
+  for (const { address, slots } of masters) await cli(address, ["--rdb", path.join(work, `slots-${slots}.rdb`)]);
+  return { source: masters.map((m) => m.address).join(",") };
 }

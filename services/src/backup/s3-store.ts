@@ -88,7 +88,7 @@ export class S3BackupStore implements BackupStore {
     for await (const page of pages) {
       for (const { Key } of page.Contents ?? []) {
         const [id, name, ...deeper] = (Key ?? "").split("/");
-        if (name !== MANIFEST || deeper.length > 0) continue;
+        if (id === undefined || name !== MANIFEST || deeper.length > 0) continue;
         const text = await this.read(id, MANIFEST);
         const m = text === undefined ? undefined : parseManifest(text);
         if (m?.id === id && (!kind || m.kind === kind)) out.push(m);

@@ -5,9 +5,9 @@ import type { Principal, Tokens } from "./tokens";
 /** Require `Authorization: Bearer <token>`; puts the principal in ctx.state.user. */
 export function requireAuth(tokens: Tokens): Koa.Middleware {
   return async function authenticated(ctx, next) {
-    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(ctx.get("Authorization"));
-    if (!match) throw UnauthorizedError();
-    ctx.state.user = await tokens.verify(match[1]);
+    const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(ctx.get("Authorization"))?.[1];
+    if (token === undefined) throw UnauthorizedError();
+    ctx.state.user = await tokens.verify(token);
     await next();
   };
 }

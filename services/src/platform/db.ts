@@ -1,5 +1,6 @@
 import type mysql from "mysql2/promise";
 import { Counter } from "prom-client";
+import { first } from "./checked";
 import type { ServiceConfig } from "./config";
 import { BoundedPool, DEFAULT_POOL_BOUNDS, leavesConnectionUnusable, type PoolBounds } from "./db-pool";
 import type { Logger } from "./log";
@@ -62,6 +63,12 @@ const PRIMARY_ONLY_MAX_SCOPES = 100_000;
 // costs one bounded wait per process, not one per read.
 const REPLICA_SKIP_MS = 5000;
 
+/** A replica's pool, and until when (ms since the epoch) reads skip it after it failed. */
+interface Replica {
+  pool: BoundedPool;
+  skipUntil: number;
+}
+
 /**
  * The only place that opens MySQL connections: a writer pool on the primary and reader pools on
  * the replicas, every statement timed and bounded (see BoundedPool). Reads scoped to a user
@@ -75,8 +82,7 @@ export class Database {
   /** The replicas' mysql2 pools. */
   readonly readers: mysql.Pool[];
   private readonly primary: BoundedPool;
-  private readonly replicas: BoundedPool[];
-  private readonly replicaSkipUntil: number[];
+  private readonly replicas: Replica[];
   private readonly primaryOnly = new Map<string, number>();
   private next = 0;
 
@@ -104,10 +110,9 @@ export class Database {
         limits,
       );
     this.primary = pool("writer", config.MYSQL_PRIMARY.host, config.MYSQL_PRIMARY.port);
-    this.replicas = config.MYSQL_REPLICAS.map((r) => pool("reader", r.host, r.port));
-    this.replicaSkipUntil = this.replicas.map(() => 0);
+    this.replicas = config.MYSQL_REPLICAS.map((r) => ({ pool: pool("reader", r.host, r.port), skipUntil: 0 }));
     this.writer = this.primary.pool;
-    this.readers = this.replicas.map((r) => r.pool);
+    this.readers = this.replicas.map((r) => r.pool.pool);
   }
 
   /**
@@ -157,13 +162,14 @@ export class Database {
   async read<T>(sql: string, params: Params = [], scope?: string): Promise<T[]> {
     if (scope && this.readsPrimaryOnly(scope)) return this.readPrimary<T>(sql, params);
     const gtid = scope ? await this.ryw.lastWrite(scope) : null;
-    const i = this.pickReplica();
-    if (gtid === "unknown" || i === null) return this.readPrimary<T>(sql, params);
+    const replica = this.pickReplica();
+    if (gtid === "unknown" || replica === null) return this.readPrimary<T>(sql, params);
     try {
-      const rows = await this.replicas[i].use(async (conn) => {
+      const rows = await replica.pool.use(async (conn) => {
         if (gtid) {
           const [wait] = await conn.query<mysql.RowDataPacket[]>("SELECT MASTER_GTID_WAIT(?, 0) AS w", [gtid]);
-          if (Number(wait[0].w) !== 0) return null; // the replica lacks the user's last write
+          // Not 0: the replica lacks the user's last write.
+          if (Number(first(wait, "MASTER_GTID_WAIT's answer").w) !== 0) return null;
         }
         const [found] = await conn.execute(sql, params);
         return found as T[];
@@ -172,7 +178,7 @@ export class Database {
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       // A replica down or frozen costs the primary a read, never the client an error.
-      this.replicaSkipUntil[i] = Date.now() + REPLICA_SKIP_MS;
+      replica.skipUntil = Date.now() + REPLICA_SKIP_MS;
       return this.readPrimary<T>(sql, params);
     }
   }
@@ -184,16 +190,17 @@ export class Database {
 
   /** Answer `SELECT 1` on the primary or on replica `index` (health checks), within the pool's bounds. */
   async ping(server: "primary" | number): Promise<void> {
-    const pool = server === "primary" ? this.primary : this.replicas[server];
+    const pool = server === "primary" ? this.primary : this.replicas[server]?.pool;
+    if (!pool) throw new Error(`no replica ${server}: there are ${this.replicas.length}`);
     await pool.use((conn) => conn.query("SELECT 1"), { observe: false }); // probes are not the app's queries
   }
 
   // Round robin over the replicas not recently failed; null when none is left.
-  private pickReplica(): number | null {
+  private pickReplica(): Replica | null {
     const now = Date.now();
     for (let tried = 0; tried < this.replicas.length; tried++) {
-      const i = this.next++ % this.replicas.length;
-      if (this.replicaSkipUntil[i] <= now) return i;
+      const replica = this.replicas[this.next++ % this.replicas.length];
+      if (replica && replica.skipUntil <= now) return replica;
     }
     return null;
   }
@@ -228,6 +235,6 @@ export class Database {
 
   /** Close every pool. */
   async close(): Promise<void> {
-    await Promise.allSettled([this.primary.end(), ...this.replicas.map((r) => r.end())]);
+    await Promise.allSettled([this.primary.end(), ...this.replicas.map((r) => r.pool.end())]);
   }
 }

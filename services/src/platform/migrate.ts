@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type mysql from "mysql2/promise";
+import { first } from "./checked";
 
 const FILE = /^(\d{3})_([a-z0-9_]+)\.sql$/;
 const LOCK = "floodgate.migrations";
@@ -35,7 +36,8 @@ export function readMigrations(dir: string): Migration[] {
  */
 export async function migrate(conn: mysql.Connection, dir: string): Promise<string[]> {
   const [locked] = await conn.query<mysql.RowDataPacket[]>("SELECT GET_LOCK(?, 60) AS got", [LOCK]);
-  if (Number(locked[0].got) !== 1) throw new Error("another process holds the migration lock for over 60 s");
+  if (Number(first(locked, "GET_LOCK's answer").got) !== 1)
+    throw new Error("another process holds the migration lock for over 60 s");
   try {
     await conn.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INT UNSIGNED NOT NULL PRIMARY KEY,

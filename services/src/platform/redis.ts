@@ -1,4 +1,5 @@
 import { Cluster } from "ioredis";
+import { zip } from "./checked";
 import type { ServiceConfig } from "./config";
 
 /** An ioredis Cluster client authenticated as the app ACL user; fails fast while Redis is unreachable. */
@@ -26,4 +27,11 @@ export function createRedis(config: ServiceConfig): Cluster {
     slotsRefreshTimeout: 1000,
     retryDelayOnFailover: 100,
   });
+}
+
+/** A hash reply's flat `[field, value, field, value, …]` (HSCAN's page of `key`) as [field, value] pairs. */
+export function hashEntries(flat: readonly string[], key: string): Array<[string, string]> {
+  const fields = flat.filter((_, i) => i % 2 === 0);
+  const values = flat.filter((_, i) => i % 2 === 1);
+  return zip(fields, values, `the fields and values of ${key}`);
 }

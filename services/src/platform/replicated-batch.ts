@@ -1,4 +1,5 @@
 import type { Cluster } from "ioredis";
+import { zip } from "./checked";
 import { shaOf } from "./lua";
 
 /** How long a replica has to acknowledge a write before its outcome counts as unknown. */
@@ -55,20 +56,25 @@ export async function runReplicatedBatch(
   const results = await pipeline.wait(1, REPLICATION_TIMEOUT_MS).exec();
   // exec() answers null only for a MULTI aborted by WATCH; a plain pipeline always has results.
   if (!results) throw new Error("the replicated batch's pipeline returned no results");
-  const [waitErr, acks] = results[argLists.length];
+  const waited = results[argLists.length];
+  if (!waited)
+    throw new Error(`the replicated batch's pipeline answered ${results.length} of ${argLists.length + 1} commands`);
+  const [waitErr, acks] = waited;
   if (waitErr) throw waitErr;
   const replicated = replicatedBy(acks, redis.nodes("slave").length);
   const out = results.slice(0, argLists.length).map(([err, value]) => ({ err, value, replicated }));
-  const unknown = unknownScripts(out);
-  if (unknown.length > 0 && !byBody) {
+  const unknown = new Set(unknownScripts(out));
+  if (unknown.size > 0 && !byBody) {
     const again = await runReplicatedBatch(
       redis,
       script,
       keys,
-      unknown.map((i) => argLists[i]),
+      argLists.filter((_, i) => unknown.has(i)),
       true,
     );
-    unknown.forEach((i, j) => (out[i] = again[j]));
+    // One result per run sent again, in order: each takes its run's place.
+    const retried = zip([...unknown], again, "the runs sent again by body and their results");
+    for (const [i, result] of retried) out[i] = result;
   }
   return out;
 }
@@ -125,10 +131,13 @@ export class ReplicatedTurnBatcher {
       keys,
       calls.map((c) => (typeof c.args === "function" ? c.args() : c.args)),
     )
-      .then(
-        (results) => results.forEach((r, i) => (r.err ? calls[i].reject(r.err) : calls[i].resolve(r))),
-        (err: unknown) => calls.forEach((c) => c.reject(err)),
-      )
+      .then((results) => {
+        for (const [call, r] of zip(calls, results, "the batch's calls and results"))
+          if (r.err) call.reject(r.err);
+          else call.resolve(r);
+      })
+      // A failed pipeline (or results that do not pair up with the calls) fails every call of the batch.
+      .catch((err: unknown) => calls.forEach((c) => c.reject(err)))
       .finally(() => {
         this.inFlight.delete(id);
         if (this.queued.has(id)) this.flush(id); // what arrived during this batch goes next

@@ -18,7 +18,7 @@ export function catalogFileNames(version: string): { json: string; html: string 
 export const MANIFEST_NAME = "manifest.json";
 
 const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
 const price = (cents: number) => `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, "0")}`;
 
 /** Render the document as JSON (the exact bytes the API serves) and a small HTML page, named by the JSON's hash. */

@@ -9,9 +9,9 @@ import { FsStaticBucket } from "./static-bucket";
 
 // A public read must not fail because a client sends a stale token: an invalid one counts as anonymous.
 async function optionalUserId(p: Platform, ctx: Koa.Context): Promise<number | null> {
-  const match = /^Bearer (\S+)$/.exec(ctx.get("Authorization"));
-  if (!match) return null;
-  return p.tokens.verify(match[1]).then(
+  const token = /^Bearer (\S+)$/.exec(ctx.get("Authorization"))?.[1];
+  if (token === undefined) return null;
+  return p.tokens.verify(token).then(
     (principal) => principal.userId,
     () => null,
   );

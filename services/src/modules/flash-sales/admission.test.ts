@@ -17,6 +17,10 @@ describe("parseReservation", () => {
   it("reads userId|seq|admittedAtMs", () => {
     expect(parseReservation("42|3|1700000000123")).toEqual({ userId: 42, seq: 3, admittedAtMs: 1700000000123 });
   });
+
+  it("refuses a reservation missing a field instead of reading undefined", () => {
+    expect(() => parseReservation("42|3")).toThrow('a reservation is "userId|seq|admittedAtMs", got "42|3"');
+  });
 });
 
 describe("parseAdmission", () => {

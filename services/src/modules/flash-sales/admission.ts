@@ -29,9 +29,11 @@ export interface Reservation {
   admittedAtMs: number;
 }
 
-/** Parse "userId|seq|admittedAtMs". */
+/** Parse "userId|seq|admittedAtMs"; fewer fields throw: the scripts never write such a reservation. */
 export function parseReservation(raw: string): Reservation {
   const [userId, seq, at] = raw.split("|").map(Number);
+  if (userId === undefined || seq === undefined || at === undefined)
+    throw new Error(`a reservation is "userId|seq|admittedAtMs", got ${JSON.stringify(raw)}`);
   return { userId, seq, admittedAtMs: at };
 }
 

@@ -12,8 +12,8 @@ export function purchaseRequestId(saleId: number, userId: number, key: string): 
     .update(`floodgate/flash-sale/v1\n${saleId}\n${userId}\n${key.toLowerCase()}`)
     .digest();
   const bytes = hash.subarray(0, 16);
-  bytes[6] = (bytes[6] & 0x0f) | 0x80; // version 8: custom (here, name-based on SHA-256)
-  bytes[8] = (bytes[8] & 0x3f) | 0x80; // the RFC 9562 variant
+  bytes.writeUInt8((bytes.readUInt8(6) & 0x0f) | 0x80, 6); // version 8: custom (here, name-based on SHA-256)
+  bytes.writeUInt8((bytes.readUInt8(8) & 0x3f) | 0x80, 8); // the RFC 9562 variant
   const hex = bytes.toString("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -1,5 +1,6 @@
 import type { Cluster } from "ioredis";
 import { evalScript } from "../../platform/lua";
+import { hashEntries } from "../../platform/redis";
 import { ReplicatedTurnBatcher } from "../../platform/replicated-batch";
 import { admissionDeadline, parseAdmission, parseReservation, type Admission, type Prior } from "./admission";
 import type { SaleRow } from "./repository";
@@ -173,7 +174,7 @@ export class SaleStore {
     let cursor = "0";
     do {
       const [next, flat] = await this.redis.hscan(key, cursor, "COUNT", 1000);
-      for (let i = 0; i < flat.length; i += 2) out.set(flat[i], flat[i + 1]);
+      for (const [field, value] of hashEntries(flat, key)) out.set(field, value);
       cursor = next;
     } while (cursor !== "0");
     return out;

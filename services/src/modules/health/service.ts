@@ -64,7 +64,8 @@ export async function checkDependencies(deps: HealthDeps): Promise<DependencyRep
       },
     ],
   ];
-  const results = await Promise.all(probes.map(([, probe]) => timed(probe)));
-  const checks = Object.fromEntries(probes.map(([name], i) => [name, results[i]]));
+  const checks = Object.fromEntries(
+    await Promise.all(probes.map(async ([name, probe]) => [name, await timed(probe)] as const)),
+  );
   return { instance: deps.instance, checkedAt: Date.now(), checks };
 }

@@ -1,5 +1,6 @@
 import type { RowDataPacket } from "mysql2";
 import type { Connection } from "mysql2/promise";
+import { first } from "../../platform/checked";
 import type { Conservation } from "./schema";
 
 /**
@@ -12,16 +13,18 @@ import type { Conservation } from "./schema";
  * snapshot the first one takes, so writes committing meanwhile cannot show as an imbalance.
  */
 export async function readConservation(conn: Pick<Connection, "query">): Promise<Conservation> {
-  const [[totals]] = await conn.query<RowDataPacket[]>(
+  const [sums] = await conn.query<RowDataPacket[]>(
     `SELECT (SELECT COALESCE(SUM(balance_cents), 0) FROM users) AS balances,
             (SELECT COALESCE(SUM(remaining_cents), 0) FROM red_packets WHERE refunded_at IS NULL) AS held,
             (SELECT COALESCE(SUM(amount_cents), 0) FROM ledger WHERE kind IN ('top_up', 'opening')) AS minted`,
   );
-  const [[accounts]] = await conn.query<RowDataPacket[]>(
+  const [counts] = await conn.query<RowDataPacket[]>(
     `SELECT COUNT(*) AS mismatched FROM users u
        LEFT JOIN (SELECT user_id, SUM(amount_cents) AS total FROM ledger GROUP BY user_id) l ON l.user_id = u.id
       WHERE u.balance_cents <> COALESCE(l.total, 0)`,
   );
+  const totals = first(sums, "the money totals");
+  const accounts = first(counts, "the count of mismatched accounts");
   const balancesCents = Number(totals.balances);
   const heldCents = Number(totals.held);
   const mintedCents = Number(totals.minted);

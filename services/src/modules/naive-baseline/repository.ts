@@ -1,4 +1,5 @@
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
+import { first } from "../../platform/checked";
 import type { Database, Tx } from "../../platform/db";
 
 /** How a naive purchase ended. */
@@ -40,11 +41,12 @@ async function purchaseIn(tx: Tx, saleId: number, userId: number, requestId: str
       [saleId],
     );
     if (taken.affectedRows !== 1) return { kind: "refused", reason: "sold_out" };
-    const [[mine]] = await tx.query<RowDataPacket[]>(
+    const [counts] = await tx.query<RowDataPacket[]>(
       `SELECT COUNT(*) AS n, (SELECT per_user_limit FROM flash_sales WHERE id = ?) AS lim
          FROM orders WHERE flash_sale_id = ? AND user_id = ?`,
       [saleId, saleId, userId],
     );
+    const mine = first(counts, "the user's order count and limit");
     if (Number(mine.n) >= Number(mine.lim)) throw new Refused("limit_reached");
     try {
       const [inserted] = await tx.execute<ResultSetHeader>(

@@ -1,4 +1,5 @@
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
+import { first } from "../../platform/checked";
 import type { Database, Tx } from "../../platform/db";
 import type { Order } from "./schema";
 
@@ -52,7 +53,7 @@ export async function insertOrder(
 /** An order as its own transaction sees it (before the commit, so the answer needs no read after it). */
 export async function orderInTx(tx: Tx, id: number): Promise<Order> {
   const [rows] = await tx.execute<(OrderRow & RowDataPacket)[]>(`SELECT ${COLUMNS} FROM orders WHERE id = ?`, [id]);
-  return toOrder(rows[0]);
+  return toOrder(first(rows, `order ${id} in its own transaction`));
 }
 
 /** The order a request id produced, on the primary (idempotent replays must see it at once). */

@@ -60,6 +60,6 @@ export async function ordersPage(p: Platform, userId: number, q: ListOrdersQuery
     q.cursor === undefined && q.limit <= CACHED_NEWEST
       ? ((await ordersCache(p).get(userId, () => listOrders(p.db, userId, CACHED_NEWEST))) ?? []).slice(0, q.limit)
       : await listOrders(p.db, userId, q.limit, q.cursor);
-  const nextCursor = items.length === q.limit ? items[items.length - 1].id : null;
+  const nextCursor = items.length === q.limit ? (items.at(-1)?.id ?? null) : null;
   return { items, nextCursor };
 }

@@ -16,6 +16,6 @@ export const formatPacketRef = (ref: PacketRef): string => `${ref.id}.${ref.toke
 
 /** Parse "<id>.<token>"; null for anything else. */
 export function parsePacketRef(raw: string): PacketRef | null {
-  const m = REF.exec(raw);
-  return m ? { id: Number(m[1]), token: m[2] } : null;
+  const [, id, token] = REF.exec(raw) ?? [];
+  return id !== undefined && token !== undefined ? { id: Number(id), token } : null;
 }

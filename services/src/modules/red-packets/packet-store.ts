@@ -1,5 +1,6 @@
 import type { Cluster } from "ioredis";
 import { evalScript } from "../../platform/lua";
+import { hashEntries } from "../../platform/redis";
 import { NotReplicatedError, ReplicatedTurnBatcher, runReplicatedBatch } from "../../platform/replicated-batch";
 import { ACTIVE_PACKETS_KEY, packetKeys } from "./keys";
 import { ADOPT, CLAIM_MANY, CLOSE, GRAB, LOAD, REAP, RETIRE, SETTLE } from "./scripts";
@@ -44,6 +45,7 @@ export class PacketStore {
     args: Array<string | number>,
   ): Promise<{ value: unknown; replicated: boolean }> {
     const [result] = await runReplicatedBatch(this.redis, script, keys, [args]);
+    if (!result) throw new Error("the replicated batch answered nothing for its one run");
     if (result.err) throw result.err;
     return result;
   }
@@ -126,8 +128,9 @@ export class PacketStore {
     const out = new Map<number, number>();
     let cursor = "0";
     do {
-      const [next, flat] = await this.redis.hscan(packetKeys(packetId).grabbed, cursor, "COUNT", 1000);
-      for (let i = 0; i < flat.length; i += 2) out.set(Number(flat[i]), Number(flat[i + 1]));
+      const key = packetKeys(packetId).grabbed;
+      const [next, flat] = await this.redis.hscan(key, cursor, "COUNT", 1000);
+      for (const [userId, cents] of hashEntries(flat, key)) out.set(Number(userId), Number(cents));
       cursor = next;
     } while (cursor !== "0");
     return out;

@@ -49,7 +49,9 @@ export async function refundPacket(
     "SELECT expires_at <= NOW(3) AS expired, refunded_at IS NOT NULL AS refunded FROM red_packets WHERE id = ?",
     [packetId],
   );
-  const step = refundStep(state && { expired: Number(state.expired) === 1, refunded: Number(state.refunded) === 1 });
+  const step = refundStep(
+    state === undefined ? null : { expired: Number(state.expired) === 1, refunded: Number(state.refunded) === 1 },
+  );
   if (step === "already_refunded") await store.retire(packetId, RETIRED_TTL_SECONDS);
   if (step !== "refund") return { outcome: step };
 

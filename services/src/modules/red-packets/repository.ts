@@ -1,4 +1,5 @@
 import type { ResultSetHeader, RowDataPacket } from "mysql2";
+import { first } from "../../platform/checked";
 import type { Database, Tx } from "../../platform/db";
 
 /** Read-your-writes scope of one packet: every grab and refund of it records its write here. */
@@ -69,7 +70,7 @@ export async function insertPacket(tx: Tx, p: NewPacket): Promise<{ id: number; 
     "SELECT ROUND(UNIX_TIMESTAMP(expires_at) * 1000) AS ms FROM red_packets WHERE id = ?",
     [result.insertId],
   );
-  return { id: result.insertId, expiresAtMs: Number(rows[0].ms) };
+  return { id: result.insertId, expiresAtMs: Number(first(rows, `packet ${result.insertId}'s expiry`).ms) };
 }
 
 /** The packet a creator made with an idempotency key, on the primary (a replay must see it at once). */
@@ -196,7 +197,7 @@ export async function refundFacts(tx: Tx, packetId: number) {
        FROM red_packets p WHERE p.id = ?`,
     [packetId],
   );
-  const r = rows[0];
+  const r = first(rows, `packet ${packetId}'s refund facts`);
   return {
     creatorId: Number(r.creatorId),
     amountCents: Number(r.amountCents),

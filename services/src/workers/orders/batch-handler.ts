@@ -8,6 +8,7 @@ import {
 import type { SaleStore } from "../../modules/flash-sales/sale-store";
 import type { OrderMessage } from "../../modules/flash-sales/schema";
 import { ordersCache } from "../../modules/orders/service";
+import { zip } from "../../platform/checked";
 import type { Tx } from "../../platform/db";
 import type { Platform } from "../../platform/platform";
 import { batchResults, ordersOwners, planBatch, type BatchDecision } from "./batch-plan";
@@ -39,14 +40,14 @@ export async function settleOrderBatch(
   plan: BatchDecision[],
 ): Promise<OrderOutcome[]> {
   const owners = ordersOwners(plan, messages);
-  const fresh = messages.filter((_, i) => plan[i].kind === "new").map((m) => m.requestId);
+  const fresh = newOrders(messages, plan).map((m) => m.requestId);
   const [orderIds] = await Promise.all([orderIdsByRequest(p.db, fresh), writes.recordCommitted(owners)]);
   const results = batchResults(plan, messages, orderIds);
   await Promise.all([
     ...owners.map((userId) => ordersCache(p).invalidate(userId)),
-    ...messages.map((m, i) =>
+    ...zip(messages, results, "the batch's messages and results").map(([m, { record }]) =>
       store
-        .recordOutcome(m.saleId, m.requestId, results[i].record)
+        .recordOutcome(m.saleId, m.requestId, record)
         .catch((err: Error) =>
           p.log.warn({ err: err.message, requestId: m.requestId }, "outcome not recorded in redis"),
         ),
@@ -64,9 +65,14 @@ async function persist(tx: Tx, saleId: number, messages: OrderMessage[]): Promis
     messages.map((m) => m.userId),
   );
   const plan = planBatch(saleId, sale?.remaining ?? 0, messages, existing);
-  const fresh = messages.filter((_, i) => plan[i].kind === "new");
+  const fresh = newOrders(messages, plan);
   if (fresh.length === 0 || !sale) return plan;
   if (!(await takeUnits(tx, saleId, fresh.length))) throw new Error(`sale ${saleId} lost units under its row lock`);
   await insertSaleOrders(tx, saleId, sale.priceCents, fresh);
   return plan;
+}
+
+/** The messages `plan` decides to order now (its "new" decisions). */
+function newOrders(messages: OrderMessage[], plan: BatchDecision[]): OrderMessage[] {
+  return zip(messages, plan, "the batch's messages and decisions").flatMap(([m, d]) => (d.kind === "new" ? [m] : []));
 }

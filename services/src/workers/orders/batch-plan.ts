@@ -1,6 +1,7 @@
 import type { OrderKeyRow } from "../../modules/flash-sales/repository";
 import type { RequestOutcome } from "../../modules/flash-sales/sale-store";
 import type { OrderMessage } from "../../modules/flash-sales/schema";
+import { at, zip } from "../../platform/checked";
 import type { OrderOutcome } from "./handler";
 
 /** What a batch does with one message, decided under the sale's row lock. */
@@ -51,10 +52,10 @@ export function planBatch(
 /** The users a committed plan leaves with an order (new or earlier): their reads and caches must see it. */
 export function ordersOwners(plan: BatchDecision[], messages: OrderMessage[]): number[] {
   const owners = new Set<number>();
-  plan.forEach((d, i) => {
-    const fate = d.kind === "same" ? plan[d.as] : d;
-    if (fate.kind === "new" || fate.kind === "duplicate") owners.add(messages[i].userId);
-  });
+  for (const [d, m] of zip(plan, messages, "the plan and its messages")) {
+    const fate = d.kind === "same" ? at(plan, d.as, "the decision of a repeated request's first copy") : d;
+    if (fate.kind === "new" || fate.kind === "duplicate") owners.add(m.userId);
+  }
   return [...owners];
 }
 
@@ -65,18 +66,18 @@ export function batchResults(
   orderIds: Map<string, number>,
 ): BatchResult[] {
   const results: BatchResult[] = [];
-  plan.forEach((d, i) => {
+  for (const [d, m] of zip(plan, messages, "the plan and its messages")) {
     if (d.kind === "new") {
-      const orderId = orderIds.get(messages[i].requestId);
-      if (orderId === undefined) throw new Error(`order of ${messages[i].requestId} not found after its insert`);
+      const orderId = orderIds.get(m.requestId);
+      if (orderId === undefined) throw new Error(`order of ${m.requestId} not found after its insert`);
       results.push({ outcome: "processed", record: { kind: "confirmed", orderId } });
     } else if (d.kind === "duplicate")
       results.push({ outcome: "duplicate", record: { kind: "confirmed", orderId: d.orderId } });
     else if (d.kind === "failed") results.push({ outcome: "failed", record: { kind: "failed", reason: d.reason } });
     else {
-      const first = results[d.as];
+      const first = at(results, d.as, "the result of a repeated request's first copy");
       results.push({ outcome: first.outcome === "failed" ? "failed" : "duplicate", record: first.record });
     }
-  });
+  }
   return results;
 }

@@ -2,6 +2,7 @@ import type amqp from "amqplib";
 import { ORDERS_QUEUE } from "../../modules/flash-sales/reconcile";
 import { SaleStore } from "../../modules/flash-sales/sale-store";
 import { OrderMessageSchema, type OrderMessage } from "../../modules/flash-sales/schema";
+import { zip } from "../../platform/checked";
 import { isDatabaseUnavailable } from "../../platform/db";
 import { QueueSubscription } from "../../tracker/queue-subscription";
 import { workerBatchSize, type Consumer, type WorkerContext } from "../runtime";
@@ -70,7 +71,7 @@ export async function startOrdersConsumer(ctx: WorkerContext): Promise<Consumer>
       const plan = await persistOrderBatch(p, saleId, orders);
       release(); // committed: the sale's next batch may take the row lock while this one settles
       const outcomes = await settleOrderBatch(p, store, writes, orders, plan);
-      batch.forEach((d, i) => book.ack(d, outcomes[i]));
+      for (const [d, outcome] of zip(batch, outcomes, "the batch's messages and outcomes")) book.ack(d, outcome);
     } catch (err) {
       if (!isDatabaseUnavailable(err)) {
         warn(err, { saleId, size: batch.length }, "batch failed; handling its messages one by one");

@@ -1,5 +1,6 @@
 import type { PersistOutcome } from "../../modules/red-packets/grab-ledger";
 import { parseGrabItem, type GrabItem } from "../../modules/red-packets/keys";
+import { zip } from "../../platform/checked";
 
 /** A claimed queue item that parsed as a grab. */
 export interface ClaimedGrab {
@@ -30,11 +31,9 @@ export type GrabFate =
 
 /** Each grab's fate from persistGrabs' outcomes (in the same order). */
 export function grabFates(valid: ClaimedGrab[], outcomes: Array<PersistOutcome | Error>): GrabFate[] {
-  if (outcomes.length !== valid.length) throw new Error(`${outcomes.length} outcomes for ${valid.length} grabs`);
-  return valid.map((claimed, i) => {
-    const outcome = outcomes[i];
-    return outcome instanceof Error ? { kind: "retry", claimed, err: outcome } : { kind: outcome, claimed };
-  });
+  return zip(valid, outcomes, "the grabs and their outcomes").map(([claimed, outcome]) =>
+    outcome instanceof Error ? { kind: "retry", claimed, err: outcome } : { kind: outcome, claimed },
+  );
 }
 
 /**

@@ -39,7 +39,7 @@ export class PacketWatch {
   next(): number | null {
     if (this.hot.length === 0) return null;
     this.cursor = (this.cursor + 1) % this.hot.length;
-    return this.hot[this.cursor];
+    return this.hot[this.cursor] ?? null;
   }
 
   /** A claim found nothing: skip this packet until a poll sees work again. */
@@ -74,8 +74,8 @@ export class PacketWatch {
 
   private async poll(): Promise<void> {
     this.active = await this.store.activeIds();
-    const lengths = await Promise.all(this.active.map((id) => this.store.queued(id)));
-    this.hot = this.active.filter((_, i) => lengths[i] > 0);
+    const queued = await Promise.all(this.active.map(async (id) => ({ id, queued: await this.store.queued(id) })));
+    this.hot = queued.filter((p) => p.queued > 0).map((p) => p.id);
     if (this.hot.length > 0) this.wake();
   }
 }
