@@ -1,4 +1,5 @@
 import type Koa from "koa";
+import { present } from "../../test/support/checked";
 import { createApp } from "./app";
 import type { Platform } from "./platform/platform";
 import { requireAuth } from "./platform/auth";
@@ -64,10 +65,12 @@ describe("the OpenAPI document", () => {
   });
 
   it("documents the sign-up limit (429) and the orders key bound to its body (409)", () => {
-    const op = (method: string, path: string) =>
-      doc.paths[path][method] as { responses: Record<string, { description: string }> };
-    expect(op("post", "/api/v1/users").responses[429].description).toMatch(/rate_limited/);
-    expect(op("post", "/api/v1/orders").responses[409].description).toMatch(/another body/);
+    const response = (method: string, path: string, status: number) => {
+      const op = doc.paths[path]?.[method] as { responses: Record<string, { description: string }> } | undefined;
+      return present(op?.responses[status], `the ${status} response of ${method} ${path}`);
+    };
+    expect(response("post", "/api/v1/users", 429).description).toMatch(/rate_limited/);
+    expect(response("post", "/api/v1/orders", 409).description).toMatch(/another body/);
   });
 
   it("refuses at start-up a route that passes its own authentication (spec.auth adds it)", () => {

@@ -6,6 +6,7 @@ import path from "node:path";
 import { CreateBucketCommand, paginateListObjectsV2, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import pino from "pino";
 import S3rver from "s3rver";
+import { exactly, first } from "../../../test/support/checked";
 import type { BackupConfig } from "./config";
 import { S3BackupStore } from "./s3-store";
 import { BackupService } from "./service";
@@ -151,7 +152,7 @@ describe("S3BackupStore", () => {
     const err = await store.fetch(m).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CorruptBackupError);
     expect((err as CorruptBackupError).problems).toEqual([
-      `${m.id}/dump.sql: sha256 ${sha256("-- tampered\n")} ≠ manifest ${m.files[0].sha256} (corrupt backup)`,
+      `${m.id}/dump.sql: sha256 ${sha256("-- tampered\n")} ≠ manifest ${first(m.files, "the dump").sha256} (corrupt backup)`,
     ]);
     expect(fs.readdirSync(workDir)).toEqual([]);
   });
@@ -162,7 +163,7 @@ describe("S3BackupStore", () => {
 
     const gone = { ...m, files: [...m.files, { name: "extra.rdb", bytes: 1, sha256: sha256("x") }] };
     await expect(store.fetch(gone)).rejects.toThrow(`${m.id}/extra.rdb: sha256 missing`);
-    const escaping = { ...m, files: [{ ...m.files[0], name: "../../etc/passwd" }] };
+    const escaping = { ...m, files: [{ ...first(m.files, "the dump"), name: "../../etc/passwd" }] };
     await expect(store.fetch(escaping)).rejects.toThrow("unsafe file name ../../etc/passwd");
   });
 
@@ -181,16 +182,19 @@ describe("S3BackupStore", () => {
   it("applies retention in the bucket: backups past retentionDays beyond keepLast go, the newest never", async () => {
     const { store, bucket } = await buildStore();
     const now = Date.now();
-    const ages = [0, 1, 10, 20];
+    const ages = [0, 1, 10, 20] as const;
     const made: Manifest[] = [];
     for (const days of ages) made.push(await buildBackup(store, { at: new Date(now - days * day - 1000) }));
+    const [fresh, dayOld, tenDaysOld, twentyDaysOld] = exactly(made, ages.length, "MySQL backups");
     const redis = await buildBackup(store, { kind: "redis", at: new Date(now - 30 * day) });
     const config = { BACKUP_RETENTION_DAYS: 7, BACKUP_KEEP_LAST: 2 } as BackupConfig;
     const service = new BackupService(config, store, pino({ level: "silent" }));
 
-    expect(await service.prune("mysql")).toEqual([made[2].id, made[3].id]);
-    expect((await store.list()).map((m) => m.id)).toEqual([made[0].id, made[1].id, redis.id]);
-    expect((await keys(bucket)).filter((k) => k.startsWith(made[2].id) || k.startsWith(made[3].id))).toEqual([]);
+    expect(await service.prune("mysql")).toEqual([tenDaysOld.id, twentyDaysOld.id]);
+    expect((await store.list()).map((m) => m.id)).toEqual([fresh.id, dayOld.id, redis.id]);
+    expect((await keys(bucket)).filter((k) => k.startsWith(tenDaysOld.id) || k.startsWith(twentyDaysOld.id))).toEqual(
+      [],
+    );
     expect(await service.prune("redis")).toEqual([]); // the only Redis backup is the newest
   });
 

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { exactly } from "../../../test/support/checked";
 import { backupId, CorruptBackupError, FsBackupStore, toPrune, type Manifest } from "./store";
 
 const day = 86_400_000;
@@ -46,7 +47,8 @@ describe("FsBackupStore", () => {
     });
     const listed = await store.list("mysql");
     expect(listed.map((m) => m.id)).toEqual(["mysql-b", "mysql-a"]);
-    expect(listed[1].files).toEqual([
+    const [, older] = exactly(listed, 2, "MySQL backups");
+    expect(older.files).toEqual([
       { name: "dump.sql", bytes: 5, sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" },
     ]);
   });

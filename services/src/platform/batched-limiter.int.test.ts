@@ -1,4 +1,5 @@
 import { Cluster } from "ioredis";
+import { at } from "../../../test/support/checked";
 import { testAddresses, testTopology } from "../../../test/stack/test-stack";
 import { BatchedLimiter } from "./batched-limiter";
 
@@ -33,7 +34,7 @@ describe("BatchedLimiter (against the test stack's Redis Cluster)", () => {
   afterAll(() => redis.disconnect());
 
   const takeAll = (limiters: BatchedLimiter[], n: number, key: string) =>
-    Promise.all(Array.from({ length: n }, (_, i) => limiters[i % limiters.length].take(key)));
+    Promise.all(Array.from({ length: n }, (_, i) => at(limiters, i % limiters.length, "a limiter").take(key)));
 
   it("never grants more than the budget across processes, however many ask at once", async () => {
     const limit = { name, points: 300, durationSeconds: 60 };

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { Cluster } from "ioredis";
 import { redisAdmin } from "../../../infra/targets/local/components/redis";
+import { at } from "../../../test/support/checked";
 import { masterOfKey } from "../../../test/support/redis";
 import { testAddresses, testTopology } from "../../../test/stack/test-stack";
 import { evalScript } from "./lua";
@@ -8,7 +9,7 @@ import { evalScript } from "./lua";
 /** Whether the node serving `key` has the script cached (SCRIPT EXISTS). */
 async function cached(key: string, script: string): Promise<boolean> {
   const node = await masterOfKey(key);
-  const address = testAddresses().redis[Number(node.split("-")[1]) - 1];
+  const address = at(testAddresses().redis, Number(node.split("-")[1]) - 1, `the address of ${node}`);
   const sha = createHash("sha1").update(script).digest("hex");
   return (await redisAdmin({ topology: testTopology() }, address, ["SCRIPT", "EXISTS", sha])).trim() === "1";
 }

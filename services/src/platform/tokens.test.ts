@@ -1,4 +1,5 @@
 import { createSigner, type SignerOptions } from "fast-jwt";
+import { exactly } from "../../../test/support/checked";
 import { Tokens } from "./tokens";
 
 const SECRET = "a-test-secret-of-at-least-32-characters!";
@@ -15,7 +16,7 @@ describe("Tokens", () => {
     const tokens = new Tokens(SECRET, 600);
     const { token } = await tokens.issue({ userId: 42, role: "user" });
     await tokens.verify(token);
-    const [header, payload, signature] = token.split(".");
+    const [header, payload, signature] = exactly(token.split("."), 3, "parts of the token");
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, unknown>;
     const forged = Buffer.from(JSON.stringify({ ...claims, role: "admin" })).toString("base64url");
     await expect(tokens.verify(`${header}.${forged}.${signature}`)).rejects.toMatchObject({ id: "invalid_token" });

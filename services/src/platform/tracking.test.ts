@@ -1,4 +1,5 @@
 import pino from "pino";
+import { first } from "../../../test/support/checked";
 import { TRACKING_QUEUE, Tracking, TrackingBatchSchema, type TrackingOptions } from "./tracking";
 
 /** A stand-in for MessageBroker.publish that records each message and settles it when told. */
@@ -70,7 +71,7 @@ describe("Tracking", () => {
     const tracking = new Tracking(broker, silentLog, options);
 
     trackViews(tracking, 200);
-    broker.sent[0].settle(new Error("rabbitmq is not connected"));
+    first(broker.sent, "the first publish").settle(new Error("rabbitmq is not connected"));
     await jest.runAllTimersAsync();
     trackViews(tracking, 200);
 
@@ -87,7 +88,7 @@ describe("Tracking", () => {
     expect(broker.sizes()).toEqual([7]);
     await Promise.resolve();
     expect(flushed).toBe(false);
-    broker.sent[0].settle();
+    first(broker.sent, "the first publish").settle();
     await flush;
 
     expect(flushed).toBe(true);
@@ -102,7 +103,7 @@ describe("Tracking", () => {
 
     expect(broker.sizes()).toEqual([200]);
     expect(tracking.dropped).toBe(100);
-    broker.sent[0].settle();
+    first(broker.sent, "the first publish").settle();
     await jest.advanceTimersByTimeAsync(0);
     expect(broker.sizes()).toEqual([200, 200]);
   });
@@ -114,7 +115,7 @@ describe("Tracking", () => {
     trackViews(tracking, 250);
     await jest.advanceTimersByTimeAsync(100); // the leftover 50 are due, but one publish is pending
     expect(broker.sizes()).toEqual([200]);
-    broker.sent[0].settle();
+    first(broker.sent, "the first publish").settle();
     await jest.advanceTimersByTimeAsync(0);
 
     expect(broker.sizes()).toEqual([200, 50]);

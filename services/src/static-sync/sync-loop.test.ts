@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { at } from "../../../test/support/checked";
 import { runSyncLoop } from "./sync-loop";
 
 // The loop both sidecars run: passes on an interval, the heartbeat only after a clean pass.
@@ -27,7 +28,7 @@ async function runOver(outcomes: Array<boolean | Error>) {
       // What the previous pass left: was the heartbeat written by it?
       if (i > 0) beats.push(fs.existsSync(heartbeatFile));
       if (fs.existsSync(heartbeatFile)) fs.rmSync(heartbeatFile);
-      const outcome = outcomes[i++];
+      const outcome = at(outcomes, i++, "the outcome of this pass");
       if (i === outcomes.length) stop.abort();
       if (outcome instanceof Error) throw outcome;
       return outcome;

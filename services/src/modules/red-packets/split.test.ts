@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { at } from "../../../../test/support/checked";
 import { splitAmount } from "./split";
 
 // Valid inputs: 1..10,000 parts of at least one cent each, at most 100,000,000 cents.
@@ -10,7 +11,7 @@ const randomSource = fc
   .array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 1, maxLength: 50 })
   .map((values) => {
     let i = 0;
-    return () => values[i++ % values.length];
+    return () => at(values, i++ % values.length, "a random value");
   });
 
 describe("splitAmount", () => {

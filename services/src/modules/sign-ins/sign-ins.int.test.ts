@@ -1,5 +1,6 @@
 import type { RowDataPacket } from "mysql2";
 import { buildUser, call, replicaBase, type TestUser } from "../../../../test/support/api";
+import { first } from "../../../../test/support/checked";
 import { mysqlAs, testAddresses } from "../../../../test/stack/clients";
 import { testTopology } from "../../../../test/stack/test-stack";
 import { claimsFor, forgeToken } from "../../../../test/support/tokens";
@@ -31,11 +32,13 @@ async function insertPastSignIns(userId: number, days: Array<[daysAgo: number, s
         dayAgo(ago),
         streak,
       ]);
-    const [[{ gtid }]] = await primary.query<RowDataPacket[]>("SELECT @@last_gtid AS gtid");
+    const [gtids] = await primary.query<RowDataPacket[]>("SELECT @@last_gtid AS gtid");
+    const { gtid } = first(gtids, "@@last_gtid");
     for (const server of a.mysqlReplicas) {
       const replica = await mysqlAs("app", server);
       try {
-        const [[{ w }]] = await replica.query<RowDataPacket[]>("SELECT MASTER_GTID_WAIT(?, 10) AS w", [gtid]);
+        const [waits] = await replica.query<RowDataPacket[]>("SELECT MASTER_GTID_WAIT(?, 10) AS w", [gtid]);
+        const { w } = first(waits, "MASTER_GTID_WAIT's answer");
         if (Number(w) !== 0) throw new Error(`replica ${server.port} did not reach ${gtid}`);
       } finally {
         await replica.end();
@@ -49,10 +52,10 @@ async function insertPastSignIns(userId: number, days: Array<[daysAgo: number, s
 async function rowsInDb(userId: number): Promise<number> {
   const primary = await mysqlAs("migrator", testAddresses().mysqlPrimary);
   try {
-    const [[{ n }]] = await primary.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM sign_ins WHERE user_id = ?", [
+    const [counts] = await primary.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM sign_ins WHERE user_id = ?", [
       userId,
     ]);
-    return Number(n);
+    return Number(first(counts, "the count of sign-ins").n);
   } finally {
     await primary.end();
   }

@@ -1,3 +1,4 @@
+import { first } from "../../../../test/support/checked";
 import { KeyedBatcher } from "./batcher";
 
 // A run that records its batch and finishes when the test says so.
@@ -48,7 +49,7 @@ describe("KeyedBatcher", () => {
       ["a", [1]],
       ["b", [4]],
     ]);
-    runs[0].finish();
+    first(runs, "the first run").finish();
     await settle();
     expect(runs.map((r) => r.items)).toEqual([[1], [4], [2, 3]]);
     runs.forEach((r) => r.finish());
@@ -61,9 +62,9 @@ describe("KeyedBatcher", () => {
     batcher.add("a", 1);
     batcher.flush();
     batcher.add("a", 2);
-    runs[0].release();
+    first(runs, "the first run").release();
     expect(runs.map((r) => r.items)).toEqual([[1], [2]]);
-    runs[0].release(); // a second release changes nothing
+    first(runs, "the first run").release(); // a second release changes nothing
     expect(runs).toHaveLength(2);
     batcher.flush();
   });
