@@ -1,4 +1,4 @@
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { Topology } from "./topology";
 
 /**
@@ -109,6 +109,15 @@ export interface StackOutputs {
   alertmanagerUrl: pulumi.Output<string>;
 }
 
+/**
+ * Every secret's value by its name, as one secret Output: what `pulumi.all(secrets)` resolves to,
+ * typed by the names (its record overload types the keys as any string, each value maybe absent).
+ */
+export function secretValues(secrets: DeployConfig["secrets"]): pulumi.Output<Record<SecretName, string>> {
+  // The same record, every key resolved: only the overload's typing is widened.
+  return pulumi.all(secrets) as pulumi.Output<Record<SecretName, string>>;
+}
+
 /** A copy of the topology with the secrets' real values in place of the placeholders (pure). */
 export function withSecrets(t: Topology, values: Partial<Record<SecretName, string>>): Topology {
   // A JSON copy, not structuredClone: under jest's vm realm structuredClone returns foreign-realm
@@ -117,9 +126,11 @@ export function withSecrets(t: Topology, values: Partial<Record<SecretName, stri
   for (const [name, path] of Object.entries(TOPOLOGY_SECRETS)) {
     const value = values[name as SecretName];
     if (value === undefined) continue;
+    const leaf = path.at(-1);
+    if (leaf === undefined) throw new Error(`TOPOLOGY_SECRETS.${name} names no field`);
     let node = copy as unknown as Record<string, unknown>;
     for (const key of path.slice(0, -1)) node = node[key] as Record<string, unknown>;
-    node[path[path.length - 1]] = value;
+    node[leaf] = value;
   }
   return copy;
 }

@@ -31,9 +31,9 @@ const BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
  */
 export function adminHtpasswd(password: string): string {
   const digest = createHash("sha256").update(`floodgate-admin-salt\0${password}`).digest();
-  const salt = Array.from(digest.subarray(0, 22), (b) => BCRYPT_ALPHABET[b % 64]).join("");
+  const salt = Array.from(digest.subarray(0, 22), (b) => BCRYPT_ALPHABET.charAt(b % 64)).join("");
   // The last salt character carries only 2 bits: bcrypt ignores the rest, so keep it canonical.
-  const canonical = salt.slice(0, 21) + BCRYPT_ALPHABET[BCRYPT_ALPHABET.indexOf(salt[21]) & 0x30];
+  const canonical = salt.slice(0, 21) + BCRYPT_ALPHABET.charAt(BCRYPT_ALPHABET.indexOf(salt.charAt(21)) & 0x30);
   return `${ADMIN_USER}:${bcrypt.hashSync(password, `$2b$12$${canonical}`)}\n`;
 }
 

@@ -188,7 +188,7 @@ export function redisStartScript(
 export function redisContainerCommand(
   t: Topology,
   opts: { confFile: string; dataDir: string; resolveWaitSeconds?: number },
-): string[] {
+): ["sh", "-c", string] {
   return ["sh", "-c", redisStartScript(t, opts)];
 }
 
@@ -225,10 +225,12 @@ export function clusterFormScript(nodes: HostPort[], replicasPerMaster: number, 
   const known = (n: HostPort) => `${cli(n)} cluster info | tr -d '\\r' | grep -q '^cluster_known_nodes:1$'`;
   const shards = redisShards(nodes, nodes.length / (1 + replicasPerMaster));
   const masters = shards.map((s) => s.master);
+  const [firstMaster] = masters;
+  if (!firstMaster) throw new Error("no Redis node to form a cluster of");
   const waitUp = nodes.map((n) =>
     boundedWait(`${cli(n)} ping | grep -q PONG`, `${hostPort(n)} answering PONG`, waitSeconds),
   );
-  const clusterOk = `${cli(nodes[0])} cluster info | tr -d '\\r' | grep -q '^cluster_state:ok$'`;
+  const clusterOk = `${cli(firstMaster)} cluster info | tr -d '\\r' | grep -q '^cluster_state:ok$'`;
   // The shard's master now: its first node, or the node that node follows after a failover.
   const masterId = (first: HostPort) =>
     `${cli(first)} cluster nodes | tr -d '\\r' | awk '$3 ~ /myself/ { print ($3 ~ /master/ ? $1 : $4) }'`;
@@ -242,7 +244,7 @@ export function clusterFormScript(nodes: HostPort[], replicasPerMaster: number, 
   );
   return [
     ...waitUp,
-    `if ${masters.map(known).join(" && ")}; then ${cli(masters[0])} ${redisClusterCreateArgs(masters, 0).join(" ")} || exit 1; fi`,
+    `if ${masters.map(known).join(" && ")}; then ${cli(firstMaster)} ${redisClusterCreateArgs(masters, 0).join(" ")} || exit 1; fi`,
     boundedWait(clusterOk, "cluster_state:ok", waitSeconds),
     ...addReplicas,
     boundedWait(clusterOk, "cluster_state:ok", waitSeconds),

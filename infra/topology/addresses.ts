@@ -126,6 +126,28 @@ export function localAddresses(t: Topology, host = "127.0.0.1"): Addresses {
   });
 }
 
+/** The address lists the topology never leaves empty (at least one API slot and RabbitMQ node, three Redis masters). */
+type NonEmptyField = "api" | "redis" | "rabbitmqNodeMetrics" | "mysqldExporters";
+
+/** The first address of a list the topology never leaves empty (the Redis node an exporter or tool starts from). */
+export function firstAddress(a: Pick<Addresses, NonEmptyField>, field: NonEmptyField): HostPort {
+  const first = a[field][0];
+  if (!first) throw new Error(`the addresses hold no ${field}: every placement has at least one`);
+  return first;
+}
+
+/** Each mysqld exporter with the MariaDB server it watches: the primary first, then the replicas. */
+export function mysqldExporterTargets(
+  a: Pick<Addresses, "mysqlPrimary" | "mysqlReplicas" | "mysqldExporters">,
+): Array<{ exporter: HostPort; server: HostPort }> {
+  const servers = [a.mysqlPrimary, ...a.mysqlReplicas];
+  return a.mysqldExporters.map((exporter, i) => {
+    const server = servers[i];
+    if (!server) throw new Error(`${a.mysqldExporters.length} mysqld exporters for ${servers.length} MariaDB servers`);
+    return { exporter, server };
+  });
+}
+
 /** "host:port" form used in configs and environment variables. */
 export function hostPort(a: HostPort): string {
   return `${a.host}:${a.port}`;

@@ -44,13 +44,13 @@ export type ServiceEnvVar = (typeof SERVICE_ENV_VARS)[number];
 export type ServiceEnv = Record<ServiceEnvVar, string>;
 
 const HostPortSchema = z.string().transform((value, ctx): HostPort => {
-  const match = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(value);
-  const port = match ? Number(match[2]) : NaN;
-  if (!match || port < 1 || port > 65535) {
+  const [, host, digits] = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(value) ?? [];
+  const port = Number(digits);
+  if (host === undefined || port < 1 || port > 65535) {
     ctx.addIssue({ code: "custom", input: value, message: "expected host:port" });
     return z.NEVER;
   }
-  return { host: match[1], port };
+  return { host, port };
 });
 const HostPortListSchema = z
   .string()

@@ -121,7 +121,10 @@ export const LONG_RUNNING = { restart: "unless-stopped", mustRun: true, wait: tr
 /** Settings of a one-shot job: Pulumi waits for it to exit (attach); `oneShotJob` fails the update on a non-zero exit. */
 export const ONE_SHOT = { restart: "no", mustRun: false, attach: true, logs: true } as const;
 
+/** A container's one attachment to the private network. */
+type NetworkAttachment = { name: pulumi.Input<string>; aliases: string[]; ipv4Address?: string };
+
 /** Attachment to the private network, under the container's name, optionally at a fixed address. */
-export function onNetwork(network: pulumi.Input<string>, alias: string, ipv4Address?: string) {
+export function onNetwork(network: pulumi.Input<string>, alias: string, ipv4Address?: string): [NetworkAttachment] {
   return [{ name: network, aliases: [alias], ...(ipv4Address ? { ipv4Address } : {}) }];
 }

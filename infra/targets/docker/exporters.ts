@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderExporterMyCnf } from "../../render";
-import { hostPort, mysqldExporterName, NAMES } from "../../topology";
+import { firstAddress, hostPort, mysqldExporterName, mysqldExporterTargets, NAMES } from "../../topology";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
 
@@ -57,22 +57,21 @@ export class Exporters extends pulumi.ComponentResource {
       image: ctx.images.redisExporter,
       // The local stack's flags (Debian's exporter); the password only from the environment, never argv.
       command: [
-        `-redis.addr=redis://${hostPort(a.redis[0])}`,
+        `-redis.addr=redis://${hostPort(firstAddress(a, "redis"))}`,
         "-redis.user=exporter",
         `-web.listen-address=0.0.0.0:${a.redisExporter.port}`,
       ],
       envs: [pulumi.interpolate`REDIS_PASSWORD=${ctx.cfg.secrets.redisExporterPassword}`],
       healthcheck: probe(a.redisExporter.port, "/health"),
     });
-    const mysqlServers = [a.mysqlPrimary, ...a.mysqlReplicas];
-    a.mysqldExporters.forEach((address, i) => {
+    mysqldExporterTargets(a).forEach(({ exporter: address, server }, i) => {
       exporter(mysqldExporterName(i), {
         image: ctx.images.mysqldExporter,
         command: [`--config.my-cnf=${PATHS.exporterMyCnf}`, `--web.listen-address=0.0.0.0:${address.port}`],
         uploads: [
           {
             file: PATHS.exporterMyCnf,
-            content: ctx.secretTopology.apply((s) => renderExporterMyCnf(s, mysqlServers[i])),
+            content: ctx.secretTopology.apply((s) => renderExporterMyCnf(s, server)),
           },
         ],
         healthcheck: probe(address.port, "/metrics"),

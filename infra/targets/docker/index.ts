@@ -1,7 +1,7 @@
 import path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { withSecrets, type DeployConfig, type StackOutputs } from "../../deployment";
+import { secretValues, withSecrets, type DeployConfig, type StackOutputs } from "../../deployment";
 import { hostPort, apiName } from "../../topology";
 import { DEFAULT_SUBNET, dockerAddresses, dynamicRange } from "./addresses";
 import { ApiCluster } from "./api-cluster";
@@ -41,7 +41,7 @@ export function deployDocker(cfg: DeployConfig): StackOutputs {
     network: network.name,
     subnet,
     // Secret twice over: its inputs are secrets, and the wrapper keeps it so should one ever not be.
-    secretTopology: pulumi.secret(pulumi.all(cfg.secrets).apply((values) => withSecrets(t, values))),
+    secretTopology: pulumi.secret(secretValues(cfg.secrets).apply((values) => withSecrets(t, values))),
     images: dockerImages(cfg, REPO_ROOT),
   };
   const opts = { dependsOn: [network] };

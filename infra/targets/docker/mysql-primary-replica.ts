@@ -87,11 +87,13 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
       );
     };
     const primary = server(NAMES.mysqlPrimary, "primary", 1, a.mysqlPrimary);
-    const replicas: docker.Container[] = [];
-    a.mysqlReplicas.forEach((at, i) =>
-      replicas.push(server(mysqlReplicaName(i + 1), "replica", i + 2, at, replicas[i - 1] ?? primary)),
-    );
-    this.servers = [primary, ...replicas];
+    // Each replica after the server before it, the first after the primary.
+    const replicas: Array<{ at: HostPort; container: docker.Container }> = [];
+    a.mysqlReplicas.forEach((at, i) => {
+      const after = replicas.at(-1)?.container ?? primary;
+      replicas.push({ at, container: server(mysqlReplicaName(i + 1), "replica", i + 2, at, after) });
+    });
+    this.servers = [primary, ...replicas.map((r) => r.container)];
     const credentials = new docker.Volume(`${name}-credentials`, { name: CREDENTIALS_VOLUME }, { parent: this });
 
     const job = (
@@ -132,7 +134,7 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
       { server: a.mysqlPrimary, applyRootPassword: true },
       [primary],
     );
-    this.replicated = a.mysqlReplicas.map((at, i) => {
+    this.replicated = replicas.map(({ at, container }, i) => {
       const replicaSql = ctx.secretTopology.apply((st) => renderReplicaSetupSql(st, { primary: a.mysqlPrimary }));
       // Set up only a replica that follows nobody yet (re-running must not reset a working replica's
       // position); one that does gets the rotated replication password, keeping its position. A
@@ -141,10 +143,10 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
         `${mysqlReplicaName(i + 1)}-setup`,
         replicaSql,
         { server: at, onlyIf: followsNobody(at), otherwiseRepointReplication: true },
-        [bootstrap, replicas[i]],
+        [bootstrap, container],
       );
     });
     this.ready = bootstrap;
-    this.registerOutputs({ primary: primary.name, replicas: replicas.map((r) => r.name) });
+    this.registerOutputs({ primary: primary.name, replicas: replicas.map((r) => r.container.name) });
   }
 }

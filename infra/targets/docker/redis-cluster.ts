@@ -40,10 +40,12 @@ export class RedisCluster extends pulumi.ComponentResource {
     super("floodgate:docker:RedisCluster", name, {}, opts);
     const t = ctx.cfg.topology;
     this.nodes = [];
-    this.volumes = ctx.addresses.redis.map((_, i) => {
+    const nodes = ctx.addresses.redis.map((address, i) => {
       const container = redisName(i);
-      return new docker.Volume(`${name}-${container}-data`, { name: `${container}-data` }, { parent: this });
+      const volume = new docker.Volume(`${name}-${container}-data`, { name: `${container}-data` }, { parent: this });
+      return { address, container, volume };
     });
+    this.volumes = nodes.map((n) => n.volume);
     this.credentials = redisCredentialsVolume(`${name}-credentials`, this);
     const prepare = redisAuthJob(
       `${name}-auth`,
@@ -54,10 +56,8 @@ export class RedisCluster extends pulumi.ComponentResource {
       { parent: this },
     );
     this.prepared = prepare.succeeded;
-    ctx.addresses.redis.forEach((node, i) => {
-      const container = redisName(i);
-      const volume = this.volumes[i];
-      const previous = this.nodes[i - 1];
+    nodes.forEach(({ address: node, container, volume }, i) => {
+      const previous = this.nodes.at(-1); // the node created just before this one
       const created = new docker.Container(
         `${name}-${container}`,
         {

@@ -105,7 +105,8 @@ export function appPodTemplate(
  * once (a new name is a new Job) and re-running `pulumi up` on the same version does not.
  */
 export function migrationJobName(image: string): string {
-  const tag = image.includes("@") ? image.split("@")[1] : (image.split("/").pop()?.split(":")[1] ?? "latest");
+  const [, digest] = image.split("@");
+  const tag = digest ?? image.split("/").pop()?.split(":")[1] ?? "latest";
   const slug = tag
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")

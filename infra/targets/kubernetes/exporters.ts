@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { withSecrets } from "../../deployment";
+import { secretValues, withSecrets } from "../../deployment";
 import { renderExporterMyCnf } from "../../render";
-import { hostPort, NAMES, mysqldExporterName } from "../../topology";
+import { firstAddress, hostPort, NAMES, mysqldExporterName } from "../../topology";
 import type { KubernetesContext } from "./context";
 import { runAsImageUser, type BuiltImage } from "./image-users";
 import { NodeExporter } from "./node-exporter";
@@ -21,7 +21,7 @@ export class Exporters extends pulumi.ComponentResource {
     const secret = ctx.podSecrets.secret(
       `${name}-secrets`,
       "exporter-secrets",
-      pulumi.all(cfg.secrets).apply((values) => {
+      secretValues(cfg.secrets).apply((values) => {
         const real = withSecrets(t, values);
         const cnfs = servers.map((server, i) => [`${mysqldExporterName(i)}.cnf`, renderExporterMyCnf(real, server)]);
         return { ...Object.fromEntries(cnfs), redisExporterPassword: values.redisExporterPassword };
@@ -94,7 +94,7 @@ export class Exporters extends pulumi.ComponentResource {
         image: cfg.images.redisExporter,
         // The local stack's flags (Debian's exporter); the password only from the environment, never argv.
         args: [
-          `-redis.addr=redis://${hostPort(a.redis[0])}`,
+          `-redis.addr=redis://${hostPort(firstAddress(a, "redis"))}`,
           "-redis.user=exporter",
           `-web.listen-address=:${a.redisExporter.port}`,
         ],

@@ -6,7 +6,7 @@ import {
   renderRabbitmqConf,
   renderRedisConf,
 } from "../../render";
-import type { Addresses, HostPort, Topology } from "../../topology";
+import { firstAddress, type Addresses, type HostPort, type Topology } from "../../topology";
 import { PATHS } from "./context";
 import { K8S_NAMES } from "./addresses";
 
@@ -80,7 +80,7 @@ export const RABBITMQ_DEFINITIONS_FILE = "/etc/rabbitmq/definitions/definitions.
  * endpoint's host name.
  */
 export function rabbitmqPodSuffix(a: Addresses): string {
-  const host = a.rabbitmqNodeMetrics[0].host;
+  const { host } = firstAddress(a, "rabbitmqNodeMetrics");
   return host.slice(host.indexOf("."));
 }
 

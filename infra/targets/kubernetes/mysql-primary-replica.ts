@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { withSecrets } from "../../deployment";
+import { secretValues, withSecrets } from "../../deployment";
 import {
   CREDENTIALS_DIR,
   CREDENTIALS_VOLUME,
@@ -14,7 +14,7 @@ import { hostPort, NAMES, mysqlReplicaName } from "../../topology";
 import type { KubernetesContext } from "./context";
 import { volumesOwnedBy } from "./image-users";
 import { disruptionBudget, keepOnDestroy } from "./availability";
-import { MYSQL_GROUP, MysqlServer } from "./mysql-server";
+import { MYSQL_GROUP, MysqlServer, type MysqlServerArgs } from "./mysql-server";
 import { scriptJobSpec, secretEnv } from "./object-specs";
 import { clientLabels, dataStorePolicy, sizeOf, volumeClaim } from "./pod-spec";
 
@@ -37,7 +37,7 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
     const secret = ctx.podSecrets.secret(
       `${name}-secrets`,
       "mysql-secrets",
-      pulumi.all(cfg.secrets).apply((values) => {
+      secretValues(cfg.secrets).apply((values) => {
         const real = withSecrets(t, values);
         return {
           rootPassword: values.mysqlRootPassword,
@@ -48,17 +48,17 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
       }),
       { parent: this },
     );
-    const servers = [
-      { server: NAMES.mysqlPrimary, role: "primary" as const, address: a.mysqlPrimary },
-      ...a.mysqlReplicas.map((address, i) => ({ server: mysqlReplicaName(i + 1), role: "replica" as const, address })),
-    ].map(
-      (s, i) =>
-        new MysqlServer(
-          `${name}-${s.server}`,
-          { ...ctx, ...s, serverId: i + 1, rootSecret: secret.metadata.name },
-          { parent: this },
-        ),
-    );
+    const server = (s: Pick<MysqlServerArgs, "server" | "role" | "address">, serverId: number) =>
+      new MysqlServer(
+        `${name}-${s.server}`,
+        { ...ctx, ...s, serverId, rootSecret: secret.metadata.name },
+        { parent: this },
+      );
+    const primary = server({ server: NAMES.mysqlPrimary, role: "primary", address: a.mysqlPrimary }, 1);
+    const replicas = a.mysqlReplicas.map((address, i) => ({
+      address,
+      server: server({ server: mysqlReplicaName(i + 1), role: "replica", address }, i + 2),
+    }));
     // The root password the bootstrap Job last applied (and the one before), for the next rotation:
     // the image applies MARIADB_ROOT_PASSWORD only when it initialises an empty datadir, so after a
     // rotation the server still has the old one until the Job logs in with it and changes it in
@@ -118,19 +118,18 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
         // rotated password, or a changed SQL file, replaces it: it runs again.
         { parent: this, dependsOn, deleteBeforeReplace: true },
       );
-    const [primary, ...replicas] = servers;
     const bootstrap = job("mysql-bootstrap", "bootstrap.sql", { server: a.mysqlPrimary, applyRootPassword: true }, [
       primary.statefulSet,
     ]);
     // Set up only a replica that follows nobody yet (re-running must not reset a working replica's
     // position); one that does gets the rotated replication password, keeping its position. A failed
     // query is not "follows nobody": the re-point then fails the Job, loudly.
-    const setups = a.mysqlReplicas.map((replica, i) =>
+    const setups = replicas.map(({ address, server }, i) =>
       job(
         `${mysqlReplicaName(i + 1)}-setup`,
         "replica-setup.sql",
-        { server: replica, onlyIf: followsNobody(replica), otherwiseRepointReplication: true },
-        [bootstrap, replicas[i].statefulSet],
+        { server: address, onlyIf: followsNobody(address), otherwiseRepointReplication: true },
+        [bootstrap, server.statefulSet],
       ),
     );
     this.ready = [bootstrap, ...setups];

@@ -1,7 +1,7 @@
 import path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { withSecrets } from "../../deployment";
+import { secretValues, withSecrets } from "../../deployment";
 import { renderEnabledPlugins, renderRabbitmqDefinitions } from "../../render";
 import { NAMES } from "../../topology";
 import { PATHS, type KubernetesContext } from "./context";
@@ -48,7 +48,7 @@ export class RabbitMq extends pulumi.ComponentResource {
     const secret = ctx.podSecrets.secret(
       `${name}-secrets`,
       "rabbitmq-secrets",
-      pulumi.all(cfg.secrets).apply((values) => ({
+      secretValues(cfg.secrets).apply((values) => ({
         "definitions.json": renderRabbitmqDefinitions(withSecrets(t, values)),
         erlangCookie: values.rabbitmqErlangCookie,
       })),

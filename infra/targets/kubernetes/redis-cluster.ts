@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { withSecrets } from "../../deployment";
+import { secretValues, withSecrets } from "../../deployment";
 import {
   clusterFormScript,
   REDIS_HOSTNAME_ENV,
@@ -8,7 +8,7 @@ import {
   redisContainerCommand,
   redisRestartDelayMs,
 } from "../../render";
-import { hostPort, NAMES } from "../../topology";
+import { firstAddress, hostPort, NAMES } from "../../topology";
 import { redisPod, redisShardName } from "./addresses";
 import { disruptionBudget, groupLabels, KEEP_CLAIMS, placement } from "./availability";
 import { PATHS, type KubernetesContext } from "./context";
@@ -35,7 +35,7 @@ export class RedisCluster extends pulumi.ComponentResource {
     const secret = ctx.podSecrets.secret(
       `${name}-secrets`,
       "redis-secrets",
-      pulumi.all(cfg.secrets).apply((values) => ({
+      secretValues(cfg.secrets).apply((values) => ({
         "redis.conf": kubernetesRedisConf(withSecrets(t, values)),
         adminPassword: values.redisAdminPassword,
       })),
@@ -58,7 +58,8 @@ export class RedisCluster extends pulumi.ComponentResource {
       { parent: this },
     );
     // Each pod's DNS name, as its address says: `$(POD_NAME)` and the headless Service's domain.
-    const domain = a.redis[0].host.slice(a.redis[0].host.indexOf("."));
+    const { host } = firstAddress(a, "redis");
+    const domain = host.slice(host.indexOf("."));
     const shards = Array.from({ length: t.redis.masters }, (_, shard) => {
       const set = redisShardName(shard);
       const pods = a.redis.filter((_, i) => redisPod(t, i).shard === shard).length;

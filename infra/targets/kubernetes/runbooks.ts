@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { STACK_FILE_PATH, type StackFileInput, type StackProcess } from "../stack-file";
 import { IMAGE_USERS } from "../../config";
-import { withSecrets } from "../../deployment";
+import { secretValues, withSecrets } from "../../deployment";
 import {
   NAMES,
   WORKER_KINDS,
@@ -110,7 +110,7 @@ export class Runbooks extends pulumi.ComponentResource {
     const secret = ctx.podSecrets.secret(
       `${name}-stack`,
       RUNBOOK_STACK_SECRET.name,
-      pulumi.all(cfg.secrets).apply((values) => {
+      secretValues(cfg.secrets).apply((values) => {
         const real = withSecrets(t, values);
         const env = {
           ...backupEnv(real, a, ctx.s3Endpoint),

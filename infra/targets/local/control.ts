@@ -43,7 +43,8 @@ export async function startControlServer(socketPath: string, supervisor: Supervi
       const m = /^\/processes\/([A-Za-z0-9_-]+)\/(stop|start)$/.exec(url.pathname);
       if (!m || req.method !== "POST") return reply(404, { error: "not_found" });
       const [, name, action] = m;
-      if (!supervisor.knownNames().includes(name)) return reply(404, { error: "unknown_process", name });
+      if (name === undefined || !supervisor.knownNames().includes(name))
+        return reply(404, { error: "unknown_process", name });
       const now = describe(supervisor, name);
       if (action === "stop" && now.running) await supervisor.stop(name);
       if (action === "start" && !now.running) supervisor.startAgain(name);

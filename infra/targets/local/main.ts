@@ -65,7 +65,7 @@ const isOutputError = (e: unknown) =>
   ["EPIPE", "EIO", "ERR_STREAM_DESTROYED"].includes((e as NodeJS.ErrnoException)?.code ?? "");
 
 /** Exit codes of an owner interrupted during start-up: 128 + the signal's number, as a shell reports it. */
-const INTERRUPTED_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+const INTERRUPTED_EXIT: Record<"SIGHUP" | "SIGINT" | "SIGTERM", number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 /**
  * Start the stack and stay in the foreground. The signal handlers come first: a signal at any point,

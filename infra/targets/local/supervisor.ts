@@ -190,6 +190,7 @@ function listProcesses(): Array<{ pid: number; ppid: number; pgid: number; state
     try {
       const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
       const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (state === undefined) return []; // not a stat line: nothing to read
       return [{ pid: Number(e), ppid: Number(ppid), pgid: Number(pgid), state }];
     } catch {
       return []; // exited while we looked

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { readRuleFiles } from "../../../../monitoring/rule-files";
-import { hostPort, type HostPort } from "../../../topology";
+import { firstAddress, hostPort, mysqldExporterTargets, type HostPort } from "../../../topology";
 import { renderAlertmanagerYml, renderExporterMyCnf, renderPrometheusYml } from "../../../render";
 import { exitedMessage, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
@@ -44,7 +44,6 @@ export function writePrometheusYml(ctx: StackContext): string {
 export async function startMonitoring(ctx: StackContext): Promise<void> {
   const { topology: t, addresses: a, layout } = ctx;
   const listen = (hp: HostPort) => `${ctx.bindHost}:${hp.port}`;
-  const mysqlTargets = [a.mysqlPrimary, ...a.mysqlReplicas];
   const processes: HttpProcess[] = [
     {
       name: "node-exporter",
@@ -67,7 +66,7 @@ export async function startMonitoring(ctx: StackContext): Promise<void> {
       name: "redis-exporter",
       command: "prometheus-redis-exporter",
       args: [
-        `-redis.addr=redis://${hostPort(a.redis[0])}`,
+        `-redis.addr=redis://${hostPort(firstAddress(a, "redis"))}`,
         "-redis.user=exporter",
         `-web.listen-address=${listen(a.redisExporter)}`,
       ],
@@ -75,9 +74,9 @@ export async function startMonitoring(ctx: StackContext): Promise<void> {
       address: a.redisExporter,
       readyPath: "/metrics",
     },
-    ...a.mysqldExporters.map((address, i) => {
+    ...mysqldExporterTargets(a).map(({ exporter: address, server }, i) => {
       const name = `mysqld-exporter-${i === 0 ? "primary" : `replica-${i}`}`;
-      const myCnf = writeConfig(path.join(layout.dir(name), "my.cnf"), renderExporterMyCnf(t, mysqlTargets[i]));
+      const myCnf = writeConfig(path.join(layout.dir(name), "my.cnf"), renderExporterMyCnf(t, server));
       return {
         name,
         command: "prometheus-mysqld-exporter",

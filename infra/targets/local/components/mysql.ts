@@ -16,16 +16,25 @@ interface MariadbServer {
   cnf: string;
 }
 
-function servers(ctx: Pick<StackContext, "addresses" | "layout">): MariadbServer[] {
+/** The primary, then each replica (server ids 1, 2, …). */
+function servers(ctx: Pick<StackContext, "addresses" | "layout">): [MariadbServer, ...MariadbServer[]] {
   const { addresses: a, layout } = ctx;
-  const all = [
-    { name: NAMES.mysqlPrimary, role: "primary" as const, address: a.mysqlPrimary },
-    ...a.mysqlReplicas.map((address, i) => ({ name: mysqlReplicaName(i + 1), role: "replica" as const, address })),
+  const server = (name: string, role: MariadbServer["role"], address: HostPort, serverId: number): MariadbServer => {
+    const dir = layout.dir(name);
+    return {
+      name,
+      role,
+      address,
+      serverId,
+      dir,
+      socket: unixSocketPath(dir, "mysqld.sock"),
+      cnf: path.join(dir, "my.cnf"),
+    };
+  };
+  return [
+    server(NAMES.mysqlPrimary, "primary", a.mysqlPrimary, 1),
+    ...a.mysqlReplicas.map((address, i) => server(mysqlReplicaName(i + 1), "replica", address, i + 2)),
   ];
-  return all.map((s, i) => {
-    const dir = layout.dir(s.name);
-    return { ...s, serverId: i + 1, dir, socket: unixSocketPath(dir, "mysqld.sock"), cnf: path.join(dir, "my.cnf") };
-  });
 }
 
 /** Run SQL as the local root account over the server's socket (socket authentication: no password). */

@@ -12,7 +12,7 @@ export function rabbitNodeName(ctx: Pick<StackContext, "topology">): string {
 }
 
 /** The environment RabbitMQ's own scripts (server, rabbitmqctl) need to find this node. */
-export function rabbitEnv(ctx: Pick<StackContext, "topology" | "layout">): Record<string, string> {
+export function rabbitEnv(ctx: Pick<StackContext, "topology" | "layout">) {
   const dir = ctx.layout.dir("rabbitmq");
   const r = ctx.topology.rabbitmq;
   return {

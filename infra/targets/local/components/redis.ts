@@ -69,10 +69,10 @@ export async function clusterHealth(
   const { masters, replicasPerMaster } = ctx.topology.redis;
   const nodes = ctx.addresses.redis;
   const infos = await Promise.all(
-    nodes.map(async (n) => parseClusterInfo(await redisAdmin(ctx, n, ["CLUSTER", "INFO"]))),
+    nodes.map(async (node) => ({ node, info: parseClusterInfo(await redisAdmin(ctx, node, ["CLUSTER", "INFO"])) })),
   );
-  const notOk = infos.findIndex((i) => i.cluster_state !== "ok");
-  if (notOk >= 0) return { ok: false, detail: `${hostPort(nodes[notOk])} cluster_state=${infos[notOk].cluster_state}` };
+  const notOk = infos.find(({ info }) => info.cluster_state !== "ok");
+  if (notOk) return { ok: false, detail: `${hostPort(notOk.node)} cluster_state=${notOk.info.cluster_state}` };
   const replications = await Promise.all(nodes.map((n) => redisAdmin(ctx, n, ["INFO", "replication"])));
   const roles = replications.map((r) => /role:(\w+)/.exec(r)?.[1]);
   const linked = replications.filter((r) => /master_link_status:up/.test(r)).length;
