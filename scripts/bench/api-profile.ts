@@ -29,10 +29,10 @@ const TOP_GROUPS = 12;
 /** The group a sample's own frame counts towards: a package, a floodgate file, a Node module, or V8's own. */
 export function groupOf(frame: ProfileNode["callFrame"]): string {
   const url = frame.url ?? "";
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (pkg) return pkg[1];
-  const own = /\/((?:services|scripts)\/.+)$/.exec(url);
-  if (own) return own[1];
+  const [, pkg] = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url) ?? [];
+  if (pkg) return pkg;
+  const [, own] = /\/((?:services|scripts)\/.+)$/.exec(url) ?? [];
+  if (own) return own;
   if (url.startsWith("node:")) return url;
   if (url) return url;
   // No script: V8's own work ("(garbage collector)", "(program)", "(idle)") or a native call.
@@ -91,8 +91,9 @@ class Inspector {
         .then((r) => r.json() as Promise<typeof targets>)
         .catch(() => []);
     }
-    if (targets.length === 0) throw new Error(`process ${pid} opened no inspector on port ${INSPECTOR_PORT}`);
-    const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
+    const [target] = targets;
+    if (!target) throw new Error(`process ${pid} opened no inspector on port ${INSPECTOR_PORT}`);
+    const ws = new WebSocket(target.webSocketDebuggerUrl);
     await new Promise<void>((resolve, reject) => {
       ws.onopen = () => resolve();
       ws.onerror = () => reject(new Error(`could not connect to process ${pid}'s inspector`));

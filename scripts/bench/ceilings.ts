@@ -6,6 +6,7 @@ import { saleKeys } from "../../services/src/modules/flash-sales/keys";
 import { SaleStore } from "../../services/src/modules/flash-sales/sale-store";
 import type { LoadPlan } from "../load/closed";
 import { createSale, endSale } from "../load/fixtures";
+import { roundRobin } from "../load/round-robin";
 import { appRedis, entryUrl, onPrimary } from "../load/target";
 import { closed, type BenchContext } from "./measure";
 import type { Ceiling } from "./results";
@@ -93,7 +94,10 @@ export async function naiveBaselineCeiling(b: BenchContext): Promise<Ceiling> {
     request: (i) => ({
       method: "POST",
       path: `/api/v1/naive/flash-sales/${saleId}/purchases`,
-      headers: { authorization: `Bearer ${b.users[i % b.users.length].token}`, "idempotency-key": randomUUID() },
+      headers: {
+        authorization: `Bearer ${roundRobin(b.users, i, "bench user").token}`,
+        "idempotency-key": randomUUID(),
+      },
     }),
     expected: (key) => key === "201",
     // A retry of a request the run cut off answers duplicate_request when its first attempt committed.
@@ -108,6 +112,7 @@ export async function naiveBaselineCeiling(b: BenchContext): Promise<Ceiling> {
          FROM flash_sales f WHERE id = ?`,
       [saleId, saleId],
     )) as unknown as [Array<{ remaining: number; orders: number; maxPerUser: number }>];
+    if (!row) throw new Error(`no flash sale ${saleId}`);
     return { orders: Number(row.orders), remaining: Number(row.remaining), maxPerUser: Number(row.maxPerUser) };
   });
   await endSale(b.target, saleId);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { LoadPlan } from "../load/closed";
 import { apiCall, createSale, endSale, type LoadUser } from "../load/fixtures";
 import { saleInvariants, waitOrders, type AcceptedPurchase } from "../load/invariants";
+import { roundRobin } from "../load/round-robin";
 import { entryUrl } from "../load/target";
 import type { BenchContext } from "./measure";
 import { closed, open, openRate, writeScenario, type WriteRun } from "./measure";
@@ -59,7 +60,8 @@ export async function flashSaleStorm(b: BenchContext, stock: number): Promise<Om
   const closedPart = await saleRun(
     b,
     { stock, perUserLimit: 1 },
-    (i) => b.users[i],
+    // Request i by user i: the closed run's 2·stock requests never wrap around the users.
+    (i) => roundRobin(b.users, i, "bench user"),
     (plan) => closed(b, plan, 2 * stock),
   );
   const rate = openRate(b.settings, closedPart.run.rps);
@@ -67,7 +69,7 @@ export async function flashSaleStorm(b: BenchContext, stock: number): Promise<Om
   const openPart = await saleRun(
     b,
     { stock: openStock, perUserLimit: 1 },
-    (i) => b.users[i % b.users.length],
+    (i) => roundRobin(b.users, i, "bench user"),
     (plan) => open(b, plan, closedPart.run.rps),
   );
   const title = `Flash-sale storm (${stock} units, ${2 * stock} buyers)`;
@@ -77,7 +79,7 @@ export async function flashSaleStorm(b: BenchContext, stock: number): Promise<Om
 /** Pure admission: stock never runs out (1,000,000 units, 100 per user); every answer should be 202. */
 export async function pureAdmission(b: BenchContext): Promise<Omit<ScenarioResult, "ratioToCeiling">> {
   const sale = { stock: 1_000_000, perUserLimit: 100 };
-  const userOf = (i: number) => b.users[i % b.users.length];
+  const userOf = (i: number) => roundRobin(b.users, i, "bench user");
   const closedPart = await saleRun(b, sale, userOf, (plan) => closed(b, plan));
   const openPart = await saleRun(b, sale, userOf, (plan) => open(b, plan, closedPart.run.rps));
   const title = "Pure admission (stock never runs out)";
@@ -86,15 +88,16 @@ export async function pureAdmission(b: BenchContext): Promise<Omit<ScenarioResul
 
 /** Sold-out rejections: a sale of one unit, bought, then hammered; every answer should be 409 sold_out. */
 export async function soldOut(b: BenchContext): Promise<Omit<ScenarioResult, "ratioToCeiling">> {
-  const saleId = await createSale(b.target, { stock: 1, perUserLimit: 1 });
   const [first, ...others] = b.users;
+  if (!first) throw new Error("sold-out rejections need a user to buy the one unit");
+  const saleId = await createSale(b.target, { stock: 1, perUserLimit: 1 });
   const bought = await apiCall<{ requestId: string }>(b.target, "POST", `/flash-sales/${saleId}/purchases`, {
     token: first.token,
     headers: { "idempotency-key": randomUUID() },
     expect: 202,
   });
   const accepted: AcceptedPurchase[] = [{ requestId: bought.requestId, userId: first.id, token: first.token }];
-  const plan = purchasePlan(b, saleId, (i) => others[i % others.length], accepted);
+  const plan = purchasePlan(b, saleId, (i) => roundRobin(others, i, "other user"), accepted);
   const closedRun = await closed(b, plan);
   const openRun = await open(b, plan, closedRun.rps);
   await waitOrders(b.target, saleId, accepted.length);

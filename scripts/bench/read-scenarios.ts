@@ -1,5 +1,6 @@
 import type { LoadPlan } from "../load/closed";
 import { adminToken, apiCall } from "../load/fixtures";
+import { roundRobin } from "../load/round-robin";
 import { entryUrl } from "../load/target";
 import type { BenchContext } from "./measure";
 import { closed, open } from "./measure";
@@ -22,7 +23,7 @@ export function cachedProfile(b: BenchContext) {
   return readScenario(
     b,
     { id: "cached-profile", title: "Cached profile read", path: "GET /api/v1/users/:id/profile", ceiling: "koa-bare" },
-    (i) => ({ method: "GET", path: `/api/v1/users/${hot[i % hot.length].id}/profile` }),
+    (i) => ({ method: "GET", path: `/api/v1/users/${roundRobin(hot, i, "hot user").id}/profile` }),
   );
 }
 
@@ -32,7 +33,11 @@ export function ordersListing(b: BenchContext) {
   return readScenario(
     b,
     { id: "orders-listing", title: "Orders listing", path: "GET /api/v1/orders", ceiling: "koa-bare" },
-    (i) => ({ method: "GET", path: "/api/v1/orders", headers: { authorization: `Bearer ${buyers[i % 1000].token}` } }),
+    (i) => ({
+      method: "GET",
+      path: "/api/v1/orders",
+      headers: { authorization: `Bearer ${roundRobin(buyers, i, "buyer").token}` },
+    }),
   );
 }
 

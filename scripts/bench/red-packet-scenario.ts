@@ -1,6 +1,7 @@
 import type { LoadPlan } from "../load/closed";
 import { createPacket, type CreatedPacket } from "../load/fixtures";
 import { grabbedShare, moneyConserved, packetInvariants, waitGrabs } from "../load/invariants";
+import { roundRobin } from "../load/round-robin";
 import { entryUrl } from "../load/target";
 import type { BenchContext } from "./measure";
 import { closed, open, writeScenario } from "./measure";
@@ -14,26 +15,28 @@ const PARTS = 10_000;
  * PARTS distinct users and empties exactly; past the last packet, requests wrap (already_grabbed).
  */
 function grabPlan(b: BenchContext, packets: CreatedPacket[], accepted: Array<Map<number, number>>): LoadPlan {
-  const userOf = (i: number) => b.users[i % (2 * PARTS)];
-  const packetOf = (i: number) => Math.floor(i / PARTS) % packets.length;
+  const grabbers = b.users.slice(0, 2 * PARTS);
+  const userOf = (i: number) => roundRobin(grabbers, i, "grabber");
+  const packetOf = (i: number) => Math.floor(i / PARTS);
   return {
     url: entryUrl(b.target),
     request: (i) => ({
       method: "POST",
-      path: `/api/v1/red-packets/${packets[packetOf(i)].ref}/grabs`,
+      path: `/api/v1/red-packets/${roundRobin(packets, packetOf(i), "packet").ref}/grabs`,
       headers: { authorization: `Bearer ${userOf(i).token}` },
     }),
     expected: (key) => ["200", "409 already_grabbed", "410 empty"].includes(key),
     onAnswer(i, status, body) {
       const share = grabbedShare(status, body);
-      if (share !== null) accepted[packetOf(i)].set(userOf(i).id, share);
+      if (share !== null) roundRobin(accepted, packetOf(i), "packet").set(userOf(i).id, share);
     },
   };
 }
 
 /** A run over fresh packets, then the wait until every 200 is persisted, and the invariants. */
 async function packetRun(b: BenchContext, packetCount: number, run: (plan: LoadPlan) => Promise<LoadRun>) {
-  const creator = b.users[b.users.length - 1];
+  const creator = b.users.at(-1);
+  if (!creator) throw new Error("red-packet grabs need a user to create the packets");
   const packets: CreatedPacket[] = [];
   for (let p = 0; p < packetCount; p++) packets.push(await createPacket(b.target, creator, PARTS));
   const accepted = packets.map(() => new Map<number, number>());

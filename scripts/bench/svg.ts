@@ -100,7 +100,7 @@ function latencyPanel(report: BenchReport, top: number): { svg: string[]; height
   ];
   report.scenarios.forEach((s, i) => {
     const y = rowsTop + i * LAT_ROW;
-    const { p50, p99 } = lat[i];
+    const { p50, p99 } = s.closed.latencyMs;
     svg.push(text(LABEL_W, y + 14, shorten(s.title), 'text-anchor="end"'));
     svg.push(rect("bar-p50", BAR_X, y + 2, x(p50) - BAR_X, 9, `${s.id} p50 ${formatMs(p50)} ms`));
     svg.push(text(x(p50) + 5, y + 10, formatMs(p50), 'class="small"'));

@@ -24,24 +24,31 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function masterOfKey(t: LoadTarget, key: string, via = 0): Promise<string> {
   const ctx = { topology: t.topology };
-  const first = t.addresses.redis[via];
-  const slot = Number(await redisAdmin(ctx, first, ["CLUSTER", "KEYSLOT", key]));
-  const nodes = (await redisAdmin(ctx, first, ["CLUSTER", "NODES"]))
+  const asked = t.addresses.redis[via];
+  if (!asked) throw new Error(`no Redis node ${via}: the stack has ${t.addresses.redis.length}`);
+  const slot = Number(await redisAdmin(ctx, asked, ["CLUSTER", "KEYSLOT", key]));
+  // CLUSTER NODES: id, ip:port@cport, flags, master, ping, pong, epoch, link, then the slots served.
+  const nodes = (await redisAdmin(ctx, asked, ["CLUSTER", "NODES"]))
     .trim()
     .split("\n")
     .map((l) => l.split(" "));
-  const owner = nodes.find(
-    (n) =>
-      n[2].includes("master") &&
-      !n[2].includes("fail") &&
-      n.slice(8).some((range) => {
+  const owner = nodes.find((fields) => {
+    const flags = fields[2] ?? "";
+    return (
+      flags.includes("master") &&
+      !flags.includes("fail") &&
+      fields.slice(8).some((range) => {
         const [from, to = from] = range.split("-").map(Number);
-        return slot >= from && slot <= to;
-      }),
-  );
+        return from !== undefined && to !== undefined && slot >= from && slot <= to;
+      })
+    );
+  });
   if (!owner) throw new Error(`no master serves the slot of ${key}`);
-  const port = Number(owner[1].split(":")[1].split("@")[0]);
-  return redisName(t.addresses.redis.findIndex((a) => a.port === port));
+  const address = owner[1] ?? "";
+  const port = Number(/:(\d+)@/.exec(address)?.[1]);
+  const index = t.addresses.redis.findIndex((a) => a.port === port);
+  if (index < 0) throw new Error(`the master serving the slot of ${key} (${address}) is no node of this stack`);
+  return redisName(index);
 }
 
 /** Until the cluster has every master with a linked replica again (a killed node restarts and rejoins). */

@@ -93,19 +93,24 @@ async function purchases(
   answered: () => void = () => undefined,
   dropFirst = false,
 ) {
-  const keyed: KeyedPurchase[] = buyers.map((u) => ({ key: randomUUID(), userId: u.id, requestIds: [] }));
+  const clients = buyers.map((u) => {
+    const purchase: KeyedPurchase = { key: randomUUID(), userId: u.id, requestIds: [] };
+    return { u, purchase };
+  });
+  const keyed = clients.map((c) => c.purchase);
   const answers = await bounded(
-    buyers.map((u, i) => async () => {
-      const headers = { authorization: `Bearer ${u.token}`, "idempotency-key": keyed[i].key };
+    clients.map(({ u, purchase }) => async () => {
+      const headers = { authorization: `Bearer ${u.token}`, "idempotency-key": purchase.key };
       const path = `/flash-sales/${saleId}/purchases`;
       if (dropFirst) {
         const res = await fetch(`${entryUrl(t)}/api/v1${path}`, { method: "POST", headers }).catch(() => null);
-        const dropped = res ? { status: res.status, body: await res.text() } : null;
-        if (acceptedId(dropped)) keyed[i].requestIds.push(acceptedId(dropped)!);
+        const droppedId = acceptedId(res ? { status: res.status, body: await res.text() } : null);
+        if (droppedId) purchase.requestIds.push(droppedId);
         answered();
       }
       const answer = await untilAnswered(t, path, headers);
-      if (acceptedId(answer)) keyed[i].requestIds.push(acceptedId(answer)!);
+      const answerId = acceptedId(answer);
+      if (answerId) purchase.requestIds.push(answerId);
       if (!dropFirst) answered();
       return answer;
     }),
@@ -180,6 +185,7 @@ export async function flashSaleUnderFault(
       const [[row]] = await conn.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ?", [
         saleId,
       ]);
+      if (!row) throw new Error("SELECT COUNT(*) returned no row");
       return Number(row.n);
     });
     return n >= size.units ? n : undefined;
@@ -221,6 +227,7 @@ async function balancesCheck(t: LoadTarget, told: Map<number, number>): Promise<
 /** A red-packet grab storm under `fault`: more grabbers than parts, each retrying until answered. */
 export async function redPacketUnderFault(t: LoadTarget, fault: Fault, size: StormSize): Promise<InvariantCheck[]> {
   const [creator, ...grabbers] = await insertUsers(t, size.clients + 1, "chaos");
+  if (!creator) throw new Error("the red-packet storm needs a user to create the packet");
   const { id: packetId, ref } = await createPacket(t, creator, size.units);
   const { answers, during } = await underFault(t, fault, packetKeys(packetId).meta, size, (answered) =>
     bounded(
@@ -233,9 +240,10 @@ export async function redPacketUnderFault(t: LoadTarget, fault: Fault, size: Sto
     ),
   );
   const told = new Map<number, number>();
-  answers.forEach((a, i) => {
+  grabbers.forEach((u, i) => {
+    const a = answers[i];
     const share = a ? grabbedShare(a.status, a.body) : null;
-    if (share !== null) told.set(grabbers[i].id, share);
+    if (share !== null) told.set(u.id, share);
   });
   const odd = answers.filter((a) => a === null || ![200, 409, 410].includes(a.status)).length;
   await waitGrabs(t, [packetId]);

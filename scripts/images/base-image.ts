@@ -24,19 +24,16 @@ export function parseDebianSources(text: string): DebianSource[] {
   const stanzas = text.split(/\n\s*\n/).map((block) => {
     const fields: Record<string, string> = {};
     for (const line of block.split("\n")) {
-      const m = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
-      if (m) fields[m[1].toLowerCase()] = m[2].trim();
+      const [, name, value] = /^([A-Za-z-]+):\s*(.*)$/.exec(line) ?? [];
+      if (name !== undefined && value !== undefined) fields[name.toLowerCase()] = value.trim();
     }
     return fields;
   });
-  return stanzas
-    .filter((f) => (f.types ?? "").split(/\s+/).includes("deb") && /(^|\s)bookworm/.test(f.suites ?? ""))
-    .map((f) => ({
-      uris: f.uris.split(/\s+/),
-      suites: f.suites.split(/\s+/),
-      components: (f.components ?? "main").split(/\s+/),
-      signedBy: f["signed-by"],
-    }));
+  return stanzas.flatMap(({ types = "", uris, suites = "", components = "main", "signed-by": signedBy }) => {
+    if (!types.split(/\s+/).includes("deb") || !/(^|\s)bookworm/.test(suites)) return [];
+    if (uris === undefined) throw new Error(`a deb822 stanza of ${suites} has no URIs`);
+    return [{ uris: uris.split(/\s+/), suites: suites.split(/\s+/), components: components.split(/\s+/), signedBy }];
+  });
 }
 
 /** A deb822 file of `sources`. */

@@ -31,9 +31,9 @@ export async function pinArgs(log: (m: string) => void = () => undefined): Promi
 
 /** A base64 SRI sha512 (`sha512-…`) as the hex digest sha512sum checks. */
 export function sriToSha512Hex(integrity: string): string {
-  const m = /^sha512-([A-Za-z0-9+/=]+)$/.exec(integrity.trim());
-  if (!m) throw new Error(`expected a sha512 integrity, got ${integrity}`);
-  return Buffer.from(m[1], "base64").toString("hex");
+  const [, base64] = /^sha512-([A-Za-z0-9+/=]+)$/.exec(integrity.trim()) ?? [];
+  if (base64 === undefined) throw new Error(`expected a sha512 integrity, got ${integrity}`);
+  return Buffer.from(base64, "base64").toString("hex");
 }
 
 /** The tarball URL and sha512 (hex) of `spec` (name@version) on npm's configured registry. */

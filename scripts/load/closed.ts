@@ -102,7 +102,6 @@ export async function closedRun(
     ],
   });
   await settleUnanswered(plan, unanswered);
-  const latency = result.latency as unknown as Record<string, number>;
   const requests = Object.values(counts.answers).reduce((a, b) => a + b, 0);
   return {
     model: "closed",
@@ -110,12 +109,12 @@ export async function closedRun(
     durationSeconds: result.duration,
     requests,
     rps: requests / result.duration,
-    latencyMs: pick(latency),
+    latencyMs: pick(result.latency),
     errors: counts.unexpected() + result.errors + result.timeouts,
     answers: counts.answers,
   };
 }
 
-function pick(l: Record<string, number>): Latency {
-  return { p50: l.p50, p90: l.p90, p99: l.p99, p999: l.p99_9 ?? l.p99, max: l.max };
+function pick(l: autocannon.Histogram): Latency {
+  return { p50: l.p50, p90: l.p90, p99: l.p99, p999: l.p99_9, max: l.max };
 }

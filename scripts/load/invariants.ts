@@ -37,6 +37,7 @@ async function saleCounts(t: LoadTarget, saleId: number) {
          FROM flash_sales f WHERE f.id = ?`,
       [saleId, saleId],
     );
+    if (!row) throw new Error(`no flash sale ${saleId}`);
     return {
       stock: Number(row.stock),
       remaining: Number(row.remaining),
@@ -66,7 +67,7 @@ export async function saleInvariants(
   const acceptedIds = new Set(accepted.map((a) => a.requestId));
   const missing = accepted.filter((a) => !orderIds.has(a.requestId));
   const told = await Promise.all(missing.map((a) => purchaseState(t, saleId, a)));
-  const unknown = missing.filter((_, i) => !(told[i].status === "failed" && told[i].reason));
+  const unknown = told.filter((state) => !(state.status === "failed" && state.reason));
   const stray = [...orderIds].filter((id) => !acceptedIds.has(id)).length;
   const recon = await apiCall<Record<string, number | boolean>>(
     t,
@@ -170,6 +171,7 @@ async function packetSnapshot(t: LoadTarget, id: number) {
       [id],
     );
     await conn.query("COMMIT");
+    if (!packet) throw new Error(`no red packet #${id}`);
     return { packet, grabs };
   });
 }
@@ -194,6 +196,11 @@ export async function packetInvariants(
   const sums: string[] = [];
   for (const [i, id] of packetIds.entries()) {
     const { packet, grabs } = await packetSnapshot(t, id);
+    const told = accepted[i];
+    if (!told)
+      throw new Error(
+        `packet #${id} has no list of the grabs told (${accepted.length} lists for ${packetIds.length} packets)`,
+      );
     const byUser = new Map(grabs.map((g) => [Number(g.user_id), Number(g.amount_cents)]));
     const cents = grabs.reduce((s, g) => s + Number(g.amount_cents), 0);
     sumsExact &&=
@@ -202,13 +209,13 @@ export async function packetInvariants(
       byUser.size === grabs.length;
     allGrabbed &&= Number(packet.remaining_count) === 0;
     sums.push(`#${id}: ${grabs.length} grabs, ${cents}+${packet.remaining_cents} of ${packet.amount_cents} cents`);
-    for (const [userId, amountCents] of accepted[i]) {
+    for (const [userId, amountCents] of told) {
       const got = byUser.get(userId);
       if (got === undefined) lost++;
       else if (got !== amountCents) wrongAmount++;
       else persisted++;
     }
-    stray += [...byUser.keys()].filter((u) => !accepted[i].has(u)).length;
+    stray += [...byUser.keys()].filter((u) => !told.has(u)).length;
   }
   const checks = [
     check("sums exact", sumsExact, sums.slice(0, 4).join("; ") + (sums.length > 4 ? `; … ${sums.length} packets` : "")),

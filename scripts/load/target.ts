@@ -6,6 +6,7 @@ import { StackControl } from "../../infra/targets/local/control";
 import { startStack, type RunningStack } from "../../infra/targets/local/stack";
 import { readState } from "../../infra/targets/local/state";
 import { isAlive } from "../../infra/targets/local/supervisor";
+import { roundRobin } from "./round-robin";
 
 /** A local stack that load runs (bench, chaos, their tests) drive: its topology, addresses and folder. */
 export interface LoadTarget {
@@ -24,7 +25,7 @@ export const entryUrl = (t: LoadTarget) => `http://127.0.0.1:${t.addresses.nginx
 
 /** The base URL of one API replica (bypassing nginx). */
 export const replicaUrl = (t: LoadTarget, index: number) =>
-  `http://127.0.0.1:${t.addresses.api[index % t.addresses.api.length].port}`;
+  `http://127.0.0.1:${roundRobin(t.addresses.api, index, "API replica").port}`;
 
 /** The stack's process supervisor, through its control socket. */
 export function stackControl(t: LoadTarget): StackControl {
