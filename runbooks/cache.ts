@@ -166,12 +166,12 @@ async function countEntries(all: Redis[]): Promise<Map<string, Count>> {
   const out = new Map<string, Count>();
   for (const m of all)
     for await (const key of scan(m, "c:{*")) {
-      const parsed = KEY.exec(key);
-      if (!parsed) continue;
-      const c = out.get(parsed[1]) ?? emptyCount();
-      if (parsed[3]) c.versions += 1;
-      else c.ids.add(parsed[2]);
-      out.set(parsed[1], c);
+      const [, namespace, id, version] = KEY.exec(key) ?? [];
+      if (namespace === undefined || id === undefined) continue; // not a cache key
+      const c = out.get(namespace) ?? emptyCount();
+      if (version) c.versions += 1;
+      else c.ids.add(id);
+      out.set(namespace, c);
     }
   return out;
 }

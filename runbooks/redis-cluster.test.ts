@@ -5,8 +5,9 @@ import { $, retry, within, type ProcessPromise } from "zx";
 import { clusterFormScript, renderRedisConf } from "../infra/render";
 import { localAddresses, parseTopology, type HostPort } from "../infra/topology";
 import { freePort } from "../services/src/platform/ports";
+import { at } from "../test/support/checked";
 import { main } from "./redis-cluster";
-import { redisCli } from "./lib/shell";
+import { firstLine, redisCli } from "./lib/shell";
 import type { StackFileInput } from "../infra/targets/stack-file";
 
 // redis-cluster --failover against six real redis-server processes that, as on Kubernetes, are
@@ -21,7 +22,7 @@ let dir: string;
 let nodes: HostPort[];
 const servers: ProcessPromise[] = [];
 
-const role = async (n: HostPort) => (await redisCli(t, n, ["ROLE"])).split("\n")[0].trim();
+const role = async (n: HostPort) => firstLine(await redisCli(t, n, ["ROLE"])).trim();
 
 /** Runs the runbook on the Kubernetes-style stack file; its exit code and output. */
 async function runbook(...args: string[]): Promise<{ code: number; out: string }> {
@@ -101,7 +102,7 @@ afterAll(async () => {
 describe("redis-cluster --failover on a cluster that announces names", () => {
   it("finds the master's replica by name, promotes it, and reports done once it is master", async () => {
     // redisShards' order: node 4 replicates node 1.
-    expect([await role(nodes[0]), await role(nodes[3])]).toEqual(["master", "slave"]);
+    expect([await role(at(nodes, 0, "redis-1")), await role(at(nodes, 3, "redis-4"))]).toEqual(["master", "slave"]);
     const dry = await runbook("--failover", "redis-1");
     expect(dry.out).toMatch(/would: CLUSTER FAILOVER on redis-4, taking over redis-1's slots/);
 
@@ -110,7 +111,7 @@ describe("redis-cluster --failover on a cluster that announces names", () => {
     expect(run.out).toMatch(/done\s+CLUSTER FAILOVER on redis-4/);
     expect(run.out).toMatch(/ok: redis-4 \(localhost:\d+\) is master: cluster_state ok/);
     expect(run.code).toBe(0);
-    expect([await role(nodes[0]), await role(nodes[3])]).toEqual(["slave", "master"]);
+    expect([await role(at(nodes, 0, "redis-1")), await role(at(nodes, 3, "redis-4"))]).toEqual(["slave", "master"]);
   });
 
   it("refuses a node that is not a master, saying so", async () => {

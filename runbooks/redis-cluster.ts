@@ -11,7 +11,7 @@ import { hostPort } from "../infra/topology";
 import { parseClusterInfo } from "../infra/targets";
 import { healthyReplicas, isNode, myself, parseClusterNodes, type ClusterNode } from "./lib/cluster-nodes";
 import { COMMON_HELP, parseRunbookArgs, Runbook, UsageError } from "./lib/runbook";
-import { redisCli, waitUntil } from "./lib/shell";
+import { firstLine, redisCli, waitUntil } from "./lib/shell";
 import { openStack } from "./lib/stack";
 
 /** How long a failover may take before the runbook calls it failed (Redis's own default is a few seconds). */
@@ -60,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
             linked: /master_link_status:up/.test(replication),
           };
         } catch (err) {
-          return { ...n, up: false, error: (err as Error).message.split("\n")[0] };
+          return { ...n, up: false, error: firstLine((err as Error).message) };
         }
       }),
     );
@@ -153,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
         if (answer !== "OK") throw new Error(answer);
         let seen = "no answer yet";
         const promotedNow = async () => {
-          const role = (await ask(replica, ["ROLE"])).split("\n")[0].trim();
+          const role = firstLine(await ask(replica, ["ROLE"])).trim();
           const state = parseClusterInfo(await ask(replica, ["CLUSTER", "INFO"])).cluster_state;
           seen = `role ${role}, cluster_state ${state}`;
           return role === "master" && state === "ok";
@@ -170,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
     if (promoted) {
       book.check(`${replica.name} (${hostPort(replica.address)}) is master`, true, "cluster_state ok");
       // The old master turns replica once the new configuration reaches it: a moment later at most.
-      const roleOf = async () => (await ask(target, ["ROLE"])).split("\n")[0].trim();
+      const roleOf = async () => firstLine(await ask(target, ["ROLE"])).trim();
       await waitUntil(`${target.name} a replica`, async () => (await roleOf()) === "slave", {
         timeoutMs: 10_000,
         intervalMs: 250,

@@ -144,11 +144,12 @@ async function listBackups(
     ]);
     if (problems.length) book.check(`files of ${m.id}`, false, problems.join("; "));
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const widths: number[] = []; // by column: its widest cell
+  for (const r of rows) for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
   for (const r of rows)
     process.stdout.write(
       `  ${r
-        .map((c, i) => c.padEnd(widths[i]))
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
         .join("  ")
         .trimEnd()}\n`,
     );

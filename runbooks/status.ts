@@ -8,7 +8,7 @@ import { hostPort } from "../infra/topology";
 import { parseClusterInfo } from "../infra/targets";
 import { liveQueues } from "./lib/broker";
 import { COMMON_HELP, parseRunbookArgs, Runbook } from "./lib/runbook";
-import { redisCli } from "./lib/shell";
+import { firstLine, redisCli } from "./lib/shell";
 import { openStack, type RunbookStack } from "./lib/stack";
 
 const HELP = `usage: npm run runbook -- status [options]
@@ -105,7 +105,7 @@ async function mariadb(stack: RunbookStack, check: (what: string, ok: boolean, d
   for (const name of stack.mysql.names) {
     const up = await attempt(() => stack.mysql.sql(name, "SELECT @@read_only"));
     if (up instanceof Error) {
-      check(name, false, up.message.split("\n")[0]);
+      check(name, false, firstLine(up.message));
       continue;
     }
     if (name === "mysql-primary") {

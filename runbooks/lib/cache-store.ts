@@ -49,9 +49,12 @@ export async function flushNamespaces(cluster: Cluster, namespaces: string[]): P
       const send = async () => {
         const pipeline = m.pipeline();
         for (const key of batch) pipeline.eval(DROP_ENTRY, 2, key, `${key}:ver`);
-        for (const [i, [err, n]] of ((await pipeline.exec()) ?? []).entries()) {
+        const replies = (await pipeline.exec()) ?? [];
+        for (const [i, [err, n]] of replies.entries()) {
+          const key = batch[i];
+          if (key === undefined) throw new Error(`${replies.length} pipeline replies for ${batch.length} keys`);
           // A slot that moved since the SCAN: the cluster client follows the redirection.
-          const result = err ? await cluster.eval(DROP_ENTRY, 2, batch[i], `${batch[i]}:ver`) : n;
+          const result = err ? await cluster.eval(DROP_ENTRY, 2, key, `${key}:ver`) : n;
           unlinked += Number(result);
         }
         batch = [];

@@ -1,3 +1,4 @@
+import { first } from "../../test/support/checked";
 import { healthyReplicas, isNode, myself, parseClusterNodes } from "./cluster-nodes";
 
 // CLUSTER NODES as Redis 7.0 prints it: on names (Kubernetes), and on IPs with an empty hostname.
@@ -33,8 +34,8 @@ describe("parseClusterNodes", () => {
 });
 
 describe("isNode", () => {
-  const [master] = parseClusterNodes(ON_NAMES);
-  const [local] = parseClusterNodes(ON_IPS);
+  const master = first(parseClusterNodes(ON_NAMES), "a CLUSTER NODES entry on names");
+  const local = first(parseClusterNodes(ON_IPS), "a CLUSTER NODES entry on IPs");
 
   it.each([
     ["its pod's DNS name", true, master, named("redis-shard-0-0")],

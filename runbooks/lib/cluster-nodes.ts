@@ -29,7 +29,15 @@ export function parseClusterNodes(text: string): ClusterNode[] {
     .filter(Boolean)
     .map((line) => {
       const [id, endpoint, flags, master, , , , link, ...slots] = line.split(" ");
-      const [address, hostname] = endpoint.split(",");
+      if (
+        id === undefined ||
+        endpoint === undefined ||
+        flags === undefined ||
+        master === undefined ||
+        link === undefined
+      )
+        throw new Error(`CLUSTER NODES: expected at least 8 fields, got '${line}'`);
+      const [address = "", hostname] = endpoint.split(","); // split always yields the first part
       const at = address.lastIndexOf(":");
       return {
         id,

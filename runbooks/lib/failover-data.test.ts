@@ -13,6 +13,7 @@ import { formatGtidPos } from "./gtid";
 import type { KubernetesControl, OneShotPod } from "../../infra/targets/kubernetes/control";
 import { kubernetesTarget } from "../../infra/targets/kubernetes/target";
 import { parseStackFile } from "../../infra/targets/stack-file";
+import { first, present } from "../../test/support/checked";
 
 describe("parsePrinted (the gtid CLI's answer, from a container's stdout or a pod's log)", () => {
   it("reads the position even when stderr lines follow it, as in a pod's log", () => {
@@ -65,8 +66,8 @@ describe("Kubernetes failover data (one-shot pods on the servers' claims)", () =
   it("reads the binary log in the datadir folder of the claim, as the mariadb image's user, beside the server", async () => {
     const { data, pods, volumes } = buildKubernetesData();
     expect(formatGtidPos(await data.lastCommitted("mysql-primary"))).toBe("0-1-57");
-    const [pod] = pods;
-    const [[mount, claim]] = Object.entries(pod.claims);
+    const pod = first(pods, "the one-shot pod");
+    const [mount, claim] = first(Object.entries(pod.claims), "a claim the pod mounts");
     expect(claim).toBe(volumes["mysql-primary"]);
     expect(datadirInVolume).not.toBe("");
     expect(pod.command.at(-1)).toBe(path.posix.join(mount, datadirInVolume));
@@ -76,8 +77,12 @@ describe("Kubernetes failover data (one-shot pods on the servers' claims)", () =
   it("swaps the two datadir folders through a parking folder beside them, as the mariadb image's user", async () => {
     const { data, pods, volumes } = buildKubernetesData();
     await data.swap("mysql-primary", "mysql-replica-1");
-    const [pod] = pods;
-    const mountOf = (name: string) => Object.entries(pod.claims).find(([, c]) => c === volumes[name])![0];
+    const pod = first(pods, "the one-shot pod");
+    const mountOf = (name: string) =>
+      present(
+        Object.entries(pod.claims).find(([, c]) => c === volumes[name]),
+        `the pod's mount of ${name}'s claim`,
+      )[0];
     const [a, b] = [mountOf("mysql-primary"), mountOf("mysql-replica-1")];
     expect(pod.env).toEqual({
       A: path.posix.join(a, datadirInVolume),
@@ -119,7 +124,7 @@ describe("SWAP_SCRIPT", () => {
     for (const [claim, server] of [
       [claimA, "primary"],
       [claimB, "replica"],
-    ]) {
+    ] as const) {
       fs.mkdirSync(path.join(claim, "lost+found"), { recursive: true });
       fs.writeFileSync(path.join(claim, "lost+found", "#123"), claim);
       buildDatadir(path.join(claim, datadirInVolume), server);
@@ -138,7 +143,7 @@ describe("SWAP_SCRIPT", () => {
   });
 
   it("on Docker volumes (each the datadir itself): swaps their contents and leaves each volume's lost+found", async () => {
-    const [A, B, P] = ["a", "b", "parking"].map((v) => path.join(root, v));
+    const [A, B, P] = [path.join(root, "a"), path.join(root, "b"), path.join(root, "parking")];
     buildDatadir(A, "primary");
     buildDatadir(B, "replica");
     for (const d of [A, B]) fs.mkdirSync(path.join(d, "lost+found"));
@@ -154,7 +159,7 @@ describe("SWAP_SCRIPT", () => {
   });
 
   it("refuses, moving nothing, while the parking folder holds an interrupted swap's data", async () => {
-    const [A, B, P] = ["a", "b", "parking"].map((v) => path.join(root, v));
+    const [A, B, P] = [path.join(root, "a"), path.join(root, "b"), path.join(root, "parking")];
     buildDatadir(A, "primary");
     buildDatadir(B, "replica");
     fs.mkdirSync(P);
@@ -165,7 +170,7 @@ describe("SWAP_SCRIPT", () => {
   });
 
   it("refuses when a datadir folder is missing from its claim", async () => {
-    const [A, B, P] = ["a/data", "b/data", "a/.parking"].map((v) => path.join(root, v));
+    const [A, B, P] = [path.join(root, "a/data"), path.join(root, "b/data"), path.join(root, "a/.parking")];
     buildDatadir(A, "primary");
     fs.mkdirSync(path.dirname(B));
 

@@ -53,9 +53,9 @@ class CommitTracker {
   private open: { domain: number; server: number; seq: number } | null = null;
 
   line(line: string): void {
-    const list = /Gtid list \[([^\]]*)\]/.exec(line);
-    if (list) {
-      for (const [d, g] of parseGtidPos(list[1])) this.pos.set(d, g);
+    const listed = /Gtid list \[([^\]]*)\]/.exec(line)?.[1];
+    if (listed !== undefined) {
+      for (const [d, g] of parseGtidPos(listed)) this.pos.set(d, g);
       return;
     }
     const gtid = /\bGTID (\d+)-(\d+)-(\d+)( trans| ddl)?/.exec(line);
@@ -83,8 +83,9 @@ export async function lastCommittedInBinlog(datadir: string, base = "mariadb-bin
     .readFileSync(path.join(datadir, `${base}.index`), "utf8")
     .split("\n")
     .filter(Boolean);
-  if (index.length === 0) throw new Error(`${datadir}/${base}.index lists no binary log`);
-  const last = path.join(datadir, path.basename(index[index.length - 1]));
+  const newest = index.at(-1);
+  if (newest === undefined) throw new Error(`${datadir}/${base}.index lists no binary log`);
+  const last = path.join(datadir, path.basename(newest));
   // Read line by line as it streams: a binlog's dump can be far larger than memory, so zx stores
   // none of stdout (an array that drops what is pushed) and only stderr, for the error.
   const dropped = () => Object.assign([] as string[], { push: () => 0 });

@@ -13,7 +13,7 @@ import { adminCluster, CACHE_NAMESPACES, flushNamespaces } from "./cache-store";
 import { missingFrom, parseGtidPos, type GtidPos } from "./gtid";
 import { restoresDir } from "./restored-instances";
 import type { Runbook } from "./runbook";
-import { command } from "./shell";
+import { command, firstLine } from "./shell";
 import { runServiceOnce, type RunbookStack } from "./stack";
 
 /** SQL on one server as the stack's all-privileges account; tab-separated rows. */
@@ -30,16 +30,17 @@ async function serverRoles(stack: RunbookStack): Promise<{ primary: Server; repl
   const all = await Promise.all(
     stack.mysql.names.map(async (name) => {
       const status = await stack.mysql.replicaStatus(name).catch((err: Error) => {
-        throw new Error(`${name} does not answer: ${err.message.split("\n")[0]}`);
+        throw new Error(`${name} does not answer: ${firstLine(err.message)}`);
       });
       const sql: Sql = (q, timeoutMs) => stack.mysql.sql(name, q, timeoutMs);
       return { name, sql, replica: Object.keys(status).length > 0 };
     }),
   );
   const primaries = all.filter((s) => !s.replica);
-  if (primaries.length !== 1)
+  const [primary] = primaries;
+  if (primary === undefined || primaries.length !== 1)
     throw new Error(`expected one primary, found ${primaries.map((s) => s.name).join(", ") || "none"}`);
-  return { primary: primaries[0], replicas: all.filter((s) => s.replica) };
+  return { primary, replicas: all.filter((s) => s.replica) };
 }
 
 /** Row count and CHECKSUM TABLE of every base table of `db` on a server, by table. */

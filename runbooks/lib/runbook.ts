@@ -59,23 +59,24 @@ export const COMMON_HELP = `options:
  * an option that takes a value given none (or twice).
  */
 export function parseRunbookArgs(argv: string[], extra: Record<string, OptionSpec>) {
-  const spec: Record<string, OptionSpec> = { ...COMMON, ...extra };
-  const names = Object.keys(spec);
+  const spec = Object.entries<OptionSpec>({ ...COMMON, ...extra });
+  const namesOf = (type: OptionSpec["type"]) => spec.filter(([, o]) => o.type === type).map(([n]) => n);
   const unknown: string[] = [];
   const parsed = minimist(argv, {
-    string: ["_", ...names.filter((n) => spec[n].type === "string")], // "_": positionals stay strings
-    boolean: names.filter((n) => spec[n].type === "boolean"),
+    string: ["_", ...namesOf("string")], // "_": positionals stay strings
+    boolean: namesOf("boolean"),
     alias: { h: "help" },
-    default: Object.fromEntries(names.flatMap((n) => (spec[n].default === undefined ? [] : [[n, spec[n].default]]))),
+    default: Object.fromEntries(spec.flatMap(([n, o]) => (o.default === undefined ? [] : [[n, o.default]]))),
     unknown: (arg) => {
       if (!arg.startsWith("-") || arg === "-") return true; // a positional
-      unknown.push(arg.split("=")[0]);
+      unknown.push(arg.replace(/=[\s\S]*/, "")); // the option without its =value
       return false;
     },
   });
-  if (unknown.length) throw new UsageError(`Unknown option '${unknown[0]}' (see --help)`);
+  const [firstUnknown] = unknown;
+  if (firstUnknown !== undefined) throw new UsageError(`Unknown option '${firstUnknown}' (see --help)`);
   const { _: positionals, h: _alias, ...v } = parsed as Record<string, unknown> & { _: string[] };
-  for (const n of names.filter((x) => spec[x].type === "string" && v[x] !== undefined)) {
+  for (const n of namesOf("string").filter((x) => v[x] !== undefined)) {
     if (Array.isArray(v[n])) throw new UsageError(`--${n} given ${v[n].length} times: give it once`);
     if (v[n] === "") throw new UsageError(`Option '--${n} <value>' argument missing`);
   }

@@ -58,6 +58,12 @@ export const redisCli = (topology: Topology, node: HostPort, args: string[]): Pr
     env: { REDISCLI_AUTH: topology.redis.users.admin.password },
   });
 
+/** The first line of a message or command output (all of it when it has no newline). */
+export function firstLine(text: string): string {
+  const newline = text.indexOf("\n");
+  return newline === -1 ? text : text.slice(0, newline);
+}
+
 /** Not there yet: what the last look saw. */
 class NotYet extends Error {}
 
@@ -76,7 +82,7 @@ export async function waitUntil(
     try {
       if (await probe()) return true;
     } catch (err) {
-      last = (err as Error).message.split("\n")[0];
+      last = firstLine((err as Error).message);
     }
     if (Date.now() >= deadline) return false; // out of time: stop retrying
     throw new NotYet(last);
