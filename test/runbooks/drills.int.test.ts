@@ -1,7 +1,9 @@
 import { clusterHealth, redisAdmin } from "../../infra/targets/local/components/redis";
-import { mysqlSockets, rootSql } from "../../infra/targets/local/components/mysql";
+import { rootSql } from "../../infra/targets/local/components/mysql";
+import { firstLine } from "../../runbooks/lib/shell";
+import { present } from "../support/checked";
 import { masterOfKey } from "../support/redis";
-import { eventually, testAddresses, testTopology } from "../stack/clients";
+import { eventually, mysqlSocket, testAddresses, testTopology } from "../stack/clients";
 import { testLayout } from "../stack/test-stack";
 import { alertState, runbook, testControl } from "./support";
 import { stackPid } from "../flash-sales/support";
@@ -12,7 +14,7 @@ import { stackPid } from "../flash-sales/support";
 const ctx = () => ({ topology: testTopology(), addresses: testAddresses(), layout: testLayout() });
 
 describe("drill: a replica's SQL thread stops", () => {
-  const replica = () => mysqlSockets(ctx())["mysql-replica-1"];
+  const replica = () => mysqlSocket("mysql-replica-1");
   afterAll(async () => {
     await rootSql(replica(), "START SLAVE"); // idempotent; leaves the stack as found even if the drill failed
   });
@@ -73,10 +75,13 @@ describe("drill: a Redis master is killed", () => {
 describe("drill: a Redis replica is stopped", () => {
   it("redis-cluster reports it down; --rejoin --apply starts it and every replica is linked again", async () => {
     const nodes = testAddresses().redis.map((address, i) => ({ name: `redis-${i + 1}`, address }));
-    const roles = await Promise.all(
-      nodes.map(async (n) => (await redisAdmin(ctx(), n.address, ["ROLE"])).split("\n")[0]),
+    const withRoles = await Promise.all(
+      nodes.map(async (n) => ({ ...n, role: firstLine(await redisAdmin(ctx(), n.address, ["ROLE"])).trim() })),
     );
-    const victim = nodes[roles.findIndex((r) => r.trim() === "slave")];
+    const victim = present(
+      withRoles.find((n) => n.role === "slave"),
+      "a Redis node that is a replica",
+    );
     const control = testControl();
     await control.stop(victim.name);
     try {

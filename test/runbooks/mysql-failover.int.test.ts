@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { mysqlSockets, replicaStatus, rootSql } from "../../infra/targets/local/components/mysql";
+import { replicaStatus, rootSql } from "../../infra/targets/local/components/mysql";
 import { isAlive } from "../../infra/targets/local/supervisor";
 import { buildUser } from "../support/api";
-import { eventually, liveQueue, testAddresses, testTopology } from "../stack/clients";
-import { testLayout } from "../stack/test-stack";
+import { eventually, liveQueue, mysqlSocket, testTopology } from "../stack/clients";
 import {
   acceptedOf,
   awaitOutcomes,
@@ -24,7 +23,6 @@ import { alertState, runbook, testControl } from "./support";
 // committed before the kill is lost, none accepted during it either) and the old primary follows
 // the new one as a replica. The stack is left healthy for the tests after this one.
 
-const sockets = () => mysqlSockets({ addresses: testAddresses(), layout: testLayout() });
 const serving = (socket: string) =>
   rootSql(socket, "SELECT 1").then(
     () => true,
@@ -42,11 +40,11 @@ async function storm(saleId: number, buyers: Buyer[], from: number) {
 describe("drill: the MariaDB primary is killed during a sale", () => {
   afterAll(async () => {
     // Whatever happened above, leave a primary and a following replica for the next tests.
-    if (!(await serving(sockets()["mysql-primary"]))) await runbook("mysql-failover", "--apply", "--yes");
+    if (!(await serving(mysqlSocket("mysql-primary")))) await runbook("mysql-failover", "--apply", "--yes");
   }, 240_000);
 
   it("refuses to promote a replica that lacks a committed transaction, and changes nothing", async () => {
-    const { primary, replica } = { primary: sockets()["mysql-primary"], replica: sockets()["mysql-replica-1"] };
+    const { primary, replica } = { primary: mysqlSocket("mysql-primary"), replica: mysqlSocket("mysql-replica-1") };
     await rootSql(replica, "STOP SLAVE IO_THREAD");
     try {
       await buildUser(); // committed on the primary, never received by the replica
@@ -94,7 +92,7 @@ describe("drill: the MariaDB primary is killed during a sale", () => {
     expect(dry.code).toBe(1);
     expect(dry.out).toMatch(/ok: mysql-replica-1 holds every committed transaction/);
     expect(dry.out).toMatch(/would: promote mysql-replica-1/);
-    expect(await serving(sockets()["mysql-primary"])).toBe(false); // the dry run changed nothing
+    expect(await serving(mysqlSocket("mysql-primary"))).toBe(false); // the dry run changed nothing
 
     const failover = await runbook("mysql-failover", "--apply", "--yes");
     expect(failover.out).toMatch(/done\s+promote mysql-replica-1/);
@@ -112,7 +110,7 @@ describe("drill: the MariaDB primary is killed during a sale", () => {
     expect((await buildUser()).token).toBeTruthy(); // an API write (registration + login)
 
     // The old primary's data now follows the new primary, and holds the sale's orders too.
-    const replica = sockets()["mysql-replica-1"];
+    const replica = mysqlSocket("mysql-replica-1");
     const status = await replicaStatus(replica);
     expect([status.Slave_IO_Running, status.Slave_SQL_Running]).toEqual(["Yes", "Yes"]);
     const count = `SELECT COUNT(*) FROM ${testTopology().mysql.database}.orders WHERE flash_sale_id = ${saleId}`;

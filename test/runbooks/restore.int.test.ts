@@ -1,13 +1,14 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import mysql from "mysql2/promise";
-import { mysqlSockets, rootSql } from "../../infra/targets/local/components/mysql";
+import { rootSql } from "../../infra/targets/local/components/mysql";
 import { tableStats } from "../../services/src/backup/mysql-backup";
 import { ScratchMariadb } from "../../services/src/backup/scratch-mariadb";
 import { FsBackupStore, type Manifest } from "../../services/src/backup/store";
 import { buildUser, uniqueName } from "../support/api";
 import { onPrimary } from "../support/db";
-import { mysqlAs, testAddresses, testTopology } from "../stack/clients";
+import { mysqlAs, mysqlSocket, testAddresses, testTopology } from "../stack/clients";
+import { first } from "../support/checked";
 import { testLayout } from "../stack/test-stack";
 import { runbook } from "./support";
 
@@ -16,7 +17,6 @@ import { runbook } from "./support";
 // stack, or in place over the primary (which the replica then follows).
 
 const restore = (...args: string[]) => runbook("restore", ...args);
-const sockets = () => mysqlSockets({ addresses: testAddresses(), layout: testLayout() });
 const restoresDir = () => path.join(testLayout().root, "restores");
 const store = () => new FsBackupStore(path.join(testLayout().root, "backups"));
 
@@ -29,8 +29,8 @@ async function insertUser(prefix: string): Promise<string> {
 
 /** Wait until the replica (the backup's source) has applied everything the primary has. */
 async function replicaCaughtUp(): Promise<void> {
-  const pos = (await rootSql(sockets()["mysql-primary"], "SELECT @@global.gtid_binlog_pos")).trim();
-  expect((await rootSql(sockets()["mysql-replica-1"], `SELECT MASTER_GTID_WAIT('${pos}', 30)`)).trim()).toBe("0");
+  const pos = (await rootSql(mysqlSocket("mysql-primary"), "SELECT @@global.gtid_binlog_pos")).trim();
+  expect((await rootSql(mysqlSocket("mysql-replica-1"), `SELECT MASTER_GTID_WAIT('${pos}', 30)`)).trim()).toBe("0");
 }
 
 /** Take a MariaDB backup now with backup-now, and return its manifest. */
@@ -38,7 +38,7 @@ async function backupNow(): Promise<Manifest> {
   await replicaCaughtUp();
   const taken = await runbook("backup-now", "--kind", "mysql", "--apply", "--yes");
   expect(taken.code).toBe(0);
-  return (await store().list("mysql"))[0];
+  return first(await store().list("mysql"), "a MariaDB backup in the store");
 }
 
 async function usernames(conn: mysql.Connection, names: string[]): Promise<string[]> {
@@ -196,7 +196,7 @@ describe("restore --into in-place", () => {
     expect(safetyId).not.toBe(m.id);
 
     // Primary and replica hold the backup: the row written after it is gone, the one before is there.
-    for (const server of [testAddresses().mysqlPrimary, testAddresses().mysqlReplicas[0]]) {
+    for (const server of [testAddresses().mysqlPrimary, first(testAddresses().mysqlReplicas, "a MariaDB replica")]) {
       const conn = await mysqlAs("app", server);
       try {
         expect(await usernames(conn, [before, after])).toEqual([before]);

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { $ } from "zx";
 import { hostPort } from "../../infra/topology";
-import { mysqlSockets, rootSql } from "../../infra/targets/local/components/mysql";
+import { rootSql } from "../../infra/targets/local/components/mysql";
 import { StackControl } from "../../infra/targets/local/control";
 import { readState } from "../../infra/targets/local/state";
 import { stackPid } from "../flash-sales/support";
-import { eventually, testAddresses } from "../stack/clients";
+import { eventually, mysqlSocket, testAddresses } from "../stack/clients";
 import { repoRoot, testLayout } from "../stack/test-stack";
 
 /** Run a runbook as on-call runs it (`npm run runbook -- NAME …`, a child process) against the test stack. */
@@ -29,7 +29,7 @@ export async function alertState(name: string): Promise<string> {
 /** The test stack owner's control socket: stop or start one of its processes by name. */
 export const testControl = () => new StackControl(readState(testLayout().stateFile)!.controlSocket!);
 
-const primarySocket = () => mysqlSockets({ addresses: testAddresses(), layout: testLayout() })["mysql-primary"];
+const primarySocket = () => mysqlSocket("mysql-primary");
 
 /**
  * A MariaDB account like the one the Docker and Kubernetes programs give the runbooks (root over
@@ -62,11 +62,10 @@ export async function failoverDrill(
   probe: string,
   fault: () => Promise<void> | void = () => undefined,
 ): Promise<string> {
-  const sockets = mysqlSockets({ addresses: testAddresses(), layout: testLayout() });
   const count = async (name: string) =>
-    Number((await rootSql(sockets[name], `SELECT COUNT(*) FROM ${probe}.t`)).trim());
+    Number((await rootSql(mysqlSocket(name), `SELECT COUNT(*) FROM ${probe}.t`)).trim());
   await rootSql(
-    sockets["mysql-primary"],
+    mysqlSocket("mysql-primary"),
     `CREATE DATABASE IF NOT EXISTS ${probe}; CREATE TABLE IF NOT EXISTS ${probe}.t (id INT PRIMARY KEY);
      USE ${probe}; DELETE FROM t; INSERT INTO t SELECT seq FROM seq_1_to_100;`,
   );
@@ -88,8 +87,8 @@ export async function failoverDrill(
 
     // The promoted server serves at the primary's address, writable, with every row; the old
     // primary follows it and gets new writes.
-    expect((await rootSql(sockets["mysql-primary"], "SELECT @@read_only")).trim()).toBe("0");
-    await rootSql(sockets["mysql-primary"], `INSERT INTO ${probe}.t VALUES (101)`);
+    expect((await rootSql(mysqlSocket("mysql-primary"), "SELECT @@read_only")).trim()).toBe("0");
+    await rootSql(mysqlSocket("mysql-primary"), `INSERT INTO ${probe}.t VALUES (101)`);
     expect(await count("mysql-primary")).toBe(101);
     await eventually(async () => ((await count("mysql-replica-1")) === 101 ? true : undefined), 30_000);
 
@@ -98,6 +97,6 @@ export async function failoverDrill(
     if (again.code !== 0) throw new Error(`the second run exited ${again.code}:\n${again.out}`);
     return fix.out;
   } finally {
-    await rootSql(sockets["mysql-primary"], `DROP DATABASE IF EXISTS ${probe}`).catch(() => undefined);
+    await rootSql(mysqlSocket("mysql-primary"), `DROP DATABASE IF EXISTS ${probe}`).catch(() => undefined);
   }
 }
