@@ -62,7 +62,7 @@ describe("zip", () => {
   });
 
   it("refuses lists of different lengths", () => {
-    expect(() => zip(["a", "b"], [1])).toThrow("expected lists of the same length, got 2 and 1");
+    expect(() => zip(["a", "b"], [1])).toThrow("expected the two lists to pair up, got 2 and 1");
   });
 });
 

@@ -1,8 +1,10 @@
 /**
  * Checked element access for tests: an element a test arranged (the second user, the first row of a
  * COUNT, replica 0) is there, and if it is not, the test fails saying which one was missing instead of
- * with "cannot read properties of undefined" a few lines later.
+ * with "cannot read properties of undefined" a few lines later. `at`, `first` and `zip` are the
+ * services' own (services/src/platform/checked.ts); the rest serve tests only.
  */
+import { at, first, zip as pairUp } from "../../services/src/platform/checked";
 
 /** How many leading elements {@link Counted} types as present: destructuring in tests names only a few. */
 type NamedLimit = 8;
@@ -26,25 +28,11 @@ export function exactly<T, N extends number>(list: T[], n: N, what: string): Cou
   return list as Counted<T, N>;
 }
 
-/** The element at the integer `index` (negative counts from the end, as `Array.prototype.at`), or an error naming it. */
-export function at<T>(list: readonly T[], index: number, what: string): T {
-  // Array.prototype.at reads NaN or 1.5 as 0 or 1: a miscomputed index must fail, not pick an element.
-  if (!Number.isInteger(index)) throw new Error(`expected ${what} at an integer index, got ${index}`);
-  const element = list.at(index);
-  if (element === undefined) throw new Error(`expected ${what} at index ${index}, but the list has ${list.length}`);
-  return element;
-}
-
-/** The first element of `list` (the one row of a COUNT, the first replica), or an error naming it. */
-export function first<T>(list: readonly T[], what: string): T {
-  return at(list, 0, what);
-}
+export { at, first };
 
 /** `a` and `b` paired by index (a crowd and its answers), after checking they are the same length. */
 export function zip<A, B>(a: readonly A[], b: readonly B[]): Array<[A, B]> {
-  if (a.length !== b.length) throw new Error(`expected lists of the same length, got ${a.length} and ${b.length}`);
-  // i < a.length === b.length: b[i] is b's own element (undefined only if b holds undefined there).
-  return a.map((x, i) => [x, b[i] as B]);
+  return pairUp(a, b, "the two lists");
 }
 
 /** `value` when it is neither undefined nor null (a regex group, an optional field the test relies on), or an error naming it. */
