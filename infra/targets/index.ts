@@ -17,6 +17,8 @@ export interface TargetOptions {
   target: RunbookTarget;
   stateDir: string;
   stackFile: string;
+  /** DOCKER_HOST is set: reach the Docker Engine it names (from a laptop), not the stack file's socket. */
+  dockerHostSet?: boolean;
 }
 
 /** The Target `options` point at, or a TargetError saying why there is none. */
@@ -31,13 +33,13 @@ export function openTarget(options: TargetOptions): Target {
   }
   if (file.target !== options.target)
     throw new TargetError(`--target ${options.target}: ${options.stackFile} describes a ${file.target} stack`);
-  return targetOfFile(file);
+  return targetOfFile(file, options.dockerHostSet);
 }
 
 /** A Docker or Kubernetes stack as its runbook stack file describes it. */
-export function targetOfFile(file: StackFile): Target {
+export function targetOfFile(file: StackFile, dockerHostSet = false): Target {
   const { docker, kubernetes } = file;
-  if (file.target === "docker" && docker) return dockerTarget({ ...file, docker });
+  if (file.target === "docker" && docker) return dockerTarget({ ...file, docker }, dockerHostSet);
   if (file.target === "k8s" && kubernetes) return kubernetesTarget({ ...file, kubernetes });
   throw new TargetError(`the stack file describes a ${file.target} stack without its ${file.target} section`);
 }

@@ -8,6 +8,7 @@ const opts = (o: Partial<RunbookOptions> = {}): RunbookOptions => ({
   stateDir: "/x",
   target: "local",
   stackFile: "/x.json",
+  dockerHostSet: false,
   ...o,
 });
 

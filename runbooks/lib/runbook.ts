@@ -28,6 +28,8 @@ export interface RunbookOptions {
   target: RunbookTarget;
   /** The runbook stack file (Docker and Kubernetes targets). */
   stackFile: string;
+  /** DOCKER_HOST is set (on-call's laptop): the Docker target reaches the engine it names. */
+  dockerHostSet: boolean;
 }
 
 /** One option of a runbook: a flag, or one that takes a value (`--kind mysql`, `--kind=mysql`). */
@@ -47,7 +49,9 @@ export const COMMON_HELP = `options:
   --yes              do not ask before each change
   --target T         where to act: local (default), docker or k8s — the last two from inside
                      the stack's runbooks container (docker exec -it runbooks …,
-                     kubectl exec -it deploy/runbooks -- …)
+                     kubectl exec -it deploy/runbooks -- …), or from a laptop with a copy of
+                     the stack file (--stack-file), DOCKER_HOST or a kubeconfig
+                     ($KUBECONFIG, ~/.kube/config), and the stores' addresses reachable
   --state-dir DIR    the local stack's state folder (default: .floodgate/local)
   --stack-file FILE  the Docker or Kubernetes stack's runbook stack file
                      (default: ${STACK_FILE_PATH}, written there by the Pulumi program)
@@ -90,6 +94,7 @@ export function parseRunbookArgs(argv: string[], extra: Record<string, OptionSpe
     stateDir: path.resolve(String(v["state-dir"] ?? path.join(repoRoot, ".floodgate", "local"))),
     target: target as RunbookTarget,
     stackFile: path.resolve(String(v["stack-file"] ?? STACK_FILE_PATH)),
+    dockerHostSet: Boolean(process.env.DOCKER_HOST),
   };
   return { options, values: v, positionals, help: Boolean(v.help) };
 }

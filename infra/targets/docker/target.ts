@@ -14,8 +14,15 @@ import { fileMysqlAccess, fileVolumes } from "../stack-file";
 /** Where one-shot containers mount volumes. */
 const MOUNT = "/volumes";
 
-export function dockerTarget(file: StackFile & { docker: NonNullable<StackFile["docker"]> }): Target {
-  const engine = new DockerEngine(file.docker.socket);
+/**
+ * The stack `file` describes, its engine at the file's socket (inside the runbooks container), or —
+ * `engineFromEnvironment`, on a laptop with DOCKER_HOST set — where dockerode's environment says.
+ */
+export function dockerTarget(
+  file: StackFile & { docker: NonNullable<StackFile["docker"]> },
+  engineFromEnvironment = false,
+): Target {
+  const engine = new DockerEngine(engineFromEnvironment ? undefined : file.docker.socket);
   const names = file.processes.map((p) => p.name);
   const volumes = fileVolumes(file);
   const known = (name: string) => {
@@ -29,7 +36,7 @@ export function dockerTarget(file: StackFile & { docker: NonNullable<StackFile["
   };
   return {
     kind: "docker",
-    description: `the Docker stack (engine at ${engine.socketPath})`,
+    description: `the Docker stack (engine ${engine.where})`,
     topology: file.topology,
     addresses: file.addresses,
     mysql: fileMysqlAccess(file),

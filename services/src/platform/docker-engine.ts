@@ -10,11 +10,20 @@ import { pack } from "tar-stream";
 export class DockerEngine {
   private readonly docker: Docker;
 
+  /**
+   * The engine at `socketPath`; without one, where dockerode's usual environment says (DOCKER_HOST,
+   * with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for tcp), else /var/run/docker.sock.
+   */
   constructor(
-    readonly socketPath = "/var/run/docker.sock",
+    readonly socketPath?: string,
     timeoutMs = 30_000,
   ) {
-    this.docker = new Docker({ socketPath, timeout: timeoutMs });
+    this.docker = new Docker(socketPath ? { socketPath, timeout: timeoutMs } : { timeout: timeoutMs });
+  }
+
+  /** Where the engine is, for messages. */
+  get where(): string {
+    return this.socketPath ?? "named by DOCKER_HOST, else /var/run/docker.sock";
   }
 
   /** A container's image id (to run one-shot containers from the image this one runs). */
@@ -130,7 +139,7 @@ export class DockerEngine {
     const detail = e.statusCode
       ? `HTTP ${e.statusCode} ${e.json?.message ?? e.message ?? ""}`
       : (e.message ?? String(err));
-    return new Error(`docker ${what} (engine at ${this.socketPath}): ${detail.trim()}`, { cause: err });
+    return new Error(`docker ${what} (engine ${this.where}): ${detail.trim()}`, { cause: err });
   }
 }
 
