@@ -17,6 +17,7 @@ import {
   type RawStackConfig,
 } from "./config";
 import { TOPOLOGY_SECRETS, type SecretName } from "./deployment";
+import { present } from "../test/support/checked";
 import { readStackFile, REPO_ROOT } from "../test/support/stack-config";
 import { parseTopology } from "./topology";
 
@@ -185,6 +186,8 @@ describe("Pulumi.yaml and the example stacks", () => {
     config: Record<string, { type: string; default?: unknown; secret?: boolean; description?: string }>;
   };
 
+  const declared = (key: string) => present(project.config[key], `Pulumi.yaml's declaration of ${key}`);
+
   it("points at the program", () => {
     expect(fs.existsSync(path.join(REPO_ROOT, project.main))).toBe(true);
   });
@@ -192,26 +195,24 @@ describe("Pulumi.yaml and the example stacks", () => {
   it.each(Object.entries(STACK_CONFIG_KEYS).filter(([k]) => k !== "topology"))(
     "declares %s with its type, a description and the schema's default",
     (key, kind) => {
-      const decl = project.config[key];
-      expect(decl).toBeDefined();
+      const decl = declared(key);
       expect(decl.type).toBe({ number: "integer", boolean: "boolean", string: "string" }[kind as string]);
       expect(decl.description?.length).toBeGreaterThan(10);
-      const schemaDefault = (StackConfigSchema.shape as Record<string, { safeParse(v: unknown): { data?: unknown } }>)[
-        key
-      ].safeParse(undefined).data;
+      const shape = StackConfigSchema.shape as Record<string, { safeParse(v: unknown): { data?: unknown } }>;
+      const schemaDefault = present(shape[key], `the schema's ${key}`).safeParse(undefined).data;
       expect(decl.default).toEqual(schemaDefault);
     },
   );
 
   it.each(SECRET_NAMES)("declares %s as a secret without a default", (name) => {
     expect(project.config[name]).toMatchObject({ type: "string", secret: true });
-    expect(project.config[name].default).toBeUndefined();
+    expect(declared(name).default).toBeUndefined();
   });
 
   it.each(Object.keys(TARGET_IMAGE_DEFAULTS.docker))(
     "leaves the %s image's default to the target and says what it is",
     (name) => {
-      const decl = project.config[imageKey(name as keyof typeof TARGET_IMAGE_DEFAULTS.docker)];
+      const decl = declared(imageKey(name as keyof typeof TARGET_IMAGE_DEFAULTS.docker));
       expect(decl.default).toBeUndefined();
       expect(decl.description).toMatch(/default/i);
     },

@@ -28,6 +28,7 @@ import {
 } from "./render";
 import { buildDeployConfig, SECRET_NAMES, testSecretValue } from "../test/support/deploy-config";
 import { differenceBeyondHostsAndPorts, type TargetSpecifics } from "../test/support/faithful";
+import { zip } from "../test/support/checked";
 import { recordResources, recorded, settle, settleRegistrations, unwrapSecrets } from "../test/support/pulumi-mocks";
 import { REPO_ROOT } from "../test/support/stack-config";
 import { localAddresses, type Addresses, type Topology } from "./topology";
@@ -134,7 +135,7 @@ function expectedDockerFiles(cfg: DeployConfig, t: Topology, a: Addresses): Map<
   });
   const servers = [a.mysqlPrimary, ...a.mysqlReplicas];
   const localServers = [la.mysqlPrimary, ...la.mysqlReplicas];
-  servers.forEach((at, i) => {
+  zip(servers, localServers).forEach(([at, localAt], i) => {
     const role = i === 0 ? "primary" : "replica";
     const name = i === 0 ? "mysql-primary" : `mysql-replica-${i}`;
     const opts = { role, serverId: i + 1, port: at.port } as const;
@@ -159,14 +160,14 @@ function expectedDockerFiles(cfg: DeployConfig, t: Topology, a: Addresses): Map<
     const exporter = i === 0 ? "mysqld-exporter-primary" : `mysqld-exporter-replica-${i}`;
     files.set(`${exporter}:/etc/mysqld-exporter/my.cnf`, {
       target: docker(renderExporterMyCnf(t, at), [at.host]),
-      local: local(renderExporterMyCnf(t, localServers[i])),
+      local: local(renderExporterMyCnf(t, localAt)),
     });
   });
   files.set("mysql-bootstrap:/floodgate-sql/mysql-bootstrap.sql", {
     target: docker(renderBootstrapSql(t, { clientHost }), [clientHost]),
     local: local(renderBootstrapSql(t, { clientHost: "127.0.0.1" })),
   });
-  a.redis.forEach((node, i) => {
+  zip(a.redis, la.redis).forEach(([node, localNode], i) => {
     const dockerPaths = { dir: "/var/lib/redis", pidFile: "/tmp/redis.pid", logFile: '""' };
     const localPaths = {
       dir: `${LOCAL}/redis-${i + 1}`,
@@ -189,7 +190,7 @@ function expectedDockerFiles(cfg: DeployConfig, t: Topology, a: Addresses): Map<
             (mounted.get(`redis-auth:${REDIS_AUTH_UPLOADS}/replication.conf`) ?? ""),
         ),
       local: local(
-        renderRedisConf(t, { port: la.redis[i].port, bindHost: "127.0.0.1", paths: localPaths }),
+        renderRedisConf(t, { port: localNode.port, bindHost: "127.0.0.1", paths: localPaths }),
         [],
         pathsOf(localPaths),
       ),

@@ -1,3 +1,4 @@
+import { present } from "../../test/support/checked";
 import { parseTopology, type Topology, type TopologyInput } from "../topology";
 import {
   renderBootstrapSql,
@@ -35,7 +36,8 @@ function settings(cnf: string): Map<string, string> {
 function grantsByAccount(sql: string): Map<string, string[]> {
   const grants = new Map<string, string[]>();
   for (const [, privileges, on, account] of sql.matchAll(/^GRANT (.+) ON (\S+) TO ('[^']+'@'[^']+');$/gm)) {
-    grants.set(account, [...(grants.get(account) ?? []), `${privileges} ON ${on}`]);
+    const grantee = present(account, "a GRANT's account");
+    grants.set(grantee, [...(grants.get(grantee) ?? []), `${privileges} ON ${on}`]);
   }
   return grants;
 }

@@ -1,4 +1,5 @@
 import { localAddresses, parseTopology, type Addresses, type HostPort, type TopologyInput } from "../topology";
+import { exactly, present } from "../../test/support/checked";
 import { renderApiUpstream, renderNginxConf, type NginxOptions } from "./nginx";
 
 const buildTopology = (input: TopologyInput = {}) => parseTopology(input);
@@ -28,9 +29,9 @@ function buildContainerAddresses(a: Addresses): Addresses {
 }
 
 function upstreamServers(conf: string): string[] {
-  const block = /upstream api \{([^}]*)\}/.exec(conf);
-  if (!block) throw new Error(`no upstream api block in:\n${conf}`);
-  return [...block[1].matchAll(/^\s*server (\S+)/gm)].map((m) => m[1]);
+  const [, block] = /upstream api \{([^}]*)\}/.exec(conf) ?? [];
+  if (block === undefined) throw new Error(`no upstream api block in:\n${conf}`);
+  return [...block.matchAll(/^\s*server (\S+)/gm)].map(([, server]) => present(server, "an upstream server"));
 }
 
 // Every value of a directive, wherever it appears: "proxy_read_timeout 10s;" → ["10s"].
@@ -185,9 +186,10 @@ describe("the api upstream kept in a file of its own", () => {
     const conf = renderNginxConf(t, a, buildOptions({ apiUpstreamInclude: "/etc/nginx/floodgate/api-upstream.conf" }));
     expect(upstreamServers(conf)).toEqual([]);
     expect(conf).toMatch(/upstream api \{\n {4}include \/etc\/nginx\/floodgate\/api-upstream\.conf;\n/);
-    expect(renderApiUpstream(a.api.slice(0, 2))).toBe(
-      `    server ${a.api[0].host}:${a.api[0].port} max_fails=3 fail_timeout=5s;\n` +
-        `    server ${a.api[1].host}:${a.api[1].port} max_fails=3 fail_timeout=5s;\n`,
+    const [first, second] = exactly(a.api, 3, "API addresses");
+    expect(renderApiUpstream([first, second])).toBe(
+      `    server ${first.host}:${first.port} max_fails=3 fail_timeout=5s;\n` +
+        `    server ${second.host}:${second.port} max_fails=3 fail_timeout=5s;\n`,
     );
     // Inline, the same lines: the two renderings are one config.
     expect(renderNginxConf(t, a, buildOptions())).toContain(renderApiUpstream(a.api));

@@ -1,5 +1,6 @@
 import { parse } from "yaml";
 import { hostPort, localAddresses, parseTopology, type Addresses, type TopologyInput } from "../topology";
+import { exactly, first } from "../../test/support/checked";
 import { renderPrometheusYml } from "./prometheus";
 
 interface ScrapeConfig {
@@ -107,7 +108,7 @@ describe("renderPrometheusYml", () => {
 
       expect(redis.metrics_path).toBe("/scrape");
       expect(redis.static_configs).toEqual([{ targets: a.redis.map((n) => `redis://${hostPort(n)}`) }]);
-      expect(redis.static_configs[0].targets).toHaveLength(nodes);
+      expect(first(redis.static_configs, "the redis job's static config").targets).toHaveLength(nodes);
       expect(redis.relabel_configs).toEqual([
         { source_labels: ["__address__"], target_label: "__param_target" },
         { source_labels: ["__param_target"], target_label: "instance" },
@@ -119,11 +120,12 @@ describe("renderPrometheusYml", () => {
 
   it("labels the primary's and each replica's mysqld exporter by role", () => {
     const { a, job } = render({ mysql: { replicas: 2 } });
+    const [primary, replica1, replica2] = exactly(a.mysqldExporters, 3, "mysqld exporters");
 
     expect(job("mysqld").static_configs).toEqual([
-      { targets: [hostPort(a.mysqldExporters[0])], labels: { role: "primary", mysql_instance: "mysql-primary" } },
-      { targets: [hostPort(a.mysqldExporters[1])], labels: { role: "replica", mysql_instance: "mysql-replica-1" } },
-      { targets: [hostPort(a.mysqldExporters[2])], labels: { role: "replica", mysql_instance: "mysql-replica-2" } },
+      { targets: [hostPort(primary)], labels: { role: "primary", mysql_instance: "mysql-primary" } },
+      { targets: [hostPort(replica1)], labels: { role: "replica", mysql_instance: "mysql-replica-1" } },
+      { targets: [hostPort(replica2)], labels: { role: "replica", mysql_instance: "mysql-replica-2" } },
     ]);
   });
 

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { at, exactly } from "../../test/support/checked";
 import { parseTopology, type Topology, type TopologyInput } from "../topology";
 import {
   rabbitmqPasswordHash,
@@ -159,14 +160,17 @@ describe("renderRabbitmqDefinitions", () => {
     (type, deliveryLimit, limit) => {
       const d = definitionsOf(buildTopology({ rabbitmq: { queues: [{ name: "orders", type, deliveryLimit }] } }));
 
-      expect(d.queues[0].arguments).toEqual({
+      expect(at(d.queues, 0, "the orders queue").arguments).toEqual({
         "x-queue-type": type,
         "x-dead-letter-exchange": "floodgate.dlx",
         "x-dead-letter-routing-key": "orders.dlq",
         ...limit,
         ...(type === "quorum" ? { "x-quorum-initial-group-size": 3 } : {}),
       });
-      expect(d.queues[1].arguments).toEqual({ "x-queue-type": "quorum", "x-quorum-initial-group-size": 3 });
+      expect(at(d.queues, 1, "the orders queue's dead-letter queue").arguments).toEqual({
+        "x-queue-type": "quorum",
+        "x-quorum-initial-group-size": 3,
+      });
     },
   );
 
@@ -194,8 +198,9 @@ describe("renderRabbitmqDefinitions", () => {
       [app.name, [], "rabbit_password_hashing_sha256"],
       [admin.name, ["administrator"], "rabbit_password_hashing_sha256"],
     ]);
-    expect(verifies(d.users[0].password_hash, app.password)).toBe(true);
-    expect(verifies(d.users[1].password_hash, admin.password)).toBe(true);
+    const [appUser, adminUser] = exactly(d.users, 2, "users");
+    expect(verifies(appUser.password_hash, app.password)).toBe(true);
+    expect(verifies(adminUser.password_hash, admin.password)).toBe(true);
     expect(renderRabbitmqDefinitions(t)).not.toMatch(/guest/);
   });
 

@@ -9,6 +9,7 @@ import {
   TopologySchema,
   withPortOffset,
 } from ".";
+import { at } from "../../test/support/checked";
 import { topologyProblems as problemsOf } from "../../test/support/topology-problems";
 import { isSecretSchema } from "./secret";
 
@@ -96,7 +97,7 @@ describe("service environment mapping", () => {
   const env = serviceEnv(
     t,
     a,
-    { id: "api-3", host: "127.0.0.1", port: a.api[2].port },
+    { id: "api-3", host: "127.0.0.1", port: at(a.api, 2, "api-3's address").port },
     { staticDir: "/srv/static", staticBaseUrl: "/static/" },
   );
 

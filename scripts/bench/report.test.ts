@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { at } from "../../test/support/checked";
 import { cpuLine, renderMarkdown, renderSvg, summaryTable, writeReport } from "./report";
 import type { BenchReport, Ceiling, LoadRun, ScenarioResult } from "./results";
 
@@ -83,7 +84,7 @@ describe("summaryTable", () => {
     const lines = summaryTable(buildReport()).split("\n");
     const header = lines.findIndex((l) => l.startsWith("scenario"));
     // The rule under the header is dashes per column, two spaces apart: it gives every column's start.
-    const starts = [...lines[header + 1].matchAll(/-+/g)].map((m) => m.index);
+    const starts = [...at(lines, header + 1, "the rule under the header").matchAll(/-+/g)].map((m) => m.index);
     const rows = lines.slice(header + 2, header + 5);
 
     expect(starts).toHaveLength(11);

@@ -1,3 +1,4 @@
+import { at } from "../../test/support/checked";
 import { chaosTable } from "./table";
 import type { ChaosResult } from "./scenarios";
 
@@ -18,7 +19,10 @@ describe("chaosTable", () => {
       ]),
       result("red-packet/b", [["sums exact", true]]),
     ]);
-    const [header, , sale, packet] = out.split("\n");
+    const lines = out.split("\n");
+    const header = at(lines, 0, "the header");
+    const sale = at(lines, 2, "the first row");
+    const packet = at(lines, 3, "the second row");
     expect(header.split(/\s+/)).toEqual(["scenario", "took", "A", "B", "C", "result"]);
     expect(sale.split(/\s+/)).toEqual(["flash-sale/a", "12", "s", "ok", "FAIL", "–", "VIOLATED"]);
     expect(packet.split(/\s+/)).toEqual(["red-packet/b", "12", "s", "–", "–", "ok", "held"]);

@@ -7,6 +7,7 @@ import { clusterFormScript } from "../../render";
 import { MEMORY_ROLES } from "../../topology";
 import { parseBucketInitEnv, parseEdgeSyncEnv, parsePublisherEnv } from "../../../services/src/static-sync/config";
 import { bucketInitEnv, edgeSyncEnv, publisherEnv } from "./bucket-scripts";
+import { present } from "../../../test/support/checked";
 
 // Every role Docker runs (all but Kubernetes' sidecars).
 const ROLES = MEMORY_ROLES.filter((r): r is ContainerRole => r !== "sidecar");
@@ -93,7 +94,7 @@ describe("autoscaler and backup environments", () => {
     const e = toEnv(
       backupEnv(t, dockerAddresses(t), { endpoint: "http://bucket:8333", bucket: "b" }, { access: "a", secret: "s" }),
     );
-    expect(e.BACKUP_MYSQL_SOURCE.split(":")[0]).toBe(source);
+    expect(present(e.BACKUP_MYSQL_SOURCE, "BACKUP_MYSQL_SOURCE").split(":")[0]).toBe(source);
     expect([e.BACKUP_SCHEDULE, e.BACKUP_RETENTION_DAYS, e.BACKUP_KEEP_LAST]).toEqual(["0 2 * * *", "9", "4"]);
     expect(e.BACKUP_MYSQL_USER).toBe(t.mysql.users.backup.name);
   });

@@ -8,6 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { stageContext } from "../../../scripts/images/context";
+import { present } from "../../../test/support/checked";
 import { REPO_ROOT } from "../../../test/support/stack-config";
 
 /** A stand-in CA bundle: the staging copies whatever file it is given. */
@@ -42,7 +43,7 @@ function copyBuildContext(instructions: string[], context: string, dir: string):
         recursive: true,
         filter: (f) => {
           if (fs.statSync(f).isDirectory()) return true;
-          copied[src] += 1;
+          copied[src] = (copied[src] ?? 0) + 1;
           return true;
         },
       });
@@ -56,10 +57,11 @@ function requiredPackages(distDir: string): Set<string> {
   const found = new Set<string>();
   for (const f of fs.readdirSync(distDir, { recursive: true, encoding: "utf8" })) {
     if (!f.endsWith(".js")) continue;
-    for (const m of fs.readFileSync(path.join(distDir, f), "utf8").matchAll(/require\("([^".][^"]*)"\)/g)) {
-      if (m[1].startsWith("node:")) continue;
-      const parts = m[1].split("/");
-      found.add(m[1].startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]);
+    for (const [, spec] of fs.readFileSync(path.join(distDir, f), "utf8").matchAll(/require\("([^".][^"]*)"\)/g)) {
+      const required = present(spec, "a required module");
+      if (required.startsWith("node:")) continue;
+      // The package: "@scope/name" of a scoped one, else the first segment.
+      found.add(required.split("/", required.startsWith("@") ? 2 : 1).join("/"));
     }
   }
   return found;

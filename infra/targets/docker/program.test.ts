@@ -16,6 +16,7 @@ import {
   upstreamOf,
   type RecordedResource,
 } from "../../../test/support/pulumi-mocks";
+import { first, present } from "../../../test/support/checked";
 import { REPO_ROOT, useStackConfig } from "../../../test/support/stack-config";
 import { redisRestartDelayMs } from "../../render";
 import { redisNodeCount, NAMES, rabbitmqName } from "../../topology";
@@ -140,7 +141,7 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     expect(new Set(nodes.map((c) => c.volumes[0].volumeName)).size).toBe(names.length);
     expect(new Set(nodes.map((c) => env(c).RABBITMQ_ERLANG_COOKIE)).size).toBe(1);
     expect(new Set(nodes.map((c) => upload(c, "/etc/rabbitmq/rabbitmq.conf"))).size).toBe(1);
-    const conf = upload(nodes[0], "/etc/rabbitmq/rabbitmq.conf");
+    const conf = upload(first(nodes, "RabbitMQ node"), "/etc/rabbitmq/rabbitmq.conf");
     const users = named(d(), "rabbitmq-users").command[0] as string;
     for (const n of names) {
       expect(users).toContain(`rabbit@${n}`);
@@ -259,8 +260,10 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
   it("tells the autoscaler every slot's address and where nginx's upstream file is", () => {
     const e = env(named(d(), "autoscaler"));
     const slots = containers(d()).filter((c) => /^api-\d+$/.test(c.name));
-    expect(e.AUTOSCALE_API_CONTAINERS.split(",")).toEqual(slots.map((c) => c.name));
-    expect(e.AUTOSCALE_API_ADDRESSES.split(",")).toEqual(
+    expect(present(e.AUTOSCALE_API_CONTAINERS, "AUTOSCALE_API_CONTAINERS").split(",")).toEqual(
+      slots.map((c) => c.name),
+    );
+    expect(present(e.AUTOSCALE_API_ADDRESSES, "AUTOSCALE_API_ADDRESSES").split(",")).toEqual(
       slots.map((c) => `${c.networksAdvanced[0].ipv4Address}:${t().api.basePort}`),
     );
     expect([e.AUTOSCALE_NGINX_CONTAINER, e.AUTOSCALE_NGINX_UPSTREAM_FILE]).toEqual([
@@ -277,7 +280,7 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
     expect([e.AUTOSCALE_MIN_REPLICAS, e.AUTOSCALE_MAX_REPLICAS, e.AUTOSCALE_COOLDOWN_SECONDS]).toEqual(
       [s.minReplicas, s.maxReplicas, s.cooldownSeconds].map(String),
     );
-    expect(e.AUTOSCALE_API_CONTAINERS.split(",").length).toBe(
+    expect(present(e.AUTOSCALE_API_CONTAINERS, "AUTOSCALE_API_CONTAINERS").split(",").length).toBe(
       s.maxReplicas >= t().api.replicas ? s.maxReplicas : t().api.replicas,
     );
   });
@@ -418,7 +421,7 @@ describe.each(["stack", "scaled"] as const)("the Docker program (%s config)", (w
       },
     ]);
     const raw = d().resources.find((r) => r.type === CONTAINER && r.inputs.name === NAMES.bucket)!.rawInputs;
-    expect(isSecretValue((raw.uploads as Obj[])[0].content)).toBe(true);
+    expect(isSecretValue(first(raw.uploads as Obj[], "the object store's upload").content)).toBe(true);
   });
 
   it("mounts every monitoring/ rule file into Prometheus and lists each in prometheus.yml", () => {

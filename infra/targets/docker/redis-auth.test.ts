@@ -17,7 +17,9 @@ import { freePort } from "../../../services/src/platform/ports";
 // Redis password in place while a client stays connected, and checks what survives a restart.
 
 // Ports the kernel hands out: a fixed range can hold another server's (a cluster bus is port + 10000).
-const NODES = ["master", "replica"].map((name) => ({ name, port: 0 }));
+const MASTER = { name: "master", port: 0 };
+const REPLICA = { name: "replica", port: 0 };
+const NODES = [MASTER, REPLICA];
 
 let dir: string;
 const servers = new Map<string, ChildProcess>();
@@ -62,7 +64,7 @@ async function startNode(name: string, t: Topology): Promise<void> {
     paths: { dir: d, pidFile: path.join(d, "redis.pid"), logFile: path.join(d, "redis.log") },
     auth: { aclFile: path.join(d, "users.acl"), includeFile: path.join(d, "replication.conf") },
   }).replace("cluster-enabled yes", "cluster-enabled no");
-  const replicaOf = name === "replica" ? `replicaof 127.0.0.1 ${NODES[0].port}\n` : "";
+  const replicaOf = name === "replica" ? `replicaof 127.0.0.1 ${MASTER.port}\n` : "";
   fs.writeFileSync(path.join(d, "redis.conf"), conf + replicaOf);
   servers.set(name, spawn("redis-server", [path.join(d, "redis.conf")], { stdio: "ignore" }));
   for (let i = 0; i < 100; i++) {
@@ -102,7 +104,7 @@ async function loginWorks(name: string, user: string, pass: string): Promise<boo
 }
 
 async function replicaLinkUp(t: Topology): Promise<boolean> {
-  const admin = new Redis({ port: NODES[1].port, username: "admin", password: password(t, "admin") });
+  const admin = new Redis({ port: REPLICA.port, username: "admin", password: password(t, "admin") });
   try {
     for (let i = 0; i < 100; i++) {
       if (/master_link_status:up/.test(await admin.info("replication"))) return true;
@@ -143,7 +145,7 @@ describe("the Redis auth jobs", () => {
     }
     for (const n of NODES) await startNode(n.name, OLD);
     expect(await replicaLinkUp(OLD)).toBe(true);
-    held = new Redis({ port: NODES[0].port, username: "app", password: password(OLD, "app") });
+    held = new Redis({ port: MASTER.port, username: "app", password: password(OLD, "app") });
     expect(await held.set("k", "v")).toBe("OK");
   });
 
@@ -164,7 +166,7 @@ describe("the Redis auth jobs", () => {
       renderRedisReplicationAuth(NEW),
     );
     // The replica re-authenticates with the new password, which CONFIG SET gave it (quotes and all).
-    const admin = new Redis({ port: NODES[1].port, username: "admin", password: password(NEW, "admin") });
+    const admin = new Redis({ port: REPLICA.port, username: "admin", password: password(NEW, "admin") });
     expect(await admin.config("GET", "masterauth")).toEqual(["masterauth", password(NEW, "replication")]);
     await admin.call("CLIENT", "KILL", "TYPE", "master");
     admin.disconnect();

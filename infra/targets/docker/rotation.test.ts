@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, SECRET_NAMES } from "../../config";
 import type { SecretName } from "../../deployment";
+import { zip } from "../../../test/support/checked";
 import { testSecrets } from "../../../test/support/deploy-config";
 import {
   recordResources,
@@ -113,12 +114,9 @@ describe("rotating a secret on Docker", () => {
     for (const group of groups) {
       const members = all.filter((r) => group.test(String(r.inputs.name)));
       expect(members.length).toBeGreaterThan(1);
-      members.slice(1).forEach((r, i) => {
-        expect([String(r.inputs.name), upstreamOf(r.urn, all).has(members[i].urn)]).toEqual([
-          String(r.inputs.name),
-          true,
-        ]);
-      });
+      for (const [before, r] of zip(members.slice(0, -1), members.slice(1))) {
+        expect([String(r.inputs.name), upstreamOf(r.urn, all).has(before.urn)]).toEqual([String(r.inputs.name), true]);
+      }
     }
   });
 });

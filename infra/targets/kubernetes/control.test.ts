@@ -12,6 +12,7 @@ import {
   type FakeKubernetesApi,
   type FakeRule,
 } from "../../../test/support/fake-kubernetes-api";
+import { first, present } from "../../../test/support/checked";
 import { KubernetesControl, type OneShotPod } from "./control";
 import type { StackProcess } from "../stack-file";
 
@@ -28,7 +29,10 @@ interface MemoryPod {
   after: number;
   waiting?: string;
 }
-type MemorySets = Record<string, { replicas: number; pods: Record<number, MemoryPod> }>;
+type MemorySet = { replicas: number; pods: Record<number, MemoryPod> };
+/** The StatefulSets every test's cluster has (buildSets), and any other a test adds. */
+type MemorySets = Record<"mysql-primary" | "redis" | "worker-orders", MemorySet> &
+  Record<string, MemorySet | undefined>;
 
 const NS = "fg";
 const STEPS = 2;
@@ -55,7 +59,7 @@ const PROCESSES: StackProcess[] = [
   { name: "worker-orders-2", statefulSet: "worker-orders", ordinal: 1 },
 ];
 
-function reconcile(set: MemorySets[string]): void {
+function reconcile(set: MemorySet): void {
   for (const [key, pod] of Object.entries(set.pods))
     if (Number(key) >= set.replicas && !pod.terminating) Object.assign(pod, { terminating: true, after: STEPS });
   for (let i = 0; i < set.replicas; i++) set.pods[i] ??= starting();
@@ -92,9 +96,9 @@ function memoryCluster(sets: MemorySets, oneShot: "succeeds" | "unschedulable" =
   const created: V1Pod[] = [];
   const oneShots = new Map<string, { gets: number }>();
   const locate = (name: string) => {
-    const m = /^(.+)-(\d+)$/.exec(name);
-    const set = m ? sets[m[1]] : undefined;
-    return set && { set, ordinal: Number(m![2]) };
+    const [, setName, ordinal] = /^(.+)-(\d+)$/.exec(name) ?? [];
+    const set = setName === undefined ? undefined : sets[setName];
+    return set && { set, ordinal: Number(ordinal) };
   };
   const cluster: FakeCluster = {
     async readPod(name) {
@@ -145,8 +149,10 @@ function memoryCluster(sets: MemorySets, oneShot: "succeeds" | "unschedulable" =
       return sets[statefulSet]?.replicas;
     },
     async scale(statefulSet, replicas) {
-      sets[statefulSet].replicas = replicas;
-      reconcile(sets[statefulSet]);
+      const set = sets[statefulSet];
+      if (!set) throw new Error(`the memory cluster has no StatefulSet ${statefulSet}`);
+      set.replicas = replicas;
+      reconcile(set);
     },
   };
   return { cluster, created };
@@ -399,7 +405,8 @@ describe("KubernetesControl.runPod", () => {
     expect(k.calls.filter((c) => c.startsWith("POST"))).toEqual([
       expect.stringMatching(/^POST \/api\/v1\/namespaces\/fg\/pods application\/json \{/),
     ]);
-    const pod = k.created[0].spec!;
+    const pod = present(first(k.created, "the created pod").spec, "the created pod's spec");
+    const container = first(pod.containers, "the pod's container");
     expect(pod.restartPolicy).toBe("Never");
     expect(pod.nodeName).toBe("node-2");
     // As the MariaDB server's own pod runs: the data's owner, its group the volume's.
@@ -408,8 +415,8 @@ describe("KubernetesControl.runPod", () => {
       "data-mysql-primary-0",
       "data-mysql-replica-1-0",
     ]);
-    expect(pod.containers[0].volumeMounts?.map((m) => m.mountPath)).toEqual(["/volumes/a", "/volumes/b"]);
-    expect(pod.containers[0].env).toEqual([{ name: "A", value: "/volumes/a" }]);
+    expect(container.volumeMounts?.map((m) => m.mountPath)).toEqual(["/volumes/a", "/volumes/b"]);
+    expect(container.env).toEqual([{ name: "A", value: "/volumes/a" }]);
     expect(k.calls).toContain(`GET ${podPath}/log`);
     expect(k.calls.at(-1)).toBe(`DELETE ${podPath}`);
   });

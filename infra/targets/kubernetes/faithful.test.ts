@@ -26,8 +26,9 @@ import {
   settleRegistrations,
   unwrapSecrets,
 } from "../../../test/support/pulumi-mocks";
+import { zip } from "../../../test/support/checked";
 import { REPO_ROOT } from "../../../test/support/stack-config";
-import { localAddresses, type Addresses, type Topology } from "../../topology";
+import { firstAddress, localAddresses, type Addresses, type Topology } from "../../topology";
 import { kubernetesAddresses } from "./addresses";
 import type * as program from "./index";
 import { RUNBOOK_STACK_SECRET } from "./runbooks";
@@ -112,7 +113,7 @@ function expectedFiles(t: Topology, a: Addresses, accessKey: string, secretKey: 
   });
   const servers = [a.mysqlPrimary, ...a.mysqlReplicas];
   const localServers = [la.mysqlPrimary, ...la.mysqlReplicas];
-  servers.forEach((at, i) => {
+  zip(servers, localServers).forEach(([at, localAt], i) => {
     const name = i === 0 ? "mysql-primary" : `mysql-replica-${i}`;
     const opts = { role: i === 0 ? "primary" : "replica", serverId: i + 1 } as const;
     files.set(`${name}-cnf:my.cnf`, {
@@ -122,7 +123,7 @@ function expectedFiles(t: Topology, a: Addresses, accessKey: string, secretKey: 
         pathsOf(K8S_MARIADB),
       ),
       local: local(
-        renderMariadbCnf(t, { ...opts, port: localServers[i].port, bindHost: "127.0.0.1", paths: localMariadb(name) }),
+        renderMariadbCnf(t, { ...opts, port: localAt.port, bindHost: "127.0.0.1", paths: localMariadb(name) }),
         [],
         pathsOf(localMariadb(name)),
       ),
@@ -130,7 +131,7 @@ function expectedFiles(t: Topology, a: Addresses, accessKey: string, secretKey: 
     const exporter = i === 0 ? "mysqld-exporter-primary" : `mysqld-exporter-replica-${i}`;
     files.set(`exporter-secrets:${exporter}.cnf`, {
       target: k8s(renderExporterMyCnf(t, at), [at.host]),
-      local: local(renderExporterMyCnf(t, localServers[i])),
+      local: local(renderExporterMyCnf(t, localAt)),
     });
   });
   files.set("mysql-secrets:bootstrap.sql", {
@@ -149,12 +150,12 @@ function expectedFiles(t: Topology, a: Addresses, accessKey: string, secretKey: 
   };
   files.set("redis-secrets:redis.conf", {
     target: k8s(
-      renderRedisConf(t, { port: a.redis[0].port, bindHost: "0.0.0.0", paths: redisK8s }),
+      renderRedisConf(t, { port: firstAddress(a, "redis").port, bindHost: "0.0.0.0", paths: redisK8s }),
       [],
       pathsOf(redisK8s),
     ),
     local: local(
-      renderRedisConf(t, { port: la.redis[0].port, bindHost: "127.0.0.1", paths: redisLocal }),
+      renderRedisConf(t, { port: firstAddress(la, "redis").port, bindHost: "127.0.0.1", paths: redisLocal }),
       [],
       pathsOf(redisLocal),
     ),
@@ -168,14 +169,15 @@ function expectedFiles(t: Topology, a: Addresses, accessKey: string, secretKey: 
       definitionsFile,
       peerDiscovery,
     });
-  const defs = ["/etc/rabbitmq/definitions/definitions.json", `${LOCAL}/rabbitmq/definitions.json`];
+  const k8sDefinitions = "/etc/rabbitmq/definitions/definitions.json";
+  const localDefinitions = `${LOCAL}/rabbitmq/definitions.json`;
   // Peers are the headless Service's endpoints, each named <pod>.rabbitmq-nodes.<namespace>.svc.cluster.local.
-  const podSuffix = a.rabbitmqNodeMetrics[0].host.replace(/^rabbitmq-0/, "");
+  const podSuffix = firstAddress(a, "rabbitmqNodeMetrics").host.replace(/^rabbitmq-0/, "");
   expect(podSuffix).toMatch(/^\.rabbitmq-nodes\.[a-z0-9-]+\.svc\.cluster\.local$/);
   const discovery: RabbitmqPeerDiscovery = { backend: "k8s", serviceName: "rabbitmq-nodes", hostnameSuffix: podSuffix };
   files.set("rabbitmq-conf:rabbitmq.conf", {
-    target: k8s(rabbit(a, "0.0.0.0", defs[0], discovery), [], [defs[0]]),
-    local: local(rabbit(la, "127.0.0.1", defs[1]), [], [defs[1]]),
+    target: k8s(rabbit(a, "0.0.0.0", k8sDefinitions, discovery), [], [k8sDefinitions]),
+    local: local(rabbit(la, "127.0.0.1", localDefinitions), [], [localDefinitions]),
     targetOnly: (text) => text.replace(/^cluster_.*\n/gm, ""),
   });
   files.set("rabbitmq-conf:enabled_plugins", {
@@ -261,8 +263,8 @@ describe.each([
     expected = expectedFiles(
       t,
       kubernetesAddresses(t, { namespace: cfg.kubernetes.namespace }),
-      values.bucketAccessKey,
-      values.bucketSecretKey,
+      testSecretValue("bucketAccessKey"),
+      testSecretValue("bucketSecretKey"),
     );
   });
 

@@ -3,6 +3,7 @@ import { GROUP_LABEL, NODE_KEY } from "./availability";
 import { POD_SECURITY_EXCEPTIONS, DEPLOYMENT_POD_SECURITY, HOST_POD_SECURITY } from "./pod-security";
 import { deployRecorded, KUBERNETES_TEST_CONFIGS, type Deployed } from "../../../test/support/kubernetes-program";
 import { podSecurityLevel, podSecurityProblems } from "../../../test/support/pod-security-check";
+import { exactly, present } from "../../../test/support/checked";
 import { recordResources, type RecordedResource } from "../../../test/support/pulumi-mocks";
 import { redisNodeCount } from "../../topology";
 
@@ -152,15 +153,12 @@ describe.each(Object.entries(KUBERNETES_TEST_CONFIGS))("Kubernetes policies (%s 
         });
       }
       const t = d.cfg.topology;
+      const groupOf = (p: (typeof stores)[number]) => present(p.labels[GROUP_LABEL], `${p.workload}'s group label`);
       const groupSize = (group: string) =>
         stores.filter((p) => p.labels[GROUP_LABEL] === group).reduce((n, p) => n + p.replicas, 0);
       // The primary and every replica in one group; each Redis shard (a master and its own replicas) in one.
-      expect(groupSize(stores.find((p) => p.workload === "mysql-primary")!.labels[GROUP_LABEL])).toBe(
-        1 + t.mysql.replicas,
-      );
-      const redisGroups = new Set(
-        stores.filter((p) => p.workload.startsWith("redis")).map((p) => p.labels[GROUP_LABEL]),
-      );
+      expect(groupSize(groupOf(stores.find((p) => p.workload === "mysql-primary")!))).toBe(1 + t.mysql.replicas);
+      const redisGroups = new Set(stores.filter((p) => p.workload.startsWith("redis")).map(groupOf));
       expect(redisGroups.size).toBe(t.redis.masters);
       for (const g of redisGroups) expect(groupSize(g)).toBe(1 + t.redis.replicasPerMaster);
       expect([...redisGroups].reduce((n, g) => n + groupSize(g), 0)).toBe(redisNodeCount(t));
@@ -172,11 +170,10 @@ describe.each(Object.entries(KUBERNETES_TEST_CONFIGS))("Kubernetes policies (%s 
           p.kind === "StatefulSet" && /^(mysql-(primary|replica-\d+)|redis.*|rabbitmq|api|worker-.+)$/.test(p.workload),
       );
       for (const p of guarded) {
-        const found = budgetFor(p);
-        expect({ workload: p.workload, budgets: found.length }).toEqual({ workload: p.workload, budgets: 1 });
-        expect(found[0].spec.maxUnavailable).toBe(1);
+        const [budget] = exactly(budgetFor(p), 1, `disruption budgets of ${p.workload}`);
+        expect(budget.spec.maxUnavailable).toBe(1);
         // The budget covers exactly the pods kept apart.
-        expect(found[0].spec.selector.matchLabels).toEqual({ [GROUP_LABEL]: p.labels[GROUP_LABEL] });
+        expect(budget.spec.selector.matchLabels).toEqual({ [GROUP_LABEL]: p.labels[GROUP_LABEL] });
       }
     });
 
@@ -225,8 +222,7 @@ describe.each(Object.entries(KUBERNETES_TEST_CONFIGS))("Kubernetes policies (%s 
           storePods.some((p) => matches(np.spec.podSelector.matchLabels ?? {}, p.labels)),
         );
         // One policy selects all the store's pods, and only them.
-        expect({ store, policies: guarding.length }).toEqual({ store, policies: 1 });
-        const policy = guarding[0];
+        const [policy] = exactly(guarding, 1, `NetworkPolicies guarding ${store}`);
         expect(
           pods
             .filter((p) => matches(policy.spec.podSelector.matchLabels, p.labels))

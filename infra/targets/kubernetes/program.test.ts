@@ -12,6 +12,7 @@ import {
   unwrapSecrets,
   type RecordedResource,
 } from "../../../test/support/pulumi-mocks";
+import { first, present } from "../../../test/support/checked";
 import { readStackFile } from "../../../test/support/stack-config";
 import { REDIS_HOSTNAME_ENV, REDIS_RESOLVE_WAIT_SECONDS, redisRestartDelayMs } from "../../render";
 import { redisNodeCount, NAMES } from "../../topology";
@@ -202,7 +203,8 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
     for (const p of policies) {
       const sources = (p.spec.ingress as Obj[]).flatMap((rule) => rule.from as Obj[]);
       expect(sources.every((s) => s.podSelector && !s.namespaceSelector && !s.ipBlock)).toBe(true);
-      const clientLabel = Object.keys(sources[0].podSelector.matchLabels)[0];
+      const selector = first(sources, `a source of the ${p.metadata.name} policy`).podSelector;
+      const clientLabel = first(Object.keys(selector.matchLabels), "a client label");
       expect(api[clientLabel]).toBe("true");
     }
     const nodeExporter = podTemplate(named(d(), "DaemonSet", "node-exporter")).metadata.labels;
@@ -265,7 +267,8 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
 
   it("mounts an nginx config whose upstream lists a Service for every API replica the autoscaler may run", () => {
     const conf = named(d(), "ConfigMap", "nginx-conf").data["nginx.conf"] as string;
-    const upstream = /upstream api \{([^}]*)\}/.exec(conf)![1];
+    const [, block] = /upstream api \{([^}]*)\}/.exec(conf) ?? [];
+    const upstream = present(block, "nginx.conf's upstream api block");
     const servers = [...upstream.matchAll(/server ([^:\s]+):(\d+)/g)].map((m) => m[1]);
     const slots = Math.max(t().api.replicas, t().autoscaling.maxReplicas);
     expect(servers).toHaveLength(slots);
@@ -325,7 +328,7 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
   it("migrates once per app version before the API, with a Job named after the image", () => {
     const jobs = ofKind(d(), "Job").filter((j) => j.metadata.name.startsWith("migrate-"));
     expect(jobs.map((j) => j.metadata.name)).toEqual([migrationJobName(d().cfg.images.app)]);
-    const migrate = podTemplate(jobs[0]).spec.containers[0];
+    const migrate = podTemplate(first(jobs, "the migration Job")).spec.containers[0];
     expect(migrate.image).toBe(d().cfg.images.app);
     expect(migrate.env.find((e: Obj) => e.name === "MYSQL_USER").value).toBe(t().mysql.users.migrator.name);
     expect(podTemplate(named(d(), "StatefulSet", "api")).spec.containers[0].image).toBe(d().cfg.images.app);
@@ -373,7 +376,7 @@ describe.each(CASES)("the Kubernetes program (%s config)", (which) => {
       scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
     };
     const job = scrape.scrape_configs.find((j) => j.job_name === "backups")!;
-    expect(job.static_configs[0].targets).toEqual([
+    expect(first(job.static_configs, "the backups job's static config").targets).toEqual([
       `${serviceHost("backups", { namespace: d().cfg.kubernetes.namespace })}:${t().backups.port}`,
     ]);
   });
@@ -526,7 +529,7 @@ describe.each(CASES)("the runbooks pod (%s config)", (which) => {
 
   it("mounts the stack file at STACK_FILE_PATH, read-only, from the runbook-stack Secret", () => {
     const spec = runbooksPod().spec;
-    const [container] = spec.containers as Obj[];
+    const container = first(spec.containers as Obj[], "the runbooks container");
     const mount = (container.volumeMounts as Obj[]).find((m) => m.readOnly)!;
     const volume = (spec.volumes as Obj[]).find((v) => v.name === mount.name)!;
     expect(volume.secret.secretName).toBe(RUNBOOK_STACK_SECRET.name);

@@ -1,5 +1,6 @@
 import { parse } from "yaml";
 import { deployRecorded, type Deployed } from "../../../test/support/kubernetes-program";
+import { first } from "../../../test/support/checked";
 import { recordResources, unwrapSecrets } from "../../../test/support/pulumi-mocks";
 import { GROUP_LABEL, NODE_KEY } from "./availability";
 
@@ -115,6 +116,8 @@ describe("RabbitMQ on Kubernetes", () => {
       scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
     };
     const job = prometheus.scrape_configs.find((j) => j.job_name === "rabbitmq")!;
-    expect(job.static_configs[0].targets).toEqual([0, 1, 2, 3, 4].map((i) => `rabbitmq-${i}${SUFFIX}:15693`));
+    expect(first(job.static_configs, "the rabbitmq job's static config").targets).toEqual(
+      [0, 1, 2, 3, 4].map((i) => `rabbitmq-${i}${SUFFIX}:15693`),
+    );
   });
 });

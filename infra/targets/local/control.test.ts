@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { first } from "../../../test/support/checked";
 import { StackControl, startControlServer } from "./control";
 import { isAlive, Supervisor } from "./supervisor";
 
@@ -28,14 +29,14 @@ describe("the stack's control socket", () => {
   });
 
   it("stops a process by name and starts it again with the same spec; both are idempotent", async () => {
-    const [first] = await control.list();
-    expect(first).toMatchObject({ name: "sleeper", running: true });
+    const before = first(await control.list(), "a listed process");
+    expect(before).toMatchObject({ name: "sleeper", running: true });
     expect(await control.stop("sleeper")).toEqual({ name: "sleeper", pid: null, running: false });
-    expect(isAlive(first.pid!)).toBe(false);
+    expect(isAlive(before.pid!)).toBe(false);
     expect(await control.stop("sleeper")).toMatchObject({ running: false });
     const again = await control.start("sleeper");
     expect(again.running).toBe(true);
-    expect(again.pid).not.toBe(first.pid);
+    expect(again.pid).not.toBe(before.pid);
     expect(isAlive(again.pid!)).toBe(true);
     expect((await control.start("sleeper")).pid).toBe(again.pid);
     expect(supervisor.processes.get("sleeper")?.spec.args).toEqual(["600"]);
