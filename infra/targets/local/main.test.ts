@@ -8,11 +8,15 @@ import { isAlive } from "./supervisor";
 const repoRoot = path.resolve(__dirname, "..", "..", "..");
 
 function runStack(args: string[]) {
-  return spawnSync(process.execPath, ["--import", "tsx", path.join(repoRoot, "scripts", "stack", "main.ts"), ...args], {
-    cwd: repoRoot,
-    encoding: "utf8",
-    timeout: 60_000,
-  });
+  return spawnSync(
+    process.execPath,
+    ["--import", "tsx", path.join(repoRoot, "infra", "targets", "local", "main.ts"), ...args],
+    {
+      cwd: repoRoot,
+      encoding: "utf8",
+      timeout: 60_000,
+    },
+  );
 }
 
 describe("stack CLI", () => {
