@@ -16,6 +16,7 @@ import { demuxLogs } from "../../services/src/platform/docker-engine";
 import { ENGINE_TEST_LABEL, removeLabelled } from "../support/engine-provider";
 import { SECRET_NAMES, testSecretValue } from "../support/deploy-config";
 import { parseTopology } from "../../infra/topology";
+import { at, exactly, first, present } from "../support/checked";
 import { runFixture, type FixtureRun } from "./run-fixture";
 
 const OWNER = "docker-target"; // the fixture's label: what removeLabelled finds
@@ -115,7 +116,7 @@ async function bounded<T, R>(items: T[], limit: number, fn: (item: T, i: number)
     Array.from({ length: Math.min(limit, items.length) }, async () => {
       while (next < items.length) {
         const i = next++;
-        out[i] = await fn(items[i], i);
+        out[i] = await fn(at(items, i, "item"), i);
       }
     }),
   );
@@ -178,9 +179,9 @@ interface User {
 }
 
 /** Sign up and log in `n` users through the API, as clients do. */
-async function signUp(n: number, prefix: string): Promise<User[]> {
+async function signUp<N extends number>(n: N, prefix: string) {
   const run = randomUUID().slice(0, 8);
-  return bounded(
+  const users = await bounded(
     Array.from({ length: n }, (_, i) => i),
     8,
     async (i) => {
@@ -196,9 +197,10 @@ async function signUp(n: number, prefix: string): Promise<User[]> {
       const id = createdBefore
         ? (await call<{ id: number }>("GET", "/me", { token: session.body.token })).body.id
         : created.body.id;
-      return { id, token: session.body.token };
+      return { id, token: session.body.token } satisfies User;
     },
   );
+  return exactly(users, n, "users signed up");
 }
 
 async function adminToken(): Promise<string> {
@@ -338,15 +340,24 @@ describe("the Docker target deployed on the real Engine", () => {
     // Every admitted purchase becomes exactly one order (the orders workers drain the queue).
     const orders = await eventually(
       async () => {
-        const [[n]] = await sql(`SELECT COUNT(*) FROM orders WHERE flash_sale_id = ${saleId}`);
+        const n = first(
+          first(await sql(`SELECT COUNT(*) FROM orders WHERE flash_sale_id = ${saleId}`), "row"),
+          "count",
+        );
         return Number(n) === stock ? Number(n) : undefined;
       },
       120_000,
       "every admitted order in MariaDB",
     );
     expect(orders).toBe(stock);
-    const [[maxPerUser]] = await sql(
-      `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ${saleId} GROUP BY user_id) t`,
+    const maxPerUser = first(
+      first(
+        await sql(
+          `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ${saleId} GROUP BY user_id) t`,
+        ),
+        "row",
+      ),
+      "max",
     );
     expect(Number(maxPerUser)).toBe(1);
     // A 503 with Retry-After while the background reconciler holds the sale: asked again, as a client does.
@@ -386,8 +397,11 @@ describe("the Docker target deployed on the real Engine", () => {
     // Every part persisted, and every balance change a ledger row (the service's own check).
     await eventually(
       async () => {
-        const [[n, total]] = await sql(
-          `SELECT COUNT(*), COALESCE(SUM(amount_cents), 0) FROM red_packet_grabs WHERE packet_id = ${packetId}`,
+        const [n, total] = first(
+          await sql(
+            `SELECT COUNT(*), COALESCE(SUM(amount_cents), 0) FROM red_packet_grabs WHERE packet_id = ${packetId}`,
+          ),
+          "row",
         );
         return Number(n) === 20 && Number(total) === amountCents ? true : undefined;
       },
@@ -471,7 +485,7 @@ describe("the runbooks with --target docker on the real Engine", () => {
     expect(plan.out).toMatch(/would\s+replace database/);
     expect(plan.code).toBe(0);
     // Applied: a safety backup into the bucket first, the reload over the network, both servers checked.
-    const id = /files of (mysql-\S+):/.exec(plan.out)![1];
+    const id = present(/files of (mysql-\S+):/.exec(plan.out)?.[1], "the backup id in the plan");
     const done = await runbook("restore", id, "--into", "in-place", "--apply", "--yes");
     if (done.code !== 0) throw new Error(`restore in place exited ${done.code}:\n${done.out}`);
     timed("restore in place", done.seconds);
@@ -534,7 +548,7 @@ describe("the runbooks with --target docker on the real Engine", () => {
     Promise.all(
       Array.from({ length: OVERRIDES.topology.redis.masters * 2 }, async (_, i) => {
         const name = `redis-${i + 1}`;
-        return { name, role: (await redisCli(name, "role")).split("\n")[0].trim() };
+        return { name, role: first((await redisCli(name, "role")).split("\n"), "role line").trim() };
       }),
     );
 
@@ -593,7 +607,8 @@ describe("the runbooks with --target docker on the real Engine", () => {
       "CREATE DATABASE IF NOT EXISTS failover_probe; CREATE TABLE IF NOT EXISTS failover_probe.t (id INT PRIMARY KEY); " +
         "DELETE FROM failover_probe.t; INSERT INTO failover_probe.t SELECT seq FROM seq_1_to_100",
     );
-    const onReplica = async () => Number((await sql("SELECT COUNT(*) FROM failover_probe.t", "mysql-replica-1"))[0][0]);
+    const onReplica = async () =>
+      Number(first(first(await sql("SELECT COUNT(*) FROM failover_probe.t", "mysql-replica-1"), "row"), "count"));
     await eventually(async () => ((await onReplica()) === 100 ? true : undefined), 30_000, "the replica caught up");
     await docker.getContainer("mysql-primary").kill();
     const fix = await runbook("mysql-failover", "--apply", "--yes");
@@ -634,19 +649,19 @@ async function masterOf(key: string, via: string): Promise<string> {
     .map((l) => l.split(" "))
     .find(
       (f) =>
-        f[2].includes("master") &&
-        !f[2].includes("fail") &&
+        (f[2] ?? "").includes("master") &&
+        !(f[2] ?? "").includes("fail") &&
         f.slice(8).some((r) => {
-          const [lo, hi = lo] = r.split("-").map(Number);
+          const [lo = NaN, hi = lo] = r.split("-").map(Number);
           return slot >= lo && slot <= hi;
         }),
     );
   if (!master) throw new Error(`no master serves slot ${slot}:\n${nodes.join("\n")}`);
-  const ip = master[1].split(":")[0];
+  const ip = first(present(master[1], "the master's address").split(":"), "ip");
   const containers = await docker.listContainers({ filters: JSON.stringify({ name: ["redis-"] }) });
   const found = containers.find((c) => Object.values(c.NetworkSettings.Networks).some((n) => n.IPAddress === ip));
   if (!found) throw new Error(`no container at ${ip}`);
-  return found.Names[0].replace(/^\//, "");
+  return first(found.Names, "container name").replace(/^\//, "");
 }
 
 describe("chaos on the Docker target", () => {
@@ -678,14 +693,23 @@ describe("chaos on the Docker target", () => {
     // Every admitted request becomes exactly one order; nobody over the limit; Redis and MariaDB agree.
     await eventually(
       async () => {
-        const [[n]] = await sql(`SELECT COUNT(*) FROM orders WHERE flash_sale_id = ${saleId}`);
+        const n = first(
+          first(await sql(`SELECT COUNT(*) FROM orders WHERE flash_sale_id = ${saleId}`), "row"),
+          "count",
+        );
         return Number(n) === admitted.length ? true : undefined;
       },
       120_000,
       "every admitted order in MariaDB",
     );
-    const [[maxPerUser]] = await sql(
-      `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ${saleId} GROUP BY user_id) t`,
+    const maxPerUser = first(
+      first(
+        await sql(
+          `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ${saleId} GROUP BY user_id) t`,
+        ),
+        "row",
+      ),
+      "max",
     );
     expect(Number(maxPerUser)).toBeLessThanOrEqual(1);
     const reconciliation = await eventually(

@@ -118,7 +118,7 @@ async function handle(
   const scale = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/statefulsets\/([^/]+)\/scale$/.exec(req.path);
   const route = pods ?? scale;
   if (!route) throw new StatusError(404, "NotFound", "the server could not find the requested resource");
-  const namespace = decodeURIComponent(route[1]);
+  const namespace = decodeURIComponent(route[1] ?? "");
   const name = route[2] && decodeURIComponent(route[2]);
   const group = pods ? "" : "apps";
   const resource = pods ? (pods[3] ? "pods/log" : "pods") : "statefulsets/scale";
@@ -200,7 +200,7 @@ export async function serveFakeKubernetesApi(cluster: FakeCluster, opts: FakeApi
     req.on("end", () => {
       const method = req.method ?? "";
       const path = new URL(req.url ?? "/", "http://api").pathname;
-      const contentType = (req.headers["content-type"] ?? "").split(";")[0].trim();
+      const contentType = (req.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
       calls.push(`${method} ${path}${body ? ` ${contentType} ${body}` : ""}`);
       const reply = (status: number, payload: unknown, text?: string) =>
         void res
@@ -257,8 +257,10 @@ interface HostRun {
 function runOnHost(command: string[], env: Record<string, string>, mounts: Map<string, string>): Promise<HostRun> {
   const mapped = (v: string) =>
     mounts.get(v) ?? [...mounts].reduce((s, [from, to]) => s.split(`${from}/`).join(`${to}/`), v);
+  const [program, ...args] = command;
+  if (!program) return Promise.resolve({ code: 1, output: "the pod's container has no command" });
   return new Promise((resolve) => {
-    const child = spawn(command[0], command.slice(1).map(mapped), {
+    const child = spawn(program, args.map(mapped), {
       cwd: repoRoot,
       env: { ...process.env, ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, mapped(v)])) },
     });
@@ -337,6 +339,7 @@ export async function stackCluster(
     },
     async createPod(pod) {
       const c = pod.spec!.containers[0];
+      if (!c) throw new Error("a pod without a container");
       const claimOf = new Map((pod.spec!.volumes ?? []).map((v) => [v.name, v.persistentVolumeClaim?.claimName]));
       const mounts = new Map(
         (c.volumeMounts ?? []).map((m) => {
