@@ -27,6 +27,16 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware: a promise nobody awaits or handles, or one passed where a void callback is expected,
+    // loses its rejection.
+    files: ["**/*.ts"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+    },
+  },
+  {
     // The modules allowed to read process.env: service config, the local stack, scripts, runbooks and test harness, bootstrap.
     files: [
       "services/src/platform/config.ts",

@@ -98,4 +98,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code));
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`[images] FAILED: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);

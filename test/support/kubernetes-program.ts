@@ -45,7 +45,7 @@ export async function deployRecorded(raw: RawStackConfig): Promise<Deployed> {
   const start = recorded.length;
   const cfg = buildDeployConfig("kubernetes", raw);
   // Required here, not imported: the program must load only after the test has set Pulumi's mocks.
-  const { deployKubernetes } = require("../../infra/targets/kubernetes/index") as typeof program; // eslint-disable-line @typescript-eslint/no-require-imports
+  const { deployKubernetes } = require("../../infra/targets/kubernetes/index") as typeof program;
   const outputs = deployKubernetes(cfg);
   await settle(outputs.apiUrl);
   await settleRegistrations();

@@ -64,10 +64,16 @@ async function main(config: ReturnType<typeof loadBackupEnv>): Promise<number> {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ status: "ok", nextRun: cron.nextRun()?.toISOString() ?? null }));
     } else if (req.url === "/metrics") {
-      register.metrics().then((text) => {
-        res.writeHead(200, { "content-type": register.contentType });
-        res.end(text);
-      });
+      register.metrics().then(
+        (text) => {
+          res.writeHead(200, { "content-type": register.contentType });
+          res.end(text);
+        },
+        (err: Error) => {
+          res.writeHead(500, { "content-type": "text/plain" });
+          res.end(`metrics: ${err.message}\n`);
+        },
+      );
     } else {
       res.writeHead(404, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: "not_found" }));
