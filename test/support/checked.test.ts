@@ -1,4 +1,6 @@
-import { at, exactly, first, present, zip } from "./checked";
+import { exactly, present, zip } from "./checked";
+
+// at and first are the services' own, tested in services/src/platform/checked.test.ts.
 
 describe("exactly", () => {
   it("returns the list when it holds exactly n elements, destructurable without checks", () => {
@@ -11,38 +13,6 @@ describe("exactly", () => {
     [["x", "y", "z"], 2, "expected 2 users, got 3"],
   ])("refuses %j for n = %d", (list, n, message) => {
     expect(() => exactly(list, n, "users")).toThrow(message);
-  });
-});
-
-describe("at", () => {
-  const list = ["a", "b", "c"];
-
-  it.each([
-    [0, "a"],
-    [2, "c"],
-    [-1, "c"],
-  ])("reads index %d as %s", (index, element) => {
-    expect(at(list, index, "a letter")).toBe(element);
-  });
-
-  it("keeps falsy elements: only a missing one fails", () => {
-    expect(at([0, null, ""], 1, "a value")).toBeNull();
-  });
-
-  it.each([
-    [3, "expected a letter at index 3, but the list has 3"],
-    [-4, "expected a letter at index -4, but the list has 3"],
-    [Number.NaN, "expected a letter at an integer index, got NaN"],
-    [1.5, "expected a letter at an integer index, got 1.5"],
-  ])("refuses index %d, naming what was expected", (index, message) => {
-    expect(() => at(list, index, "a letter")).toThrow(message);
-  });
-});
-
-describe("first", () => {
-  it("returns the first element, or fails naming it on an empty list", () => {
-    expect(first([7, 8], "the count")).toBe(7);
-    expect(() => first([], "the count")).toThrow("expected the count at index 0, but the list has 0");
   });
 });
 
