@@ -92,10 +92,11 @@ ${Object.keys(NAMESPACES).join(", ")}.
                    user and are warmed only for the users whose entries this run found (so
                    --flush --warm refreshes exactly what was cached); other users fill on their
                    first read. Only Redis (L2) is warmed; each API process fills its L1 from it.
-                   A load's copy is dropped when an invalidation or a Redis timeout races it, so
-                   the warm-up then counts what Redis holds and loads again while entries are
-                   missing (3 loads at most, a load that failed counting as one); still missing
-                   after that is a failure (exit 1).
+                   A load's copy is dropped when an invalidation or a Redis timeout races it (and,
+                   after a timeout, while the services' Redis breaker stays open: 1 s), so the
+                   warm-up then counts what Redis holds and loads again while entries are missing
+                   (5 loads at most, 1.5 s apart, a load that failed counting as one); still
+                   missing after that is a failure (exit 1).
 
 ${COMMON_HELP}`;
 
@@ -203,8 +204,14 @@ async function flush(
   return ok || !book.options.apply;
 }
 
-/** How many times a warm-up loads a namespace again while Redis holds fewer entries than it loaded. */
-const WARM_ATTEMPTS = 3;
+/**
+ * How many times a warm-up loads a namespace while Redis holds fewer entries than it loaded, and how
+ * far apart: longer than the services' Redis breaker stays open after a timeout (redis-breaker.ts,
+ * 1 s), during which the cache writes nothing to Redis — on a loaded Docker host three loads in a
+ * row found it open.
+ */
+const WARM_ATTEMPTS = 5;
+const WARM_DELAY = "1500ms";
 
 async function warm(
   book: Runbook,
@@ -230,7 +237,7 @@ async function warm(
       inRedis = await held(ns);
       if (inRedis < loaded.entries) throw missing; // zx's retry loads again (a failed load too)
     };
-    await spinner(`warming ${ns}`, () => retry(WARM_ATTEMPTS, loadAndCount)).catch((err: Error) => {
+    await spinner(`warming ${ns}`, () => retry(WARM_ATTEMPTS, WARM_DELAY, loadAndCount)).catch((err: Error) => {
       if (err !== missing) throw err;
       throw new Error(
         `${loaded.note}, but Redis holds ${inRedis} of ${loaded.entries} entries after ${attempt} loads (each raced an invalidation or a Redis timeout); the API fills the rest on reads`,
