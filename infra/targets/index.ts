@@ -2,8 +2,8 @@
  * The stack a runbook (or a chaos run, or a bench) acts on: the local stack in a state folder, or a
  * Docker or Kubernetes stack its runbook stack file describes — each as a Target (target.ts).
  */
-import { dockerTarget } from "./docker/target";
-import { kubernetesTarget } from "./kubernetes/target";
+import type * as DockerTargets from "./docker/target";
+import type * as KubernetesTargets from "./kubernetes/target";
 import { localTarget } from "./local/target";
 import { readStackFile, StackFileError, type StackFile } from "./stack-file";
 import { TargetError, type RunbookTarget, type Target } from "./target";
@@ -36,10 +36,18 @@ export function openTarget(options: TargetOptions): Target {
   return targetOfFile(file, options.dockerHostSet);
 }
 
-/** A Docker or Kubernetes stack as its runbook stack file describes it. */
+/**
+ * A Docker or Kubernetes stack as its runbook stack file describes it. Each target's module is
+ * required only here, when asked for: the Kubernetes client alone takes seconds to load on a busy
+ * machine, which a local runbook (a drill racing a process's restart) must not wait for.
+ */
 export function targetOfFile(file: StackFile, dockerHostSet = false): Target {
   const { docker, kubernetes } = file;
-  if (file.target === "docker" && docker) return dockerTarget({ ...file, docker }, dockerHostSet);
-  if (file.target === "k8s" && kubernetes) return kubernetesTarget({ ...file, kubernetes });
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  if (file.target === "docker" && docker)
+    return (require("./docker/target") as typeof DockerTargets).dockerTarget({ ...file, docker }, dockerHostSet);
+  if (file.target === "k8s" && kubernetes)
+    return (require("./kubernetes/target") as typeof KubernetesTargets).kubernetesTarget({ ...file, kubernetes });
+  /* eslint-enable @typescript-eslint/no-require-imports */
   throw new TargetError(`the stack file describes a ${file.target} stack without its ${file.target} section`);
 }
