@@ -36,7 +36,7 @@ export function dockerTarget(
   };
   return {
     kind: "docker",
-    description: `the Docker stack (engine ${engine.where})`,
+    description: `the Docker stack (engine at ${engine.where})`,
     topology: file.topology,
     addresses: file.addresses,
     mysql: fileMysqlAccess(file),

@@ -23,7 +23,7 @@ export class DockerEngine {
 
   /** Where the engine is, for messages. */
   get where(): string {
-    return this.socketPath ?? "named by DOCKER_HOST, else /var/run/docker.sock";
+    return this.socketPath ?? "$DOCKER_HOST (else /var/run/docker.sock)";
   }
 
   /** A container's image id (to run one-shot containers from the image this one runs). */
@@ -139,7 +139,7 @@ export class DockerEngine {
     const detail = e.statusCode
       ? `HTTP ${e.statusCode} ${e.json?.message ?? e.message ?? ""}`
       : (e.message ?? String(err));
-    return new Error(`docker ${what} (engine ${this.where}): ${detail.trim()}`, { cause: err });
+    return new Error(`docker ${what} (engine at ${this.where}): ${detail.trim()}`, { cause: err });
   }
 }
 
