@@ -1,4 +1,4 @@
-import { WORKER_KINDS, type Topology, type WorkerKind } from "./schema";
+import type { Topology, WorkerKind } from "./schema";
 
 /**
  * The name of every process of a stack — the one place they are spelled. The same name is the local
@@ -63,7 +63,3 @@ export const WORKER_ENTRY_POINTS: Record<WorkerKind, string> = {
 export function apiSlots(t: Topology): number {
   return Math.max(t.api.replicas, t.autoscaling.maxReplicas);
 }
-
-/** Every worker process's name, kind by kind. */
-export const workerNames = (t: Topology) =>
-  WORKER_KINDS.flatMap((kind) => Array.from({ length: t.workers[kind].processes }, (_, i) => workerName(kind, i)));

@@ -12,7 +12,7 @@ import { failoverData, PARKING, parsePrinted, SWAP_SCRIPT } from "./failover-dat
 import { formatGtidPos } from "./gtid";
 import type { KubernetesControl, OneShotPod } from "../../infra/targets/kubernetes/control";
 import { kubernetesTarget } from "../../infra/targets/kubernetes/target";
-import { parseStackFile } from "../../infra/targets/stack-file";
+import { fileVolumes, parseStackFile } from "../../infra/targets/stack-file";
 import { first, present } from "../../test/support/checked";
 
 describe("parsePrinted (the gtid CLI's answer, from a container's stdout or a pod's log)", () => {
@@ -54,7 +54,7 @@ function buildKubernetesData(over: { mariadbData?: undefined } = {}) {
     },
     nodeOf: async () => "node-2",
   } as unknown as KubernetesControl;
-  const volumes = Object.fromEntries(file.processes.flatMap((p) => (p.volume ? [[p.name, p.volume]] : [])));
+  const volumes = fileVolumes(file);
   return { data: failoverData(kubernetesTarget({ ...file, kubernetes }, control)), pods, volumes };
 }
 

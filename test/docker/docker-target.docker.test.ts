@@ -350,15 +350,7 @@ describe("the Docker target deployed on the real Engine", () => {
       "every admitted order in MariaDB",
     );
     expect(orders).toBe(stock);
-    const maxPerUser = first(
-      first(
-        await sql(
-          `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ${saleId} GROUP BY user_id) t`,
-        ),
-        "row",
-      ),
-      "max",
-    );
+    const maxPerUser = await maxOrdersPerUser(saleId);
     expect(Number(maxPerUser)).toBe(1);
     // A 503 with Retry-After while the background reconciler holds the sale: asked again, as a client does.
     const reconciliation = await callRetrying("GET", `/admin/flash-sales/${saleId}/reconciliation`, {
@@ -641,6 +633,14 @@ const redisCli = (node: string, ...args: string[]) =>
     [`REDISCLI_AUTH=${testSecretValue("redisAdminPassword")}`],
   );
 
+/** The most orders any one user has in a sale (the per-user limit is 1). */
+async function maxOrdersPerUser(saleId: number): Promise<string> {
+  const rows = await sql(
+    `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ${saleId} GROUP BY user_id) t`,
+  );
+  return first(first(rows, "row"), "max");
+}
+
 /** The container of the Redis master that serves `key`'s slot, asked of `via`. */
 async function masterOf(key: string, via: string): Promise<string> {
   const slot = Number((await redisCli(via, "cluster", "keyslot", key)).trim());
@@ -702,15 +702,7 @@ describe("chaos on the Docker target", () => {
       120_000,
       "every admitted order in MariaDB",
     );
-    const maxPerUser = first(
-      first(
-        await sql(
-          `SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM orders WHERE flash_sale_id = ${saleId} GROUP BY user_id) t`,
-        ),
-        "row",
-      ),
-      "max",
-    );
+    const maxPerUser = await maxOrdersPerUser(saleId);
     expect(Number(maxPerUser)).toBeLessThanOrEqual(1);
     const reconciliation = await eventually(
       async () => {

@@ -4,6 +4,7 @@ import type { RowDataPacket } from "mysql2";
 import { rootSql } from "../../infra/targets/local/components/mysql";
 import { amqpUrl } from "../../infra/targets/local/components/rabbitmq";
 import { isAlive } from "../../infra/targets/local/supervisor";
+import { workerName } from "../../infra/topology";
 import { eventually, liveQueue, mysqlSocket, testAddresses, testTopology } from "../stack/clients";
 import { onPrimary } from "../support/db";
 import { counterAt } from "../support/metrics";
@@ -12,7 +13,7 @@ import { first } from "../support/checked";
 import { awaitOutcome, buildBuyers, buildSale, mysqlView, purchase, stackPid } from "./support";
 
 const stack = () => ({ topology: testTopology(), addresses: testAddresses() });
-const workerNames = () => testAddresses().workers.orders.map((_, i) => `worker-orders-${i + 1}`);
+const workerNames = () => testAddresses().workers.orders.map((_, i) => workerName("orders", i));
 
 /** One orders-worker counter summed over every worker (null while one is not answering). */
 async function ordersCounter(outcome: string): Promise<number | null> {
