@@ -4,6 +4,7 @@
  *   infra/topology (the model) ← infra/render (pure renderers) ← services (the app)
  *     ← infra/targets (the local stack, the Docker and Kubernetes programs, each target's Target)
  *     ← runbooks (through infra/targets/*.ts, the seam, only) ← scripts (load, bench, chaos, images),
+ * load, bench and chaos reaching a target through that seam too (a Target, never a target's insides),
  * with test code (test/, *.test.ts, fixtures) importable by tests only.
  */
 const TEST = "(^test/|\\.test\\.ts$|\\.fixture\\.ts$)";
@@ -52,6 +53,14 @@ module.exports = {
       severity: "error",
       from: { path: "^runbooks/", pathNot: TEST },
       to: { path: "^(infra/targets/[^/]+/|infra/[^/]+\\.ts$|scripts/|test/)" },
+    },
+    {
+      name: "load-bench-chaos-through-the-seam",
+      comment:
+        "Load runs, the bench and chaos drive a stack through its Target (infra/targets/*.ts), never a target's insides or the Pulumi programs.",
+      severity: "error",
+      from: { path: "^scripts/(load|bench|chaos)/", pathNot: TEST },
+      to: { path: "^(infra/targets/[^/]+/|infra/[^/]+\\.ts$|test/)" },
     },
     {
       name: "no-test-code-in-the-product",

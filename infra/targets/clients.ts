@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { $ } from "zx";
-import type { Addresses, HostPort, Topology } from "../topology";
+import { hostPort, type Addresses, type HostPort, type Topology } from "../topology";
 
 /** redis-cli as the admin ACL user (the password in REDISCLI_AUTH, never in arguments): its stdout. */
 export async function redisAdmin(ctx: { topology: Topology }, node: HostPort, args: string[]): Promise<string> {
@@ -28,6 +28,29 @@ export function parseClusterInfo(text: string): Record<string, string> {
       .filter((line) => line.includes(":"))
       .map((line) => line.trim().split(":") as [string, string]),
   );
+}
+
+/**
+ * Whether the Redis cluster is whole: every node reports cluster_state:ok, and there are the
+ * topology's masters, each with its replicas linked. `detail` says what is short.
+ */
+export async function clusterHealth(ctx: {
+  topology: Topology;
+  addresses: Addresses;
+}): Promise<{ ok: boolean; detail: string }> {
+  const { masters, replicasPerMaster } = ctx.topology.redis;
+  const nodes = ctx.addresses.redis;
+  const infos = await Promise.all(
+    nodes.map(async (node) => ({ node, info: parseClusterInfo(await redisAdmin(ctx, node, ["CLUSTER", "INFO"])) })),
+  );
+  const notOk = infos.find(({ info }) => info.cluster_state !== "ok");
+  if (notOk) return { ok: false, detail: `${hostPort(notOk.node)} cluster_state=${notOk.info.cluster_state}` };
+  const replications = await Promise.all(nodes.map((n) => redisAdmin(ctx, n, ["INFO", "replication"])));
+  const roles = replications.map((r) => /role:(\w+)/.exec(r)?.[1]);
+  const linked = replications.filter((r) => /master_link_status:up/.test(r)).length;
+  const masterCount = roles.filter((r) => r === "master").length;
+  const ok = masterCount === masters && linked === masters * replicasPerMaster;
+  return { ok, detail: `${masterCount} masters, ${linked} replicas linked` };
 }
 
 /** The AMQP URL for a user of the stack's vhost. */

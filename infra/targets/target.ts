@@ -19,7 +19,19 @@ export interface ProcessState {
   running: boolean;
   /** e.g. "pid 1234 127.0.0.1:3306" on the local stack. */
   detail?: string;
+  /**
+   * Which run of the process this is: it changes whenever the process (re)starts — the pid on the
+   * local stack, the container id and its start time on Docker, the pod's uid and its containers'
+   * restarts on Kubernetes — so "restarted" means a new instance that runs.
+   */
+  instance?: string;
+  /** Its pid where this machine sees the process (the local stack, a Docker host's engine); not on Kubernetes. */
+  hostPid?: number;
 }
+
+/** The signals a fault sends: a crash, and a freeze and its thaw. */
+export const PROCESS_SIGNALS = ["SIGKILL", "SIGSTOP", "SIGCONT"] as const;
+export type ProcessSignal = (typeof PROCESS_SIGNALS)[number];
 
 /** What can be done to a stack's processes, whatever runs them. */
 export interface ProcessControl {
@@ -29,6 +41,13 @@ export interface ProcessControl {
   start(name: string): Promise<void>;
   /** Stop a process (a no-op when it is stopped). */
   stop(name: string): Promise<void>;
+  /**
+   * Send a fault's signal to a running process, as a crash or a stall would: SIGKILL kills it at
+   * once (whether it comes back is the platform's doing: the local supervisor restarts what it
+   * restarts, Kubernetes recreates the pod, Docker leaves a killed container stopped); SIGSTOP
+   * freezes it until SIGCONT. A TargetError where the platform cannot do it.
+   */
+  signal(name: string, signal: ProcessSignal): Promise<void>;
 }
 
 /** How to reach one MariaDB server as an account with every privilege, with the `mariadb` client. */

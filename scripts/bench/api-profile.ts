@@ -1,6 +1,6 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import { stackPid, type LoadTarget } from "../load/target";
+import { hostPidOf, type LoadTarget } from "../load/target";
 
 /** Where one API process spent a run, from V8's sampling profiler. */
 export interface ApiProfile {
@@ -136,13 +136,13 @@ class Inspector {
  * Run `fn` while V8's sampling profiler records `processName` (through its inspector, opened for the
  * run and closed after it). Sampling costs the process a few percent of its throughput.
  */
-export function profileApi<T>(
+export async function profileApi<T>(
   t: LoadTarget,
   processName: string,
   fn: () => Promise<T>,
   saveTo?: string,
 ): Promise<{ result: T; profile: ApiProfile }> {
-  return profileProcess(stackPid(t, processName), processName, fn, saveTo);
+  return profileProcess(await hostPidOf(t, processName), processName, fn, saveTo);
 }
 
 /** Run `fn` while V8's sampling profiler records the Node process `pid` (reported as `processName`). */

@@ -15,7 +15,9 @@ const STATIC_FILE = "bench-ceiling.txt";
 
 /** nginx serving a small static file from the same location as the catalog. */
 export async function nginxStaticCeiling(b: BenchContext): Promise<Ceiling> {
-  fs.writeFileSync(path.join(b.target.layout.staticRoot, STATIC_FILE), `${"floodgate ".repeat(6)}\n`);
+  const staticDir = b.target.staticDir;
+  if (!staticDir) throw new Error(`nginx's static files of ${b.target.description} are nowhere this machine writes`);
+  fs.writeFileSync(path.join(staticDir, STATIC_FILE), `${"floodgate ".repeat(6)}\n`);
   const plan: LoadPlan = {
     url: entryUrl(b.target),
     // Sent like the catalog's requests (and every browser's); this file has no gzipped copy.

@@ -2,7 +2,6 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import type { LoadTarget } from "../load/target";
-import { readState } from "../../infra/targets/local/state";
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
@@ -33,10 +32,14 @@ function descendants(pid: number): number[] {
 /** A stack process name's component: api-2 → api, worker-orders-1 → worker-orders, redis-5 → redis. */
 export const componentOf = (name: string) => name.replace(/-\d+$/, "");
 
-/** CPU seconds per component of the stack right now, plus the load generator (this process). */
-function snapshot(t: LoadTarget): Map<string, number> {
+/**
+ * CPU seconds per component of the stack right now, plus the load generator (this process): every
+ * running process this machine sees (its hostPid), with its descendants.
+ */
+async function snapshot(t: LoadTarget): Promise<Map<string, number>> {
   const totals = new Map<string, number>();
-  for (const p of readState(t.layout.stateFile)?.processes ?? []) {
+  const seen = (await t.control.list()).flatMap((p) => (p.hostPid === undefined ? [] : [{ ...p, pid: p.hostPid }]));
+  for (const p of seen) {
     const seconds = [p.pid, ...descendants(p.pid)].reduce((s, pid) => s + cpuSeconds(pid), 0);
     const component = componentOf(p.name);
     totals.set(component, (totals.get(component) ?? 0) + seconds);
@@ -54,11 +57,11 @@ export async function profileCpu<T>(
   t: LoadTarget,
   fn: () => Promise<T>,
 ): Promise<{ result: T; cpu: Record<string, number> }> {
-  const before = snapshot(t);
+  const before = await snapshot(t);
   const started = Date.now();
   const result = await fn();
   const wallSeconds = (Date.now() - started) / 1000;
-  const after = snapshot(t);
+  const after = await snapshot(t);
   const shares = [...after].map(
     ([c, s]) => [c, Math.max(0, s - (before.get(c) ?? 0)) / (wallSeconds * os.cpus().length)] as const,
   );

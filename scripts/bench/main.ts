@@ -5,8 +5,8 @@
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { startLocalStack } from "../../infra/targets/local-stack";
 import { insertUsers } from "../load/fixtures";
-import { startOrReuse } from "../load/target";
 import { koaBareCeiling, naiveBaselineCeiling, nginxStaticCeiling, redisLuaCeiling } from "./ceilings";
 import { flashSaleStorm, pureAdmission, soldOut } from "./flash-sale-scenarios";
 import { GeneratorCpu, type BenchContext } from "./measure";
@@ -112,7 +112,7 @@ async function main(): Promise<number> {
   const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
   const startedAt = new Date().toISOString();
   const reportDir = path.join(o.out, startedAt.replace(/[:.]/g, "-"));
-  const stack = await startOrReuse(benchTopology(), {
+  const stack = await startLocalStack(benchTopology(), {
     root: path.join(repoRoot, ".floodgate", "bench"),
     repoRoot,
     reuse: o.reuse,

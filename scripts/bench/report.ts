@@ -1,7 +1,7 @@
 /** Renders a BenchReport: the terminal summary, and the report folder (markdown, JSON, SVG chart). */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { formatTable } from "../../infra/targets/local/table";
+import { formatTable } from "../../infra/targets/text-table";
 import { allTargets, formatPercent, SCENARIO_HEADER, scenarioCells, formatRps } from "./format";
 import { renderMarkdown } from "./markdown";
 import type { BenchReport } from "./results";

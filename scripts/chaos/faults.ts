@@ -2,9 +2,8 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
 import { NAMES, redisName } from "../../infra/topology";
-import { clusterHealth, redisAdmin } from "../../infra/targets/local/components/redis";
-import { isAlive } from "../../infra/targets/local/supervisor";
-import { eventually, stackPid, type LoadTarget } from "../load/target";
+import { clusterHealth, redisAdmin } from "../../infra/targets";
+import { eventually, processState, type LoadTarget } from "../load/target";
 
 /** One fault: injected into a running storm, then recovered the way on-call would. */
 export interface Fault {
@@ -56,23 +55,30 @@ export async function redisWhole(t: LoadTarget): Promise<void> {
   await eventually(async () => ((await clusterHealth(t)).ok ? true : undefined), 90_000, 500);
 }
 
-/** Until the supervisor has a new, live process of that name (it restarts stateless processes and Redis). */
-async function restarted(t: LoadTarget, name: string, oldPid: number) {
+/** The instance (targets/target.ts) a process of the stack runs as now: what a restart changes. */
+async function instanceOf(t: LoadTarget, name: string): Promise<string> {
+  const p = await processState(t, name);
+  if (!p.running || p.instance === undefined) throw new Error(`${name} is not running on ${t.description}`);
+  return p.instance;
+}
+
+/** Until the target runs a new instance of that name (the platform restarts stateless processes and Redis). */
+async function restarted(t: LoadTarget, name: string, old: string) {
   await eventually(async () => {
-    const pid = stackPid(t, name);
-    return pid !== oldPid && isAlive(pid) ? true : undefined;
+    const p = await processState(t, name);
+    return p.running && p.instance !== undefined && p.instance !== old ? true : undefined;
   }, 60_000);
 }
 
-/** SIGKILL of a process the supervisor restarts by itself. */
+/** SIGKILL of a process the platform restarts by itself. */
 function killRestarted(id: string, title: string, name: string): Fault {
-  let victim = 0;
+  let victim = "";
   return {
     id,
     title,
     async inject(t) {
-      victim = stackPid(t, name);
-      process.kill(victim, "SIGKILL");
+      victim = await instanceOf(t, name);
+      await t.control.signal(name, "SIGKILL");
     },
     recover: (t) => restarted(t, name, victim),
   };
@@ -83,26 +89,27 @@ export const redisMasterKill: Fault = {
   id: "redis-master-kill",
   title: "SIGKILL of the Redis master holding the sale or packet",
   async inject(t, key) {
-    process.kill(stackPid(t, await masterOfKey(t, key)), "SIGKILL");
+    await t.control.signal(await masterOfKey(t, key), "SIGKILL");
   },
   recover: redisWhole,
 };
 
 /** SIGSTOP of that master for longer than the cluster's node timeout (its replica takes over), then SIGCONT. */
 export function redisMasterStop(stoppedMs = 6000): Fault {
-  let victim = 0;
+  let victim = "";
+  const thaw = (t: LoadTarget) => t.control.signal(victim, "SIGCONT");
   return {
     id: "redis-master-stop",
     title: `SIGSTOP of the Redis master holding the sale for ${stoppedMs / 1000} s`,
     async inject(t, key) {
-      victim = stackPid(t, await masterOfKey(t, key));
-      process.kill(victim, "SIGSTOP");
+      victim = await masterOfKey(t, key);
+      await t.control.signal(victim, "SIGSTOP");
       // Thawed on a timer, as a stalled VM or a long fork would: the storm goes on meanwhile.
-      setTimeout(() => process.kill(victim, "SIGCONT"), stoppedMs).unref();
+      setTimeout(() => void thaw(t).catch(() => undefined), stoppedMs).unref();
     },
     async recover(t) {
       await sleep(stoppedMs);
-      process.kill(victim, "SIGCONT"); // no-op when the timer already did
+      await thaw(t); // a no-op when the timer already did
       await redisWhole(t);
     },
   };
@@ -119,18 +126,11 @@ export const grabWorkerKill = killRestarted(
 /** SIGKILL of one API replica mid-storm (nginx sends its requests to the other). */
 export const apiReplicaKill = killRestarted("api-replica-kill", "SIGKILL of an API replica", "api-1");
 
-/** SIGKILL of RabbitMQ (its Erlang VM too) mid-storm; the supervisor restarts it. */
-export const rabbitmqKill: Fault = {
-  id: "rabbitmq-kill",
-  title: "SIGKILL of RabbitMQ",
-  async inject(t) {
-    // The wrapper script runs the Erlang VM as a child: kill the whole process group.
-    process.kill(-stackPid(t, "rabbitmq"), "SIGKILL");
-  },
-  async recover(t) {
-    await eventually(async () => (isAlive(stackPid(t, "rabbitmq")) ? true : undefined), 60_000);
-  },
-};
+/**
+ * SIGKILL of RabbitMQ mid-storm — its Erlang VM too: the target signals the whole process tree (on
+ * the local stack, the wrapper script's process group) — until the platform runs it again.
+ */
+export const rabbitmqKill = killRestarted("rabbitmq-kill", "SIGKILL of RabbitMQ", "rabbitmq");
 
 /** SIGKILL of the MariaDB primary mid-storm, recovered by on-call's failover runbook. */
 export function mysqlPrimaryKill(repoRoot: string): Fault {
@@ -138,12 +138,12 @@ export function mysqlPrimaryKill(repoRoot: string): Fault {
     id: "mysql-primary-kill",
     title: "SIGKILL of the MariaDB primary, then the mysql-failover runbook",
     async inject(t) {
-      process.kill(stackPid(t, NAMES.mysqlPrimary), "SIGKILL");
+      await t.control.signal(NAMES.mysqlPrimary, "SIGKILL");
     },
     async recover(t) {
       await sleep(1000); // on-call is paged; the workers hold their messages meanwhile
       const args = ["--import", "tsx", path.join("runbooks", "main.ts"), "mysql-failover", "--apply", "--yes"];
-      await promisify(execFile)(process.execPath, [...args, "--state-dir", t.layout.root], {
+      await promisify(execFile)(process.execPath, [...args, ...t.selfArgs], {
         cwd: repoRoot,
         timeout: 180_000,
       }).catch((err: { stdout?: string; stderr?: string; message: string }) => {

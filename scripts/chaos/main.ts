@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { parseTopology, withPortOffset } from "../../infra/topology";
-import { startOrReuse } from "../load/target";
+import { startLocalStack } from "../../infra/targets/local-stack";
 import { allHeld, chaosScenarios, DEFAULT_SIZE, runScenario, type ChaosResult } from "./scenarios";
 import { chaosTable } from "./table";
 
@@ -79,8 +79,9 @@ async function main(): Promise<number> {
   }
   const log = (m: string) => process.stdout.write(`[chaos] ${m}\n`);
   const topology = withPortOffset(parseTopology({ autoscaling: { enabled: false } }), offset);
-  const stack = await startOrReuse(topology, {
-    root: chaosRoot(offset),
+  const root = chaosRoot(offset);
+  const stack = await startLocalStack(topology, {
+    root,
     repoRoot,
     reuse: values.reuse,
     progress: (m) => log(`stack: ${m}`),
@@ -98,7 +99,7 @@ async function main(): Promise<number> {
         // The next run starts a fresh stack over these logs: keep them for the post-mortem.
         const stamp = new Date().toISOString().replace(/[:.]/g, "-");
         const kept = path.join(repoRoot, ".floodgate", "chaos-failures", `${stamp}-${s.id.replace("/", "-")}`);
-        fs.cpSync(path.join(stack.target.layout.root, "logs"), kept, { recursive: true });
+        fs.cpSync(path.join(root, "logs"), kept, { recursive: true });
         log(`${s.id}: the stack's logs up to now are kept in ${path.relative(repoRoot, kept)}`);
       }
       results.push(r);

@@ -1,4 +1,4 @@
-import { formatTable } from "../../infra/targets/local/table";
+import { formatTable } from "../../infra/targets/text-table";
 import type { ChaosResult } from "./scenarios";
 
 /** Column labels: the invariants are many and long, so columns carry a letter and a legend names them. */

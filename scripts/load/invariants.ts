@@ -1,6 +1,6 @@
 import type { RowDataPacket } from "mysql2";
 import { brokerCounts } from "../../runbooks/lib/broker";
-import { amqpUrl } from "../../infra/targets/local/components/rabbitmq";
+import { amqpUrl } from "../../infra/targets";
 import type { InvariantCheck } from "../bench/results";
 import { adminToken, apiCall } from "./fixtures";
 import { readConservation } from "../../services/src/modules/ledger/conservation";

@@ -1,44 +1,40 @@
 import { Cluster } from "ioredis";
 import mysql from "mysql2/promise";
-import { localAddresses, type Addresses, type Topology } from "../../infra/topology";
-import { StackLayout } from "../../infra/targets/local/context";
-import { StackControl } from "../../infra/targets/local/control";
-import { startStack, type RunningStack } from "../../infra/targets/local/stack";
-import { readState } from "../../infra/targets/local/state";
-import { isAlive } from "../../infra/targets/local/supervisor";
+import { openTarget, type ProcessState, type Target } from "../../infra/targets";
 import { roundRobin } from "./round-robin";
 
-/** A local stack that load runs (bench, chaos, their tests) drive: its topology, addresses and folder. */
-export interface LoadTarget {
-  topology: Topology;
-  addresses: Addresses;
-  layout: StackLayout;
-}
+/**
+ * The stack a load run (bench, chaos, their tests) drives: a Target, so what acts on it reaches the
+ * target only through the seam — its topology and addresses, its processes' control.
+ */
+export type LoadTarget = Target;
 
-/** A target built from a topology and the stack folder it runs in. */
-export function loadTarget(topology: Topology, root: string): LoadTarget {
-  return { topology, addresses: localAddresses(topology), layout: new StackLayout(root) };
+/** The local stack running in `stateDir` (the test stack, a bench's or chaos run's stack). */
+export function localLoadTarget(stateDir: string): LoadTarget {
+  return openTarget({ target: "local", stateDir, stackFile: "" });
 }
 
 /** nginx's base URL: the way every client comes in. */
-export const entryUrl = (t: LoadTarget) => `http://127.0.0.1:${t.addresses.nginx.port}`;
+export const entryUrl = (t: LoadTarget) => `http://${t.addresses.nginx.host}:${t.addresses.nginx.port}`;
 
 /** The base URL of one API replica (bypassing nginx). */
-export const replicaUrl = (t: LoadTarget, index: number) =>
-  `http://127.0.0.1:${roundRobin(t.addresses.api, index, "API replica").port}`;
+export const replicaUrl = (t: LoadTarget, index: number) => {
+  const a = roundRobin(t.addresses.api, index, "API replica");
+  return `http://${a.host}:${a.port}`;
+};
 
-/** The stack's process supervisor, through its control socket. */
-export function stackControl(t: LoadTarget): StackControl {
-  const state = readState(t.layout.stateFile);
-  if (!state?.controlSocket) throw new Error(`no stack with a control socket is running in ${t.layout.root}`);
-  return new StackControl(state.controlSocket);
+/** A process of the stack (api-1, redis-3, worker-orders-1, rabbitmq, mysql-primary…) as its target sees it now. */
+export async function processState(t: LoadTarget, name: string): Promise<ProcessState> {
+  const found = (await t.control.list()).find((p) => p.name === name);
+  if (!found) throw new Error(`no process ${name} in ${t.description}`);
+  return found;
 }
 
-/** The pid of a stack process (api-1, redis-3, worker-orders-1, rabbitmq, mysql-primary…), from the state file. */
-export function stackPid(t: LoadTarget, name: string): number {
-  const found = readState(t.layout.stateFile)?.processes.find((p) => p.name === name);
-  if (!found) throw new Error(`no process ${name} in the stack at ${t.layout.root}`);
-  return found.pid;
+/** The pid of a running stack process where this machine sees it (the local stack, a local Docker engine). */
+export async function hostPidOf(t: LoadTarget, name: string): Promise<number> {
+  const p = await processState(t, name);
+  if (p.hostPid === undefined) throw new Error(`${name} of ${t.description} runs nowhere this machine sees`);
+  return p.hostPid;
 }
 
 /** A MySQL connection to the primary as the migrator (arranging data and checking invariants). */
@@ -63,28 +59,6 @@ export async function onPrimary<T>(t: LoadTarget, fn: (conn: mysql.Connection) =
   } finally {
     await conn.end();
   }
-}
-
-/**
- * Start a stack for `topology` in `root`, or reuse the one already running there (its owner alive).
- * `stop` stops only a stack this call started.
- */
-export async function startOrReuse(
-  topology: Topology,
-  opts: { root: string; repoRoot: string; reuse: boolean; progress: (m: string) => void },
-): Promise<{ target: LoadTarget; reused: boolean; stop: () => Promise<void> }> {
-  const state = readState(new StackLayout(opts.root).stateFile);
-  if (opts.reuse && state && isAlive(state.ownerPid)) {
-    opts.progress(`reusing the stack in ${opts.root} (owner pid ${state.ownerPid})`);
-    return { target: loadTarget(state.topology ?? topology, opts.root), reused: true, stop: async () => undefined };
-  }
-  const running: RunningStack = await startStack(topology, {
-    root: opts.root,
-    repoRoot: opts.repoRoot,
-    fresh: true,
-    progress: opts.progress,
-  });
-  return { target: loadTarget(topology, opts.root), reused: false, stop: () => running.stop() };
 }
 
 /** Poll until `probe` returns a value, or fail after `timeoutMs` with the last error. */

@@ -1,7 +1,7 @@
-import { loadTarget } from "../../scripts/load/target";
+import { localLoadTarget } from "../../scripts/load/target";
 import { chaosScenarios, runScenario } from "../../scripts/chaos/scenarios";
 import { chaosTable } from "../../scripts/chaos/table";
-import { repoRoot, testLayout, testTopology } from "../stack/test-stack";
+import { repoRoot, testLayout } from "../stack/test-stack";
 
 // The short subset of `npm run chaos` that runs in `npm test`, on the test stack. The Redis master
 // kill, RabbitMQ and MariaDB failover have their own integration tests (test/flash-sales,
@@ -18,7 +18,7 @@ const SUBSET = [
 ];
 
 describe("chaos: storms while a component dies", () => {
-  const target = () => loadTarget(testTopology(), testLayout().root);
+  const target = () => localLoadTarget(testLayout().root);
   const scenarios = chaosScenarios(repoRoot).filter((s) => SUBSET.includes(s.id));
 
   it("knows every scenario of the subset", () => {

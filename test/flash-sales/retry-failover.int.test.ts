@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { masterOfKey } from "../../scripts/chaos/faults";
-import { loadTarget } from "../../scripts/load/target";
+import { localLoadTarget } from "../../scripts/load/target";
 import { clusterHealth } from "../../infra/targets/local/components/redis";
 import { saleKeys } from "../../services/src/modules/flash-sales/keys";
 import { purchaseRequestId } from "../../services/src/modules/flash-sales/request-id";
@@ -22,7 +22,7 @@ import {
 import { at, zip } from "../support/checked";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const target = () => loadTarget(testTopology(), testLayout().root);
+const target = () => localLoadTarget(testLayout().root);
 const nodeIndex = (name: string) => Number(name.split("-")[1]) - 1;
 /** Another node than `victim` to ask about the cluster (redis-cli would wait on a frozen one). */
 const otherThan = (victim: string) => (nodeIndex(victim) + 1) % testAddresses().redis.length;

@@ -4,11 +4,11 @@ import { readState } from "../../infra/targets/local/state";
 import { adminToken, call, replicaBase, type Answer } from "../support/api";
 import { onPrimary } from "../support/db";
 import { eventually } from "../stack/clients";
-import { testAddresses, testLayout, testTopology } from "../stack/test-stack";
+import { testAddresses, testLayout } from "../stack/test-stack";
 import { insertUsers, type DirectUser } from "../support/users";
 import { first, zip, type Counted } from "../support/checked";
 import { bounded } from "../../scripts/load/bounded";
-import { appRedis, loadTarget } from "../../scripts/load/target";
+import { appRedis, localLoadTarget } from "../../scripts/load/target";
 
 export { bounded };
 
@@ -146,7 +146,7 @@ export function acceptedOf(buyers: Buyer[], answers: Array<Answer<{ requestId?: 
 }
 
 /** An ioredis Cluster client on the test stack, as the app user (disconnect it after use). */
-export const stackRedis = () => appRedis(loadTarget(testTopology(), testLayout().root));
+export const stackRedis = () => appRedis(localLoadTarget(testLayout().root));
 
 /** The request ids of a sale's orders in MySQL, with how many orders each has. */
 export async function orderRequestIds(saleId: number): Promise<Map<string, number>> {

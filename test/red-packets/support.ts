@@ -15,7 +15,7 @@ import { insertUsers, type DirectUser } from "../support/users";
 import { at, first, type Counted } from "../support/checked";
 import { bounded } from "../../scripts/load/bounded";
 import { topUp, type CreatedPacket } from "../../scripts/load/fixtures";
-import { loadTarget } from "../../scripts/load/target";
+import { localLoadTarget } from "../../scripts/load/target";
 import { parsePacketRef } from "../../services/src/modules/red-packets/packet-ref";
 import { randomUUID } from "node:crypto";
 
@@ -31,7 +31,7 @@ export function buildGrabbers<N extends number>(n: N): Promise<Counted<Grabber, 
 
 /** Credit `user` with `amountCents` through the admin top-up route; returns the balance after it. */
 export function fund(user: Grabber, amountCents: number): Promise<number> {
-  return topUp(loadTarget(testTopology(), testLayout().root), user.id, amountCents);
+  return topUp(localLoadTarget(testLayout().root), user.id, amountCents);
 }
 
 /** Fund `creator` with the packet's amount, then create the packet as them: its ref and numeric id. */

@@ -1,6 +1,6 @@
 import { masterOfKey as masterOf } from "../../scripts/chaos/faults";
-import { loadTarget } from "../../scripts/load/target";
-import { testLayout, testTopology } from "../stack/test-stack";
+import { localLoadTarget } from "../../scripts/load/target";
+import { testLayout } from "../stack/test-stack";
 
 /** The stack name (redis-N) of the master currently serving the hash slot of `key`. */
-export const masterOfKey = (key: string) => masterOf(loadTarget(testTopology(), testLayout().root), key);
+export const masterOfKey = (key: string) => masterOf(localLoadTarget(testLayout().root), key);

@@ -1,6 +1,6 @@
 import { insertUsers as insertLoadUsers, type LoadUser } from "../../scripts/load/fixtures";
-import { loadTarget } from "../../scripts/load/target";
-import { testLayout, testTopology } from "../stack/test-stack";
+import { localLoadTarget } from "../../scripts/load/target";
+import { testLayout } from "../stack/test-stack";
 import { exactly, type Counted } from "./checked";
 
 /** A user inserted straight into MySQL, with a token signed by the stack's real key. */
@@ -13,5 +13,5 @@ export type DirectUser = LoadUser;
  * destructure without checks (`const [alice, bob] = await insertUsers(2)`).
  */
 export async function insertUsers<N extends number>(n: N, prefix = "direct"): Promise<Counted<DirectUser, N>> {
-  return exactly(await insertLoadUsers(loadTarget(testTopology(), testLayout().root), n, prefix), n, "inserted users");
+  return exactly(await insertLoadUsers(localLoadTarget(testLayout().root), n, prefix), n, "inserted users");
 }

@@ -8,11 +8,27 @@ import os from "node:os";
 import path from "node:path";
 import { DockerEngine } from "../../../services/src/platform/docker-engine";
 import type { StackFile } from "../stack-file";
-import type { DataJob, JobResult, Target } from "../target";
+import type { DataJob, JobResult, ProcessSignal, Target } from "../target";
 import { fileMysqlAccess, fileVolumes } from "../stack-file";
 
 /** Where one-shot containers mount volumes. */
 const MOUNT = "/volumes";
+
+/**
+ * A fault's signal to a container. SIGKILL goes to its main process through the engine (`docker
+ * kill`): the container stops, and stays stopped — the engine counts a kill as a manual stop, which
+ * `unless-stopped` does not restart (moby/moby#53415). SIGSTOP and SIGCONT pause and unpause it
+ * instead of signalling PID 1: the cgroup freezer stops every process of the container, as the
+ * local stack's group signal does, where a STOP to PID 1 would leave its children running; and a
+ * `docker kill -s STOP` would also mark the container manually stopped, so a crash after the thaw
+ * would not be restarted. CONT of a container that is not paused does nothing, like SIGCONT.
+ */
+async function dockerSignal(engine: DockerEngine, name: string, signal: ProcessSignal): Promise<void> {
+  if (signal === "SIGKILL") return engine.signal(name, "SIGKILL");
+  const { paused } = await engine.state(name);
+  if (signal === "SIGSTOP" && !paused) await engine.pause(name);
+  if (signal === "SIGCONT" && paused) await engine.unpause(name);
+}
 
 /**
  * The stack `file` describes, its engine at the file's socket (inside the runbooks container), or —
@@ -41,9 +57,18 @@ export function dockerTarget(
     addresses: file.addresses,
     mysql: fileMysqlAccess(file),
     control: {
-      list: () => Promise.all(names.map(async (name) => ({ name, running: await engine.running(name) }))),
+      list: () =>
+        Promise.all(
+          names.map(async (name) => {
+            const s = await engine.state(name);
+            // A restart in place keeps the id and changes StartedAt; a re-created container has a new id.
+            const instance = s.startedAt ? `${s.id.slice(0, 12)}@${s.startedAt}` : undefined;
+            return { name, running: s.running, instance, hostPid: s.running && s.pid > 0 ? s.pid : undefined };
+          }),
+        ),
       start: (name) => engine.start(known(name)),
       stop: (name) => engine.stop(known(name)),
+      signal: (name, signal) => dockerSignal(engine, known(name), signal),
     },
     backupEnv: file.backupEnv ?? {},
     // The runbooks container's temp folder: gone with the container (a restored instance is for a look).

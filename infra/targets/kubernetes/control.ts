@@ -16,7 +16,7 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import type { StackProcess } from "../stack-file";
-import type { ProcessControl } from "../target";
+import { TargetError, type ProcessControl, type ProcessSignal, type ProcessState } from "../target";
 
 /** An API server named outright (the stack file's `kubernetes.api`, e.g. `kubectl proxy`'s URL). */
 export interface KubernetesApi {
@@ -124,6 +124,17 @@ function isRunning(pod: V1Pod | undefined): boolean {
   return pod.status?.phase === "Running" && ready;
 }
 
+/**
+ * Which run of a process a pod is: its uid (a recreated pod has a new one) and its containers'
+ * restarts (the kubelet restarts a crashed container in the same pod); none without a pod.
+ */
+function instanceOf(pod: V1Pod | undefined): string | undefined {
+  const uid = pod?.metadata?.uid;
+  if (!uid) return undefined;
+  const restarts = (pod.status?.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0);
+  return `${uid}#${restarts}`;
+}
+
 /** Will not come up by itself: failed, or a container backing off. A pod merely starting is not broken. */
 function isBroken(pod: V1Pod): boolean {
   if (pod.metadata?.deletionTimestamp) return false;
@@ -150,12 +161,34 @@ export class KubernetesControl implements ProcessControl {
     this.timeoutMs = opts.timeoutMs ?? 180_000;
   }
 
-  async list(): Promise<Array<{ name: string; running: boolean }>> {
+  async list(): Promise<ProcessState[]> {
     return Promise.all(
-      this.processes.map(async (p) => ({
-        name: p.name,
-        running: isRunning(await this.getPod(this.locate(p.name).pod)),
-      })),
+      this.processes.map(async (p) => {
+        const pod = await this.getPod(this.locate(p.name).pod);
+        return { name: p.name, running: isRunning(pod), instance: instanceOf(pod) };
+      }),
+    );
+  }
+
+  /**
+   * A fault's signal. SIGKILL deletes the pod with a grace period of 0 (no SIGTERM first; its
+   * StatefulSet recreates it, a new uid); a pod already gone is fine. Kubernetes has no way to
+   * freeze a container: SIGSTOP and SIGCONT are a TargetError.
+   */
+  async signal(name: string, signal: ProcessSignal): Promise<void> {
+    const at = this.locate(name);
+    if (signal !== "SIGKILL")
+      throw new TargetError(
+        `Kubernetes cannot send ${signal} to pod ${at.pod}: the API has no way to freeze a container`,
+      );
+    await this.call(
+      `delete pods/${at.pod}`,
+      ({ core }) =>
+        core.deleteNamespacedPod(
+          { name: at.pod, namespace: this.namespace, body: { gracePeriodSeconds: 0 } },
+          timeoutOptions(),
+        ),
+      true,
     );
   }
 

@@ -13,7 +13,7 @@ import { StackControl } from "./control";
 import { startStack, stopStale, type RunningStack } from "./stack";
 import { readState } from "./state";
 import { isAlive, isStopped, stopDescendants } from "./supervisor";
-import { formatTable } from "./table";
+import { formatTable } from "../text-table";
 import { loadTopologyFile } from "./topology-file";
 
 const HELP = `floodgate local stack

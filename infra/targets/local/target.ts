@@ -6,13 +6,26 @@
 import path from "node:path";
 import { $ } from "zx";
 import { localAddresses } from "../../topology";
-import type { DataJob, JobResult, Target } from "../target";
+import type { DataJob, JobResult, ProcessSignal, Target } from "../target";
 import { TargetError } from "../target";
 import { localBackupEnv } from "./components/backups";
 import { mysqlSockets } from "./components/mysql";
 import { StackLayout, type StackContext } from "./context";
 import { StackControl } from "./control";
 import { readState } from "./state";
+
+/**
+ * Signal the process group the supervisor runs `name` in (every process leads its own): the
+ * process and what it started — RabbitMQ's wrapper script and its Erlang VM, nginx's workers — as
+ * a container's signal reaches its whole tree. This user owns them, so no need to ask the owner.
+ */
+function signalGroup(name: string, signal: ProcessSignal, processes: Array<{ name: string; pid: number | null }>) {
+  const p = processes.find((x) => x.name === name);
+  if (!p)
+    throw new TargetError(`no process ${name} in the local stack (it has ${processes.map((x) => x.name).join(", ")})`);
+  if (p.pid === null) throw new Error(`${name} is not running: nothing to send ${signal} to`);
+  process.kill(-p.pid, signal);
+}
 
 /** The stack recorded in `stateDir`, or a TargetError saying none runs there. */
 export function localTarget(stateDir: string): Target {
@@ -45,12 +58,14 @@ export function localTarget(stateDir: string): Target {
           name: p.name,
           running: p.running,
           detail: p.pid === null ? "not running" : `pid ${p.pid}`,
+          ...(p.pid === null ? {} : { instance: String(p.pid), hostPid: p.pid }),
         })),
       start: async (name) => {
         const p = await control.start(name);
         if (!p.running) throw new Error(`the stack reports ${name} not running`);
       },
       stop: async (name) => void (await control.stop(name)),
+      signal: async (name, signal) => signalGroup(name, signal, await control.list()),
     },
     backupEnv: localBackupEnv({ topology, addresses, layout, bindHost: "127.0.0.1" } as StackContext),
     scratchDir: layout.root,

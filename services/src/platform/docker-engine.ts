@@ -69,10 +69,23 @@ export class DockerEngine {
     }
   }
 
-  /** The container's id and state: running, and its healthcheck's status when it has one. */
-  async state(name: string): Promise<{ id: string; running: boolean; health?: string }> {
+  /**
+   * The container's id and state: running (paused included), its healthcheck's status when it has
+   * one, when it last started, and its main process's pid in the engine host's namespace (0 when
+   * it does not run).
+   */
+  async state(
+    name: string,
+  ): Promise<{ id: string; running: boolean; health?: string; paused: boolean; startedAt: string; pid: number }> {
     const info = await this.inspect(name);
-    return { id: info.Id, running: Boolean(info.State?.Running), health: info.State?.Health?.Status };
+    return {
+      id: info.Id,
+      running: Boolean(info.State?.Running),
+      health: info.State?.Health?.Status,
+      paused: Boolean(info.State?.Paused),
+      startedAt: info.State?.StartedAt ?? "",
+      pid: info.State?.Pid ?? 0,
+    };
   }
 
   /** Write `content` to the absolute `file` inside the container (root-owned, mode 0644), through the engine. */
@@ -89,6 +102,16 @@ export class DockerEngine {
   /** Send a signal to the container's main process. */
   async signal(name: string, signal: string): Promise<void> {
     await this.call(`kill -s ${signal} ${name}`, () => this.docker.getContainer(name).kill({ signal }));
+  }
+
+  /** Freeze every process of the container (the cgroup freezer), until `unpause`. */
+  async pause(name: string): Promise<void> {
+    await this.call(`pause ${name}`, () => this.docker.getContainer(name).pause() as Promise<unknown>);
+  }
+
+  /** Thaw a paused container. */
+  async unpause(name: string): Promise<void> {
+    await this.call(`unpause ${name}`, () => this.docker.getContainer(name).unpause() as Promise<unknown>);
   }
 
   /** Whether the container runs; an Error naming it when Docker does not know it. */

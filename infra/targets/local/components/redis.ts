@@ -3,9 +3,9 @@ import { hostPort, redisName } from "../../../topology";
 import { clusterFormScript, redisRestartDelayMs, renderRedisConf } from "../../../render";
 import { exitedMessage, run, writeConfig, type StackContext } from "../context";
 import { waitFor } from "../wait";
-import { parseClusterInfo, redisAdmin } from "../../clients";
+import { clusterHealth, parseClusterInfo, redisAdmin } from "../../clients";
 
-export { parseClusterInfo, redisAdmin };
+export { clusterHealth, parseClusterInfo, redisAdmin };
 
 /**
  * Start every cluster node, form the cluster if it is new — with the forming script the Docker and
@@ -60,23 +60,4 @@ export async function startRedis(ctx: StackContext): Promise<void> {
     intervalMs: 250,
   });
   ctx.progress(`redis cluster ok (${ctx.topology.redis.masters} masters) in ${ms} ms`);
-}
-
-/** Whether every node reports cluster_state:ok and the expected number of masters, each with its replicas linked. */
-export async function clusterHealth(
-  ctx: Pick<StackContext, "topology" | "addresses">,
-): Promise<{ ok: boolean; detail: string }> {
-  const { masters, replicasPerMaster } = ctx.topology.redis;
-  const nodes = ctx.addresses.redis;
-  const infos = await Promise.all(
-    nodes.map(async (node) => ({ node, info: parseClusterInfo(await redisAdmin(ctx, node, ["CLUSTER", "INFO"])) })),
-  );
-  const notOk = infos.find(({ info }) => info.cluster_state !== "ok");
-  if (notOk) return { ok: false, detail: `${hostPort(notOk.node)} cluster_state=${notOk.info.cluster_state}` };
-  const replications = await Promise.all(nodes.map((n) => redisAdmin(ctx, n, ["INFO", "replication"])));
-  const roles = replications.map((r) => /role:(\w+)/.exec(r)?.[1]);
-  const linked = replications.filter((r) => /master_link_status:up/.test(r)).length;
-  const masterCount = roles.filter((r) => r === "master").length;
-  const ok = masterCount === masters && linked === masters * replicasPerMaster;
-  return { ok, detail: `${masterCount} masters, ${linked} replicas linked` };
 }
