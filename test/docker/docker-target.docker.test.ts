@@ -16,6 +16,9 @@ import { demuxLogs } from "../../services/src/platform/docker-engine";
 import { ENGINE_TEST_LABEL, removeLabelled } from "../support/engine-provider";
 import { SECRET_NAMES, testSecretValue } from "../support/deploy-config";
 import { parseTopology } from "../../infra/topology";
+import { targetOfFile, type Target } from "../../infra/targets";
+import { parseStackFile, STACK_FILE_PATH } from "../../infra/targets/stack-file";
+import { masterOfKey, redisMasterKill } from "../../scripts/chaos/faults";
 import { at, exactly, first, present } from "../support/checked";
 import { runFixture, type FixtureRun } from "./run-fixture";
 
@@ -641,27 +644,14 @@ async function maxOrdersPerUser(saleId: number): Promise<string> {
   return first(first(rows, "row"), "max");
 }
 
-/** The container of the Redis master that serves `key`'s slot, asked of `via`. */
-async function masterOf(key: string, via: string): Promise<string> {
-  const slot = Number((await redisCli(via, "cluster", "keyslot", key)).trim());
-  const nodes = (await redisCli(via, "cluster", "nodes")).trim().split("\n");
-  const master = nodes
-    .map((l) => l.split(" "))
-    .find(
-      (f) =>
-        (f[2] ?? "").includes("master") &&
-        !(f[2] ?? "").includes("fail") &&
-        f.slice(8).some((r) => {
-          const [lo = NaN, hi = lo] = r.split("-").map(Number);
-          return slot >= lo && slot <= hi;
-        }),
-    );
-  if (!master) throw new Error(`no master serves slot ${slot}:\n${nodes.join("\n")}`);
-  const ip = first(present(master[1], "the master's address").split(":"), "ip");
-  const containers = await docker.listContainers({ filters: JSON.stringify({ name: ["redis-"] }) });
-  const found = containers.find((c) => Object.values(c.NetworkSettings.Networks).some((n) => n.IPAddress === ip));
-  if (!found) throw new Error(`no container at ${ip}`);
-  return first(found.Names, "container name").replace(/^\//, "");
+/**
+ * The stack as chaos sees it: the Docker Target of the stack file the program gave the runbooks
+ * container, its engine this machine's (as `docker` here), its addresses on the private network —
+ * which this host routes to (the engine runs here).
+ */
+async function dockerStack(): Promise<Target> {
+  const text = await execIn("runbooks", ["cat", STACK_FILE_PATH]);
+  return targetOfFile(parseStackFile(JSON.parse(text), `the runbooks container's ${STACK_FILE_PATH}`), true);
 }
 
 describe("chaos on the Docker target", () => {
@@ -669,7 +659,10 @@ describe("chaos on the Docker target", () => {
     const stock = 30;
     const buyers = await signUp(60, "chaos");
     const saleId = await createSale("Docker target chaos", stock);
-    const victim = await masterOf(`{fs:${saleId}}:stock`, "redis-1");
+    // The chaos run's own fault, through the Docker Target: the master is found by the cluster's word.
+    const target = await dockerStack();
+    const key = `{fs:${saleId}}:stock`;
+    const victim = await masterOfKey(target, key);
     const storm = bounded(buyers, 25, async (b, i) => {
       await new Promise((r) => setTimeout(r, i * 40)); // spread over ~2.4 s, so the kill lands mid-storm
       return callRetrying<{ requestId?: string; error?: string }>("POST", `/flash-sales/${saleId}/purchases`, {
@@ -679,7 +672,7 @@ describe("chaos on the Docker target", () => {
     });
     await new Promise((r) => setTimeout(r, 500));
     const killedAt = Date.now();
-    await docker.getContainer(victim).kill();
+    await redisMasterKill.inject(target, key);
     const answers = await storm;
     const admitted = answers.filter((a) => a.status === 202);
     process.stdout.write(
@@ -715,15 +708,17 @@ describe("chaos on the Docker target", () => {
       "reconciliation without drift",
     );
     expect(reconciliation.body).toMatchObject({ drift: 0, orders: admitted.length });
-    // The killed node comes back (as its replica's replica) and the cluster is whole again.
-    await docker.getContainer(victim).start();
+    // The killed node comes back (as its replica's replica) and the cluster is whole again. The engine
+    // leaves a killed container stopped (to it, a kill is a manual stop): start it as on-call would.
+    await target.control.start(victim);
     await eventually(
       async () =>
         /cluster_state:ok/.test(await redisCli(victim, "cluster", "info").catch(() => "")) ? true : undefined,
       120_000,
       `${victim} back in a healthy cluster`,
     );
-  });
+    await redisMasterKill.recover(target); // every master with its replica linked, as after a chaos run
+  }, 300_000);
 });
 
 describe("secrets on the Docker target", () => {

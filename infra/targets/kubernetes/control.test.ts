@@ -15,6 +15,7 @@ import {
 import { first, present } from "../../../test/support/checked";
 import { KubernetesControl, type OneShotPod } from "./control";
 import type { StackProcess } from "../stack-file";
+import { TargetError } from "../target";
 
 // No cluster runs here: the fake API (test/support/fake-kubernetes-api.ts, which says what it cannot
 // prove) answers the client's real requests, under the runbooks pod's Role, from StatefulSets kept
@@ -28,6 +29,8 @@ interface MemoryPod {
   /** GETs left before a starting pod is ready, or a terminating one is gone. */
   after: number;
   waiting?: string;
+  /** metadata.uid, where a test gives the pod one. */
+  uid?: string;
 }
 type MemorySet = { replicas: number; pods: Record<number, MemoryPod> };
 /** The StatefulSets every test's cluster has (buildSets), and any other a test adds. */
@@ -67,7 +70,10 @@ function reconcile(set: MemorySet): void {
 
 function podJson(pod: MemoryPod): V1Pod {
   return {
-    metadata: pod.terminating ? { deletionTimestamp: new Date("2026-01-01T00:00:00Z") } : {},
+    metadata: {
+      ...(pod.terminating ? { deletionTimestamp: new Date("2026-01-01T00:00:00Z") } : {}),
+      ...(pod.uid ? { uid: pod.uid } : {}),
+    },
     spec: { nodeName: "node-1", containers: [{ name: "main" }] },
     status: {
       phase: pod.phase,
@@ -201,6 +207,42 @@ describe("KubernetesControl", () => {
       { name: "worker-orders-1", running: true },
       { name: "worker-orders-2", running: false },
     ]);
+  });
+
+  it("names each pod's instance by its uid and its containers' restarts", async () => {
+    const sets = buildSets();
+    sets.redis.pods[0] = { ...serving(), uid: "uid-redis-0" };
+    sets.redis.pods[1] = { phase: "Running", ready: false, after: 0, waiting: "CrashLoopBackOff", uid: "uid-redis-1" };
+    const k = await fakeKubernetes(sets);
+    const listed = await k.control.list();
+    expect(listed.find((p) => p.name === "redis-1")).toEqual({
+      name: "redis-1",
+      running: true,
+      instance: "uid-redis-0#0",
+    });
+    expect(listed.find((p) => p.name === "redis-2")).toMatchObject({ running: false, instance: "uid-redis-1#3" });
+    expect(listed.find((p) => p.name === "worker-orders-2")?.instance).toBeUndefined();
+  });
+
+  it("sends SIGKILL as a delete of the pod with a grace period of 0, under the runbooks' Role", async () => {
+    const sets = buildSets();
+    sets.redis.pods[1] = { ...serving(), uid: "uid-before" };
+    const k = await fakeKubernetes(sets);
+    await k.control.signal("redis-2", "SIGKILL");
+    expect(writes(k.calls)).toEqual([
+      'DELETE /api/v1/namespaces/fg/pods/redis-1 application/json {"gracePeriodSeconds":0}',
+    ]);
+    // Its StatefulSet recreates it: another pod, starting.
+    expect(sets.redis.pods[1]).toMatchObject({ phase: "Pending", ready: false });
+    expect(sets.redis.pods[1]?.uid).toBeUndefined();
+  });
+
+  it.each(["SIGSTOP", "SIGCONT"] as const)("refuses %s: Kubernetes cannot freeze a container", async (signal) => {
+    const k = await fakeKubernetes(buildSets());
+    const refused = k.control.signal("redis-1", signal);
+    await expect(refused).rejects.toThrow(TargetError);
+    await expect(refused).rejects.toThrow(`Kubernetes cannot send ${signal} to pod redis-0`);
+    expect(writes(k.calls)).toEqual([]);
   });
 
   it("names the node a process's pod runs on, and none for a process without a pod", async () => {
