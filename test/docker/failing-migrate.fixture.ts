@@ -125,8 +125,7 @@ const program = () => {
   const staticVolume = new docker.Volume("static", { name: "static" }, watched);
   new ApiCluster(
     "api",
-    ctx,
-    { dependsOn: [mysql.ready, legacy.succeeded], staticVolume: staticVolume.name },
+    { ...ctx, dependsOn: [mysql.ready, legacy.succeeded], staticVolume: staticVolume.name },
     { ...opts, dependsOn: [network, staticVolume] },
   );
   watchOutputs();

@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type { DeployConfig } from "../../deployment";
 import { WORKER_ENTRY_POINTS, WORKER_KINDS, apiName, NAMES, workerName } from "../../topology";
 import { apiIp } from "./addresses";
 import { appEnv, migrateEnv } from "./app-env";
@@ -10,8 +11,11 @@ import { oneShotJob } from "./one-shot";
 /** The app image's command for one entry point under services/src/main/ (compiled to dist/ by the Dockerfile). */
 export const appCommand = (entry: string) => ["node", `dist/services/src/main/${entry}.js`];
 
-/** Inputs beyond the context: what must be ready before migrations and services start. */
-export interface ApiClusterArgs {
+/** What ApiCluster reads: every address, the network, the secrets, the app image, and what it waits for. */
+export interface ApiClusterArgs extends Pick<DockerContext, "addresses" | "network" | "subnet" | "secretTopology"> {
+  cfg: Pick<DeployConfig, "topology" | "secrets">;
+  images: Pick<DockerContext["images"], "app">;
+  /** What must be ready before the migrations (so every service) start: the stores and their jobs. */
   dependsOn: pulumi.Input<pulumi.Resource>[];
   /** The shared volume the catalog publisher writes. */
   staticVolume: pulumi.Input<string>;
@@ -22,29 +26,31 @@ export interface ApiClusterArgs {
  * workers and the tracker; a migration job runs first and every service waits for it.
  */
 export class ApiCluster extends pulumi.ComponentResource {
-  /** Every API slot container, in slot order. */
-  readonly apiSlots: docker.Container[];
+  /** Every API slot, in slot order (running or not): nginx and the autoscaler start after them. */
+  readonly slots: pulumi.Resource[];
+  /** The API slots' container names, in slot order: the ones the autoscaler starts and stops. */
+  readonly slotNames: string[];
   /** The migration job, once it succeeded: every service waits for it. */
   readonly migrated: pulumi.Output<pulumi.Resource>;
 
-  constructor(name: string, ctx: DockerContext, args: ApiClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: ApiClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:docker:ApiCluster", name, {}, opts);
-    const t = ctx.cfg.topology;
-    const a = ctx.addresses;
+    const t = args.cfg.topology;
+    const a = args.addresses;
     const staticMount = [{ volumeName: args.staticVolume, containerPath: PATHS.staticDir }];
     // Replaced whenever the image or the schema's inputs change, so each new version migrates once, first.
     const migrate = oneShotJob(
       `${name}-migrate`,
       {
         name: "migrate",
-        image: ctx.images.app,
+        image: args.images.app,
         command: appCommand("migrate"),
-        envs: ctx.secretTopology.apply((s) => migrateEnv(s, a)),
-        networksAdvanced: onNetwork(ctx.network, "migrate"),
+        envs: args.secretTopology.apply((s) => migrateEnv(s, a)),
+        networksAdvanced: onNetwork(args.network, "migrate"),
         ...limits("job", t),
       },
       { parent: this, deleteBeforeReplace: true, dependsOn: args.dependsOn },
-      Object.values(ctx.cfg.secrets),
+      Object.values(args.cfg.secrets),
     );
     this.migrated = migrate.succeeded;
     const service = (
@@ -61,11 +67,11 @@ export class ApiCluster extends pulumi.ComponentResource {
         `${name}-${container}`,
         {
           name: container,
-          image: ctx.images.app,
+          image: args.images.app,
           command: appCommand(entry),
           envs: env,
           volumes: staticMount,
-          networksAdvanced: onNetwork(ctx.network, container),
+          networksAdvanced: onNetwork(args.network, container),
           healthcheck: httpHealthcheck(port, healthPath, 30),
           // Longer than the API's shutdown drain, so in-flight requests finish before SIGKILL.
           stopTimeout: 30,
@@ -78,42 +84,35 @@ export class ApiCluster extends pulumi.ComponentResource {
         // one after another: a rotated secret replaces each only once the one before is healthy.
         { parent: this, deleteBeforeReplace: true, dependsOn: [this.migrated, ...(after ? [after] : [])] },
       );
-    this.apiSlots = [];
+    const slots: docker.Container[] = [];
     a.api.forEach((slot, i) => {
       const running = i < t.api.replicas;
-      const env = ctx.secretTopology.apply((s) => appEnv(s, a, { id: apiName(i), port: slot.port }));
+      const env = args.secretTopology.apply((s) => appEnv(s, a, { id: apiName(i), port: slot.port }));
       // Readiness, as on every target: 503 only while draining or cut off from every dependency, so a
       // shared dependency's outage never marks every replica unhealthy (Docker restarts nothing on it;
       // `pulumi up` waits on it).
       const extra = {
-        networksAdvanced: onNetwork(ctx.network, apiName(i), apiIp(ctx.subnet, i)),
+        networksAdvanced: onNetwork(args.network, apiName(i), apiIp(args.subnet, i)),
         // Slots above api.replicas exist stopped; the autoscaler starts and stops them.
         ...(running ? {} : { start: false, mustRun: false, wait: false }),
         labels: [{ label: "floodgate.role", value: "api" }],
       };
-      const container = service(
-        apiName(i),
-        "api",
-        "api",
-        env,
-        slot.port,
-        "/api/v1/health",
-        extra,
-        this.apiSlots[i - 1],
-      );
-      this.apiSlots.push(container);
+      const container = service(apiName(i), "api", "api", env, slot.port, "/api/v1/health", extra, slots[i - 1]);
+      slots.push(container);
     });
     for (const kind of WORKER_KINDS) {
       let previous: docker.Container | undefined;
       a.workers[kind].forEach((w, i) => {
         const id = workerName(kind, i);
         const concurrency = t.workers[kind].concurrency;
-        const env = ctx.secretTopology.apply((s) => appEnv(s, a, { id, port: w.port, concurrency }));
+        const env = args.secretTopology.apply((s) => appEnv(s, a, { id, port: w.port, concurrency }));
         previous = service(id, "worker", WORKER_ENTRY_POINTS[kind], env, w.port, "/health", {}, previous);
       });
     }
-    const trackerEnv = ctx.secretTopology.apply((s) => appEnv(s, a, { id: NAMES.tracker, port: a.tracker.port }));
+    const trackerEnv = args.secretTopology.apply((s) => appEnv(s, a, { id: NAMES.tracker, port: a.tracker.port }));
     service(NAMES.tracker, "tracker", "tracker", trackerEnv, a.tracker.port, "/health");
-    this.registerOutputs({ apiSlots: this.apiSlots.map((c) => c.name) });
+    this.slots = slots;
+    this.slotNames = a.api.map((_, i) => apiName(i));
+    this.registerOutputs({ slots: this.slots, slotNames: this.slotNames, migrated: this.migrated });
   }
 }

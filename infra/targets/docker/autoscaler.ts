@@ -4,6 +4,7 @@ import { hostPort, type Addresses, type Topology, NAMES } from "../../topology";
 import { envList } from "./app-env";
 import { appCommand } from "./api-cluster";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
+import type { DeployConfig } from "../../deployment";
 import { PATHS, type DockerContext } from "./context";
 
 /** The autoscaler's environment: bounds and cooldown from the topology, the API slots it may start and stop. */
@@ -27,10 +28,13 @@ export function autoscalerEnv(t: Topology, a: Addresses, apiContainers: string[]
   });
 }
 
-/** Inputs beyond the context. */
-export interface AutoscalerArgs {
+/** What Autoscaler reads: the addresses, the network, the topology's bounds, the app image and the slots it scales. */
+export interface AutoscalerArgs extends Pick<DockerContext, "addresses" | "network"> {
+  cfg: Pick<DeployConfig, "topology">;
+  images: Pick<DockerContext["images"], "app">;
   /** Names of every API slot container, in slot order. */
   apiContainers: string[];
+  /** What must run first: Prometheus, which it queries, and the API slots. */
   dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -39,30 +43,28 @@ export interface AutoscalerArgs {
  * starts or stops the pre-created API slots within min/max, waiting the cooldown between steps.
  */
 export class Autoscaler extends pulumi.ComponentResource {
-  /** The autoscaler container. */
-  readonly container: docker.Container;
-
-  constructor(name: string, ctx: DockerContext, args: AutoscalerArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: AutoscalerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:docker:Autoscaler", name, {}, opts);
-    const t = ctx.cfg.topology;
-    this.container = new docker.Container(
+    const t = args.cfg.topology;
+    new docker.Container(
       `${name}-service`,
       {
         name: NAMES.autoscaler,
-        image: ctx.images.app,
+        image: args.images.app,
         command: appCommand("autoscaler"),
-        envs: autoscalerEnv(t, ctx.addresses, args.apiContainers),
+        envs: autoscalerEnv(t, args.addresses, args.apiContainers),
         // Starting and stopping containers needs the Docker API: root-equivalent, so nothing else gets it.
         volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" }],
         // The socket belongs to root:docker; the app image runs as a non-root user.
         user: "root",
-        networksAdvanced: onNetwork(ctx.network, NAMES.autoscaler),
+        networksAdvanced: onNetwork(args.network, NAMES.autoscaler),
         healthcheck: httpHealthcheck(t.autoscaling.port, "/health", 30),
         ...limits("autoscaler", t),
         ...LONG_RUNNING,
       },
       { parent: this, deleteBeforeReplace: true, dependsOn: args.dependsOn },
     );
-    this.registerOutputs({ container: this.container.name });
+    // Nothing depends on a part of it: the Redis rotation's finishing job waits for the whole component.
+    this.registerOutputs({});
   }
 }

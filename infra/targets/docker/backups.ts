@@ -4,6 +4,7 @@ import { backupServiceEnv, type Addresses, type Topology, NAMES } from "../../to
 import { envList } from "./app-env";
 import { appCommand } from "./api-cluster";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
+import type { DeployConfig } from "../../deployment";
 import type { DockerContext } from "./context";
 
 /** Where backups go: the S3 endpoint and bucket on the private network. */
@@ -38,9 +39,13 @@ export function backupEnv(t: Topology, a: Addresses, target: BackupTarget, keys:
   });
 }
 
-/** Inputs beyond the context. */
-export interface BackupsArgs {
+/** What Backups reads: the addresses it backs up, the network, the secrets, the app image, and where it writes. */
+export interface BackupsArgs extends Pick<DockerContext, "addresses" | "network" | "secretTopology"> {
+  cfg: Pick<DeployConfig, "topology" | "secrets">;
+  images: Pick<DockerContext["images"], "app">;
+  /** The bucket the backups go to. */
   target: BackupTarget;
+  /** What must run first: the bucket's job and the MariaDB servers it dumps. */
   dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -50,29 +55,27 @@ export interface BackupsArgs {
  * retention. It keeps nothing of its own, so it has no volume.
  */
 export class Backups extends pulumi.ComponentResource {
-  /** The scheduler container. */
-  readonly container: docker.Container;
-
-  constructor(name: string, ctx: DockerContext, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:docker:Backups", name, {}, opts);
-    const { bucketAccessKey, bucketSecretKey } = ctx.cfg.secrets;
+    const { bucketAccessKey, bucketSecretKey } = args.cfg.secrets;
     const envs = pulumi
-      .all([ctx.secretTopology, bucketAccessKey, bucketSecretKey])
-      .apply(([s, access, secret]) => backupEnv(s, ctx.addresses, args.target, { access, secret }));
-    this.container = new docker.Container(
+      .all([args.secretTopology, bucketAccessKey, bucketSecretKey])
+      .apply(([s, access, secret]) => backupEnv(s, args.addresses, args.target, { access, secret }));
+    new docker.Container(
       `${name}-scheduler`,
       {
         name: NAMES.backups,
-        image: ctx.images.app,
+        image: args.images.app,
         command: appCommand("backup"),
         envs,
-        networksAdvanced: onNetwork(ctx.network, NAMES.backups),
-        healthcheck: httpHealthcheck(ctx.cfg.topology.backups.port, "/health", 30),
-        ...limits("backups", ctx.cfg.topology),
+        networksAdvanced: onNetwork(args.network, NAMES.backups),
+        healthcheck: httpHealthcheck(args.cfg.topology.backups.port, "/health", 30),
+        ...limits("backups", args.cfg.topology),
         ...LONG_RUNNING,
       },
       { parent: this, deleteBeforeReplace: true, dependsOn: args.dependsOn },
     );
-    this.registerOutputs({ container: this.container.name });
+    // Nothing depends on a part of it: the Redis rotation's finishing job waits for the whole component.
+    this.registerOutputs({});
   }
 }

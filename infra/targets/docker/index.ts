@@ -2,7 +2,7 @@ import path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { secretValues, withSecrets, type DeployConfig, type StackOutputs } from "../../deployment";
-import { hostPort, apiName } from "../../topology";
+import { hostPort } from "../../topology";
 import { DEFAULT_SUBNET, dockerAddresses, dynamicRange } from "./addresses";
 import { ApiCluster } from "./api-cluster";
 import { Autoscaler } from "./autoscaler";
@@ -51,36 +51,34 @@ export function deployDocker(cfg: DeployConfig): StackOutputs {
   const bucket = new StaticBucket("bucket", ctx, opts);
   const api = new ApiCluster(
     "api",
-    ctx,
     {
+      ...ctx,
       // Every store and its bootstrap job: the API reads replicas and publishes into the bucket.
       dependsOn: [mysql.ready, ...mysql.replicated, redis.ready, rabbitmq.ready, bucket.ready],
-      staticVolume: bucket.publishVolume.name,
+      staticVolume: bucket.publishVolume,
     },
     opts,
   );
-  const lb = new LoadBalancer("lb", ctx, { staticVolume: bucket.edgeVolume.name, dependsOn: api.apiSlots }, opts);
+  const lb = new LoadBalancer("lb", { ...ctx, staticVolume: bucket.edgeVolume, dependsOn: api.slots }, opts);
   // The exporters and the runbooks log in to the stores: they start once the stores' users exist
   // (and, on a rotation, accept the new passwords).
   const afterStores = { dependsOn: [network, mysql.ready, redis.ready, rabbitmq.ready] };
-  const monitoring = new Monitoring("monitoring", ctx, readRuleFiles(), lb.container, afterStores);
+  const monitoring = new Monitoring("monitoring", { ...ctx, rules: readRuleFiles(), nginx: lb.entry }, afterStores);
   const backupTarget = { endpoint: bucket.endpoint, bucket: bucket.buckets.backups };
   const backups = new Backups(
     "backups",
-    ctx,
-    { target: backupTarget, dependsOn: [bucket.ready, ...mysql.servers] },
+    { ...ctx, target: backupTarget, dependsOn: [bucket.ready, ...mysql.servers] },
     opts,
   );
-  const runbooks = new Runbooks("runbooks", ctx, { backupTarget }, afterStores);
+  const runbooks = new Runbooks("runbooks", { ...ctx, backupTarget }, afterStores);
   const autoscaler = new Autoscaler(
     "autoscaler",
-    ctx,
-    { apiContainers: api.apiSlots.map((_, i) => apiName(i)), dependsOn: [monitoring.prometheus, ...api.apiSlots] },
+    { ...ctx, apiContainers: api.slotNames, dependsOn: [monitoring.prometheus, ...api.slots] },
     opts,
   );
   // A rotated Redis password is accepted besides the old one until every client holding one runs
   // with it; then only the new one is (redis-auth.ts).
-  const redisAuthFinished = redis.finishAuth(ctx, [api, monitoring, backups, runbooks, autoscaler]).succeeded;
+  const redisAuthFinished = redis.finishAuth([api, monitoring, backups, runbooks, autoscaler]).succeeded;
   // The URLs resolve once the entry is up and every one-shot job succeeded; a failed job rejects
   // them with its exit code and last log lines (and fails `pulumi up`, as it fails its dependants).
   const jobs = [
@@ -92,7 +90,7 @@ export function deployDocker(cfg: DeployConfig): StackOutputs {
     api.migrated,
     redisAuthFinished,
   ];
-  const deployed = pulumi.all([lb.container.urn, ...jobs.map((job) => job.apply((r) => r.urn))]);
+  const deployed = pulumi.all([lb.entry.urn, ...jobs.map((job) => job.apply((r) => r.urn))]);
   const whenDeployed = (value: string) => deployed.apply(() => value);
   // Without adminPort the UIs stay on the private network (reach them through an SSH tunnel or `docker exec`).
   const admin = (offset: number, internal: { host: string; port: number }) =>

@@ -4,8 +4,8 @@ import { CONTAINER_NGINX_FILES, renderApiUpstream, renderNginxConf } from "../..
 import type { Addresses, Topology } from "../../topology";
 import { NAMES } from "../../topology";
 import { httpHealthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
-import { PATHS } from "./context";
-import type { DockerContext } from "./context";
+import type { DeployConfig } from "../../deployment";
+import { PATHS, type DockerContext } from "./context";
 
 /** nginx.conf on Docker: listening on every interface, the static volume served, status open to the private network only. */
 export function dockerNginxConf(t: Topology, a: Addresses, subnet: string): string {
@@ -24,8 +24,10 @@ export function dockerNginxConf(t: Topology, a: Addresses, subnet: string): stri
   });
 }
 
-/** Inputs beyond the context. */
-export interface LoadBalancerArgs {
+/** What LoadBalancer reads: the addresses and subnet it renders, the network, the public port and the nginx image. */
+export interface LoadBalancerArgs extends Pick<DockerContext, "addresses" | "network" | "subnet"> {
+  cfg: Pick<DeployConfig, "topology" | "publicPort">;
+  images: Pick<DockerContext["images"], "nginx">;
   /** The volume of published static files, served read-only under /static/. */
   staticVolume: pulumi.Input<string>;
   /** The API slots: nginx starts after them, so its first requests find an upstream. */
@@ -34,26 +36,26 @@ export interface LoadBalancerArgs {
 
 /** nginx with the rendered config: the only container that publishes a port (the public entry). */
 export class LoadBalancer extends pulumi.ComponentResource {
-  /** The nginx container. */
-  readonly container: docker.Container;
+  /** The public entry (nginx's container): its exporter waits for it, and the stack's URLs for it to exist. */
+  readonly entry: pulumi.Resource;
 
-  constructor(name: string, ctx: DockerContext, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:docker:LoadBalancer", name, {}, opts);
-    const t = ctx.cfg.topology;
-    this.container = new docker.Container(
+    const t = args.cfg.topology;
+    this.entry = new docker.Container(
       `${name}-nginx`,
       {
         name: NAMES.nginx,
-        image: ctx.images.nginx,
+        image: args.images.nginx,
         // Errors before the config is read go to stderr too (`-e`); nginx.conf sets `daemon off;`.
         command: ["nginx", "-e", "/dev/stderr", "-c", PATHS.nginxConf],
         uploads: [
-          { file: PATHS.nginxConf, content: dockerNginxConf(t, ctx.addresses, ctx.subnet) },
-          { file: PATHS.nginxApiUpstream, content: renderApiUpstream(ctx.addresses.api.slice(0, t.api.replicas)) },
+          { file: PATHS.nginxConf, content: dockerNginxConf(t, args.addresses, args.subnet) },
+          { file: PATHS.nginxApiUpstream, content: renderApiUpstream(args.addresses.api.slice(0, t.api.replicas)) },
         ],
         volumes: [{ volumeName: args.staticVolume, containerPath: PATHS.staticRoot, readOnly: true }],
-        ports: [{ internal: t.nginx.port, external: ctx.cfg.publicPort }],
-        networksAdvanced: onNetwork(ctx.network, NAMES.nginx),
+        ports: [{ internal: t.nginx.port, external: args.cfg.publicPort }],
+        networksAdvanced: onNetwork(args.network, NAMES.nginx),
         // "/" is a rendered JSON 404: any answer from nginx itself, whether or not an API replica is up.
         healthcheck: httpHealthcheck(t.nginx.port, "/", 10, 404),
         ...limits("nginx", t),
@@ -61,6 +63,6 @@ export class LoadBalancer extends pulumi.ComponentResource {
       },
       { parent: this, deleteBeforeReplace: true, dependsOn: args.dependsOn },
     );
-    this.registerOutputs({ container: this.container.name });
+    this.registerOutputs({ entry: this.entry });
   }
 }

@@ -1,10 +1,11 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderBootstrapSql, renderMariadbCnf, renderReplicaSetupSql } from "../../render";
-import type { HostPort } from "../../topology";
+import type { Addresses, HostPort } from "../../topology";
 import { mysqlReplicaName, NAMES } from "../../topology";
 import { mysqlClientHost } from "./addresses";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
+import type { DeployConfig } from "../../deployment";
 import { PATHS, type DockerContext } from "./context";
 import { CREDENTIALS_DIR, CREDENTIALS_VOLUME, followsNobody, mysqlJobScript, type MysqlJobSteps } from "../../render";
 import { oneShotJob } from "./one-shot";
@@ -14,7 +15,12 @@ import { oneShotJob } from "./one-shot";
  * interface, the error log on stderr (the image links /var/log/mysql/error.log there: mariadbd
  * appends ".err" to a log-error path without an extension, so /dev/stderr itself will not do).
  */
-export function dockerMariadbCnf(ctx: DockerContext, role: "primary" | "replica", serverId: number, port: number) {
+export function dockerMariadbCnf(
+  ctx: { cfg: Pick<DeployConfig, "topology"> },
+  role: "primary" | "replica",
+  serverId: number,
+  port: number,
+) {
   return renderMariadbCnf(ctx.cfg.topology, {
     role,
     serverId,
@@ -33,20 +39,27 @@ export function dockerMariadbCnf(ctx: DockerContext, role: "primary" | "replica"
 /** The named volume of a MariaDB server's data (the runbooks' failover swaps data between them). */
 export const mysqlVolumeName = (container: string) => `${container}-data`;
 
+/** What MysqlPrimaryReplica reads: the MariaDB addresses, the network, the secrets and the mariadb image. */
+export interface MysqlPrimaryReplicaArgs extends Pick<DockerContext, "network" | "subnet" | "secretTopology"> {
+  addresses: Pick<Addresses, "mysqlPrimary" | "mysqlReplicas">;
+  cfg: Pick<DeployConfig, "topology" | "secrets">;
+  images: Pick<DockerContext["images"], "mariadb">;
+}
+
 /** MariaDB primary and GTID replicas, each with its volume; bootstrap and replication set up by one-shot jobs. */
 export class MysqlPrimaryReplica extends pulumi.ComponentResource {
   /** The job that created the database and users, once it succeeded: the migrations wait for it. */
   readonly ready: pulumi.Output<pulumi.Resource>;
   /** The jobs that made each replica follow the primary, once each succeeded: readers wait for them. */
   readonly replicated: pulumi.Output<pulumi.Resource>[];
-  /** Every MariaDB server container: primary first. */
-  readonly servers: docker.Container[];
+  /** Every MariaDB server, primary first: what must wait for the servers to run (the backups) depends on them. */
+  readonly servers: pulumi.Resource[];
 
-  constructor(name: string, ctx: DockerContext, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: MysqlPrimaryReplicaArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:docker:MysqlPrimaryReplica", name, {}, opts);
-    const t = ctx.cfg.topology;
-    const a = ctx.addresses;
-    const s = ctx.cfg.secrets;
+    const t = args.cfg.topology;
+    const a = args.addresses;
+    const s = args.cfg.secrets;
     const rootPassword = pulumi.interpolate`MARIADB_ROOT_PASSWORD=${s.mysqlRootPassword}`;
     const server = (
       container: string,
@@ -64,12 +77,12 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
         `${name}-${container}`,
         {
           name: container,
-          image: ctx.images.mariadb,
+          image: args.images.mariadb,
           envs: [rootPassword],
-          uploads: [{ file: PATHS.mariadbCnf, content: dockerMariadbCnf(ctx, role, serverId, at.port) }],
+          uploads: [{ file: PATHS.mariadbCnf, content: dockerMariadbCnf(args, role, serverId, at.port) }],
           command: [`--defaults-file=${PATHS.mariadbCnf}`],
           volumes: [{ volumeName: volume.name, containerPath: PATHS.mariadbData }],
-          networksAdvanced: onNetwork(ctx.network, container),
+          networksAdvanced: onNetwork(args.network, container),
           // A TCP ping on the server's own port; "access denied" still proves it serves, so no password is needed.
           healthcheck: healthcheck(`mariadb-admin --no-defaults --protocol=tcp -h 127.0.0.1 -P ${at.port} ping`, 30),
           ...limits("mysql", t),
@@ -106,7 +119,7 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
         `${name}-${jobName}`,
         {
           name: jobName,
-          image: ctx.images.mariadb,
+          image: args.images.mariadb,
           envs: [
             pulumi.interpolate`MYSQL_PWD=${s.mysqlRootPassword}`,
             ...(steps.otherwiseRepointReplication
@@ -120,22 +133,22 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
           command: [mysqlJobScript({ ...steps, sqlFile: `${PATHS.sqlDir}/${jobName}.sql` })],
           uploads: [{ file: `${PATHS.sqlDir}/${jobName}.sql`, content: sql }],
           volumes: [{ volumeName: credentials.name, containerPath: CREDENTIALS_DIR }],
-          networksAdvanced: onNetwork(ctx.network, jobName),
+          networksAdvanced: onNetwork(args.network, jobName),
           ...limits("job", t),
         },
         { parent: this, deleteBeforeReplace: true, dependsOn: deps },
-        Object.values(ctx.cfg.secrets),
+        Object.values(args.cfg.secrets),
       ).succeeded;
     // Replaced, so re-run, whenever a password changes: idempotent, and ALTER USER applies each
     // rotated password in place, root's included (mysql-jobs.ts).
     const bootstrap = job(
       "mysql-bootstrap",
-      ctx.secretTopology.apply((st) => renderBootstrapSql(st, { clientHost: mysqlClientHost(ctx.subnet) })),
+      args.secretTopology.apply((st) => renderBootstrapSql(st, { clientHost: mysqlClientHost(args.subnet) })),
       { server: a.mysqlPrimary, applyRootPassword: true },
       [primary],
     );
     this.replicated = replicas.map(({ at, container }, i) => {
-      const replicaSql = ctx.secretTopology.apply((st) => renderReplicaSetupSql(st, { primary: a.mysqlPrimary }));
+      const replicaSql = args.secretTopology.apply((st) => renderReplicaSetupSql(st, { primary: a.mysqlPrimary }));
       // Set up only a replica that follows nobody yet (re-running must not reset a working replica's
       // position); one that does gets the rotated replication password, keeping its position. A
       // failed query is not "follows nobody": the re-point then fails the job, loudly.
@@ -147,6 +160,6 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
       );
     });
     this.ready = bootstrap;
-    this.registerOutputs({ primary: primary.name, replicas: replicas.map((r) => r.container.name) });
+    this.registerOutputs({ ready: this.ready, replicated: this.replicated, servers: this.servers });
   }
 }

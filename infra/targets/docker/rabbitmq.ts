@@ -8,6 +8,7 @@ import {
   renderRabbitmqDefinitions,
   renderRabbitmqUsers,
 } from "../../render";
+import type { DeployConfig } from "../../deployment";
 import type { Addresses, Topology } from "../../topology";
 import { rabbitmqName } from "../../topology";
 import { RABBITMQ_CLUSTER_ALIAS } from "./addresses";
@@ -92,6 +93,12 @@ export function dockerRabbitmqConf(t: Topology, a: Addresses): string {
   });
 }
 
+/** What RabbitMq reads: the broker's addresses (rendered into its config), the network, the secrets and its image. */
+export interface RabbitMqArgs extends Pick<DockerContext, "addresses" | "network" | "secretTopology"> {
+  cfg: Pick<DeployConfig, "topology" | "secrets">;
+  images: Pick<DockerContext["images"], "rabbitmq">;
+}
+
 /**
  * RabbitMQ: `rabbitmq.nodes` nodes, each with its volume, one cookie, the same files: definitions
  * (vhost, quorum queues) loaded on boot, the Prometheus plugin enabled, and for a cluster the
@@ -100,31 +107,29 @@ export function dockerRabbitmqConf(t: Topology, a: Addresses): string {
  * when a password rotates — and grows the quorum queues onto new nodes.
  */
 export class RabbitMq extends pulumi.ComponentResource {
-  /** The broker containers, node 0 first. */
-  readonly containers: docker.Container[];
   /** The users job, once it succeeded: the services wait for it. */
   readonly ready: pulumi.Output<pulumi.Resource>;
 
-  constructor(name: string, ctx: DockerContext, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: RabbitMqArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:docker:RabbitMq", name, {}, opts);
-    const t = ctx.cfg.topology;
-    const conf = dockerRabbitmqConf(t, ctx.addresses);
+    const t = args.cfg.topology;
+    const conf = dockerRabbitmqConf(t, args.addresses);
     const definitions = renderRabbitmqDefinitions(t, { users: false });
-    this.containers = Array.from({ length: t.rabbitmq.nodes }, (_, i) => {
+    const containers = Array.from({ length: t.rabbitmq.nodes }, (_, i) => {
       const host = rabbitmqName(i);
       // Node 0's Pulumi names are the single node's, so growing to a cluster replaces nothing.
       const suffix = i === 0 ? "" : `-${i + 1}`;
       const volume = new docker.Volume(`${name}${suffix}-data`, { name: `${host}-data` }, { parent: this });
-      const [attachment] = onNetwork(ctx.network, host);
+      const [attachment] = onNetwork(args.network, host);
       return new docker.Container(
         `${name}-node${suffix}`,
         {
           name: host,
           // The node name (rabbit@<hostname>) keys its data directory: it must not change between containers.
           hostname: host,
-          image: ctx.images.rabbitmq,
+          image: args.images.rabbitmq,
           envs: [
-            pulumi.interpolate`RABBITMQ_ERLANG_COOKIE=${ctx.cfg.secrets.rabbitmqErlangCookie}`,
+            pulumi.interpolate`RABBITMQ_ERLANG_COOKIE=${args.cfg.secrets.rabbitmqErlangCookie}`,
             `RABBITMQ_DIST_PORT=${t.rabbitmq.distPort}`,
             `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`,
           ],
@@ -153,20 +158,20 @@ export class RabbitMq extends pulumi.ComponentResource {
       `${name}-users`,
       {
         name: "rabbitmq-users",
-        image: ctx.images.rabbitmq,
+        image: args.images.rabbitmq,
         envs: [
-          pulumi.interpolate`RABBITMQ_ERLANG_COOKIE=${ctx.cfg.secrets.rabbitmqErlangCookie}`,
+          pulumi.interpolate`RABBITMQ_ERLANG_COOKIE=${args.cfg.secrets.rabbitmqErlangCookie}`,
           `ERL_EPMD_PORT=${t.rabbitmq.epmdPort}`,
         ],
         entrypoints: ["sh", "-c"],
         command: [rabbitmqUsersScript(nodes, 180, { vhost: t.rabbitmq.vhost, queues: clusterQueues, members })],
-        uploads: [{ file: RABBITMQ_USERS_FILE, content: ctx.secretTopology.apply(renderRabbitmqUsers) }],
-        networksAdvanced: onNetwork(ctx.network, "rabbitmq-users"),
+        uploads: [{ file: RABBITMQ_USERS_FILE, content: args.secretTopology.apply(renderRabbitmqUsers) }],
+        networksAdvanced: onNetwork(args.network, "rabbitmq-users"),
         ...limits("job", t),
       },
-      { parent: this, deleteBeforeReplace: true, dependsOn: this.containers },
-      Object.values(ctx.cfg.secrets),
+      { parent: this, deleteBeforeReplace: true, dependsOn: containers },
+      Object.values(args.cfg.secrets),
     ).succeeded;
-    this.registerOutputs({ containers: this.containers.map((c) => c.name) });
+    this.registerOutputs({ ready: this.ready });
   }
 }

@@ -1,7 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderRedisAcl, renderRedisReplicationAuth } from "../../render";
-import type { HostPort } from "../../topology";
+import type { DeployConfig } from "../../deployment";
+import type { Addresses, HostPort } from "../../topology";
 import { redisName } from "../../topology";
 import { limits, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
@@ -110,8 +111,15 @@ export function redisAuthScript(
   return lines.join("\n");
 }
 
+/** What a Redis auth job reads: the nodes' addresses, the network, the secrets and the redis image. */
+export interface RedisAuthJobArgs extends Pick<DockerContext, "network" | "secretTopology"> {
+  addresses: Pick<Addresses, "redis">;
+  cfg: Pick<DeployConfig, "topology" | "secrets">;
+  images: Pick<DockerContext["images"], "redis">;
+}
+
 /** The nodes as the jobs see them, in address order. */
-function jobNodes(ctx: DockerContext): Node[] {
+function jobNodes(ctx: RedisAuthJobArgs): Node[] {
   return ctx.addresses.redis.map((address, i) => ({ name: redisName(i), address, mount: redisNodeMount(i) }));
 }
 
@@ -122,7 +130,7 @@ function jobNodes(ctx: DockerContext): Node[] {
 export function redisAuthJob(
   resourceName: string,
   phase: RedisAuthPhase,
-  ctx: DockerContext,
+  ctx: RedisAuthJobArgs,
   volumes: pulumi.Input<string>[],
   credentials: pulumi.Input<string>,
   opts: pulumi.CustomResourceOptions,

@@ -7,7 +7,7 @@ import { redisIp } from "./addresses";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
 import { oneShotJob, type OneShotJob } from "./one-shot";
-import { REDIS_AUTH_FILES, redisAuthJob, redisCredentialsVolume } from "./redis-auth";
+import { REDIS_AUTH_FILES, redisAuthJob, redisCredentialsVolume, type RedisAuthJobArgs } from "./redis-auth";
 
 /**
  * One node's redis.conf on Docker: data in its volume, the log on stdout, listening on every
@@ -23,52 +23,50 @@ export function dockerRedisConf(t: Topology, port: number): string {
   });
 }
 
+/** What RedisCluster reads: the auth jobs' inputs (the nodes' addresses among them) and the subnet. */
+export interface RedisClusterArgs extends RedisAuthJobArgs, Pick<DockerContext, "subnet"> {}
+
 /** Redis Cluster: one container per node at a fixed address with its own volume, and a re-runnable forming job. */
 export class RedisCluster extends pulumi.ComponentResource {
   /** The forming job, once it succeeded: clients wait for it. */
   readonly ready: pulumi.Output<pulumi.Resource>;
-  /** Every node container, in address order (the first `masters` become masters). */
-  readonly nodes: docker.Container[];
-  /** Each node's data volume, in address order: the auth jobs write its users there. */
-  readonly volumes: docker.Volume[];
-  /** The auth jobs' own volume (the admin password last applied). */
-  readonly credentials: docker.Volume;
-  /** The job that wrote (or, on a rotation, added) the users: finishAuth runs after every client. */
+  /** The job that wrote (or, on a rotation, added) the users, once it succeeded: finishAuth runs after every client. */
   readonly prepared: pulumi.Output<pulumi.Resource>;
+  /** What the finishing auth job needs of the construction: the args, the nodes' volumes and the auth jobs' own volume. */
+  private readonly auth: {
+    args: RedisAuthJobArgs;
+    volumes: pulumi.Output<string>[];
+    credentials: pulumi.Output<string>;
+  };
 
-  constructor(name: string, ctx: DockerContext, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: RedisClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:docker:RedisCluster", name, {}, opts);
-    const t = ctx.cfg.topology;
-    this.nodes = [];
-    const nodes = ctx.addresses.redis.map((address, i) => {
+    const t = args.cfg.topology;
+    const containers: docker.Container[] = [];
+    const nodes = args.addresses.redis.map((address, i) => {
       const container = redisName(i);
       const volume = new docker.Volume(`${name}-${container}-data`, { name: `${container}-data` }, { parent: this });
       return { address, container, volume };
     });
-    this.volumes = nodes.map((n) => n.volume);
-    this.credentials = redisCredentialsVolume(`${name}-credentials`, this);
-    const prepare = redisAuthJob(
-      `${name}-auth`,
-      "prepare",
-      ctx,
-      this.volumes.map((v) => v.name),
-      this.credentials.name,
-      { parent: this },
-    );
+    const credentials = redisCredentialsVolume(`${name}-credentials`, this);
+    this.auth = { args, volumes: nodes.map((n) => n.volume.name), credentials: credentials.name };
+    const prepare = redisAuthJob(`${name}-auth`, "prepare", args, this.auth.volumes, this.auth.credentials, {
+      parent: this,
+    });
     this.prepared = prepare.succeeded;
     nodes.forEach(({ address: node, container, volume }, i) => {
-      const previous = this.nodes.at(-1); // the node created just before this one
+      const previous = containers.at(-1); // the node created just before this one
       const created = new docker.Container(
         `${name}-${container}`,
         {
           name: container,
-          image: ctx.images.redis,
+          image: args.images.redis,
           // A restarted node sits out its replica's failover before serving (see redisContainerCommand).
           // Run as the image's redis user: the `sh -c` wrapper starts no privileged entry point here.
           command: redisContainerCommand(t, { confFile: PATHS.redisConf, dataDir: PATHS.redisData }),
           uploads: [{ file: PATHS.redisConf, content: dockerRedisConf(t, node.port) }],
           volumes: [{ volumeName: volume.name, containerPath: PATHS.redisData }],
-          networksAdvanced: onNetwork(ctx.network, container, redisIp(ctx.subnet, i)),
+          networksAdvanced: onNetwork(args.network, container, redisIp(args.subnet, i)),
           // NOAUTH still proves the server answers, so the check needs no password in this container.
           healthcheck: healthcheck(`redis-cli -p ${node.port} ping 2>&1 | grep -qE 'PONG|NOAUTH'`),
           ...limits("redis", t),
@@ -79,38 +77,35 @@ export class RedisCluster extends pulumi.ComponentResource {
         // replaces none: the auth job applies it in place.
         { parent: this, deleteBeforeReplace: true, dependsOn: [this.prepared, ...(previous ? [previous] : [])] },
       );
-      this.nodes.push(created);
+      containers.push(created);
     });
     this.ready = oneShotJob(
       `${name}-form`,
       {
         name: "redis-cluster-form",
-        image: ctx.images.redis,
+        image: args.images.redis,
         // redis-cli reads the password from REDISCLI_AUTH, so it never shows in a process list.
-        envs: [pulumi.interpolate`REDISCLI_AUTH=${ctx.cfg.secrets.redisAdminPassword}`],
+        envs: [pulumi.interpolate`REDISCLI_AUTH=${args.cfg.secrets.redisAdminPassword}`],
         entrypoints: ["sh", "-c"],
-        command: [clusterFormScript(ctx.addresses.redis, t.redis.replicasPerMaster)],
-        networksAdvanced: onNetwork(ctx.network, "redis-cluster-form"),
+        command: [clusterFormScript(args.addresses.redis, t.redis.replicasPerMaster)],
+        networksAdvanced: onNetwork(args.network, "redis-cluster-form"),
         ...limits("job", t),
       },
-      { parent: this, deleteBeforeReplace: true, dependsOn: this.nodes },
-      Object.values(ctx.cfg.secrets),
+      { parent: this, deleteBeforeReplace: true, dependsOn: containers },
+      Object.values(args.cfg.secrets),
     ).succeeded;
-    this.registerOutputs({ nodes: this.nodes.map((n) => n.name) });
+    this.registerOutputs({ ready: this.ready, prepared: this.prepared });
   }
 
   /**
    * The rotation's second phase, once `clients` (everything holding a Redis password) run with
    * the configured passwords: every user keeps only its configured password.
    */
-  finishAuth(ctx: DockerContext, clients: pulumi.Input<pulumi.Resource>[]): OneShotJob {
-    return redisAuthJob(
-      "redis-auth-finish",
-      "finish",
-      ctx,
-      this.volumes.map((v) => v.name),
-      this.credentials.name,
-      { parent: this, dependsOn: [this.ready, ...clients] },
-    );
+  finishAuth(clients: pulumi.Input<pulumi.Resource>[]): OneShotJob {
+    const { args, volumes, credentials } = this.auth;
+    return redisAuthJob("redis-auth-finish", "finish", args, volumes, credentials, {
+      parent: this,
+      dependsOn: [this.ready, ...clients],
+    });
   }
 }

@@ -18,6 +18,7 @@ import {
 import { backupEnv, type BackupTarget } from "./backups";
 import { mysqlVolumeName } from "./mysql-primary-replica";
 import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
+import type { DeployConfig } from "../../deployment";
 import type { DockerContext } from "./context";
 
 /** The Docker Engine API socket, mounted at the same path inside the runbooks container. */
@@ -81,8 +82,10 @@ export function dockerStackFile(args: DockerStackFileArgs): StackFileInput {
   };
 }
 
-/** Inputs beyond the context. */
-export interface RunbooksArgs {
+/** What Runbooks reads: the addresses and secrets it writes into the stack file, the network, the app image and the backups' bucket. */
+export interface RunbooksArgs extends Pick<DockerContext, "addresses" | "network" | "secretTopology"> {
+  cfg: Pick<DeployConfig, "topology" | "secrets">;
+  images: Pick<DockerContext["images"], "app">;
   /** Where the backups service writes (the same bucket backup-now and restore use). */
   backupTarget: BackupTarget;
 }
@@ -92,21 +95,18 @@ export interface RunbooksArgs {
  * the Docker socket, where on-call runs `docker exec -it runbooks node dist/runbooks/main.js …`.
  */
 export class Runbooks extends pulumi.ComponentResource {
-  /** The idle container the runbooks are exec'd in. */
-  readonly container: docker.Container;
-
-  constructor(name: string, ctx: DockerContext, args: RunbooksArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: RunbooksArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:docker:Runbooks", name, {}, opts);
-    const s = ctx.cfg.secrets;
+    const s = args.cfg.secrets;
     // Secret twice over, like the secret topology: it holds every password of the stack.
     const stackFile = pulumi.secret(
       pulumi
-        .all([ctx.secretTopology, s.mysqlRootPassword, s.bucketAccessKey, s.bucketSecretKey])
+        .all([args.secretTopology, s.mysqlRootPassword, s.bucketAccessKey, s.bucketSecretKey])
         .apply(([topology, mysqlRootPassword, access, secret]) =>
           JSON.stringify(
             dockerStackFile({
               topology,
-              addresses: ctx.addresses,
+              addresses: args.addresses,
               mysqlRootPassword,
               backupTarget: args.backupTarget,
               bucketKeys: { access, secret },
@@ -116,25 +116,26 @@ export class Runbooks extends pulumi.ComponentResource {
           ),
         ),
     );
-    this.container = new docker.Container(
+    new docker.Container(
       `${name}-shell`,
       {
         name: NAMES.runbooks,
-        image: ctx.images.app,
+        image: args.images.app,
         command: IDLE_COMMAND,
         uploads: [{ file: STACK_FILE_PATH, content: stackFile }],
         // Runbooks start and stop containers through the Docker API: root-equivalent, like the autoscaler's.
         volumes: [{ hostPath: DOCKER_SOCKET, containerPath: DOCKER_SOCKET }],
         // The socket belongs to root:docker; the app image runs as a non-root user.
         user: "root",
-        networksAdvanced: onNetwork(ctx.network, NAMES.runbooks),
+        networksAdvanced: onNetwork(args.network, NAMES.runbooks),
         // The image's own check probes the API; here the container is ready once its stack file is.
         healthcheck: healthcheck(`test -s ${STACK_FILE_PATH}`),
-        ...limits("runbooks", ctx.cfg.topology),
+        ...limits("runbooks", args.cfg.topology),
         ...LONG_RUNNING,
       },
       { parent: this, deleteBeforeReplace: true },
     );
-    this.registerOutputs({ container: this.container.name });
+    // Nothing depends on a part of it: the Redis rotation's finishing job waits for the whole component.
+    this.registerOutputs({});
   }
 }

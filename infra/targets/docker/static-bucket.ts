@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderS3Identities } from "../../render";
+import type { DeployConfig } from "../../deployment";
 import { NAMES } from "../../topology";
 import { appCommand } from "./api-cluster";
 import {
@@ -17,6 +18,12 @@ import { healthcheck, limits, LONG_RUNNING, onNetwork } from "./container-spec";
 import { PATHS, type DockerContext } from "./context";
 import { oneShotJob } from "./one-shot";
 
+/** What StaticBucket reads: the network, the topology's name and limits, the bucket keys and two images. */
+export interface StaticBucketArgs extends Pick<DockerContext, "network"> {
+  cfg: Pick<DeployConfig, "topology" | "secrets">;
+  images: Pick<DockerContext["images"], "objectStore" | "app">;
+}
+
 /**
  * The self-hosted CDN's origin: SeaweedFS (S3 API, private network only) holding the static and
  * backups buckets. The API writes to a publish volume that a sidecar uploads into the bucket; a
@@ -28,39 +35,41 @@ export class StaticBucket extends pulumi.ComponentResource {
   readonly endpoint: string;
   /** Bucket names. */
   readonly buckets: { static: string; backups: string };
-  /** Where the catalog publisher (the API) writes its files. */
-  readonly publishVolume: docker.Volume;
-  /** What the nginx edge serves under /static/: a mirror of the bucket. */
-  readonly edgeVolume: docker.Volume;
+  /** The volume's name where the catalog publisher (the API) writes its files. */
+  readonly publishVolume: pulumi.Output<string>;
+  /** The volume's name that the nginx edge serves under /static/: a mirror of the bucket. */
+  readonly edgeVolume: pulumi.Output<string>;
   /** The job that created the buckets, once it succeeded: writers wait for it. */
   readonly ready: pulumi.Output<pulumi.Resource>;
 
-  constructor(name: string, ctx: DockerContext, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: StaticBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:docker:StaticBucket", name, {}, opts);
-    const t = ctx.cfg.topology;
+    const t = args.cfg.topology;
     this.buckets = bucketNames(t.name);
     const endpoint = `http://${NAMES.bucket}:${BUCKET_PORTS.s3}`;
     this.endpoint = endpoint;
     const buckets = [this.buckets.static, this.buckets.backups];
     // Secret, as the keys are: every environment and file rendered from it stays a secret.
     const access = pulumi
-      .all([ctx.cfg.secrets.bucketAccessKey, ctx.cfg.secrets.bucketSecretKey])
+      .all([args.cfg.secrets.bucketAccessKey, args.cfg.secrets.bucketSecretKey])
       .apply(([accessKey, secretKey]): BucketAccess => ({ endpoint, accessKey, secretKey }));
     const volume = (v: string) => new docker.Volume(`${name}-${v}`, { name: v }, { parent: this });
-    this.publishVolume = volume("static-publish");
-    this.edgeVolume = volume("static-edge");
+    const publishVolume = volume("static-publish");
+    const edgeVolume = volume("static-edge");
+    this.publishVolume = publishVolume.name;
+    this.edgeVolume = edgeVolume.name;
     const container = (
       container: string,
-      args: Omit<docker.ContainerArgs, "name" | "networksAdvanced">,
+      spec: Omit<docker.ContainerArgs, "name" | "networksAdvanced">,
       dependsOn: pulumi.Input<pulumi.Resource>[] = [],
     ) =>
       new docker.Container(
         `${name}-${container}`,
-        { name: container, networksAdvanced: onNetwork(ctx.network, container), ...limits("bucket", t), ...args },
+        { name: container, networksAdvanced: onNetwork(args.network, container), ...limits("bucket", t), ...spec },
         { parent: this, deleteBeforeReplace: true, dependsOn },
       );
     const store = container(NAMES.bucket, {
-      image: ctx.images.objectStore,
+      image: args.images.objectStore,
       command: [
         "server",
         "-dir=/data",
@@ -83,22 +92,22 @@ export class StaticBucket extends pulumi.ComponentResource {
       `${name}-bucket-init`,
       {
         name: "bucket-init",
-        image: ctx.images.app,
+        image: args.images.app,
         command: appCommand("bucket-init"),
         envs: access.apply((a) => bucketInitEnv(a, buckets)),
-        networksAdvanced: onNetwork(ctx.network, "bucket-init"),
+        networksAdvanced: onNetwork(args.network, "bucket-init"),
         ...limits("job", t),
       },
       { parent: this, deleteBeforeReplace: true, dependsOn: [store] },
-      Object.values(ctx.cfg.secrets),
+      Object.values(args.cfg.secrets),
     ).succeeded;
     container(
       "static-publisher",
       {
-        image: ctx.images.app,
+        image: args.images.app,
         command: appCommand("static-publisher"),
         envs: access.apply((a) => publisherEnv(a, this.buckets.static)),
-        volumes: [{ volumeName: this.publishVolume.name, containerPath: PATHS.staticDir, readOnly: true }],
+        volumes: [{ volumeName: this.publishVolume, containerPath: PATHS.staticDir, readOnly: true }],
         healthcheck: healthcheck(HEARTBEAT_CHECK),
         ...LONG_RUNNING,
       },
@@ -107,13 +116,13 @@ export class StaticBucket extends pulumi.ComponentResource {
     container(
       "static-edge-sync",
       {
-        image: ctx.images.app,
+        image: args.images.app,
         command: appCommand("static-edge-sync"),
         envs: access.apply((a) => edgeSyncEnv(a, this.buckets.static)),
         // Root: the edge volume is created root-owned (the services image has no folder at
         // PATHS.staticRoot for its user, nor has nginx's), and the mirror writes into it.
         user: "root",
-        volumes: [{ volumeName: this.edgeVolume.name, containerPath: PATHS.staticRoot }],
+        volumes: [{ volumeName: this.edgeVolume, containerPath: PATHS.staticRoot }],
         healthcheck: healthcheck(HEARTBEAT_CHECK),
         ...LONG_RUNNING,
       },
@@ -121,8 +130,10 @@ export class StaticBucket extends pulumi.ComponentResource {
     );
     this.registerOutputs({
       endpoint: this.endpoint,
-      publishVolume: this.publishVolume.name,
-      edgeVolume: this.edgeVolume.name,
+      buckets: this.buckets,
+      publishVolume: this.publishVolume,
+      edgeVolume: this.edgeVolume,
+      ready: this.ready,
     });
   }
 }
