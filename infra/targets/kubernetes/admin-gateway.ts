@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { adminHtpasswd, renderAdminGatewayConf, type AdminRoute } from "../../render";
-import { hostPort, NAMES } from "../../topology";
+import type { DeployConfig } from "../../deployment";
+import { hostPort } from "../../topology";
 import { PATHS, type KubernetesContext } from "./context";
 import { runAsImageUser, scratchMounts } from "./image-users";
 import { nginxCommand } from "./load-balancer";
@@ -13,6 +14,11 @@ export const ADMIN_GATEWAY = "admin-gateway";
 /** Where the password file is mounted (a Secret volume). */
 const HTPASSWD_DIR = "/etc/nginx/floodgate-auth";
 
+/** What AdminGateway reads: the UIs' addresses, the namespace, the Secrets registry, and the admin port, source ranges, password and nginx image. */
+export interface AdminGatewayArgs extends Pick<KubernetesContext, "addresses" | "namespace" | "podSecrets"> {
+  cfg: Pick<DeployConfig, "topology" | "secrets" | "images" | "adminPort" | "adminSourceRanges">;
+}
+
 /**
  * The admin UIs (Prometheus on `adminPort`, Alertmanager on the next port) published from the
  * cluster, only when the stack sets `adminPort`: behind nginx with HTTP basic authentication (user
@@ -20,9 +26,9 @@ const HTPASSWD_DIR = "/etc/nginx/floodgate-auth";
  * `adminSourceRanges`. The UIs themselves stay ClusterIP Services, reached in the cluster without it.
  */
 export class AdminGateway extends pulumi.ComponentResource {
-  constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: AdminGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:AdminGateway", name, {}, opts);
-    const { cfg, addresses: a, namespace } = ctx;
+    const { cfg, addresses: a, namespace } = args;
     const t = cfg.topology;
     const adminPort = cfg.adminPort;
     const ranges = cfg.adminSourceRanges;
@@ -40,7 +46,7 @@ export class AdminGateway extends pulumi.ComponentResource {
       { metadata: { name: `${ADMIN_GATEWAY}-conf`, namespace }, data: { "nginx.conf": conf } },
       { parent: this },
     );
-    const secret = ctx.podSecrets.secret(
+    const secret = args.podSecrets.secret(
       `${name}-htpasswd`,
       `${ADMIN_GATEWAY}-htpasswd`,
       pulumi.output(cfg.secrets.monitoringPassword).apply((password) => ({ htpasswd: adminHtpasswd(password) })),
@@ -54,7 +60,7 @@ export class AdminGateway extends pulumi.ComponentResource {
         spec: {
           replicas: 1,
           selector: { matchLabels: { "app.kubernetes.io/name": ADMIN_GATEWAY } },
-          template: ctx.podSecrets.template({
+          template: args.podSecrets.template({
             metadata: { labels, annotations: { "floodgate.dev/config-sha256": configChecksum(conf) } },
             spec: {
               containers: [
@@ -100,6 +106,6 @@ export class AdminGateway extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.registerOutputs({ prometheus: `${NAMES.prometheus} via ${ADMIN_GATEWAY}` });
+    this.registerOutputs({});
   }
 }

@@ -1,20 +1,26 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { renderAlertmanagerYml } from "../../render";
+import type { DeployConfig } from "../../deployment";
 import { NAMES } from "../../topology";
 import { PATHS, type KubernetesContext } from "./context";
 import { runAsImageUser } from "./image-users";
 import { clusterServiceSpec } from "./object-specs";
 import { configChecksum, httpProbes, podLabels, resources, sizeOf } from "./pod-spec";
 
+/** What Alertmanager reads: the addresses (its receivers), the namespace, the Secrets registry, the topology and its image. */
+export interface AlertmanagerArgs extends Pick<KubernetesContext, "addresses" | "namespace" | "podSecrets"> {
+  cfg: Pick<DeployConfig, "topology" | "images">;
+}
+
 /** Alertmanager: one instance with the rendered alertmanager.yml, published for admins only when asked. */
 export class Alertmanager extends pulumi.ComponentResource {
-  constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: AlertmanagerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:Alertmanager", name, {}, opts);
-    const { cfg, addresses: a, namespace } = ctx;
+    const { cfg, addresses: a, namespace } = args;
     const t = cfg.topology;
     const port = a.alertmanager.port;
-    const yml = renderAlertmanagerYml(t, ctx.addresses);
+    const yml = renderAlertmanagerYml(t, args.addresses);
     const conf = new k8s.core.v1.ConfigMap(
       `${name}-conf`,
       { metadata: { name: "alertmanager-conf", namespace }, data: { "alertmanager.yml": yml } },
@@ -27,7 +33,7 @@ export class Alertmanager extends pulumi.ComponentResource {
         spec: {
           replicas: 1,
           selector: { matchLabels: { "app.kubernetes.io/name": NAMES.alertmanager } },
-          template: ctx.podSecrets.template({
+          template: args.podSecrets.template({
             metadata: {
               labels: podLabels(NAMES.alertmanager),
               annotations: { "floodgate.dev/config-sha256": configChecksum(yml) },
@@ -73,6 +79,6 @@ export class Alertmanager extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.registerOutputs({ alertmanager: a.alertmanager.host });
+    this.registerOutputs({});
   }
 }

@@ -4,13 +4,16 @@ import { NAMES, apiSlots } from "../../topology";
 import { apiSlotName } from "./addresses";
 import { APP_SECRET, appPodTemplate, appProcessEnv, migrationJobName, type AppProcess } from "./app-pod";
 import { disruptionBudget } from "./availability";
+import type { DeployConfig } from "../../deployment";
 import type { KubernetesContext } from "./context";
 import { Workers } from "./workers";
 
 type Container = k8s.types.input.core.v1.Container;
 
-/** Inputs of the API cluster: the context plus the static bucket's publisher container for API pods. */
-export interface ApiClusterArgs extends KubernetesContext {
+/** What ApiCluster reads: the addresses, the namespace, the Secrets registry, the deployment's topology, secrets and app image, and the bucket's publisher and the stores' readiness. */
+export interface ApiClusterArgs extends Pick<KubernetesContext, "addresses" | "namespace" | "podSecrets"> {
+  cfg: Pick<DeployConfig, "topology" | "secrets" | "images">;
+  /** The static bucket's publisher sidecar for API pods (StaticBucket.publisher). */
   staticPublisher: Container;
   /**
    * What the migration Job (so every API pod and worker) waits for: each store's bootstrap Job or,
@@ -21,10 +24,10 @@ export interface ApiClusterArgs extends KubernetesContext {
 
 /** The API replicas (a StatefulSet, one Service per slot), the migration Job before them, the workers and the tracker. */
 export class ApiCluster extends pulumi.ComponentResource {
-  /** The API StatefulSet, the autoscaler's target. */
-  readonly statefulSet: k8s.apps.v1.StatefulSet;
-  /** One Service per slot, up to the autoscaler's maximum: nginx's upstream names them. */
-  readonly slotServices: k8s.core.v1.Service[] = [];
+  /** The API StatefulSet: the autoscaler's target, created after it. */
+  readonly scaleTarget: pulumi.Resource;
+  /** One Service per slot, up to the autoscaler's maximum: nginx's upstream names them, so nginx starts after them. */
+  readonly upstreams: pulumi.Resource[];
 
   constructor(name: string, args: ApiClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:ApiCluster", name, {}, opts);
@@ -87,6 +90,7 @@ export class ApiCluster extends pulumi.ComponentResource {
     );
     // One Service per slot, up to the autoscaler's maximum: its name resolves even while no pod fills
     // the slot, so nginx starts with every slot listed and skips empty ones (connections are refused).
+    const upstreams: pulumi.Resource[] = [];
     for (let i = 0; i < apiSlots(t); i++) {
       const slot = new k8s.core.v1.Service(
         `${name}-slot-${i}`,
@@ -99,9 +103,10 @@ export class ApiCluster extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      this.slotServices.push(slot);
+      upstreams.push(slot);
     }
-    this.statefulSet = new k8s.apps.v1.StatefulSet(
+    this.upstreams = upstreams;
+    this.scaleTarget = new k8s.apps.v1.StatefulSet(
       `${name}-api`,
       {
         metadata: { name: NAMES.api, namespace },
@@ -120,6 +125,6 @@ export class ApiCluster extends pulumi.ComponentResource {
     );
     disruptionBudget(`${name}-budget`, NAMES.api, namespace, { parent: this });
     new Workers(`${name}-workers`, args, { parent: this, dependsOn: [migration] });
-    this.registerOutputs({ statefulSet: this.statefulSet.metadata.name, migrationJob: migration.metadata.name });
+    this.registerOutputs({ scaleTarget: this.scaleTarget, upstreams: this.upstreams });
   }
 }

@@ -1,4 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
+import type { DeployConfig } from "../../deployment";
 import { serviceEnv, type Topology } from "../../topology";
 import { appCommand, podEnv, type PodEnv } from "./app-env";
 import { groupLabels, placement } from "./availability";
@@ -39,7 +40,10 @@ export interface AppProcess {
 }
 
 /** The pod environment of one process kind, secrets referenced from APP_SECRET. */
-export function appProcessEnv(ctx: Pick<KubernetesContext, "cfg" | "addresses">, p: AppProcess): PodEnv {
+export function appProcessEnv(
+  ctx: Pick<KubernetesContext, "addresses"> & { cfg: Pick<DeployConfig, "topology"> },
+  p: AppProcess,
+): PodEnv {
   const paths = { staticDir: PATHS.staticDir, staticBaseUrl: "/static/" };
   const instance = { id: p.component, host: "0.0.0.0", port: p.port, concurrency: p.concurrency };
   const { env, secretKeys } = podEnv(
@@ -60,7 +64,7 @@ export function appProcessEnv(ctx: Pick<KubernetesContext, "cfg" | "addresses">,
  * nodes and zones where the scheduler can (softly: replicas may outnumber nodes).
  */
 export function appPodTemplate(
-  ctx: Pick<KubernetesContext, "cfg" | "addresses" | "podSecrets">,
+  ctx: Pick<KubernetesContext, "addresses" | "podSecrets"> & { cfg: Pick<DeployConfig, "topology" | "images"> },
   p: AppProcess,
   opts: { sidecars?: Container[]; oneShot?: boolean } = {},
 ): PodTemplate {

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { hostPort, type Addresses, type Topology, NAMES } from "../../topology";
+import type { DeployConfig } from "../../deployment";
 import type { KubernetesContext } from "./context";
 
 /** The API's p99 latency in milliseconds over the last minute, from the replicas' own histogram. */
@@ -44,15 +45,18 @@ export function scaledObjectSpec(t: Topology, a: Addresses): Record<string, unkn
   };
 }
 
+/** What Autoscaling reads: Prometheus's address, the namespace, the topology's bounds and the StatefulSet it scales. */
+export interface AutoscalingArgs extends Pick<KubernetesContext, "addresses" | "namespace"> {
+  cfg: Pick<DeployConfig, "topology">;
+  /** The API StatefulSet (ApiCluster.scaleTarget): the ScaledObject is created after it. */
+  target: pulumi.Resource;
+}
+
 /** Autoscaling of the API replicas through KEDA (its operator is a cluster prerequisite). */
 export class Autoscaling extends pulumi.ComponentResource {
-  constructor(
-    name: string,
-    args: KubernetesContext & { target: pulumi.Resource },
-    opts?: pulumi.ComponentResourceOptions,
-  ) {
+  constructor(name: string, args: AutoscalingArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:Autoscaling", name, {}, opts);
-    const scaledObject = new k8s.apiextensions.CustomResource(
+    new k8s.apiextensions.CustomResource(
       `${name}-api`,
       {
         apiVersion: "keda.sh/v1alpha1",
@@ -62,6 +66,6 @@ export class Autoscaling extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [args.target] },
     );
-    this.registerOutputs({ scaledObject: scaledObject.metadata.name });
+    this.registerOutputs({});
   }
 }

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { DeployConfig } from "../../deployment";
 import { backupServiceEnv, type Addresses, type Topology } from "../../topology";
 import { appCommand, podEnv } from "./app-env";
 import type { KubernetesContext } from "./context";
@@ -32,6 +33,13 @@ export function backupEnv(t: Topology, a: Addresses, s3Endpoint: string): Record
   };
 }
 
+/** What Backups reads: the addresses it backs up, the namespace, the Secrets registry, the deployment's topology, secrets and app image, and the bucket's endpoint. */
+export interface BackupsArgs extends Pick<KubernetesContext, "addresses" | "namespace" | "podSecrets"> {
+  cfg: Pick<DeployConfig, "topology" | "secrets" | "images">;
+  /** The S3 endpoint of the bucket the backups go to (StaticBucket.s3Endpoint). */
+  s3Endpoint: string;
+}
+
 /**
  * Backups: the backup service (services/src/main/backup.ts), one pod running the topology's cron
  * schedule like the Docker target's container — each backup uploaded into the bucket and pruned
@@ -40,13 +48,13 @@ export function backupEnv(t: Topology, a: Addresses, s3Endpoint: string): Record
  * the Recreate strategy: two schedulers would back up twice.
  */
 export class Backups extends pulumi.ComponentResource {
-  constructor(name: string, ctx: KubernetesContext & { s3Endpoint: string }, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:Backups", name, {}, opts);
-    const { cfg, addresses: a, namespace } = ctx;
+    const { cfg, addresses: a, namespace } = args;
     const t = cfg.topology;
     const secretName = "backup-secrets";
-    const { env, secretKeys } = podEnv(t, (tt) => backupEnv(tt, a, ctx.s3Endpoint), secretName);
-    const secret = ctx.podSecrets.secret(
+    const { env, secretKeys } = podEnv(t, (tt) => backupEnv(tt, a, args.s3Endpoint), secretName);
+    const secret = args.podSecrets.secret(
       `${name}-secrets`,
       secretName,
       Object.fromEntries(
@@ -67,7 +75,7 @@ export class Backups extends pulumi.ComponentResource {
           replicas: 1,
           strategy: { type: "Recreate" },
           selector: { matchLabels: { "app.kubernetes.io/name": BACKUPS } },
-          template: ctx.podSecrets.template({
+          template: args.podSecrets.template({
             metadata: { labels: { ...podLabels(BACKUPS), ...clientLabels("mysql", "redis", "bucket") } },
             spec: {
               // A backup in progress finishes first (the replica's applier is stopped meanwhile).
@@ -101,6 +109,6 @@ export class Backups extends pulumi.ComponentResource {
       { metadata: { name: BACKUPS, namespace }, spec: clusterServiceSpec(BACKUPS, { http: port }) },
       { parent: this },
     );
-    this.registerOutputs({ schedule: t.backups.schedule });
+    this.registerOutputs({});
   }
 }

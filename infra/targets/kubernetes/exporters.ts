@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { secretValues, withSecrets } from "../../deployment";
+import { secretValues, withSecrets, type DeployConfig } from "../../deployment";
 import { renderExporterMyCnf } from "../../render";
 import { firstAddress, hostPort, NAMES, mysqldExporterName } from "../../topology";
 import type { KubernetesContext } from "./context";
@@ -11,14 +11,22 @@ import { clientLabels, httpProbes, podLabels, resources, sizeOf } from "./pod-sp
 
 type Container = k8s.types.input.core.v1.Container;
 
+/** What Exporters reads: the addresses, both namespaces, the Secrets registry, and the deployment's topology, secrets and images. */
+export interface ExportersArgs extends Pick<
+  KubernetesContext,
+  "addresses" | "namespace" | "hostNamespace" | "podSecrets"
+> {
+  cfg: Pick<DeployConfig, "topology" | "secrets" | "images">;
+}
+
 /** The exporters Prometheus scrapes for the stores: one mysqld exporter per server, the Redis exporter, node exporters. */
 export class Exporters extends pulumi.ComponentResource {
-  constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: ExportersArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:Exporters", name, {}, opts);
-    const { cfg, addresses: a, namespace } = ctx;
+    const { cfg, addresses: a, namespace } = args;
     const t = cfg.topology;
     const servers = [a.mysqlPrimary, ...a.mysqlReplicas];
-    const secret = ctx.podSecrets.secret(
+    const secret = args.podSecrets.secret(
       `${name}-secrets`,
       "exporter-secrets",
       secretValues(cfg.secrets).apply((values) => {
@@ -48,7 +56,7 @@ export class Exporters extends pulumi.ComponentResource {
           spec: {
             replicas: 1,
             selector: { matchLabels: { "app.kubernetes.io/name": svc } },
-            template: ctx.podSecrets.template({
+            template: args.podSecrets.template({
               metadata: { labels: { ...podLabels(svc), ...labels } },
               spec: {
                 containers: [
@@ -102,7 +110,11 @@ export class Exporters extends pulumi.ComponentResource {
       },
       clientLabels("redis"),
     );
-    new NodeExporter(`${name}-node`, { ...ctx, namespace: ctx.hostNamespace }, { parent: this });
+    new NodeExporter(
+      `${name}-node`,
+      { cfg, addresses: a, namespace: args.hostNamespace, podSecrets: args.podSecrets },
+      { parent: this },
+    );
     this.registerOutputs({});
   }
 }

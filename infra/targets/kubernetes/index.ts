@@ -53,14 +53,14 @@ export function deployKubernetes(cfg: DeployConfig): StackOutputs {
     { ...ctx, staticPublisher: bucket.publisher, stores: [...mysql.ready, redis.ready, rabbitmq.ready, bucket.ready] },
     { dependsOn: stores },
   );
-  new LoadBalancer("lb", { ...ctx, staticSync: bucket.edgeSync, upstreams: apiCluster.slotServices });
+  new LoadBalancer("lb", { ...ctx, staticSync: bucket.edgeSync, upstreams: apiCluster.upstreams });
   const monitoring = new Monitoring("monitoring", {
     ...ctx,
     rules: Object.fromEntries(readRuleFiles().map((r) => [r.name, r.content])),
   });
   if (cfg.adminPort !== undefined) new AdminGateway("admin", ctx, { dependsOn: [monitoring] });
   new Backups("backups", { ...ctx, s3Endpoint: bucket.s3Endpoint }, { dependsOn: stores });
-  new Autoscaling("autoscaling", { ...ctx, target: apiCluster.statefulSet });
+  new Autoscaling("autoscaling", { ...ctx, target: apiCluster.scaleTarget });
   new Runbooks("runbooks", { ...ctx, s3Endpoint: bucket.s3Endpoint });
   const publicBase = `http://${cfg.publicHost}:${cfg.publicPort}`;
   const admin = (offset: number, inCluster: string) =>

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { DeployConfig } from "../../deployment";
 import { NAMES } from "../../topology";
 import { PATHS, type KubernetesContext } from "./context";
 import { runAsImageUser, scratchMounts } from "./image-users";
@@ -8,8 +9,10 @@ import { clientLabels, configChecksum, httpProbes, podLabels, resources, sizeOf,
 
 type Container = k8s.types.input.core.v1.Container;
 
-/** Inputs of the load balancer: the context plus the static edge's sync container from StaticBucket. */
-export interface LoadBalancerArgs extends KubernetesContext {
+/** What LoadBalancer reads: the addresses, the namespace, the Secrets registry, the topology, images and public port, the edge's sync sidecar and the API's upstreams. */
+export interface LoadBalancerArgs extends Pick<KubernetesContext, "addresses" | "namespace" | "podSecrets"> {
+  cfg: Pick<DeployConfig, "topology" | "images" | "publicPort">;
+  /** The static edge's sync sidecar (StaticBucket.edgeSync). */
   staticSync: Container;
   /**
    * What nginx's upstream names: the API's per-slot Services. nginx resolves them when it starts and
@@ -117,7 +120,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.registerOutputs({ publicPort: cfg.publicPort });
+    this.registerOutputs({});
   }
 }
 

@@ -2,16 +2,19 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { KEEP_CLAIMS } from "./availability";
 import { NAMES } from "../../topology";
+import type { DeployConfig } from "../../deployment";
 import { Alertmanager } from "./alertmanager";
-import { PATHS, type KubernetesContext } from "./context";
-import { Exporters } from "./exporters";
+import { PATHS } from "./context";
+import { Exporters, type ExportersArgs } from "./exporters";
 import { clusterServiceSpec } from "./object-specs";
 import { runAsImageUser, volumesOwnedBy } from "./image-users";
 import { kubernetesPrometheusYml } from "./mounted-files";
 import { clientLabels, configChecksum, httpProbes, podLabels, resources, sizeOf, volumeClaim } from "./pod-spec";
 
-/** Inputs of Monitoring: the context plus every rule file under monitoring/rules/ (file name → contents). */
-export interface MonitoringArgs extends KubernetesContext {
+/** What Monitoring reads: the exporters' inputs (Alertmanager's among them), the storage settings and every rule file. */
+export interface MonitoringArgs extends Omit<ExportersArgs, "cfg"> {
+  cfg: ExportersArgs["cfg"] & Pick<DeployConfig, "kubernetes">;
+  /** Every rule file under monitoring/rules/ (file name → contents). */
   rules: Record<string, string>;
 }
 
@@ -94,6 +97,6 @@ export class Monitoring extends pulumi.ComponentResource {
     );
     new Alertmanager(`${name}-alertmanager`, args, { parent: this });
     new Exporters(`${name}-exporters`, args, { parent: this });
-    this.registerOutputs({ prometheus: a.prometheus.host });
+    this.registerOutputs({});
   }
 }

@@ -10,7 +10,8 @@ import {
   renderReplicaSetupSql,
   type MysqlJobSteps,
 } from "../../render";
-import { hostPort, NAMES, mysqlReplicaName } from "../../topology";
+import type { DeployConfig } from "../../deployment";
+import { NAMES, mysqlReplicaName, type Addresses } from "../../topology";
 import type { KubernetesContext } from "./context";
 import { volumesOwnedBy } from "./image-users";
 import { disruptionBudget, keepOnDestroy } from "./availability";
@@ -21,6 +22,12 @@ import { clientLabels, dataStorePolicy, sizeOf, volumeClaim } from "./pod-spec";
 /** Users are created for any client host: pod addresses change, so the NetworkPolicy decides who connects. */
 export const MYSQL_CLIENT_HOST = "%";
 
+/** What MysqlPrimaryReplica reads: the MariaDB addresses, the namespace, the Secrets registry and the deployment's secrets, image and storage. */
+export interface MysqlPrimaryReplicaArgs extends Pick<KubernetesContext, "namespace" | "podSecrets"> {
+  addresses: Pick<Addresses, "mysqlPrimary" | "mysqlReplicas">;
+  cfg: Pick<DeployConfig, "topology" | "secrets" | "images" | "kubernetes">;
+}
+
 /**
  * The MariaDB primary and its replicas, the users from renderBootstrapSql, replication set up by a Job
  * per replica — the same job scripts as on Docker (infra/render/mysql-jobs.ts): nothing waits
@@ -28,13 +35,13 @@ export const MYSQL_CLIENT_HOST = "%";
  */
 export class MysqlPrimaryReplica extends pulumi.ComponentResource {
   /** The Jobs every client waits for: the bootstrap (users, schema) and each replica's setup. */
-  readonly ready: k8s.batch.v1.Job[];
+  readonly ready: pulumi.Resource[];
 
-  constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: MysqlPrimaryReplicaArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:MysqlPrimaryReplica", name, {}, opts);
-    const { cfg, addresses: a, namespace } = ctx;
+    const { cfg, addresses: a, namespace } = args;
     const t = cfg.topology;
-    const secret = ctx.podSecrets.secret(
+    const secret = args.podSecrets.secret(
       `${name}-secrets`,
       "mysql-secrets",
       secretValues(cfg.secrets).apply((values) => {
@@ -51,7 +58,7 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
     const server = (s: Pick<MysqlServerArgs, "server" | "role" | "address">, serverId: number) =>
       new MysqlServer(
         `${name}-${s.server}`,
-        { ...ctx, ...s, serverId, rootSecret: secret.metadata.name },
+        { cfg, namespace, podSecrets: args.podSecrets, ...s, serverId, rootSecret: secret.metadata.name },
         { parent: this },
       );
     const primary = server({ server: NAMES.mysqlPrimary, role: "primary", address: a.mysqlPrimary }, 1);
@@ -82,7 +89,7 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
         `${name}-${jobName}`,
         {
           metadata: { name: jobName, namespace },
-          spec: ctx.podSecrets.spec(
+          spec: args.podSecrets.spec(
             scriptJobSpec({
               image: cfg.images.mariadb,
               imageUser: "mariadb",
@@ -119,7 +126,7 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
         { parent: this, dependsOn, deleteBeforeReplace: true },
       );
     const bootstrap = job("mysql-bootstrap", "bootstrap.sql", { server: a.mysqlPrimary, applyRootPassword: true }, [
-      primary.statefulSet,
+      primary.ready,
     ]);
     // Set up only a replica that follows nobody yet (re-running must not reset a working replica's
     // position); one that does gets the rotated replication password, keeping its position. A failed
@@ -129,7 +136,7 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
         `${mysqlReplicaName(i + 1)}-setup`,
         "replica-setup.sql",
         { server: address, onlyIf: followsNobody(address), otherwiseRepointReplication: true },
-        [bootstrap, server.statefulSet],
+        [bootstrap, server.ready],
       ),
     );
     this.ready = [bootstrap, ...setups];
@@ -139,6 +146,6 @@ export class MysqlPrimaryReplica extends pulumi.ComponentResource {
       { parent: this },
     );
     disruptionBudget(`${name}-budget`, MYSQL_GROUP, namespace, { parent: this });
-    this.registerOutputs({ primary: hostPort(a.mysqlPrimary), replicas: a.mysqlReplicas.map(hostPort) });
+    this.registerOutputs({ ready: this.ready });
   }
 }

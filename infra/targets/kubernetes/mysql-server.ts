@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MariadbOptions } from "../../render";
 import type { HostPort } from "../../topology";
 import { groupLabels, KEEP_CLAIMS, placement } from "./availability";
+import type { DeployConfig } from "../../deployment";
 import { PATHS, type KubernetesContext } from "./context";
 import { runAsImageUser, scratchMounts, volumesOwnedBy } from "./image-users";
 import { kubernetesMariadbCnf } from "./mounted-files";
@@ -21,7 +22,8 @@ export function mariadbPing(port: number): string[] {
 export const MYSQL_GROUP = "mysql";
 
 /** One MariaDB server: its Kubernetes name, role, server id and address; plus the Secret holding the root password. */
-export interface MysqlServerArgs extends KubernetesContext {
+export interface MysqlServerArgs extends Pick<KubernetesContext, "namespace" | "podSecrets"> {
+  cfg: Pick<DeployConfig, "topology" | "images" | "kubernetes">;
   server: string;
   role: MariadbOptions["role"];
   serverId: number;
@@ -31,8 +33,8 @@ export interface MysqlServerArgs extends KubernetesContext {
 
 /** One MariaDB server: a single-pod StatefulSet on its own volume, its rendered config, and a ClusterIP Service. */
 export class MysqlServer extends pulumi.ComponentResource {
-  /** The StatefulSet, for Jobs that must wait until the server is ready. */
-  readonly statefulSet: k8s.apps.v1.StatefulSet;
+  /** The server's StatefulSet (awaited until its pod is ready): Jobs that log in to it wait for it. */
+  readonly ready: pulumi.Resource;
 
   constructor(name: string, args: MysqlServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:MysqlServer", name, {}, opts);
@@ -44,7 +46,7 @@ export class MysqlServer extends pulumi.ComponentResource {
       { metadata: { name: `${server}-cnf`, namespace }, data: { "my.cnf": cnf } },
       { parent: this },
     );
-    this.statefulSet = new k8s.apps.v1.StatefulSet(
+    this.ready = new k8s.apps.v1.StatefulSet(
       `${name}-server`,
       {
         metadata: { name: server, namespace },
@@ -120,6 +122,6 @@ export class MysqlServer extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.registerOutputs({ statefulSet: this.statefulSet.metadata.name });
+    this.registerOutputs({ ready: this.ready });
   }
 }

@@ -1,10 +1,16 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { DeployConfig } from "../../deployment";
 import { NAMES } from "../../topology";
 import type { KubernetesContext } from "./context";
 import { runAsImageUser } from "./image-users";
 import { clusterServiceSpec } from "./object-specs";
 import { httpProbes, podLabels, resources, sizeOf } from "./pod-spec";
+
+/** What NodeExporter reads: its address, the (host) namespace, the Secrets registry, the topology and its image. */
+export interface NodeExporterArgs extends Pick<KubernetesContext, "addresses" | "namespace" | "podSecrets"> {
+  cfg: Pick<DeployConfig, "topology" | "images">;
+}
 
 /**
  * The node exporter on every node (a DaemonSet reading the host's /proc and /sys). Prometheus's
@@ -12,9 +18,9 @@ import { httpProbes, podLabels, resources, sizeOf } from "./pod-spec";
  * need service discovery, which the static renderer does not emit.
  */
 export class NodeExporter extends pulumi.ComponentResource {
-  constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: NodeExporterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:NodeExporter", name, {}, opts);
-    const { cfg, addresses: a, namespace } = ctx;
+    const { cfg, addresses: a, namespace } = args;
     const t = cfg.topology;
     const nodePort = a.nodeExporter.port;
     new k8s.apps.v1.DaemonSet(
@@ -23,7 +29,7 @@ export class NodeExporter extends pulumi.ComponentResource {
         metadata: { name: NAMES.nodeExporter, namespace },
         spec: {
           selector: { matchLabels: { "app.kubernetes.io/name": NAMES.nodeExporter } },
-          template: ctx.podSecrets.template({
+          template: args.podSecrets.template({
             metadata: { labels: podLabels(NAMES.nodeExporter) },
             spec: {
               containers: [

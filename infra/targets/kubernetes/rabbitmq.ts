@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { secretValues, withSecrets } from "../../deployment";
 import { renderEnabledPlugins, renderRabbitmqDefinitions } from "../../render";
+import type { DeployConfig } from "../../deployment";
 import { NAMES } from "../../topology";
 import { PATHS, type KubernetesContext } from "./context";
 import { K8S_NAMES } from "./addresses";
@@ -24,6 +25,11 @@ export const RABBITMQ_PEER_DISCOVERY_RULES: k8s.types.input.rbac.v1.PolicyRule[]
   { apiGroups: [""], resources: ["events"], verbs: ["create"] },
 ];
 
+/** What RabbitMq reads: the addresses (rendered into its config), the namespace, the Secrets registry and the deployment's secrets, image and storage. */
+export interface RabbitMqArgs extends Pick<KubernetesContext, "addresses" | "namespace" | "podSecrets"> {
+  cfg: Pick<DeployConfig, "topology" | "secrets" | "images" | "kubernetes">;
+}
+
 /**
  * RabbitMQ: `rabbitmq.nodes` nodes as one StatefulSet (stable names rabbit@<pod>.rabbitmq-nodes…,
  * so each keeps its data), finding each other through the Kubernetes API; rendered config,
@@ -32,11 +38,11 @@ export const RABBITMQ_PEER_DISCOVERY_RULES: k8s.types.input.rbac.v1.PolicyRule[]
  */
 export class RabbitMq extends pulumi.ComponentResource {
   /** The nodes' StatefulSet (awaited until every pod is ready): clients wait for it. */
-  readonly ready: k8s.apps.v1.StatefulSet;
+  readonly ready: pulumi.Resource;
 
-  constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: RabbitMqArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:RabbitMq", name, {}, opts);
-    const { cfg, addresses: a, namespace } = ctx;
+    const { cfg, addresses: a, namespace } = args;
     const t = cfg.topology;
     const conf = kubernetesRabbitmqConf(t, a);
     const plugins = renderEnabledPlugins({ k8sPeerDiscovery: true });
@@ -45,7 +51,7 @@ export class RabbitMq extends pulumi.ComponentResource {
       { metadata: { name: "rabbitmq-conf", namespace }, data: { "rabbitmq.conf": conf, enabled_plugins: plugins } },
       { parent: this },
     );
-    const secret = ctx.podSecrets.secret(
+    const secret = args.podSecrets.secret(
       `${name}-secrets`,
       "rabbitmq-secrets",
       secretValues(cfg.secrets).apply((values) => ({
@@ -100,7 +106,7 @@ export class RabbitMq extends pulumi.ComponentResource {
           // waits for its peers, which an ordered start would hold back until it is ready.
           podManagementPolicy: "Parallel",
           selector: { matchLabels: selector },
-          template: ctx.podSecrets.template({
+          template: args.podSecrets.template({
             metadata: {
               labels: { ...podLabels(NAMES.rabbitmq), ...groupLabels(RABBITMQ_GROUP) },
               annotations: { "floodgate.dev/config-sha256": configChecksum(conf + plugins) },
@@ -168,7 +174,7 @@ export class RabbitMq extends pulumi.ComponentResource {
       { metadata: { name: "rabbitmq", namespace }, spec: dataStorePolicy("rabbitmq", selector) },
       { parent: this },
     );
-    this.registerOutputs({ amqp: a.rabbitmq.host });
+    this.registerOutputs({ ready: this.ready });
   }
 
   /** The ServiceAccount the nodes run as, allowed only what peer discovery reads. */

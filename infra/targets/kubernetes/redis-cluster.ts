@@ -8,7 +8,8 @@ import {
   redisContainerCommand,
   redisRestartDelayMs,
 } from "../../render";
-import { firstAddress, hostPort, NAMES } from "../../topology";
+import type { DeployConfig } from "../../deployment";
+import { firstAddress, NAMES } from "../../topology";
 import { redisPod, redisShardName } from "./addresses";
 import { disruptionBudget, groupLabels, KEEP_CLAIMS, placement } from "./availability";
 import { PATHS, type KubernetesContext } from "./context";
@@ -16,6 +17,11 @@ import { runAsImageUser, volumesOwnedBy } from "./image-users";
 import { clusterServiceSpec, scriptJobSpec, secretEnv } from "./object-specs";
 import { kubernetesRedisConf } from "./mounted-files";
 import { clientLabels, commandProbes, dataStorePolicy, podLabels, resources, sizeOf, volumeClaim } from "./pod-spec";
+
+/** What RedisCluster reads: the nodes' addresses, the namespace, the Secrets registry and the deployment's secrets, image and storage. */
+export interface RedisClusterArgs extends Pick<KubernetesContext, "addresses" | "namespace" | "podSecrets"> {
+  cfg: Pick<DeployConfig, "topology" | "secrets" | "images" | "kubernetes">;
+}
 
 /**
  * Redis Cluster: one StatefulSet per shard (a master and its own replicas, never two on one node,
@@ -25,14 +31,14 @@ import { clientLabels, commandProbes, dataStorePolicy, podLabels, resources, siz
  */
 export class RedisCluster extends pulumi.ComponentResource {
   /** The forming Job (it ends once cluster_state is ok): every client waits for it. */
-  readonly ready: k8s.batch.v1.Job;
+  readonly ready: pulumi.Resource;
 
-  constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: RedisClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:RedisCluster", name, {}, opts);
-    const { cfg, addresses: a, namespace } = ctx;
+    const { cfg, addresses: a, namespace } = args;
     const t = cfg.topology;
     const port = t.redis.basePort;
-    const secret = ctx.podSecrets.secret(
+    const secret = args.podSecrets.secret(
       `${name}-secrets`,
       "redis-secrets",
       secretValues(cfg.secrets).apply((values) => ({
@@ -73,7 +79,7 @@ export class RedisCluster extends pulumi.ComponentResource {
             replicas: pods,
             podManagementPolicy: "Parallel",
             selector: { matchLabels: { "app.kubernetes.io/name": NAMES.redis, ...groupLabels(set) } },
-            template: ctx.podSecrets.template({
+            template: args.podSecrets.template({
               // The name label is what the headless Service and the NetworkPolicy select.
               metadata: { labels: { ...podLabels(NAMES.redis), ...groupLabels(set) } },
               spec: {
@@ -136,7 +142,7 @@ export class RedisCluster extends pulumi.ComponentResource {
       `${name}-form`,
       {
         metadata: { name: "redis-cluster-form", namespace },
-        spec: ctx.podSecrets.spec(
+        spec: args.podSecrets.spec(
           scriptJobSpec({
             image: cfg.images.redis,
             imageUser: "redis",
@@ -157,6 +163,6 @@ export class RedisCluster extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.registerOutputs({ nodes: a.redis.map(hostPort) });
+    this.registerOutputs({ ready: this.ready });
   }
 }

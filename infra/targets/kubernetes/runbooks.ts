@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { STACK_FILE_PATH, type StackFileInput, type StackProcess } from "../stack-file";
 import { IMAGE_USERS } from "../../config";
-import { secretValues, withSecrets } from "../../deployment";
+import { secretValues, withSecrets, type DeployConfig } from "../../deployment";
 import {
   NAMES,
   WORKER_KINDS,
@@ -97,23 +97,30 @@ export function kubernetesStackFile(
   };
 }
 
+/** What Runbooks reads: the addresses and secrets it writes into the stack file, the namespace, the Secrets registry, the app image and the bucket's endpoint. */
+export interface RunbooksArgs extends Pick<KubernetesContext, "addresses" | "namespace" | "podSecrets"> {
+  cfg: Pick<DeployConfig, "topology" | "secrets" | "images" | "kubernetes">;
+  /** The S3 endpoint of the backups' bucket (StaticBucket.s3Endpoint), for backup-now and restore. */
+  s3Endpoint: string;
+}
+
 /**
  * The runbooks pod: an idle pod from the app image that on-call `kubectl exec`s into to run a
  * runbook with `--target k8s`. It reads the stack file from a Secret, reaches every store (it
  * carries every client label) and scales StatefulSets through its own narrow Role.
  */
 export class Runbooks extends pulumi.ComponentResource {
-  constructor(name: string, ctx: KubernetesContext & { s3Endpoint: string }, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: RunbooksArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:Runbooks", name, {}, opts);
-    const { cfg, addresses: a, namespace } = ctx;
+    const { cfg, addresses: a, namespace } = args;
     const t = cfg.topology;
-    const secret = ctx.podSecrets.secret(
+    const secret = args.podSecrets.secret(
       `${name}-stack`,
       RUNBOOK_STACK_SECRET.name,
       secretValues(cfg.secrets).apply((values) => {
         const real = withSecrets(t, values);
         const env = {
-          ...backupEnv(real, a, ctx.s3Endpoint),
+          ...backupEnv(real, a, args.s3Endpoint),
           S3_ACCESS_KEY: values.bucketAccessKey,
           S3_SECRET_KEY: values.bucketSecretKey,
         };
@@ -151,14 +158,14 @@ export class Runbooks extends pulumi.ComponentResource {
     // Ready and alive while the stack file is readable: the pod does nothing else.
     const fileCheck = { exec: { command: ["test", "-r", STACK_FILE_PATH] } };
     const labels = podLabels(RUNBOOKS);
-    const deployment = new k8s.apps.v1.Deployment(
+    new k8s.apps.v1.Deployment(
       `${name}-pod`,
       {
         metadata: { name: RUNBOOKS, namespace },
         spec: {
           replicas: 1,
           selector: { matchLabels: { "app.kubernetes.io/name": RUNBOOKS } },
-          template: ctx.podSecrets.template({
+          template: args.podSecrets.template({
             metadata: { labels: { ...labels, ...clientLabels("mysql", "redis", "rabbitmq", "bucket") } },
             spec: {
               serviceAccountName: account.metadata.name,
@@ -194,6 +201,6 @@ export class Runbooks extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.registerOutputs({ deployment: deployment.metadata.name });
+    this.registerOutputs({});
   }
 }

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { DeployConfig } from "../../deployment";
 import type { Topology } from "../../topology";
 import { KEEP_CLAIMS } from "./availability";
 import { NAMES } from "../../topology";
@@ -12,6 +13,12 @@ import { clusterServiceSpec, scriptJobSpec } from "./object-specs";
 import { clientLabels, dataStorePolicy, podLabels, resources, sizeOf, tcpProbes, volumeClaim } from "./pod-spec";
 
 type Container = k8s.types.input.core.v1.Container;
+
+/** What StaticBucket reads: the cluster's DNS domain, the namespace, the Secrets registry and the deployment's bucket keys, images and storage. */
+export interface StaticBucketArgs extends Pick<KubernetesContext, "namespace" | "podSecrets"> {
+  cfg: Pick<DeployConfig, "topology" | "secrets" | "images" | "kubernetes">;
+  dns: ClusterDns;
+}
 
 /**
  * The self-hosted CDN: SeaweedFS (S3 API) on a volume; the API's pods upload into it and nginx's
@@ -26,16 +33,16 @@ export class StaticBucket extends pulumi.ComponentResource {
   /** The S3 endpoint inside the cluster. */
   readonly s3Endpoint: string;
   /** The Job that created the buckets: the API (which publishes into one) waits for it. */
-  readonly ready: k8s.batch.v1.Job;
+  readonly ready: pulumi.Resource;
 
-  constructor(name: string, ctx: KubernetesContext & { dns: ClusterDns }, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: StaticBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:StaticBucket", name, {}, opts);
-    const { cfg, namespace } = ctx;
+    const { cfg, namespace } = args;
     const t: Topology = cfg.topology;
-    const host = serviceHost(NAMES.bucket, ctx.dns);
+    const host = serviceHost(NAMES.bucket, args.dns);
     const buckets = bucketNames(t.name);
     this.s3Endpoint = `http://${host}:${BUCKET_PORTS.s3}`;
-    const secret = ctx.podSecrets.secret(
+    const secret = args.podSecrets.secret(
       `${name}-secrets`,
       "bucket-secrets",
       pulumi
@@ -60,7 +67,7 @@ export class StaticBucket extends pulumi.ComponentResource {
           serviceName: NAMES.bucket,
           replicas: 1,
           selector: { matchLabels: selector },
-          template: ctx.podSecrets.template({
+          template: args.podSecrets.template({
             metadata: { labels: podLabels(NAMES.bucket) },
             spec: {
               // SeaweedFS's upstream image and user (not built here): no ids of ours to pin.
@@ -126,7 +133,7 @@ export class StaticBucket extends pulumi.ComponentResource {
       `${name}-init`,
       {
         metadata: { name: "bucket-init", namespace },
-        spec: ctx.podSecrets.spec(
+        spec: args.podSecrets.spec(
           scriptJobSpec({
             image: cfg.images.app,
             imageUser: "app",
@@ -139,6 +146,11 @@ export class StaticBucket extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [store] },
     );
-    this.registerOutputs({ s3Endpoint: this.s3Endpoint });
+    this.registerOutputs({
+      s3Endpoint: this.s3Endpoint,
+      edgeSync: this.edgeSync,
+      publisher: this.publisher,
+      ready: this.ready,
+    });
   }
 }

@@ -4,13 +4,19 @@ import { WORKER_ENTRY_POINTS, WORKER_KINDS, NAMES, workerKindName } from "../../
 import { workerMetricsPort } from "./addresses";
 import { appPodTemplate, type AppProcess } from "./app-pod";
 import { disruptionBudget } from "./availability";
+import type { DeployConfig } from "../../deployment";
 import type { KubernetesContext } from "./context";
+
+/** What Workers reads: the addresses (every service's environment), the namespace, the Secrets registry, the topology and the app image. */
+export interface WorkersArgs extends Pick<KubernetesContext, "addresses" | "namespace" | "podSecrets"> {
+  cfg: Pick<DeployConfig, "topology" | "images">;
+}
 
 /** The queue workers (a StatefulSet per kind, so each process has a DNS name Prometheus scrapes) and the tracker. */
 export class Workers extends pulumi.ComponentResource {
-  constructor(name: string, ctx: KubernetesContext, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: WorkersArgs, opts?: pulumi.ComponentResourceOptions) {
     super("floodgate:kubernetes:Workers", name, {}, opts);
-    const { cfg, namespace } = ctx;
+    const { cfg, namespace } = args;
     const t = cfg.topology;
     for (const kind of WORKER_KINDS) {
       const setName = workerKindName(kind);
@@ -47,7 +53,7 @@ export class Workers extends pulumi.ComponentResource {
             podManagementPolicy: "Parallel",
             updateStrategy: { type: "RollingUpdate" },
             selector: { matchLabels: { "app.kubernetes.io/name": setName } },
-            template: appPodTemplate(ctx, worker),
+            template: appPodTemplate(args, worker),
           },
         },
         { parent: this },
@@ -70,7 +76,7 @@ export class Workers extends pulumi.ComponentResource {
           replicas: 1,
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           selector: { matchLabels: { "app.kubernetes.io/name": NAMES.tracker } },
-          template: appPodTemplate(ctx, tracker),
+          template: appPodTemplate(args, tracker),
         },
       },
       { parent: this },
