@@ -30,8 +30,7 @@ export interface ProcessState {
 }
 
 /** The signals a fault sends: a crash, and a freeze and its thaw. */
-export const PROCESS_SIGNALS = ["SIGKILL", "SIGSTOP", "SIGCONT"] as const;
-export type ProcessSignal = (typeof PROCESS_SIGNALS)[number];
+export type ProcessSignal = "SIGKILL" | "SIGSTOP" | "SIGCONT";
 
 /** What can be done to a stack's processes, whatever runs them. */
 export interface ProcessControl {
