@@ -4,8 +4,8 @@
  * Kubernetes cluster — where each process is (its addresses, by the names of topology/names.ts), how
  * to reach MariaDB as an account with every privilege, how to stop, start and scale a process, and
  * how to run a one-shot job beside a MariaDB server's data. Each target implements it in
- * infra/targets/<target>/target.ts; nothing outside infra/targets/ reaches past this file
- * (.dependency-cruiser.cjs says so).
+ * infra/targets/<target>/target.ts; runbooks, load runs, the bench and chaos reach no further than
+ * this file and its siblings in infra/targets/ (.dependency-cruiser.cjs says so).
  */
 import type { Addresses, HostPort, Topology } from "../topology";
 
