@@ -2,7 +2,12 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { DeployConfig, Images } from "../../deployment";
 import type { Addresses, Topology } from "../../topology";
 
-/** What every Docker component is given: the deployment, its addresses, the network and the pulled images. */
+/**
+ * What the Docker program builds once for its components: the deployment, its addresses, the
+ * network and the images. No component takes it whole: each names the fields it reads in its own
+ * args (`Pick<DockerContext, …>`, with `cfg` and `images` narrowed the same way), so the program can
+ * pass the context and a test only what the component uses.
+ */
 export interface DockerContext {
   cfg: DeployConfig;
   addresses: Addresses;

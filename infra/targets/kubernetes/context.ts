@@ -3,7 +3,11 @@ import type { DeployConfig } from "../../deployment";
 import type { Addresses } from "../../topology";
 import type { PodSecrets } from "./pod-secrets";
 
-/** What every Kubernetes component is given: the deployment, its addresses and the namespace it lives in. */
+/**
+ * What the Kubernetes program builds once for its components: the deployment, its addresses, the
+ * namespaces and the Secrets registry. No component takes it whole: each names the fields it reads
+ * in its own args (`Pick<KubernetesContext, …>`, with `cfg` narrowed the same way).
+ */
 export interface KubernetesContext {
   cfg: DeployConfig;
   addresses: Addresses;
