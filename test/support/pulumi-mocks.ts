@@ -115,6 +115,16 @@ MockMonitor.prototype.registerResourceOutputs = function recordOutputs(
   return originalOutputs.call(this, req, callback);
 };
 
+/** What the component registered, once the SDK sent it (after every output resolved). */
+export async function registeredOutputs(urn: string, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+    const found = componentOutputs.find((c) => c.urn === urn);
+    if (found) return found.outputs;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${urn} registered no outputs within ${timeoutMs} ms`);
+}
+
 /** Provider-computed values the real providers would return, so the program's applies resolve. */
 export function fakeComputedState(
   type: string,

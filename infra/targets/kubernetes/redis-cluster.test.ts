@@ -1,18 +1,8 @@
 import { buildDeployConfig } from "../../../test/support/deploy-config";
-import { componentOutputs, recordResources, settle, settleRegistrations } from "../../../test/support/pulumi-mocks";
+import { recordResources, registeredOutputs, settle, settleRegistrations } from "../../../test/support/pulumi-mocks";
 import { kubernetesAddresses } from "./addresses";
 import type * as podSecrets from "./pod-secrets";
 import type * as redisCluster from "./redis-cluster";
-
-/** What the component registered, once the SDK sent it (after every output resolved). */
-async function registeredOutputs(urn: string, timeoutMs = 10_000): Promise<Record<string, unknown>> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
-    const found = componentOutputs.find((c) => c.urn === urn);
-    if (found) return found.outputs;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${urn} registered no outputs within ${timeoutMs} ms`);
-}
 
 // The component alone, from its narrow args: a namespace name instead of a Namespace resource.
 describe("RedisCluster (Kubernetes, mocks)", () => {
