@@ -8,6 +8,8 @@
  * with test code (test/, *.test.ts, fixtures) importable by tests only.
  */
 const TEST = "(^test/|\\.test\\.ts$|\\.fixture\\.ts$)";
+/** A target's insides and the Pulumi programs: what runbooks, load, the bench and chaos reach only through the seam. */
+const PAST_THE_SEAM = "infra/targets/[^/]+/|infra/[^/]+\\.ts$";
 module.exports = {
   forbidden: [
     {
@@ -52,7 +54,7 @@ module.exports = {
         "Runbooks reach a target through its Target (infra/targets/*.ts), never its insides or the Pulumi programs.",
       severity: "error",
       from: { path: "^runbooks/", pathNot: TEST },
-      to: { path: "^(infra/targets/[^/]+/|infra/[^/]+\\.ts$|scripts/|test/)" },
+      to: { path: `^(${PAST_THE_SEAM}|scripts/|test/)` },
     },
     {
       name: "load-bench-chaos-through-the-seam",
@@ -60,7 +62,7 @@ module.exports = {
         "Load runs, the bench and chaos drive a stack through its Target (infra/targets/*.ts), never a target's insides or the Pulumi programs.",
       severity: "error",
       from: { path: "^scripts/(load|bench|chaos)/", pathNot: TEST },
-      to: { path: "^(infra/targets/[^/]+/|infra/[^/]+\\.ts$|test/)" },
+      to: { path: `^(${PAST_THE_SEAM}|test/)` },
     },
     {
       name: "no-test-code-in-the-product",
